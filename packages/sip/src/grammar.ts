@@ -1,0 +1,120 @@
+// Character classes of RFC 3261 §25.1, as lookup tables over ASCII.
+
+function table(chars: string, alnum = true): Uint8Array {
+  const t = new Uint8Array(128);
+  if (alnum) {
+    for (let c = 48; c <= 57; c++) t[c] = 1;
+    for (let c = 65; c <= 90; c++) t[c] = 1;
+    for (let c = 97; c <= 122; c++) t[c] = 1;
+  }
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+
+const TOKEN = table("-.!%*_+`'~");
+const WORD = table("-.!%*_+`'~()<>:\\\"/[]?{}");
+const UNRESERVED = table("-_.!~*'()");
+const USER = table("-_.!~*'()&=+$,;?/");
+const PASSWORD = table("-_.!~*'()&=+$,");
+const PARAM = table("-_.!~*'()[]/:&+$");
+// '@' is not hnv-unreserved, but an unescaped '@' in an embedded Replaces is common in the wild
+const HNV = table("-_.!~*'()[]/?:+$@");
+const HOST = table('-._');
+const IPV6 = table(':.', false);
+for (let c = 48; c <= 57; c++) IPV6[c] = 1;
+for (const c of 'abcdefABCDEF') IPV6[c.charCodeAt(0)] = 1;
+const TEL = table('-.()+*#', false);
+for (let c = 48; c <= 57; c++) TEL[c] = 1;
+for (const c of 'abcdefABCDEFpPwW') TEL[c.charCodeAt(0)] = 1;
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** True when every char of `s` is in `t`, or is a well-formed `%HH` escape when `escapes`. */
+function allIn(s: string, t: Uint8Array, escapes: boolean): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128 && t[c] === 1) continue;
+    if (escapes && c === 37 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+export const isToken = (s: string): boolean => allIn(s, TOKEN, false);
+export const isWord = (s: string): boolean => allIn(s, WORD, false);
+export const isUriUser = (s: string): boolean => allIn(s, USER, true);
+export const isUriPassword = (s: string): boolean => s.length === 0 || allIn(s, PASSWORD, true);
+export const isUriParamText = (s: string): boolean => allIn(s, PARAM, true);
+export const isUriHeaderText = (s: string): boolean => s.length === 0 || allIn(s, HNV, true);
+export const isUnreservedText = (s: string): boolean => allIn(s, UNRESERVED, true);
+export const isTelNumber = (s: string): boolean => allIn(s, TEL, true);
+
+/** hostname / IPv4address / IPv6reference (RFC 3261 §25.1), kept permissive about label shape. */
+export function isHost(s: string): boolean {
+  if (s.length === 0) return false;
+  if (s.charCodeAt(0) === 91 /* [ */) {
+    return s.length > 2 && s.charCodeAt(s.length - 1) === 93 && allIn(s.slice(1, -1), IPV6, false);
+  }
+  return allIn(s, HOST, false);
+}
+
+export function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Decimal digits to a number no greater than `max`, or -1. Leading zeros are legal (RFC 4475 §3.1.1.1). */
+export function parseBoundedInt(s: string, max: number): number {
+  if (!isDigits(s)) return -1;
+  let i = 0;
+  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
+  if (s.length - i > 16) return -1;
+  const n = Number(s.slice(i));
+  return n <= max ? n : -1;
+}
+
+/** Undoes `%HH` escapes; anything that is not a full escape is kept literally. */
+export function unescapePercent(s: string): string {
+  if (s.indexOf('%') === -1) return s;
+  let out = '';
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length > 0) {
+      out += Buffer.from(bytes).toString('utf8');
+      bytes = [];
+    }
+  };
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 37 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      flush();
+      out += s[i];
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Escapes what may not appear literally in the user part of a SIP URI. */
+export function escapeUser(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    out += b < 128 && USER[b] === 1 ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+export const isWsp = (c: number): boolean => c === 32 || c === 9;

@@ -1,0 +1,139 @@
+import { HeaderValueError } from './errors.js';
+import { isHost, isToken, isWsp } from './grammar.js';
+
+/** One `;name[=value]` parameter. `value` is as written (a quoted string keeps its quotes); `null` for a flag. */
+export interface Param {
+  readonly name: string;
+  readonly value: string | null;
+}
+
+/** The value of parameter `name` (case-insensitive), unquoted; `null` for a flag; `undefined` when absent. */
+export function getParam(params: readonly Param[], name: string): string | null | undefined {
+  const lower = name.toLowerCase();
+  for (const p of params) {
+    if (p.name.length === lower.length && p.name.toLowerCase() === lower) {
+      return p.value === null ? null : unquote(p.value);
+    }
+  }
+  return undefined;
+}
+
+export function hasParam(params: readonly Param[], name: string): boolean {
+  return getParam(params, name) !== undefined;
+}
+
+/** A copy of `params` with `name` set (replacing an existing one in place) or removed when `value` is undefined. */
+export function withParam(params: readonly Param[], name: string, value: string | null | undefined): Param[] {
+  const lower = name.toLowerCase();
+  const out: Param[] = [];
+  let done = false;
+  for (const p of params) {
+    if (p.name.toLowerCase() === lower) {
+      if (!done && value !== undefined) out.push({ name, value });
+      done = true;
+    } else out.push(p);
+  }
+  if (!done && value !== undefined) out.push({ name, value });
+  return out;
+}
+
+export function formatParams(params: readonly Param[]): string {
+  let s = '';
+  for (const p of params) s += p.value === null ? `;${p.name}` : `;${p.name}=${p.value}`;
+  return s;
+}
+
+/** Index just past the quoted string that opens at `start`, or -1 when it never closes. */
+export function skipQuoted(s: string, start: number): number {
+  for (let i = start + 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92 /* \ */) i++;
+    else if (c === 34 /* " */) return i + 1;
+  }
+  return -1;
+}
+
+/** Removes the quotes and quoted-pair escapes of a quoted-string; other text is returned unchanged. */
+export function unquote(s: string): string {
+  if (s.length < 2 || s.charCodeAt(0) !== 34 || s.charCodeAt(s.length - 1) !== 34) return s;
+  const inner = s.slice(1, -1);
+  return inner.indexOf('\\') === -1 ? inner : inner.replace(/\\([\s\S])/g, '$1');
+}
+
+/** Writes `s` as a quoted-string (RFC 3261 §25.1 quoted-pair for `"`, `\` and control characters). */
+export function quote(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10) continue; // CR and LF cannot be carried, even escaped
+    if (c === 34 || c === 92 || (c < 32 && c !== 9) || c === 127) out += '\\';
+    out += s[i];
+  }
+  return out + '"';
+}
+
+/**
+ * Splits a header value on `sep` where it stands outside quoted strings and `<...>`
+ * (RFC 3261 §7.3.1: commas inside those do not separate values).
+ */
+export function splitTopLevel(s: string, sep: number): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      const end = skipQuoted(s, i);
+      if (end === -1) throw new HeaderValueError('unterminated quoted string');
+      i = end - 1;
+    } else if (c === 60 /* < */) depth++;
+    else if (c === 62 /* > */) depth = depth > 0 ? depth - 1 : 0;
+    else if (c === sep && depth === 0) {
+      parts.push(s.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(s.slice(from));
+  return parts;
+}
+
+function isGenValue(v: string): boolean {
+  if (v.charCodeAt(0) === 34) return skipQuoted(v, 0) === v.length;
+  return isToken(v) || isHost(v);
+}
+
+/**
+ * Parses `*( SEMI generic-param )` (RFC 3261 §25.1) from `s`, which must be empty or
+ * start with `;` after optional whitespace. Empty parameters (`;;`) are malformed (RFC 4475 §3.1.2.1).
+ */
+export function parseParams(s: string, check: (v: string) => boolean = isGenValue): Param[] {
+  const params: Param[] = [];
+  let i = 0;
+  const n = s.length;
+  while (i < n && isWsp(s.charCodeAt(i))) i++;
+  while (i < n) {
+    if (s.charCodeAt(i) !== 59 /* ; */) throw new HeaderValueError('expected ;');
+    i++;
+    let j = i;
+    while (j < n) {
+      const c = s.charCodeAt(j);
+      if (c === 59) break;
+      if (c === 34) {
+        j = skipQuoted(s, j);
+        if (j === -1) throw new HeaderValueError('unterminated quoted string');
+      } else j++;
+    }
+    const raw = s.slice(i, j);
+    const eq = raw.indexOf('=');
+    const name = (eq === -1 ? raw : raw.slice(0, eq)).trim();
+    if (!isToken(name)) throw new HeaderValueError(`bad parameter name "${name}"`);
+    if (eq === -1) params.push({ name, value: null });
+    else {
+      const value = raw.slice(eq + 1).trim();
+      if (!check(value)) throw new HeaderValueError(`bad value for parameter ${name}`);
+      params.push({ name, value });
+    }
+    i = j;
+  }
+  return params;
+}

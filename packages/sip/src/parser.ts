@@ -1,0 +1,226 @@
+import { isUtf8 } from 'node:buffer';
+import { HeaderValueError, SipParseError } from './errors.js';
+import { isToken, parseBoundedInt } from './grammar.js';
+import { Headers, headerKey } from './headers.js';
+import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
+import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
+import { parseUri, type Uri } from './uri.js';
+
+export interface ParseOptions {
+  /**
+   * `datagram` (UDP, the default): without Content-Length the body is the rest of the
+   * datagram, and octets after the body are ignored (RFC 3261 §18.3).
+   * `stream` (TCP): the message is already framed and Content-Length is mandatory.
+   */
+  framing?: 'datagram' | 'stream';
+  limits?: Partial<SipLimits>;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n');
+// Control characters are legal only as quoted-pairs (RFC 3261 §25.1); a bare CR never is.
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\r(?!\n)/g;
+
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Where the header section ends and the body starts, or -1s when there is no empty line. */
+export function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } {
+  const crlf = buf.indexOf(CRLFCRLF, from);
+  if (crlf !== -1) return { headEnd: crlf + 2, bodyStart: crlf + 4 };
+  const lf = buf.indexOf(LFLF, from);
+  if (lf !== -1) return { headEnd: lf + 1, bodyStart: lf + 2 };
+  return { headEnd: -1, bodyStart: -1 };
+}
+
+function trimWsp(s: string, from: number, to: number): string {
+  while (from < to && (s.charCodeAt(from) === 32 || s.charCodeAt(from) === 9)) from++;
+  while (to > from && (s.charCodeAt(to - 1) === 32 || s.charCodeAt(to - 1) === 9)) to--;
+  return s.slice(from, to);
+}
+
+function checkControlCharacters(head: string): void {
+  CONTROL.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = CONTROL.exec(head)) !== null) {
+    if (m[0] === '\r' || head.charCodeAt(m.index - 1) !== 92) {
+      throw new SipParseError('bad-characters', 'Control Character in Header');
+    }
+  }
+}
+
+function isSipVersion(s: string): boolean {
+  return s.length === 7 && (s === 'SIP/2.0' || s.toUpperCase() === 'SIP/2.0');
+}
+
+function parseStartLine(line: string): { method: string; uri: Uri } | { status: number; reason: string } {
+  if (line.length >= 4 && line.slice(0, 4).toUpperCase() === 'SIP/') {
+    const sp1 = line.indexOf(' ');
+    if (sp1 === -1) throw new SipParseError('bad-start-line', 'Bad Status Line');
+    if (!isSipVersion(line.slice(0, sp1))) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+    let sp2 = line.indexOf(' ', sp1 + 1);
+    if (sp2 === -1) sp2 = line.length;
+    const code = line.slice(sp1 + 1, sp2);
+    const status = code.length === 3 ? parseBoundedInt(code, 699) : -1;
+    if (status < 100) throw new SipParseError('bad-status-code', 'Bad Status Code');
+    return { status, reason: line.slice(sp2 + 1) };
+  }
+  // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP between three fields (RFC 4475 §3.1.2.8-10)
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) throw new SipParseError('bad-start-line', 'Bad Request-Line');
+  const method = line.slice(0, sp1);
+  const uriText = line.slice(sp1 + 1, sp2);
+  const version = line.slice(sp2 + 1);
+  if (!isToken(method)) throw new SipParseError('bad-method', 'Bad Method');
+  if (!isSipVersion(version)) {
+    if (/^SIP\/\d+\.\d+$/i.test(version)) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+    throw new SipParseError('bad-start-line', 'Bad Request-Line');
+  }
+  let uri: Uri;
+  try {
+    uri = parseUri(uriText, { allowHeaders: false });
+  } catch (err) {
+    if (err instanceof HeaderValueError) throw new SipParseError('bad-request-uri', 'Bad Request-URI');
+    throw err;
+  }
+  return { method, uri };
+}
+
+/**
+ * Parses one SIP message. Syntax and framing are checked here, as are the headers every
+ * element reads (Via, From, To, Call-ID, CSeq, Max-Forwards, Contact, Expires, Date); the
+ * other headers parse when first read. Rules that refuse a well-formed message (a missing
+ * Call-ID, say) are `validateMessage`'s.
+ */
+export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessage {
+  const limits = options?.limits === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...options.limits };
+  const stream = options?.framing === 'stream';
+  const buf = asBuffer(data);
+  if (buf.length > limits.maxMessageBytes) throw new SipParseError('message-too-large', 'Message Too Large', 513);
+
+  // RFC 3261 §7.5: CRLFs before the start-line are ignored
+  let start = 0;
+  while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
+  if (start === buf.length) throw new SipParseError('bad-start-line', 'Empty Message');
+
+  let { headEnd, bodyStart } = findHeaderEnd(buf, start);
+  if (headEnd === -1) {
+    // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
+    if (stream || buf[buf.length - 1] !== 10) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+    headEnd = bodyStart = buf.length;
+  }
+
+  const headBytes = buf.subarray(start, headEnd);
+  const headerEncoding: HeaderEncoding = isUtf8(headBytes) ? 'utf8' : 'latin1';
+  const head = headBytes.toString(headerEncoding);
+  checkControlCharacters(head);
+
+  const names: string[] = [];
+  const keys: string[] = [];
+  const values: string[] = [];
+  let startLine: string | undefined;
+  let contentLength = -1;
+  let contentLengthAt = -1;
+  let pos = 0;
+  const n = head.length;
+  while (pos < n) {
+    let end = head.indexOf('\n', pos);
+    if (end === -1) end = n;
+    const lineEnd = end > pos && head.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (lineEnd - pos > limits.maxHeaderLineLength) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
+    if (startLine === undefined) startLine = head.slice(pos, lineEnd);
+    else {
+      const c0 = head.charCodeAt(pos);
+      if (c0 === 32 || c0 === 9) {
+        // RFC 3261 §7.3.1: a continuation line is the previous value, folded
+        const last = values.length - 1;
+        if (last < 0) throw new SipParseError('bad-header-line', 'Continuation Before Any Header');
+        const more = trimWsp(head, pos, lineEnd);
+        const prev = values[last] as string;
+        const joined = more.length === 0 ? prev : prev.length === 0 ? more : `${prev} ${more}`;
+        if (joined.length > limits.maxHeaderLineLength) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
+        values[last] = joined;
+      } else {
+        const colon = head.indexOf(':', pos);
+        if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
+        // HCOLON = *( SP / HTAB ) ":" SWS
+        const name = trimWsp(head, pos, colon);
+        if (!isToken(name)) {
+          throw new SipParseError('bad-header-line', 'Bad Header Name');
+        }
+        if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
+        const key = headerKey(name);
+        if (key === 'content-length') {
+          if (contentLengthAt !== -1) throw new SipParseError('bad-content-length', 'Multiple Content-Length');
+          contentLengthAt = names.length;
+        }
+        names.push(name);
+        keys.push(key);
+        values.push(trimWsp(head, colon + 1, lineEnd));
+      }
+    }
+    pos = end + 1;
+  }
+  if (startLine === undefined) throw new SipParseError('bad-start-line', 'Empty Message');
+
+  if (contentLengthAt !== -1) {
+    contentLength = parseBoundedInt(values[contentLengthAt] as string, limits.maxMessageBytes);
+    if (contentLength < 0) throw new SipParseError('bad-content-length', 'Bad Content-Length');
+  } else if (stream) {
+    throw new SipParseError('bad-content-length', 'Missing Content-Length');
+  }
+  const available = buf.length - bodyStart;
+  if (contentLength > available) throw new SipParseError('body-truncated', 'Content-Length Exceeds Body');
+  const body = buf.subarray(bodyStart, bodyStart + (contentLength === -1 ? available : contentLength));
+
+  const first = parseStartLine(startLine);
+  const headers = Headers.adopt(names, keys, values);
+  const message: SipMessage =
+    'method' in first
+      ? new SipRequest({ method: first.method, uri: first.uri, headers, body, headerEncoding })
+      : new SipResponse({ status: first.status, reason: first.reason, headers, body, headerEncoding });
+  readEagerHeaders(headers);
+  return message;
+}
+
+/** The headers every element reads: malformed ones refuse the message at once. */
+function readEagerHeaders(h: Headers): void {
+  h.via;
+  h.cseq;
+  h.callId;
+  h.from;
+  h.to;
+  h.maxForwards;
+  h.contact;
+  if (h.has('expires')) h.expires;
+  if (h.has('date')) h.date;
+}
+
+const SINGLETONS: readonly (readonly [string, string])[] = [
+  ['call-id', 'Call-ID'],
+  ['from', 'From'],
+  ['to', 'To'],
+  ['cseq', 'CSeq'],
+];
+
+/**
+ * The rules that refuse a well-formed message (RFC 3261 §8.1.1, §8.2.2): Via, From, To,
+ * Call-ID and CSeq present, the last four once each; a request's CSeq method its own.
+ * Returns the error to answer with (`400 Missing Call-ID`), or undefined.
+ */
+export function validateMessage(msg: SipMessage): SipParseError | undefined {
+  const h = msg.headers;
+  for (const [key, label] of SINGLETONS) {
+    const count = h.count(key);
+    if (count === 0) return new SipParseError('missing-header', `Missing ${label}`, 400, label);
+    if (count > 1) return new SipParseError('duplicate-header', `Duplicate ${label}`, 400, label);
+  }
+  if (h.via.length === 0) return new SipParseError('missing-header', 'Missing Via', 400, 'Via');
+  if (h.count('max-forwards') > 1) return new SipParseError('duplicate-header', 'Duplicate Max-Forwards', 400, 'Max-Forwards');
+  if (msg.kind === 'request' && h.cseq?.method !== msg.method) {
+    return new SipParseError('cseq-method-mismatch', 'CSeq Method Mismatch', 400, 'CSeq');
+  }
+  return undefined;
+}
