@@ -118,3 +118,32 @@ export function escapeUser(s: string): string {
 }
 
 export const isWsp = (c: number): boolean => c === 32 || c === 9;
+
+function isLwsChar(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+/**
+ * `s` without leading and trailing linear whitespace: SP, HTAB and the CR/LF of a fold
+ * (RFC 3261 §25.1 LWS). Unlike String#trim it keeps NBSP, U+3000 and the other Unicode
+ * spaces, which SIP's grammar does not treat as whitespace.
+ */
+export function trimLws(s: string): string {
+  let from = 0;
+  let to = s.length;
+  while (from < to && isLwsChar(s.charCodeAt(from))) from++;
+  while (to > from && isLwsChar(s.charCodeAt(to - 1))) to--;
+  return from === 0 && to === s.length ? s : s.slice(from, to);
+}
+
+export function trimLwsStart(s: string): string {
+  let from = 0;
+  while (from < s.length && isLwsChar(s.charCodeAt(from))) from++;
+  return from === 0 ? s : s.slice(from);
+}
+
+export function trimLwsEnd(s: string): string {
+  let to = s.length;
+  while (to > 0 && isLwsChar(s.charCodeAt(to - 1))) to--;
+  return to === s.length ? s : s.slice(0, to);
+}

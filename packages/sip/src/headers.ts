@@ -1,5 +1,5 @@
 import { badHeader, HeaderValueError } from './errors.js';
-import { parseBoundedInt } from './grammar.js';
+import { parseBoundedInt, trimLws } from './grammar.js';
 import { parseCSeq, type CSeq } from './cseq.js';
 import { parseNameAddr, type NameAddr } from './name-addr.js';
 import { parseVia, type Via } from './via.js';
@@ -35,6 +35,9 @@ export function canonicalHeaderName(name: string): string {
 }
 
 export type HeaderInput = string | { toString(): string };
+
+/** The cache key of the Replaces embedded in Refer-To: dropped whenever Refer-To changes. */
+const REFER_TO_REPLACES = 'refer-to;replaces';
 
 function listOf<T>(values: readonly string[], parse: (s: string) => T): T[] {
   const out: T[] = [];
@@ -113,7 +116,7 @@ export class Headers {
     this.names.push(name.length === 1 || name === key ? canonicalHeaderName(name) : name);
     this.keys.push(key);
     this.values.push(String(value));
-    this.cache?.delete(key);
+    this.forget(key);
     return this;
   }
 
@@ -125,7 +128,7 @@ export class Headers {
     this.names.splice(i, 0, name.length === 1 || name === key ? canonicalHeaderName(name) : name);
     this.keys.splice(i, 0, key);
     this.values.splice(i, 0, String(value));
-    this.cache?.delete(key);
+    this.forget(key);
     return this;
   }
 
@@ -140,7 +143,7 @@ export class Headers {
     this.names.splice(at, 0, ...list.map(() => spelled));
     this.keys.splice(at, 0, ...list.map(() => key));
     this.values.splice(at, 0, ...list.map(String));
-    this.cache?.delete(key);
+    this.forget(key);
     return this;
   }
 
@@ -156,7 +159,7 @@ export class Headers {
         removed++;
       }
     }
-    if (removed > 0) this.cache?.delete(key);
+    if (removed > 0) this.forget(key);
     return removed;
   }
 
@@ -171,7 +174,14 @@ export class Headers {
       this.keys.splice(i, 1);
       this.values.splice(i, 1);
     } else this.values[i] = parts.slice(1).map((p) => p.trim()).join(', ');
-    this.cache?.delete(key);
+    this.forget(key);
+  }
+
+  /** Drops the values parsed from `key`, and those derived from it (the Replaces inside a Refer-To). */
+  private forget(key: string): void {
+    if (this.cache === undefined) return;
+    this.cache.delete(key);
+    if (key === 'refer-to') this.cache.delete(REFER_TO_REPLACES);
   }
 
   clone(): Headers {
@@ -188,7 +198,8 @@ export class Headers {
     try {
       value = parse(lines);
     } catch (err) {
-      if (err instanceof HeaderValueError) throw badHeader(canonicalHeaderName(key));
+      // a derived key (`refer-to;replaces`) is named after the header it reads
+      if (err instanceof HeaderValueError) throw badHeader(canonicalHeaderName(key.split(';', 1)[0] as string));
       throw err;
     }
     (this.cache ??= new Map()).set(key, value);
@@ -230,23 +241,23 @@ export class Headers {
   /** Contact values; empty for none and for the `*` of a REGISTER (see `isWildcardContact`). */
   get contact(): NameAddr[] {
     return this.typed('contact', (lines) =>
-      lines.length === 1 && (lines[0] as string).trim() === '*' ? [] : listOf(lines, (s) => parseNameAddr(s)),
+      lines.length === 1 && trimLws(lines[0] as string) === '*' ? [] : listOf(lines, (s) => parseNameAddr(s)),
     );
   }
   get isWildcardContact(): boolean {
     const all = this.getAll('contact');
-    return all.length === 1 && (all[0] as string).trim() === '*';
+    return all.length === 1 && trimLws(all[0] as string) === '*';
   }
   get maxForwards(): number | undefined {
     return this.single('max-forwards', (s) => {
-      const n = parseBoundedInt(s.trim(), 255);
+      const n = parseBoundedInt(trimLws(s), 255);
       if (n < 0) throw new HeaderValueError('bad Max-Forwards');
       return n;
     });
   }
   get expires(): number | undefined {
     return this.single('expires', (s) => {
-      const n = parseBoundedInt(s.trim(), 0xffff_ffff);
+      const n = parseBoundedInt(trimLws(s), 0xffff_ffff);
       if (n < 0) throw new HeaderValueError('bad Expires');
       return n;
     });
@@ -266,7 +277,7 @@ export class Headers {
   }
   get contentLength(): number | undefined {
     return this.single('content-length', (s) => {
-      const n = parseBoundedInt(s.trim(), Number.MAX_SAFE_INTEGER);
+      const n = parseBoundedInt(trimLws(s), Number.MAX_SAFE_INTEGER);
       if (n < 0) throw new HeaderValueError('bad Content-Length');
       return n;
     });
@@ -277,7 +288,7 @@ export class Headers {
   }
   /** The Replaces carried in the Refer-To URI's headers (RFC 3891 §7), if any. */
   get referToReplaces(): Replaces | undefined {
-    return this.typed('refer-to;replaces', () => {
+    return this.typed(REFER_TO_REPLACES, () => {
       const uri = this.referTo?.uri;
       const text = uri !== undefined && 'header' in uri ? uri.header('Replaces') : undefined;
       return text === undefined ? undefined : parseReplaces(text);

@@ -19,3 +19,6 @@ export {
 } from './builders.js';
 
 export const SIP_PACKAGE_VERSION = '0.1.0';
+export { StreamFramer, type FrameEvent } from './stream-framer.js';
+export { createRefusal } from './refusal.js';
+export { stampVia, viaNeedsStamp } from './via-stamp.js';

@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isToken } from './grammar.js';
+import { isToken, trimLws, trimLwsEnd } from './grammar.js';
 import { formatParams, getParam, parseParams, quote, skipQuoted, unquote, withParam, type Param } from './params.js';
 import { parseUri, type Uri } from './uri.js';
 
@@ -60,7 +60,7 @@ export function parseNameAddr(text: string, requireBrackets = false): NameAddr {
     const colon = text.indexOf(':', i);
     if (candidate !== -1 && (colon === -1 || colon > candidate)) {
       lt = candidate;
-      const dn = text.slice(i, lt).trim();
+      const dn = trimLws(text.slice(i, lt));
       if (dn.length > 0) {
         // display-name = *(token LWS): a comma or other separator needs quotes (RFC 4475 §3.1.2.16)
         for (const word of dn.split(/[ \t]+/)) if (!isToken(word)) throw new HeaderValueError('bad display name');
@@ -79,7 +79,7 @@ export function parseNameAddr(text: string, requireBrackets = false): NameAddr {
   if (requireBrackets) throw new HeaderValueError('expected <URI>');
   let semi = text.indexOf(';', i);
   if (semi === -1) semi = n;
-  const uriText = text.slice(i, semi).trimEnd();
+  const uriText = trimLwsEnd(text.slice(i, semi));
   // addr-spec cannot carry URI headers: "?", "," or ";" force the bracket form (RFC 3261 §20)
   const uri = parseUri(uriText, { allowHeaders: false });
   return new NameAddr(uri, undefined, parseParams(text.slice(semi)));

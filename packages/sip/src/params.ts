@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isHost, isToken, isWsp } from './grammar.js';
+import { isHost, isToken, isWsp, trimLws } from './grammar.js';
 
 /** One `;name[=value]` parameter. `value` is as written (a quoted string keeps its quotes); `null` for a flag. */
 export interface Param {
@@ -97,7 +97,8 @@ export function splitTopLevel(s: string, sep: number): string[] {
   return parts;
 }
 
-function isGenValue(v: string): boolean {
+/** gen-value = token / host / quoted-string (RFC 3261 §25.1). */
+export function isGenValue(v: string): boolean {
   if (v.charCodeAt(0) === 34) return skipQuoted(v, 0) === v.length;
   return isToken(v) || isHost(v);
 }
@@ -125,11 +126,11 @@ export function parseParams(s: string, check: (v: string) => boolean = isGenValu
     }
     const raw = s.slice(i, j);
     const eq = raw.indexOf('=');
-    const name = (eq === -1 ? raw : raw.slice(0, eq)).trim();
+    const name = trimLws(eq === -1 ? raw : raw.slice(0, eq));
     if (!isToken(name)) throw new HeaderValueError(`bad parameter name "${name}"`);
     if (eq === -1) params.push({ name, value: null });
     else {
-      const value = raw.slice(eq + 1).trim();
+      const value = trimLws(raw.slice(eq + 1));
       if (!check(value)) throw new HeaderValueError(`bad value for parameter ${name}`);
       params.push({ name, value });
     }

@@ -28,9 +28,10 @@ export function asBuffer(data: Uint8Array): Buffer {
 /** Where the header section ends and the body starts, or -1s when there is no empty line. */
 export function findHeaderEnd(buf: Buffer, from: number): { headEnd: number; bodyStart: number } {
   const crlf = buf.indexOf(CRLFCRLF, from);
-  if (crlf !== -1) return { headEnd: crlf + 2, bodyStart: crlf + 4 };
-  const lf = buf.indexOf(LFLF, from);
+  // the first empty line ends the header section: with bare-LF line ends, a CRLFCRLF may be in the body
+  const lf = (crlf === -1 ? buf : buf.subarray(0, crlf)).indexOf(LFLF, from);
   if (lf !== -1) return { headEnd: lf + 1, bodyStart: lf + 2 };
+  if (crlf !== -1) return { headEnd: crlf + 2, bodyStart: crlf + 4 };
   return { headEnd: -1, bodyStart: -1 };
 }
 
@@ -40,11 +41,18 @@ function trimWsp(s: string, from: number, to: number): string {
   return s.slice(from, to);
 }
 
+/** True when the character at `at` follows an odd run of backslashes (`\\` is a pair of its own). */
+function isEscaped(s: string, at: number): boolean {
+  let i = at;
+  while (i > 0 && s.charCodeAt(i - 1) === 92) i--;
+  return (at - i) % 2 === 1;
+}
+
 function checkControlCharacters(head: string): void {
   CONTROL.lastIndex = 0;
   let m: RegExpExecArray | null;
   while ((m = CONTROL.exec(head)) !== null) {
-    if (m[0] === '\r' || head.charCodeAt(m.index - 1) !== 92) {
+    if (m[0] === '\r' || !isEscaped(head, m.index)) {
       throw new SipParseError('bad-characters', 'Control Character in Header');
     }
   }

@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isToken, isWord, parseBoundedInt } from './grammar.js';
+import { isToken, isWord, parseBoundedInt, trimLws } from './grammar.js';
 import { formatParams, getParam, parseParams, splitTopLevel, type Param } from './params.js';
 
 /** A token (or `type/subtype`) followed by parameters: Event, Subscription-State, Content-Type, ... */
@@ -17,9 +17,9 @@ export class ParamValue {
 }
 
 function parseParamValue(text: string, check: (v: string) => boolean): ParamValue {
-  const t = text.trim();
+  const t = trimLws(text);
   const semi = t.indexOf(';');
-  const value = (semi === -1 ? t : t.slice(0, semi)).trim();
+  const value = trimLws(semi === -1 ? t : t.slice(0, semi));
   if (!check(value)) throw new HeaderValueError('bad value');
   return new ParamValue(value, semi === -1 ? [] : parseParams(t.slice(semi)));
 }
@@ -33,7 +33,7 @@ export function parseTokenParams(text: string): ParamValue {
 export function parseContentType(text: string): ParamValue {
   const v = parseParamValue(text, (s) => {
     const slash = s.indexOf('/');
-    return slash > 0 && isToken(s.slice(0, slash).trim()) && isToken(s.slice(slash + 1).trim());
+    return slash > 0 && isToken(trimLws(s.slice(0, slash))) && isToken(trimLws(s.slice(slash + 1)));
   });
   return new ParamValue(v.value.replace(/[ \t]+/g, '').toLowerCase(), v.params);
 }
@@ -45,9 +45,17 @@ export class DeltaSeconds extends ParamValue {
   }
 }
 
+// comment = LPAREN *(ctext / quoted-pair / comment) RPAREN (RFC 3261 §25.1): innermost first, until none is left
+const INNER_COMMENT = /\((?:[^()\\]|\\[\s\S])*\)/g;
+
 export function parseDeltaSeconds(text: string): DeltaSeconds {
   // Retry-After may carry a comment after the number (RFC 3261 §20.33)
-  const stripped = text.replace(/\([^)]*\)/g, ' ');
+  let stripped = text;
+  while (stripped.indexOf('(') !== -1) {
+    const next = stripped.replace(INNER_COMMENT, ' ');
+    if (next === stripped) break;
+    stripped = next;
+  }
   const v = parseParamValue(stripped, (s) => parseBoundedInt(s, 0xffff_ffff) >= 0);
   return new DeltaSeconds(String(parseBoundedInt(v.value, 0xffff_ffff)), v.params);
 }
@@ -56,7 +64,7 @@ export function parseDeltaSeconds(text: string): DeltaSeconds {
 export function parseTokenList(text: string): string[] {
   const out: string[] = [];
   for (const part of text.split(',')) {
-    const t = part.trim();
+    const t = trimLws(part);
     if (t.length === 0) continue;
     if (!isToken(t)) throw new HeaderValueError('bad token');
     out.push(t);
@@ -66,7 +74,7 @@ export function parseTokenList(text: string): string[] {
 
 /** Call-ID (RFC 3261 §20.8): `word ["@" word]`. */
 export function parseCallId(text: string): string {
-  const t = text.trim();
+  const t = trimLws(text);
   const at = t.indexOf('@');
   const ok = at === -1 ? isWord(t) : isWord(t.slice(0, at)) && isWord(t.slice(at + 1));
   if (!ok) throw new HeaderValueError('bad Call-ID');
@@ -88,7 +96,7 @@ export class Replaces {
 }
 
 export function parseReplaces(text: string): Replaces {
-  const t = text.trim();
+  const t = trimLws(text);
   const semi = t.indexOf(';');
   const callId = parseCallId(semi === -1 ? t : t.slice(0, semi));
   const params = semi === -1 ? [] : parseParams(t.slice(semi));
@@ -112,9 +120,11 @@ export function parseSipDate(text: string): number {
 
 /** Splits a list header into its values (empty elements, as in `a,,b`, are ignored, RFC 3261 §7.3.1). */
 export function splitList(text: string): string[] {
+  // the usual single value: without a comma or a quote, splitTopLevel would return the text whole
+  if (text.indexOf(',') === -1 && text.indexOf('"') === -1) return trimLws(text).length > 0 ? [text] : [];
   const out: string[] = [];
   for (const part of splitTopLevel(text, 44)) {
-    if (part.trim().length > 0) out.push(part);
+    if (trimLws(part).length > 0) out.push(part);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import { HeaderValueError } from './errors.js';
-import { isHost, isToken, parseBoundedInt } from './grammar.js';
-import { formatParams, getParam, parseParams, withParam, type Param } from './params.js';
+import { isHost, isToken, parseBoundedInt, trimLws, trimLwsEnd, trimLwsStart } from './grammar.js';
+import { formatParams, getParam, isGenValue, parseParams, withParam, type Param } from './params.js';
 
 /** The RFC 3261 §8.1.1.7 magic cookie that marks a branch as globally unique. */
 export const BRANCH_COOKIE = 'z9hG4bK';
@@ -45,20 +45,27 @@ export class Via {
 // SLASH = SWS "/" SWS, COLON = SWS ":" SWS (RFC 3261 §25.1): whitespace may surround both
 const SENT_PROTOCOL = /^[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/;]+)[ \t]+/;
 
+const IPV6_ADDRESS = /^[0-9A-Fa-f:.]+$/;
+
+/** What parseParams lets through: a gen-value, or the bare IPv6address of `received` (checked by name below). */
+function isViaValue(v: string): boolean {
+  return isGenValue(v) || IPV6_ADDRESS.test(v);
+}
+
 function checkViaParam(name: string, value: string | null): boolean {
   switch (name.toLowerCase()) {
     case 'ttl':
       return value !== null && parseBoundedInt(value, 255) >= 0;
     case 'received':
       // IPv4address / IPv6address, the latter without brackets (RFC 3261 §25.1 via-received)
-      return value !== null && (isHost(value) || /^[0-9A-Fa-f:.]+$/.test(value));
+      return value !== null && (isHost(value) || IPV6_ADDRESS.test(value));
     case 'rport':
       return value === null || parseBoundedInt(value, 65535) >= 0;
     case 'branch':
     case 'maddr':
-      return value !== null;
+      return value !== null && isGenValue(value);
     default:
-      return true;
+      return value === null || isGenValue(value);
   }
 }
 
@@ -72,19 +79,19 @@ export function parseVia(text: string): Via {
   const n = text.length;
   let end = text.indexOf(';', i);
   if (end === -1) end = n;
-  const sentBy = text.slice(i, end).trim();
+  const sentBy = trimLws(text.slice(i, end));
   let host = sentBy;
   let port: number | undefined;
   const close = sentBy.lastIndexOf(']');
   const colon = sentBy.indexOf(':', close === -1 ? 0 : close);
   if (colon !== -1) {
-    host = sentBy.slice(0, colon).trimEnd();
-    port = parseBoundedInt(sentBy.slice(colon + 1).trimStart(), 65535);
+    host = trimLwsEnd(sentBy.slice(0, colon));
+    port = parseBoundedInt(trimLwsStart(sentBy.slice(colon + 1)), 65535);
     if (port < 0) throw new HeaderValueError('bad Via port');
   }
   if (!isHost(host)) throw new HeaderValueError('bad Via host');
   i = end;
-  const params = parseParams(text.slice(i));
+  const params = parseParams(text.slice(i), isViaValue);
   for (const p of params) if (!checkViaParam(p.name, p.value)) throw new HeaderValueError(`bad Via ${p.name}`);
   return new Via(transport.toUpperCase(), host, port, params, protocol, version);
 }

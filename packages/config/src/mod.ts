@@ -1,0 +1,3 @@
+// @switchboard/config — configuration files that fail loudly, naming the file and the field.
+export { ConfigError } from './config-error.js';
+export { loadConfig, readConfigFile, validateConfig, applyEnvOverrides, formatPath, type EnvOverride } from './load-config.js';

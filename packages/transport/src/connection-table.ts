@@ -1,0 +1,57 @@
+import type { Socket } from 'node:net';
+import { StreamFramer } from '@switchboard/sip';
+
+export interface TcpConnection {
+  readonly id: string;
+  readonly socket: Socket;
+  readonly framer: StreamFramer;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** True when we opened it to send (a request, or a response whose connection had closed). */
+  readonly outbound: boolean;
+  /** The socket's last error (`ECONNREFUSED`, ...), to explain a failed send. */
+  lastError?: string;
+}
+
+const peerKey = (address: string, port: number): string => `${address}|${port}`;
+
+/**
+ * Open TCP connections by id (what workers name in their envelopes) and by peer address,
+ * so answers and new requests for a peer reuse its connection (RFC 3261 §18.2.2, §18.1.1).
+ */
+export class ConnectionTable {
+  private readonly byId = new Map<string, TcpConnection>();
+  private readonly byPeer = new Map<string, TcpConnection>();
+  private next = 0;
+
+  newId(): string {
+    return `c${++this.next}`;
+  }
+
+  add(c: TcpConnection): void {
+    this.byId.set(c.id, c);
+    this.byPeer.set(peerKey(c.remoteAddress, c.remotePort), c);
+  }
+
+  remove(c: TcpConnection): void {
+    this.byId.delete(c.id);
+    const key = peerKey(c.remoteAddress, c.remotePort);
+    if (this.byPeer.get(key) === c) this.byPeer.delete(key);
+  }
+
+  get(id: string): TcpConnection | undefined {
+    return this.byId.get(id);
+  }
+
+  forPeer(address: string, port: number): TcpConnection | undefined {
+    return this.byPeer.get(peerKey(address, port));
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  all(): IterableIterator<TcpConnection> {
+    return this.byId.values();
+  }
+}

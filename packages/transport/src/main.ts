@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// switchboard-transport --config <file>: runs one transport node until SIGTERM/SIGINT.
+import { connect } from '@nats-io/transport-node';
+import { ConfigError } from '@switchboard/config';
+import { pino } from 'pino';
+import { loadTransportConfig } from './transport-config.js';
+import { TransportNode } from './transport-node.js';
+
+function configPath(argv: readonly string[]): string {
+  const i = argv.indexOf('--config');
+  return (i !== -1 ? argv[i + 1] : undefined) ?? process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
+}
+
+async function main(): Promise<void> {
+  const file = configPath(process.argv.slice(2));
+  let config;
+  try {
+    config = loadTransportConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchboard-transport: bad configuration: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
+  const nc = await connect({
+    servers: config.nats.servers,
+    name: `transport-${config.transport.id}`,
+    user: config.nats.user,
+    pass: config.nats.pass,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+  });
+  const node = new TransportNode(config, nc, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'stopping', signal }, 'transport node stopping');
+    await node.stop();
+    log.info({ event: 'stopped' }, 'transport node stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  try {
+    await node.start();
+  } catch (err) {
+    log.fatal({ err }, 'cannot start: listener failed');
+    await nc.close();
+    process.exit(1);
+  }
+  log.info({ event: 'listening', listeners: node.listeners(), nats: config.nats.servers }, 'transport node listening');
+
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`switchboard-transport: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

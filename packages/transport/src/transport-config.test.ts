@@ -1,0 +1,134 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@switchboard/config';
+import { loadTransportConfig } from './transport-config.js';
+
+let dir = '';
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'switchboard-transport-config-test-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const SECRET = '0123456789abcdef0123';
+const MINIMAL = `transport:
+  id: tn1
+nats:
+  servers: [nats://127.0.0.1:4222]
+routing:
+  secret: "${SECRET}"
+`;
+
+let n = 0;
+function write(text: string): string {
+  const file = join(dir, `transport-${n++}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function assertRefused(file: string, env: NodeJS.ProcessEnv, field: string): void {
+  assert.throws(
+    () => loadTransportConfig(file, env),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+      assert.equal(err.file, file);
+      assert.equal(err.field, field);
+      assert.ok(err.message.startsWith(`${file}: ${field}: `), err.message);
+      return true;
+    },
+  );
+}
+
+describe('loadTransportConfig', () => {
+  test('fills the defaults', () => {
+    const c = loadTransportConfig(write(MINIMAL), {});
+    assert.equal(c.transport.id, 'tn1');
+    assert.deepEqual(c.transport.listen, [
+      { protocol: 'udp', host: '0.0.0.0', port: 5060 },
+      { protocol: 'tcp', host: '0.0.0.0', port: 5060 },
+    ]);
+    assert.equal(c.transport.tcp.idleTimeoutMs, 300_000);
+    assert.equal(c.transport.tcp.connectTimeoutMs, 5_000);
+    assert.equal(c.transport.retryAfterSeconds, 5);
+    assert.equal(c.transport.maxMessageBytes, 65_535);
+    assert.equal(c.transport.shutdownGraceMs, 5_000);
+    assert.equal(c.log.level, 'info');
+    assert.deepEqual(c.nats.servers, ['nats://127.0.0.1:4222']);
+    assert.equal(c.routing.secret, SECRET);
+  });
+
+  test('a listener given without host or port gets the defaults for them', () => {
+    const c = loadTransportConfig(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen:\n    - protocol: tcp\n    - { protocol: udp, port: 5080 }\n  tcp: { idleTimeoutMs: 1000 }\n')), {});
+    assert.deepEqual(c.transport.listen, [
+      { protocol: 'tcp', host: '0.0.0.0', port: 5060 },
+      { protocol: 'udp', host: '0.0.0.0', port: 5080 },
+    ]);
+    assert.equal(c.transport.tcp.idleTimeoutMs, 1000);
+    assert.equal(c.transport.tcp.connectTimeoutMs, 5_000);
+  });
+
+  test('the environment parameter overrides the file', () => {
+    const file = write(MINIMAL);
+    const c = loadTransportConfig(file, {
+      SWITCHBOARD_NATS_URL: ' nats://a:4222, nats://b:4222 ,,nats://c:4222',
+      SWITCHBOARD_TRANSPORT_ID: 'edge7',
+      SWITCHBOARD_ROUTING_SECRET: 'another-secret-of-enough-length',
+      SWITCHBOARD_LOG_LEVEL: 'debug',
+      SWITCHBOARD_NATS_USER: 'sb',
+      SWITCHBOARD_NATS_PASS: 'pw',
+    });
+    assert.deepEqual(c.nats.servers, ['nats://a:4222', 'nats://b:4222', 'nats://c:4222']);
+    assert.equal(c.transport.id, 'edge7');
+    assert.equal(c.routing.secret, 'another-secret-of-enough-length');
+    assert.equal(c.log.level, 'debug');
+    assert.equal(c.nats.user, 'sb');
+    assert.equal(c.nats.pass, 'pw');
+    // the parameter, not process.env, is read
+    assert.equal(loadTransportConfig(file, {}).transport.id, 'tn1');
+  });
+
+  test('the environment can supply what the file lacks', () => {
+    const c = loadTransportConfig(write('transport: {}\n'), {
+      SWITCHBOARD_TRANSPORT_ID: 'tn9', SWITCHBOARD_NATS_URL: 'nats://n:4222', SWITCHBOARD_ROUTING_SECRET: SECRET,
+    });
+    assert.equal(c.transport.id, 'tn9');
+    assert.deepEqual(c.nats.servers, ['nats://n:4222']);
+  });
+
+  test('a bad listener port is refused naming transport.listen[0].port', () => {
+    for (const port of ['70000', '-1', '"5060"', '50.5']) {
+      const file = write(MINIMAL.replace('  id: tn1\n', `  id: tn1\n  listen:\n    - { protocol: udp, port: ${port} }\n`));
+      assertRefused(file, {}, 'transport.listen[0].port');
+    }
+  });
+
+  test('a short or missing routing secret is refused naming routing.secret', () => {
+    assertRefused(write(MINIMAL.replace(SECRET, 'short')), {}, 'routing.secret');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_ROUTING_SECRET: 'x'.repeat(15) }, 'routing.secret');
+    assertRefused(write(MINIMAL.replace(`routing:\n  secret: "${SECRET}"\n`, 'routing: {}\n')), {}, 'routing.secret');
+  });
+
+  test('a transport id that cannot be a subject token is refused naming transport.id', () => {
+    assertRefused(write(MINIMAL.replace('id: tn1', 'id: tn.1')), {}, 'transport.id');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_TRANSPORT_ID: 'tn-1' }, 'transport.id');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_TRANSPORT_ID: 'x'.repeat(33) }, 'transport.id');
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  retryAfterSeconds: 5\n')), {}, 'transport.id');
+  });
+
+  test('other bad values name their fields', () => {
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: sctp }]\n')), {}, 'transport.listen[0].protocol');
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: []\n')), {}, 'transport.listen');
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  retryAfterSeconds: 7200\n')), {}, 'transport.retryAfterSeconds');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_NATS_URL: ' , ' }, 'nats.servers');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_LOG_LEVEL: 'verbose' }, 'log.level');
+  });
+
+  test('a missing file is a ConfigError naming it', () => {
+    const missing = join(dir, 'nope.yaml');
+    assertRefused(missing, {}, '(file)');
+  });
+});

@@ -1,0 +1,43 @@
+/** Why a message was not delivered anywhere. */
+export type DropReason =
+  | 'unreadable'
+  | 'malformed-ack'
+  | 'response-not-ours'
+  | 'response-owner-gone'
+  | 'ack-owner-gone'
+  | 'ack-no-worker'
+  | 'unframeable-stream'
+  | 'bad-envelope'
+  | 'oversized';
+
+/** What a transport node counts; served on its stats subject. */
+export class TransportCounters {
+  readonly received = { udp: 0, tcp: 0 };
+  readonly sent = { udp: 0, tcp: 0 };
+  forwarded = 0;
+  sendFailures = 0;
+  keepalives = 0;
+  readonly refused: Record<string, number> = {};
+  readonly dropped: Partial<Record<DropReason, number>> = {};
+
+  drop(reason: DropReason): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+
+  refuse(status: number): void {
+    this.refused[status] = (this.refused[status] ?? 0) + 1;
+  }
+
+  snapshot(extra: Record<string, unknown>): Record<string, unknown> {
+    return {
+      ...extra,
+      received: { ...this.received },
+      sent: { ...this.sent },
+      forwarded: this.forwarded,
+      sendFailures: this.sendFailures,
+      keepalives: this.keepalives,
+      refused: { ...this.refused },
+      dropped: { ...this.dropped },
+    };
+  }
+}

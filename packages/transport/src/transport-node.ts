@@ -1,0 +1,390 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
+import {
+  createRefusal, parseMessage, readRoutingFields, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
+  type RoutingFields, type SipRequest,
+} from '@switchboard/sip';
+import {
+  decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
+  BatchedPublisher, RoutingIds, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
+  type InboundSip, type OutboundSip, type SendFailure, type TransportInfo,
+} from '@switchboard/wire';
+import type { Logger } from 'pino';
+import { ConnectionTable, type TcpConnection } from './connection-table.js';
+import type { TransportConfig } from './transport-config.js';
+import { TransportCounters, type DropReason } from './transport-counters.js';
+
+export interface BoundListener {
+  protocol: 'udp' | 'tcp';
+  address: string;
+  port: number;
+}
+
+type Reply = (bytes: Buffer) => void;
+
+const CRLF = Buffer.from('\r\n');
+
+/** `::ffff:192.0.2.1` (a dual-stack socket's view of an IPv4 peer) → `192.0.2.1`. */
+function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * A request is parsed and validated in full here, at the edge, so a malformed one is
+ * answered `400 <reason>` by the transport (RFC 3261 §8.2) and never costs a worker.
+ */
+function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
+  try {
+    const msg = parseMessage(data);
+    const fault = validateMessage(msg);
+    return fault === undefined ? { request: msg as SipRequest } : { fault };
+  } catch (err) {
+    if (err instanceof SipParseError) return { fault: err };
+    throw err;
+  }
+}
+
+/**
+ * The stateless transport node: SIP over UDP and TCP on one side, NATS on the other. Each
+ * inbound message goes to the worker that owns it — named in our Via branch (responses)
+ * or dialog tag (in-dialog requests), else chosen by Call-ID among active workers — and
+ * workers' outbound SIP leaves through the node that holds the peer's address or connection.
+ */
+export class TransportNode {
+  readonly counters = new TransportCounters();
+  readonly directory = new WorkerDirectory();
+  private readonly ids: RoutingIds;
+  private readonly conns = new ConnectionTable();
+  private readonly udp: { socket: dgram.Socket; family: 4 | 6; bound: BoundListener }[] = [];
+  private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
+  private readonly subs: Subscription[] = [];
+  private readonly inboundSubjects = new Map<string, string>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private stopping = false;
+  private readonly publisher: BatchedPublisher<PublishOptions>;
+
+  constructor(
+    private readonly config: TransportConfig,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.ids = new RoutingIds(config.routing.secret);
+    this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+  }
+
+  get id(): string {
+    return this.config.transport.id;
+  }
+
+  listeners(): BoundListener[] {
+    return [...this.udp.map((u) => u.bound), ...this.tcp.map((t) => t.bound)];
+  }
+
+  async start(): Promise<void> {
+    this.subscribe(Subjects.workerHeartbeat, (m) => this.onHeartbeat(m));
+    this.subscribe(Subjects.transportOutbound(this.id), (m) => this.onOutbound(m));
+    const stats = (m: Msg) => m.respond(encodeMap(this.stats()));
+    this.subscribe(Subjects.transportStats(this.id), stats);
+    this.subscribe(Subjects.transportStatsAll, stats);
+    await this.nc.flush();
+    this.expiryTimer = setInterval(() => {
+      for (const id of this.directory.expire()) this.log.warn({ event: 'worker-lost', worker: id }, 'worker missed its heartbeats: dropped');
+    }, HEARTBEAT_INTERVAL_MS / 2);
+    this.expiryTimer.unref();
+    for (const l of this.config.transport.listen) {
+      if (l.protocol === 'udp') await this.listenUdp(l.host, l.port);
+      else await this.listenTcp(l.host, l.port);
+    }
+  }
+
+  /** Stops accepting, lets TCP writes drain (bounded by shutdownGraceMs), then drains NATS. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.expiryTimer);
+    for (const u of this.udp) u.socket.close();
+    for (const t of this.tcp) t.server.close();
+    const closing = [...this.conns.all()].map(
+      (c) => new Promise<void>((resolve) => {
+        c.socket.once('close', () => resolve());
+        c.socket.end();
+      }),
+    );
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.config.transport.shutdownGraceMs).unref());
+    await Promise.race([Promise.all(closing), grace]);
+    for (const c of this.conns.all()) c.socket.destroy();
+    this.publisher.flush();
+    await this.nc.drain();
+  }
+
+  stats(): Record<string, unknown> {
+    return this.counters.snapshot({
+      nodeId: this.id,
+      uptimeMs: Date.now() - this.startedAt,
+      connections: this.conns.size,
+      workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls })),
+    });
+  }
+
+  private subscribe(subject: string, handle: (m: Msg) => void): void {
+    this.subs.push(
+      this.nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err !== null) {
+            this.log.error({ err, subject }, 'subscription failed');
+            return;
+          }
+          try {
+            handle(msg);
+          } catch (e) {
+            this.log.error({ err: e, subject }, 'handler failed');
+          }
+        },
+      }),
+    );
+  }
+
+  private listenUdp(host: string, port: number): Promise<void> {
+    const family = net.isIPv6(host) ? 6 : 4;
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+    socket.on('message', (data, rinfo) => {
+      this.counters.received.udp++;
+      const address = plainAddress(rinfo.address);
+      this.guard(() =>
+        this.onMessage(
+          data,
+          { protocol: 'udp', localAddress: bound.address, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id },
+          (bytes) => socket.send(bytes, rinfo.port, rinfo.address),
+        ),
+      );
+    });
+    socket.on('error', (err) => this.log.error({ err, host, port }, 'UDP socket error'));
+    const bound: BoundListener = { protocol: 'udp', address: host, port };
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        bound.port = socket.address().port;
+        this.udp.push({ socket, family, bound });
+        resolve();
+      });
+    });
+  }
+
+  private listenTcp(host: string, port: number): Promise<void> {
+    const server = net.createServer((socket) => this.adopt(socket, false));
+    server.on('error', (err) => this.log.error({ err, host, port }, 'TCP listener error'));
+    const bound: BoundListener = { protocol: 'tcp', address: host, port };
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port, ipv6Only: net.isIPv6(host) }, () => {
+        server.off('error', reject);
+        bound.port = (server.address() as net.AddressInfo).port;
+        this.tcp.push({ server, bound });
+        resolve();
+      });
+    });
+  }
+
+  /** Puts a TCP connection in the table and frames what it reads. */
+  private adopt(socket: net.Socket, outbound: boolean, peer?: { address: string; port: number }): TcpConnection {
+    const conn: TcpConnection = {
+      id: this.conns.newId(),
+      socket,
+      framer: new StreamFramer({ maxMessageBytes: this.config.transport.maxMessageBytes }),
+      remoteAddress: peer?.address ?? plainAddress(socket.remoteAddress ?? ''),
+      remotePort: peer?.port ?? socket.remotePort ?? 0,
+      outbound,
+    };
+    this.conns.add(conn);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.config.transport.tcp.idleTimeoutMs, () => {
+      this.log.debug({ connection: conn.id }, 'idle TCP connection closed');
+      socket.destroy();
+    });
+    socket.on('close', () => this.conns.remove(conn));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      conn.lastError = err.code === undefined ? err.message : `${err.code}: ${err.message}`;
+      this.log.debug({ err, connection: conn.id }, 'TCP connection error');
+    });
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onStreamData(conn, chunk)));
+    return conn;
+  }
+
+  private onStreamData(conn: TcpConnection, chunk: Buffer): void {
+    for (const event of conn.framer.push(chunk)) {
+      if (event.type === 'ping') {
+        this.counters.keepalives++;
+        conn.socket.write(CRLF); // RFC 5626 §4.4.1 pong
+      } else if (event.type === 'message') {
+        this.counters.received.tcp++;
+        const local = conn.socket.localPort ?? 0;
+        this.onMessage(
+          event.data,
+          {
+            protocol: 'tcp', localAddress: plainAddress(conn.socket.localAddress ?? ''), localPort: local,
+            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id,
+          },
+          (bytes) => conn.socket.write(bytes),
+        );
+      } else {
+        // RFC 3261 §18.3: a stream that cannot be framed cannot be resynchronised
+        this.counters.drop('unframeable-stream');
+        this.refuse(event.head, event.error.status, event.error.reason, (bytes) => conn.socket.write(bytes), conn.remoteAddress);
+        this.log.info({ event: 'closed', reason: event.error.reason, remote: conn.remoteAddress, connection: conn.id }, 'unframeable TCP stream: connection closed');
+        conn.socket.end();
+      }
+    }
+  }
+
+  private onMessage(data: Buffer, t: TransportInfo, reply: Reply): void {
+    if (data.length > this.config.transport.maxMessageBytes) {
+      this.counters.drop('oversized');
+      this.refuse(data, 513, 'Message Too Large', reply, t.remoteAddress);
+      return;
+    }
+    let route: RoutingFields;
+    try {
+      route = readRoutingFields(data);
+    } catch (err) {
+      if (!(err instanceof SipParseError)) throw err;
+      if (!this.refuse(data, err.status, err.reason, reply, t.remoteAddress)) this.dropped('unreadable', t, err.reason);
+      return;
+    }
+    if (route.kind === 'response') {
+      const owner = this.ids.ownerOfBranch(route.branch);
+      if (owner === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
+      else if (!this.directory.isLive(owner)) this.dropped('response-owner-gone', t, owner, route.callId);
+      else this.forward(owner, data, route, t);
+      return;
+    }
+    const checked = checkRequest(data);
+    if ('fault' in checked) {
+      const { fault } = checked;
+      if (!this.refuse(data, fault.status, fault.reason, reply, t.remoteAddress)) this.dropped('malformed-ack', t, fault.reason, route.callId);
+      return;
+    }
+    let owner: string | undefined;
+    if (route.toTag !== '') {
+      owner = this.ids.ownerOfTag(route.toTag);
+      if (owner === undefined || !this.directory.isLive(owner)) {
+        if (route.method === 'ACK') this.dropped('ack-owner-gone', t, route.toTag, route.callId);
+        else this.refuse(data, 481, 'Call/Transaction Does Not Exist', reply, t.remoteAddress);
+        return;
+      }
+    } else {
+      owner = this.directory.pickForNewDialog(route.callId);
+      if (owner === undefined) {
+        if (route.method === 'ACK') this.dropped('ack-no-worker', t, '', route.callId);
+        else this.refuse(data, 503, 'Service Unavailable', reply, t.remoteAddress, [['Retry-After', String(this.config.transport.retryAfterSeconds)]]);
+        return;
+      }
+    }
+    const top = checked.request.headers.topVia;
+    this.forward(owner, top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data, route, t);
+  }
+
+  private forward(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo): void {
+    let subject = this.inboundSubjects.get(workerId);
+    if (subject === undefined) this.inboundSubjects.set(workerId, (subject = Subjects.workerInbound(workerId)));
+    const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt: Date.now() };
+    const h = natsHeaders();
+    h.set(TRACEPARENT_HEADER, newTraceparent());
+    this.publisher.send(subject, encodeEnvelope(envelope), { headers: h });
+    this.counters.forwarded++;
+  }
+
+  /** Answers a request the node will not forward; returns false when it was not a request to answer. */
+  private refuse(data: Uint8Array, status: number, reason: string, reply: Reply, remote: string, extra: [string, string][] = []): boolean {
+    const response = createRefusal(data, status, reason, extra);
+    if (response === undefined) return false;
+    reply(response);
+    this.counters.refuse(status);
+    this.log.info({ event: 'refused', status, reason, remote }, 'request refused');
+    return true;
+  }
+
+  private dropped(reason: DropReason, t: TransportInfo, detail: string, callId?: string): void {
+    this.counters.drop(reason);
+    this.log.info({ event: 'dropped', reason, detail, callId, remote: t.remoteAddress, protocol: t.protocol }, 'message dropped');
+  }
+
+  private onHeartbeat(msg: Msg): void {
+    try {
+      const hb = decodeHeartbeat(msg.data);
+      if (this.directory.onHeartbeat(hb)) this.log.info({ event: 'worker', worker: hb.workerId, state: hb.state }, 'worker state changed');
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      this.counters.drop('bad-envelope');
+      this.log.warn({ event: 'dropped', reason: err.code, detail: err.message }, 'bad heartbeat envelope');
+    }
+  }
+
+  private onOutbound(msg: Msg): void {
+    let out: OutboundSip;
+    try {
+      out = decodeOutbound(msg.data);
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      this.counters.drop('bad-envelope');
+      this.log.warn({ event: 'dropped', reason: err.code, detail: err.message }, 'bad outbound envelope');
+      return;
+    }
+    if (out.protocol === 'udp') this.sendUdp(out);
+    else this.sendTcp(out);
+  }
+
+  private sendUdp(out: OutboundSip): void {
+    const family = net.isIPv6(out.address) ? 6 : 4;
+    const listener = this.udp.find((u) => u.family === family);
+    if (listener === undefined) {
+      this.sendFailed(out, `no UDP listener for IPv${family}`);
+      return;
+    }
+    listener.socket.send(out.sip, out.port, out.address, (err) => {
+      if (err) this.sendFailed(out, err.message);
+      else this.counters.sent.udp++;
+    });
+  }
+
+  private sendTcp(out: OutboundSip): void {
+    let conn = out.connectionId === undefined ? undefined : this.conns.get(out.connectionId);
+    conn ??= this.conns.forPeer(out.address, out.port);
+    if (conn === undefined) {
+      const socket = net.connect({ host: out.address, port: out.port });
+      conn = this.adopt(socket, true, { address: out.address, port: out.port });
+      const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.config.transport.tcp.connectTimeoutMs);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    }
+    const c = conn;
+    c.socket.write(out.sip, (err) => {
+      if (!err) this.counters.sent.tcp++;
+      // the socket's own error ("ECONNREFUSED") says more than the write's ("socket closed")
+      else setImmediate(() => this.sendFailed(out, c.lastError ?? err.message));
+    });
+  }
+
+  private sendFailed(out: OutboundSip, reason: string): void {
+    this.counters.sendFailures++;
+    this.log.info({ event: 'send-failed', reason, protocol: out.protocol, address: out.address, port: out.port, worker: out.workerId }, 'send failed');
+    const failure: SendFailure = { v: 1, reason, protocol: out.protocol, address: out.address, port: out.port };
+    if (out.ref !== undefined) failure.ref = out.ref;
+    try {
+      this.nc.publish(Subjects.sendFailure(out.workerId), encodeEnvelope(failure));
+    } catch (err) {
+      this.log.warn({ err }, 'could not report a send failure');
+    }
+  }
+
+  /** Nothing a peer sends may take the process down: a fault in handling is logged and counted. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, 'message handling failed');
+    }
+  }
+}

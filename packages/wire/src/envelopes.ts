@@ -1,0 +1,171 @@
+import { Packr } from 'msgpackr';
+import type { RoutingFields } from '@switchboard/sip';
+
+/** The envelope version this build writes and reads. */
+export const ENVELOPE_VERSION = 1;
+
+export type Protocol = 'udp' | 'tcp';
+
+/** Where a message came from, as the transport node saw it. */
+export interface TransportInfo {
+  protocol: Protocol;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** The TCP connection it arrived on, so answers can go back on it (RFC 3261 §18.2.2). */
+  connectionId?: string;
+  /** The transport node that received it, and must send the answers. */
+  nodeId: string;
+}
+
+/** Transport → worker: one SIP message, raw bytes as received, with what routing already read. */
+export interface InboundSip {
+  v: typeof ENVELOPE_VERSION;
+  sip: Uint8Array;
+  route: RoutingFields;
+  transport: TransportInfo;
+  /** Receive time, epoch milliseconds. */
+  receivedAt: number;
+}
+
+/** Worker → transport: SIP to send to a peer. */
+export interface OutboundSip {
+  v: typeof ENVELOPE_VERSION;
+  sip: Uint8Array;
+  protocol: Protocol;
+  address: string;
+  port: number;
+  connectionId?: string;
+  /** The worker to tell if sending fails. */
+  workerId: string;
+  /** Opaque to the transport: handed back in a SendFailure (e.g. the client transaction's branch). */
+  ref?: string;
+}
+
+/** Transport → worker: `OutboundSip` could not be sent (RFC 3261 §17.1.4 transport error). */
+export interface SendFailure {
+  v: typeof ENVELOPE_VERSION;
+  ref?: string;
+  reason: string;
+  protocol: Protocol;
+  address: string;
+  port: number;
+}
+
+export type WorkerState = 'active' | 'draining';
+
+export interface Heartbeat {
+  v: typeof ENVELOPE_VERSION;
+  workerId: string;
+  state: WorkerState;
+  /** Calls in progress on the worker. */
+  calls: number;
+  startedAt: number;
+  sentAt: number;
+  version: string;
+}
+
+export type EnvelopeErrorCode = 'undecodable' | 'unknown-version' | 'missing-field';
+
+/** An envelope that cannot be used: log it, count it by `code`, drop it. */
+export class EnvelopeError extends Error {
+  override readonly name = 'EnvelopeError';
+  constructor(
+    readonly code: EnvelopeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+// Plain maps rather than msgpackr records: every process decodes without shared structures.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+type FieldType = 'string' | 'number' | 'bytes' | 'object' | 'string?' | 'number?';
+type Shape = Readonly<Record<string, FieldType>>;
+
+function check(value: unknown, shape: Shape, what: string): void {
+  if (typeof value !== 'object' || value === null) throw new EnvelopeError('missing-field', `${what}: not a map`);
+  const o = value as Record<string, unknown>;
+  for (const key in shape) {
+    const type = shape[key] as FieldType;
+    const v = o[key];
+    const optional = type.endsWith('?');
+    if (v === undefined && optional) continue;
+    const base = optional ? type.slice(0, -1) : type;
+    const ok =
+      base === 'bytes' ? v instanceof Uint8Array : base === 'object' ? typeof v === 'object' && v !== null : typeof v === base;
+    if (!ok) throw new EnvelopeError('missing-field', `${what}: ${key} missing or not a ${base}`);
+  }
+}
+
+function decodeVersioned(data: Uint8Array, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = packr.unpack(data);
+  } catch (err) {
+    throw new EnvelopeError('undecodable', `${what}: ${(err as Error).message}`);
+  }
+  // msgpack maps decode to plain objects; arrays and msgpackr's 0xc1 marker object are not envelopes
+  const proto: unknown = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if (proto !== Object.prototype && proto !== null) throw new EnvelopeError('undecodable', `${what}: not a map`);
+  const v = (value as { v?: unknown }).v;
+  // String() of a decoded map can throw (a `toString` key that is not a function): describe it by type
+  const shown = typeof v === 'object' && v !== null ? typeof v : String(v);
+  if (v !== ENVELOPE_VERSION) throw new EnvelopeError('unknown-version', `${what}: version ${shown}`);
+  return value as Record<string, unknown>;
+}
+
+const ROUTE: Shape = {
+  kind: 'string', method: 'string', status: 'number', callId: 'string', branch: 'string', toTag: 'string',
+  fromTag: 'string', cseq: 'number', cseqMethod: 'string',
+};
+const TRANSPORT: Shape = {
+  protocol: 'string', localAddress: 'string', localPort: 'number', remoteAddress: 'string', remotePort: 'number',
+  connectionId: 'string?', nodeId: 'string',
+};
+
+export function encodeEnvelope(e: InboundSip | OutboundSip | SendFailure | Heartbeat): Uint8Array {
+  return packr.pack(e);
+}
+
+export function decodeInbound(data: Uint8Array): InboundSip {
+  const o = decodeVersioned(data, 'inbound SIP');
+  check(o, { sip: 'bytes', route: 'object', transport: 'object', receivedAt: 'number' }, 'inbound SIP');
+  check(o.route, ROUTE, 'inbound SIP route');
+  check(o.transport, TRANSPORT, 'inbound SIP transport');
+  return o as unknown as InboundSip;
+}
+
+export function decodeOutbound(data: Uint8Array): OutboundSip {
+  const o = decodeVersioned(data, 'outbound SIP');
+  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
+  if (o.protocol !== 'udp' && o.protocol !== 'tcp') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
+  return o as unknown as OutboundSip;
+}
+
+export function decodeSendFailure(data: Uint8Array): SendFailure {
+  const o = decodeVersioned(data, 'send failure');
+  check(o, { reason: 'string', protocol: 'string', address: 'string', port: 'number', ref: 'string?' }, 'send failure');
+  return o as unknown as SendFailure;
+}
+
+export function decodeHeartbeat(data: Uint8Array): Heartbeat {
+  const o = decodeVersioned(data, 'heartbeat');
+  check(o, { workerId: 'string', state: 'string', calls: 'number', startedAt: 'number', sentAt: 'number', version: 'string' }, 'heartbeat');
+  if (o.state !== 'active' && o.state !== 'draining') throw new EnvelopeError('missing-field', `heartbeat: state ${String(o.state)}`);
+  return o as unknown as Heartbeat;
+}
+
+/** Any msgpack payload (stats replies and the like), decoded without a schema. */
+export function encodeMap(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+export function decodeMap(data: Uint8Array): unknown {
+  try {
+    return packr.unpack(data);
+  } catch (err) {
+    throw new EnvelopeError('undecodable', (err as Error).message);
+  }
+}

@@ -1,0 +1,14 @@
+// @switchboard/wire — the contract between transport nodes, workers and tools.
+export { Subjects, TRACEPARENT_HEADER, assertNodeId } from './subjects.js';
+export {
+  ENVELOPE_VERSION, EnvelopeError, encodeEnvelope, decodeInbound, decodeOutbound, decodeSendFailure, decodeHeartbeat,
+  encodeMap, decodeMap,
+  type InboundSip, type OutboundSip, type SendFailure, type Heartbeat, type TransportInfo, type Protocol, type WorkerState,
+  type EnvelopeErrorCode,
+} from './envelopes.js';
+export { RoutingIds } from './routing-ids.js';
+export { RendezvousSet } from './rendezvous.js';
+export { WorkerDirectory, type WorkerStatus } from './worker-directory.js';
+export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js';
+export { newTraceparent, parseTraceparent, formatTraceparent, type TraceContext } from './traceparent.js';
+export { BatchedPublisher, type PublishFn } from './batched-publisher.js';

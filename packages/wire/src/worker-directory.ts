@@ -1,0 +1,80 @@
+import type { Heartbeat, WorkerState } from './envelopes.js';
+import { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js';
+import { RendezvousSet } from './rendezvous.js';
+
+export interface WorkerStatus {
+  workerId: string;
+  state: WorkerState;
+  calls: number;
+  startedAt: number;
+  version: string;
+  lastSeen: number;
+}
+
+/**
+ * The live workers as a router knows them from heartbeats. New dialogs go to the active
+ * ones by rendezvous hashing on Call-ID; a draining worker keeps its dialogs; a worker
+ * silent for HEARTBEATS_MISSED_TO_DROP intervals is dropped.
+ */
+export class WorkerDirectory {
+  private readonly workers = new Map<string, WorkerStatus>();
+  private active = new RendezvousSet([]);
+  private readonly timeoutMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: { intervalMs?: number; missed?: number; now?: () => number } = {}) {
+    this.timeoutMs = (opts.intervalMs ?? HEARTBEAT_INTERVAL_MS) * (opts.missed ?? HEARTBEATS_MISSED_TO_DROP);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Records a heartbeat; true when the set of active workers changed. */
+  onHeartbeat(hb: Heartbeat): boolean {
+    const known = this.workers.get(hb.workerId);
+    this.workers.set(hb.workerId, {
+      workerId: hb.workerId, state: hb.state, calls: hb.calls, startedAt: hb.startedAt, version: hb.version, lastSeen: this.now(),
+    });
+    // a draining worker, new or not, is in no active set: only a change of active membership counts
+    if ((known?.state === 'active') !== (hb.state === 'active')) {
+      this.rebuild();
+      return true;
+    }
+    return false;
+  }
+
+  /** Drops workers not heard from in time; returns their ids. */
+  expire(): string[] {
+    const cutoff = this.now() - this.timeoutMs;
+    const dropped: string[] = [];
+    for (const [id, w] of this.workers) {
+      if (w.lastSeen < cutoff) {
+        this.workers.delete(id);
+        dropped.push(id);
+      }
+    }
+    if (dropped.length > 0) this.rebuild();
+    return dropped;
+  }
+
+  isLive(workerId: string): boolean {
+    return this.workers.has(workerId);
+  }
+
+  /** The active worker that owns new dialogs for `callId`, or undefined when none is active. */
+  pickForNewDialog(callId: string): string | undefined {
+    return this.active.pick(callId);
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  list(): WorkerStatus[] {
+    return [...this.workers.values()];
+  }
+
+  private rebuild(): void {
+    const ids: string[] = [];
+    for (const w of this.workers.values()) if (w.state === 'active') ids.push(w.workerId);
+    this.active = new RendezvousSet(ids);
+  }
+}

@@ -1,0 +1,53 @@
+// Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
+// in .local/nats) and the transport node(s) of config/switchboard.yaml. Ctrl-C stops all.
+import { spawn } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const config = process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
+const natsPort = process.env.SWITCHBOARD_NATS_PORT ?? '4222';
+const natsBin = ['/usr/bin/nats-server', '/usr/sbin/nats-server'].find(existsSync) ?? 'nats-server';
+mkdirSync('.local/nats', { recursive: true });
+
+const children = [];
+function run(name, command, args, env = {}) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      let text = line;
+      try {
+        const j = JSON.parse(line);
+        const { level, time, msg, service, node, ...rest } = j;
+        text = `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
+        if (j.event === 'listening') {
+          for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here\n`);
+        }
+      } catch {}
+      console.log(`[${name}] ${text}`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    console.log(`[${name}] exited (${signal ?? code})`);
+    if (!stopping) stop(1);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of [...children].reverse()) if (c.exitCode === null) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+run('nats', natsBin, ['-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
+await new Promise((r) => setTimeout(r, 500));
+run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], {
+  SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}`,
+});
+console.log('Switchboard local cluster starting — Ctrl-C stops it.');

@@ -1,0 +1,76 @@
+// Starts real transport nodes and echo workers against a real nats-server for e2e tests and benchmarks.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ManagedProcess } from '@switchboard/testkit';
+import { decodeMap, Subjects } from '@switchboard/wire';
+import { repoRoot } from './paths.js';
+
+export const ROUTING_SECRET = 'test-routing-secret-0123456789';
+export const TRANSPORT_MAIN = join(repoRoot, 'packages/transport/dist/main.js');
+export const ECHO_WORKER = join(repoRoot, 'test/dist/support/echo-worker.js');
+
+export interface RunningTransport {
+  id: string;
+  proc: ManagedProcess;
+  udpPort: number;
+  tcpPort: number;
+  configFile: string;
+}
+
+export function writeConfig(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'switchboard-config-'));
+  const file = join(dir, 'switchboard.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+export function transportConfigText(id: string, natsUrl: string, extra = ''): string {
+  return `transport:
+  id: ${id}
+  listen:
+    - { protocol: udp, host: 127.0.0.1, port: 0 }
+    - { protocol: tcp, host: 127.0.0.1, port: 0 }
+  tcp:
+    idleTimeoutMs: 60000
+  retryAfterSeconds: 7
+  shutdownGraceMs: 1000
+${extra}
+nats:
+  servers: ["${natsUrl}"]
+routing:
+  secret: ${ROUTING_SECRET}
+log:
+  level: info
+`;
+}
+
+export async function startTransport(id: string, natsUrl: string): Promise<RunningTransport> {
+  const configFile = writeConfig(transportConfigText(id, natsUrl));
+  const proc = ManagedProcess.node(`transport-${id}`, TRANSPORT_MAIN, ['--config', configFile]);
+  const line = await proc.waitForEvent('listening');
+  const listeners = line.listeners as { protocol: string; port: number }[];
+  const port = (p: string) => listeners.find((l) => l.protocol === p)?.port ?? 0;
+  return { id, proc, udpPort: port('udp'), tcpPort: port('tcp'), configFile };
+}
+
+export async function startEchoWorker(id: string, natsUrl: string): Promise<ManagedProcess> {
+  const proc = ManagedProcess.node(`worker-${id}`, ECHO_WORKER, [], { NATS_URL: natsUrl, WORKER_ID: id, ROUTING_SECRET });
+  await proc.waitForEvent('ready');
+  return proc;
+}
+
+/** Waits until transport `t` has logged that each worker reached `state`. */
+export async function workersKnown(t: RunningTransport, ids: readonly string[], state = 'active'): Promise<void> {
+  for (const id of ids) await t.proc.waitFor((l) => l.json?.event === 'worker' && l.json.worker === id && l.json.state === state);
+}
+
+export async function natsClient(url: string): Promise<NatsConnection> {
+  return connect({ servers: url });
+}
+
+export async function transportStats(nc: NatsConnection, id: string): Promise<Record<string, any>> {
+  const reply = await nc.request(Subjects.transportStats(id), new Uint8Array(0), { timeout: 2_000 });
+  return decodeMap(reply.data) as Record<string, any>;
+}
