@@ -74,3 +74,23 @@ export async function transportStats(nc: NatsConnection, id: string): Promise<Re
   const reply = await nc.request(Subjects.transportStats(id), new Uint8Array(0), { timeout: 2_000 });
   return decodeMap(reply.data) as Record<string, any>;
 }
+
+export const WORKER_MAIN = join(repoRoot, 'packages/engine/dist/main.js');
+
+/** A cluster configuration file: transport + worker sections, the next hop at `nextHopPort`. */
+export function clusterConfigText(natsUrl: string, nextHopPort: number, opts: { minSE?: number; t1?: number } = {}): string {
+  return `${transportConfigText('t1', natsUrl)}
+worker:
+  id: w0
+  drainTimeoutMs: 20000
+  timers: { t1: ${opts.t1 ?? 500}, t2: 4000, t4: 5000 }
+  sessionTimers: { minSE: ${opts.minSE ?? 90} }
+  nextHop: { protocol: udp, host: 127.0.0.1, port: ${nextHopPort} }
+`;
+}
+
+export async function startWorker(id: string, configFile: string, natsUrl: string): Promise<ManagedProcess> {
+  const proc = ManagedProcess.node(`worker-${id}`, WORKER_MAIN, ['--config', configFile], { SWITCHBOARD_WORKER_ID: id, SWITCHBOARD_NATS_URL: natsUrl });
+  await proc.waitForEvent('ready');
+  return proc;
+}

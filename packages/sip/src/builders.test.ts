@@ -347,8 +347,19 @@ describe('createInDialogRequest (RFC 3261 §12.2.1.1)', () => {
     assert.equal(r.headers.to?.tag, 'remote1');
     assert.equal(r.headers.callId, 'dlg@a.example');
     assert.equal(r.headers.cseq?.toString(), '7 INFO');
-    assert.equal((r.headers.contact[0]?.uri as SipUri).host, 'pc33.atlanta.example.com');
+    // INFO does not refresh the target: no Contact (RFC 3261 Table 3)
+    assert.equal(r.headers.has('Contact'), false);
     assert.equal(validateMessage(r), undefined);
+  });
+
+  test('Contact only on target refresh and dialog methods (INVITE, UPDATE, SUBSCRIBE, NOTIFY, REFER)', () => {
+    for (const method of ['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']) {
+      const r = createInDialogRequest(dialog([]), method, { via, cseq: 7 });
+      assert.equal((r.headers.contact[0]?.uri as SipUri).host, 'pc33.atlanta.example.com', method);
+    }
+    for (const method of ['BYE', 'INFO', 'OPTIONS', 'ACK']) {
+      assert.equal(createInDialogRequest(dialog([]), method, { via, cseq: 7 }).headers.has('Contact'), false, method);
+    }
   });
 
   test('an empty route set: no Route, the remote target is the Request-URI', () => {

@@ -12,6 +12,7 @@ export function randomToken(bytes = 8): string {
 }
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
+const TARGET_METHODS = new Set(['INVITE', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER']);
 
 export interface ResponseOptions {
   reason?: string;
@@ -112,9 +113,11 @@ export function createInDialogRequest(
     route = route.slice(1);
     route.push(new NameAddr(d.remoteTarget));
   }
+  // Contact only where it refreshes or establishes the target (RFC 3261 Table 3, RFC 3311, RFC 6665)
+  const contact = TARGET_METHODS.has(method) ? d.contact : undefined;
   return createRequest({
     method, uri, via: o.via, from: d.local, to: d.remote, callId: d.callId, cseq: o.cseq, route,
-    contact: d.contact, headers: o.headers, body: o.body, contentType: o.contentType,
+    contact, headers: o.headers, body: o.body, contentType: o.contentType,
   });
 }
 

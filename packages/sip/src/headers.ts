@@ -39,6 +39,32 @@ export type HeaderInput = string | { toString(): string };
 /** The cache key of the Replaces embedded in Refer-To: dropped whenever Refer-To changes. */
 const REFER_TO_REPLACES = 'refer-to;replaces';
 
+/** A HeaderValueError met reading `key`, as the SipParseError naming its header (a derived key, `refer-to;replaces`, after the header it reads). */
+function namedError(err: unknown, key: string): unknown {
+  return err instanceof HeaderValueError ? badHeader(canonicalHeaderName(key.split(';', 1)[0] as string)) : err;
+}
+
+// The eager accessors' parsers, declared once rather than as a closure per call.
+function parseContact(s: string): NameAddr {
+  return parseNameAddr(s);
+}
+
+function readContacts(lines: string[]): NameAddr[] {
+  return lines.length === 1 && trimLws(lines[0] as string) === '*' ? [] : listOf(lines, parseContact);
+}
+
+function parseMaxForwards(s: string): number {
+  const n = parseBoundedInt(trimLws(s), 255);
+  if (n < 0) throw new HeaderValueError('bad Max-Forwards');
+  return n;
+}
+
+function parseExpires(s: string): number {
+  const n = parseBoundedInt(trimLws(s), 0xffff_ffff);
+  if (n < 0) throw new HeaderValueError('bad Expires');
+  return n;
+}
+
 function listOf<T>(values: readonly string[], parse: (s: string) => T): T[] {
   const out: T[] = [];
   for (const line of values) for (const part of splitList(line)) out.push(parse(part));
@@ -46,6 +72,9 @@ function listOf<T>(values: readonly string[], parse: (s: string) => T): T[] {
 }
 
 /**
+ * Typed accessors return the cached parse: list values are `readonly` so no caller can
+ * change what every later read returns (copy before reordering, e.g. a route set).
+ *
  * The header fields of a message in the order received, names as written, folded lines
  * joined. Typed accessors parse on first use and cache; a malformed value throws a
  * `SipParseError` naming the header (`400 Bad Refer-To`).
@@ -206,21 +235,57 @@ export class Headers {
     return value;
   }
 
-  /** A single-valued header: every line must parse (a repeat is validateMessage's to refuse); the first wins. */
+  /**
+   * A single-valued header: every line must parse (a repeat is validateMessage's to refuse); the first wins.
+   * What `typed(key, ...)` does, without a closure and a list of lines per call: the parser reads these eagerly.
+   */
   private single<T>(key: string, parse: (s: string) => T): T | undefined {
-    return this.typed(key, (lines) => {
-      if (lines.length === 0) return undefined;
-      const first = parse(lines[0] as string);
-      for (let i = 1; i < lines.length; i++) parse(lines[i] as string);
-      return first;
-    });
+    const cache = this.cache;
+    if (cache !== undefined) {
+      const cached = cache.get(key);
+      if (cached !== undefined || cache.has(key)) return cached as T | undefined;
+    }
+    const keys = this.keys;
+    let first: T | undefined;
+    let found = false;
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] !== key) continue;
+        const value = parse(this.values[i] as string);
+        if (!found) {
+          first = value;
+          found = true;
+        }
+      }
+    } catch (err) {
+      throw namedError(err, key);
+    }
+    (this.cache ??= new Map()).set(key, first);
+    return first;
   }
 
+  /** Every value of a list header, in order (as `typed(key, (lines) => listOf(lines, parse))`). */
   private list<T>(key: string, parse: (s: string) => T): T[] {
-    return this.typed(key, (lines) => listOf(lines, parse));
+    const cache = this.cache;
+    if (cache !== undefined) {
+      const cached = cache.get(key);
+      if (cached !== undefined || cache.has(key)) return cached as T[];
+    }
+    const keys = this.keys;
+    const out: T[] = [];
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        if (keys[i] !== key) continue;
+        for (const part of splitList(this.values[i] as string)) out.push(parse(part));
+      }
+    } catch (err) {
+      throw namedError(err, key);
+    }
+    (this.cache ??= new Map()).set(key, out);
+    return out;
   }
 
-  get via(): Via[] {
+  get via(): readonly Via[] {
     return this.list('via', parseVia);
   }
   get topVia(): Via | undefined {
@@ -239,37 +304,27 @@ export class Headers {
     return this.single('cseq', parseCSeq);
   }
   /** Contact values; empty for none and for the `*` of a REGISTER (see `isWildcardContact`). */
-  get contact(): NameAddr[] {
-    return this.typed('contact', (lines) =>
-      lines.length === 1 && trimLws(lines[0] as string) === '*' ? [] : listOf(lines, (s) => parseNameAddr(s)),
-    );
+  get contact(): readonly NameAddr[] {
+    return this.typed('contact', readContacts);
   }
   get isWildcardContact(): boolean {
     const all = this.getAll('contact');
     return all.length === 1 && trimLws(all[0] as string) === '*';
   }
   get maxForwards(): number | undefined {
-    return this.single('max-forwards', (s) => {
-      const n = parseBoundedInt(trimLws(s), 255);
-      if (n < 0) throw new HeaderValueError('bad Max-Forwards');
-      return n;
-    });
+    return this.single('max-forwards', parseMaxForwards);
   }
   get expires(): number | undefined {
-    return this.single('expires', (s) => {
-      const n = parseBoundedInt(trimLws(s), 0xffff_ffff);
-      if (n < 0) throw new HeaderValueError('bad Expires');
-      return n;
-    });
+    return this.single('expires', parseExpires);
   }
   /** Date (RFC 3261 §20.17) as epoch milliseconds; only GMT dates are well formed. */
   get date(): number | undefined {
     return this.single('date', parseSipDate);
   }
-  get route(): NameAddr[] {
+  get route(): readonly NameAddr[] {
     return this.list('route', (s) => parseNameAddr(s, true));
   }
-  get recordRoute(): NameAddr[] {
+  get recordRoute(): readonly NameAddr[] {
     return this.list('record-route', (s) => parseNameAddr(s, true));
   }
   get contentType(): ParamValue | undefined {
@@ -314,13 +369,13 @@ export class Headers {
       return v === 'true';
     });
   }
-  get supported(): string[] {
+  get supported(): readonly string[] {
     return this.typed('supported', (lines) => lines.flatMap(parseTokenList));
   }
-  get require(): string[] {
+  get require(): readonly string[] {
     return this.typed('require', (lines) => lines.flatMap(parseTokenList));
   }
-  get allow(): string[] {
+  get allow(): readonly string[] {
     return this.typed('allow', (lines) => lines.flatMap(parseTokenList));
   }
   get sessionExpires(): DeltaSeconds | undefined {
@@ -332,14 +387,14 @@ export class Headers {
   get retryAfter(): DeltaSeconds | undefined {
     return this.single('retry-after', parseDeltaSeconds);
   }
-  get reason(): ParamValue[] {
+  get reason(): readonly ParamValue[] {
     return this.list('reason', parseTokenParams);
   }
-  get pAssertedIdentity(): NameAddr[] {
+  get pAssertedIdentity(): readonly NameAddr[] {
     return this.list('p-asserted-identity', (s) => parseNameAddr(s));
   }
   /** Diversion (RFC 5806), newest first. */
-  get diversion(): NameAddr[] {
+  get diversion(): readonly NameAddr[] {
     return this.list('diversion', (s) => parseNameAddr(s));
   }
 }

@@ -18,8 +18,26 @@ export interface ParseOptions {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
-// Control characters are legal only as quoted-pairs (RFC 3261 §25.1); a bare CR never is.
-const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\r(?!\n)/g;
+// What scanHead makes of each byte. Control characters are legal only as quoted-pairs
+// (RFC 3261 §25.1); a bare CR never is.
+const enum Byte {
+  Plain,
+  /** %x00-08 / %x0B-0C / %x0E-1F / %x7F */
+  Control,
+  /** legal only before LF */
+  CR,
+  /** two in a row end the header section */
+  LF,
+  /** above 0x7F: the header section may be UTF-8 */
+  High,
+}
+const BYTE_KIND = new Uint8Array(256);
+for (let c = 0; c < 32; c++) BYTE_KIND[c] = Byte.Control;
+BYTE_KIND[9] = Byte.Plain;
+BYTE_KIND[10] = Byte.LF;
+BYTE_KIND[13] = Byte.CR;
+BYTE_KIND[127] = Byte.Control;
+for (let c = 128; c < 256; c++) BYTE_KIND[c] = Byte.High;
 
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -41,22 +59,42 @@ function trimWsp(s: string, from: number, to: number): string {
   return s.slice(from, to);
 }
 
-/** True when the character at `at` follows an odd run of backslashes (`\\` is a pair of its own). */
-function isEscaped(s: string, at: number): boolean {
+/** True when the byte at `at` follows an odd run of backslashes since `from` (`\\` is a pair of its own). */
+function isEscaped(buf: Buffer, from: number, at: number): boolean {
   let i = at;
-  while (i > 0 && s.charCodeAt(i - 1) === 92) i--;
+  while (i > from && buf[i - 1] === 92) i--;
   return (at - i) % 2 === 1;
 }
 
-function checkControlCharacters(head: string): void {
-  CONTROL.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = CONTROL.exec(head)) !== null) {
-    if (m[0] === '\r' || !isEscaped(head, m.index)) {
+/** Set by scanHead: whether the header section it scanned holds a byte above 0x7F. */
+let scannedHighBytes = false;
+
+/**
+ * One pass over the header bytes buf[from, to): returns where the header section ends,
+ * `to` or an earlier empty line of bare-LF line ends (two LFs in a row: the first empty line
+ * ends it, as findHeaderEnd finds it). Within it, refuses a control character outside a
+ * quoted-pair and a CR not followed by LF; notes in `scannedHighBytes` a byte above 0x7F.
+ * Control characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
+ */
+function scanHead(buf: Buffer, from: number, to: number): number {
+  let high = false;
+  for (let i = from; i < to; i++) {
+    const kind = BYTE_KIND[buf[i] as number];
+    if (kind === Byte.Plain) continue;
+    if (kind === Byte.LF) {
+      if (i > from && buf[i - 1] === 10) {
+        scannedHighBytes = high;
+        return i;
+      }
+    } else if (kind === Byte.High) high = true;
+    else if (kind === Byte.CR ? i + 1 >= to || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) {
       throw new SipParseError('bad-characters', 'Control Character in Header');
     }
   }
+  scannedHighBytes = high;
+  return to;
 }
+
 
 function isSipVersion(s: string): boolean {
   return s.length === 7 && (s === 'SIP/2.0' || s.toUpperCase() === 'SIP/2.0');
@@ -113,17 +151,36 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === buf.length) throw new SipParseError('bad-start-line', 'Empty Message');
 
-  let { headEnd, bodyStart } = findHeaderEnd(buf, start);
-  if (headEnd === -1) {
-    // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
-    if (stream || buf[buf.length - 1] !== 10) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
-    headEnd = bodyStart = buf.length;
+  // The first empty line ends the header section (findHeaderEnd): a CRLFCRLF, unless scanHead
+  // meets an empty line of bare-LF line ends before it.
+  let headEnd: number;
+  let bodyStart: number;
+  const crlf = buf.indexOf(CRLFCRLF, start);
+  if (crlf !== -1) {
+    headEnd = scanHead(buf, start, crlf + 2);
+    bodyStart = headEnd === crlf + 2 ? crlf + 4 : headEnd + 1;
+  } else {
+    const lf = buf.indexOf(LFLF, start);
+    if (lf !== -1) {
+      headEnd = lf + 1;
+      bodyStart = lf + 2;
+    } else {
+      // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
+      if (stream || buf[buf.length - 1] !== 10) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+      headEnd = bodyStart = buf.length;
+    }
+    scanHead(buf, start, headEnd);
   }
 
-  const headBytes = buf.subarray(start, headEnd);
-  const headerEncoding: HeaderEncoding = isUtf8(headBytes) ? 'utf8' : 'latin1';
-  const head = headBytes.toString(headerEncoding);
-  checkControlCharacters(head);
+  // An ASCII header section decodes the same as UTF-8 and as Latin-1
+  let headerEncoding: HeaderEncoding = 'utf8';
+  let head: string;
+  if (!scannedHighBytes) head = buf.toString('latin1', start, headEnd);
+  else {
+    const headBytes = buf.subarray(start, headEnd);
+    if (!isUtf8(headBytes)) headerEncoding = 'latin1';
+    head = headBytes.toString(headerEncoding);
+  }
 
   const names: string[] = [];
   const keys: string[] = [];

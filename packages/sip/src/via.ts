@@ -42,8 +42,28 @@ export class Via {
   }
 }
 
-// SLASH = SWS "/" SWS, COLON = SWS ":" SWS (RFC 3261 §25.1): whitespace may surround both
-const SENT_PROTOCOL = /^[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/;]+)[ \t]+/;
+// SLASH = SWS "/" SWS, COLON = SWS ":" SWS (RFC 3261 §25.1): whitespace may surround both.
+// sent-protocol is read by hand as /^[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/]+)[ \t]*\/[ \t]*([^ \t/;]+)[ \t]+/
+// would read it (each part stops at the first character it cannot hold, so no backtracking is needed).
+
+function isWspAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c === 32 || c === 9;
+}
+
+function skipWsp(s: string, i: number): number {
+  while (i < s.length && isWspAt(s, i)) i++;
+  return i;
+}
+
+/** End of the run from `i` of characters other than SP, HTAB, `/` (and `;` when `semi`). */
+function protocolPart(s: string, i: number, semi: boolean): number {
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 47 || (semi && c === 59)) break;
+  }
+  return i;
+}
 
 const IPV6_ADDRESS = /^[0-9A-Fa-f:.]+$/;
 
@@ -71,12 +91,23 @@ function checkViaParam(name: string, value: string | null): boolean {
 
 /** Parses one Via value. Throws `HeaderValueError` when malformed. */
 export function parseVia(text: string): Via {
-  const m = SENT_PROTOCOL.exec(text);
-  if (m === null) throw new HeaderValueError('bad sent-protocol');
-  const [, protocol = '', version = '', transport = ''] = m;
-  if (!isToken(protocol) || !isToken(version) || !isToken(transport)) throw new HeaderValueError('bad sent-protocol');
-  let i = m[0].length;
   const n = text.length;
+  const p0 = skipWsp(text, 0);
+  const p1 = protocolPart(text, p0, false);
+  let v0 = skipWsp(text, p1);
+  if (p1 === p0 || text.charCodeAt(v0) !== 47) throw new HeaderValueError('bad sent-protocol');
+  v0 = skipWsp(text, v0 + 1);
+  const v1 = protocolPart(text, v0, false);
+  let t0 = skipWsp(text, v1);
+  if (v1 === v0 || text.charCodeAt(t0) !== 47) throw new HeaderValueError('bad sent-protocol');
+  t0 = skipWsp(text, t0 + 1);
+  const t1 = protocolPart(text, t0, true);
+  let i = skipWsp(text, t1);
+  if (t1 === t0 || i === t1) throw new HeaderValueError('bad sent-protocol');
+  const protocol = text.slice(p0, p1);
+  const version = text.slice(v0, v1);
+  const transport = text.slice(t0, t1);
+  if (!isToken(protocol) || !isToken(version) || !isToken(transport)) throw new HeaderValueError('bad sent-protocol');
   let end = text.indexOf(';', i);
   if (end === -1) end = n;
   const sentBy = trimLws(text.slice(i, end));

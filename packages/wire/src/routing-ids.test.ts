@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingIds } from './routing-ids.js';
+import { newRoutingScope, RoutingIds, scopeOf } from './routing-ids.js';
 
 const SECRET = 'correct horse battery staple';
 const ids = new RoutingIds(SECRET);
@@ -119,5 +119,24 @@ describe('RoutingIds: branch and tag MACs are kept apart', () => {
     assert.equal(ids.ownerOfBranch(`z9hG4bK-${worker}-${random}-${mac}`), undefined);
     const [, w2, r2, m2] = ids.newBranch('w7').split('-');
     assert.equal(ids.ownerOfTag(`${w2}.${r2}.${m2}`), undefined);
+  });
+});
+
+describe('RoutingIds: scopes', () => {
+  const scoped = new RoutingIds('a-cluster-routing-secret');
+  test('a scope written into a branch and a tag is read back, and the MAC still verifies', () => {
+    const scope = newRoutingScope();
+    const branch = scoped.newBranch('w3', scope);
+    const tag = scoped.newTag('w3', scope);
+    assert.equal(scopeOf(branch), scope);
+    assert.equal(scopeOf(tag), scope);
+    assert.equal(scoped.ownerOfBranch(branch), 'w3');
+    assert.equal(scoped.ownerOfTag(tag), 'w3');
+    assert.notEqual(scoped.newBranch('w3', scope), branch);
+  });
+  test('a malformed scope is refused; foreign strings have none', () => {
+    assert.throws(() => scoped.newBranch('w3', 'XYZ'));
+    assert.equal(scopeOf('z9hG4bK776asdhds'), undefined);
+    assert.equal(scopeOf('a73kszlfl'), undefined);
   });
 });

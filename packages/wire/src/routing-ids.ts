@@ -21,6 +21,28 @@ function randomHex(bytes: number): string {
   return pool.toString('hex', poolAt - bytes, poolAt);
 }
 
+const SCOPE = /^[0-9a-f]{8}$/;
+
+function scoped(scope: string | undefined): string {
+  if (scope === undefined) return randomHex(RANDOM_HEX / 2);
+  if (!SCOPE.test(scope)) throw new Error(`routing scope must be 8 lower-case hex digits: ${JSON.stringify(scope)}`);
+  return scope + randomHex(RANDOM_HEX / 4);
+}
+
+/** A new scope for `newBranch`/`newTag` (a leg's id, say). */
+export function newRoutingScope(): string {
+  return randomHex(4);
+}
+
+/**
+ * The scope written into one of our branches or tags (the first 8 hex digits of its random
+ * part), without checking the MAC: for a worker reading what its transport already verified.
+ */
+export function scopeOf(branchOrTag: string): string | undefined {
+  const m = /^(?:z9hG4bK-)?[A-Za-z0-9]{1,32}[-.]([0-9a-f]{8})[0-9a-f]{8}[-.][0-9a-f]{12}$/.exec(branchOrTag);
+  return m?.[1];
+}
+
 /**
  * How a worker writes its id into what the far end echoes back: the branch of its Via
  * (`z9hG4bK-<worker>-<random>-<mac>`, so responses find it) and its dialog tag
@@ -40,15 +62,19 @@ export class RoutingIds {
     return createHmac('sha256', this.key).update(kind).update('/').update(workerId).update('/').update(random).digest('hex').slice(0, MAC_HEX);
   }
 
-  newBranch(workerId: string): string {
+  /**
+   * `scope` (8 hex digits, optional) becomes the first half of the random part, so the
+   * worker can find the leg a response belongs to without a table (see `scopeOf`).
+   */
+  newBranch(workerId: string, scope?: string): string {
     assertNodeId(workerId, 'worker id');
-    const random = randomHex(RANDOM_HEX / 2);
+    const random = scoped(scope);
     return `${BRANCH_COOKIE}-${workerId}-${random}-${this.mac('branch', workerId, random)}`;
   }
 
-  newTag(workerId: string): string {
+  newTag(workerId: string, scope?: string): string {
     assertNodeId(workerId, 'worker id');
-    const random = randomHex(RANDOM_HEX / 2);
+    const random = scoped(scope);
     return `${workerId}.${random}.${this.mac('tag', workerId, random)}`;
   }
 

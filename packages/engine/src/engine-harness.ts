@@ -1,0 +1,131 @@
+// A worker engine with a fake SIP link, and peers that speak to it through envelopes: for
+// unit tests of calls without sockets or NATS (end-to-end tests use the real parts).
+import {
+  createResponse, parseMessage, serializeMessage, SipRequest, SipResponse, readRoutingFields, type SipMessage,
+} from '@switchboard/sip';
+import { RoutingIds, type InboundSip } from '@switchboard/wire';
+import { pino } from 'pino';
+import { Engine } from './engine.js';
+import type { EngineContext } from './engine-context.js';
+import type { ActorKernel } from './kernel/actor-kernel.js';
+import { NactKernel } from './kernel/nact-kernel.js';
+import type { Destination, SipLink } from './sip-link.js';
+import type { TimerSettings } from './transactions/timers.js';
+
+export interface Sent {
+  message: SipMessage;
+  to: Destination;
+  ref?: string;
+}
+
+export class FakeLink implements SipLink {
+  readonly sent: Sent[] = [];
+  send(message: SipMessage, to: Destination, ref?: string): void {
+    // through the wire format, as the transport would carry it
+    const copy = parseMessage(serializeMessage(message));
+    this.sent.push(ref === undefined ? { message: copy, to } : { message: copy, to, ref });
+  }
+  /** Takes the sent messages addressed to `port` that `match` accepts. */
+  take(port: number, match: (m: SipMessage) => boolean = () => true): SipMessage[] {
+    const out: SipMessage[] = [];
+    for (let i = 0; i < this.sent.length; ) {
+      const s = this.sent[i] as Sent;
+      if (s.to.port === port && match(s.message)) {
+        out.push(s.message);
+        this.sent.splice(i, 1);
+      } else i++;
+    }
+    return out;
+  }
+}
+
+export const A_PORT = 5071;
+export const B_PORT = 5080;
+
+export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel()) {
+  const link = new FakeLink();
+  const ctx: EngineContext = {
+    workerId: 'w1',
+    ids: new RoutingIds('engine-test-secret-0123456789'),
+    link,
+    kernel,
+    timers,
+    sessionTimers: { minSE: 90, defaultExpires: 0 },
+    nextHop: { protocol: 'udp', host: '127.0.0.9', port: B_PORT },
+    log: pino({ level: 'silent' }),
+    invites: new Map(),
+    calls: new Set(),
+  };
+  return { engine: new Engine(ctx), link, ctx, kernel };
+}
+
+/** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */
+export function deliver(engine: Engine, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp'): void {
+  const sip = typeof msg === 'string' ? Buffer.from(msg) : serializeMessage(msg);
+  const env: InboundSip = {
+    v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
+    transport: { protocol, localAddress: '127.0.0.1', localPort: 5060, remoteAddress: '127.0.0.1', remotePort: port, nodeId: 't1' },
+  };
+  engine.onInbound(env);
+}
+
+/** Lets the actors run until nothing is left to do on the current turn. */
+export async function settle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
+let n = 0;
+export function inviteFromA(opts: { sdp?: string; headers?: string[]; callId?: string } = {}): string {
+  const id = ++n;
+  const body = opts.sdp ?? 'v=0\r\no=pbx 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n';
+  return [
+    'INVITE sip:+14155550100@switchboard.example SIP/2.0',
+    `Via: SIP/2.0/UDP 127.0.0.1:${A_PORT};branch=z9hG4bKa${id}x`,
+    'Max-Forwards: 70',
+    `From: "Desk" <sip:+12125550123@pbx.example>;tag=fa${id}`,
+    'To: <sip:+14155550100@switchboard.example>',
+    `Call-ID: ${opts.callId ?? `a${id}@pbx.example`}`,
+    'CSeq: 1 INVITE',
+    `Contact: <sip:pbx@127.0.0.1:${A_PORT}>`,
+    ...(opts.headers ?? []),
+    'Content-Type: application/sdp',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** The far end's answer to a request it received from the engine. */
+export function answer(req: SipMessage, status: number, opts: { tag?: string; sdp?: string; port?: number } = {}): SipResponse {
+  const r = req as SipRequest;
+  const body = opts.sdp === undefined ? undefined : Buffer.from(opts.sdp);
+  const res = createResponse(r, status, {
+    toTag: opts.tag ?? 'btag',
+    headers: status >= 200 && status < 300 && r.method === 'INVITE' ? [['Contact', `<sip:carrier@127.0.0.1:${opts.port ?? B_PORT}>`]] : [],
+    ...(body === undefined ? {} : { body, contentType: 'application/sdp' }),
+  });
+  return res;
+}
+
+/** An in-dialog request from the A side, echoing the tags of `ok` (the 200 it received). */
+export function fromA(ok: SipMessage, method: string, cseq: number, extra: string[] = [], body = ''): string {
+  const to = ok.headers.get('to');
+  const from = ok.headers.get('from');
+  return [
+    `${method} sip:sb@127.0.0.1:5060 SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${A_PORT};branch=z9hG4bK${method.toLowerCase()}${cseq}${Math.random().toString(36).slice(2)}`,
+    'Max-Forwards: 70',
+    `From: ${from}`,
+    `To: ${to}`,
+    `Call-ID: ${ok.headers.callId}`,
+    `CSeq: ${cseq} ${method}`,
+    ...extra,
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+export const isReq = (method: string) => (m: SipMessage) => m instanceof SipRequest && m.method === method;
+export const isRes = (status: number, method?: string) => (m: SipMessage) =>
+  m instanceof SipResponse && m.status === status && (method === undefined || m.headers.cseq?.method === method);

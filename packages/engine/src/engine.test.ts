@@ -1,0 +1,174 @@
+// Calls through the engine's actors with a fake SIP link (the end-to-end tests use the real parts).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SipRequest, SipResponse } from '@switchboard/sip';
+import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from './engine-harness.js';
+
+const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
+
+async function establish(h: ReturnType<typeof makeEngine>, invite = inviteFromA()) {
+  deliver(h.engine, invite, A_PORT);
+  await settle();
+  const [trying] = h.link.take(A_PORT, isRes(100));
+  assert.ok(trying, '100 Trying at once');
+  const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+  assert.ok(bInvite instanceof SipRequest);
+  deliver(h.engine, answer(bInvite, 180), B_PORT);
+  await settle();
+  assert.equal(h.link.take(A_PORT, isRes(180)).length, 1);
+  deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
+  await settle();
+  const [ackB] = h.link.take(B_PORT, isReq('ACK'));
+  assert.ok(ackB, 'the engine ACKs the far end');
+  const [ok] = h.link.take(A_PORT, isRes(200, 'INVITE'));
+  assert.ok(ok instanceof SipResponse);
+  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
+  await settle();
+  return { bInvite, ok };
+}
+
+describe('engine: a call through the B2BUA', () => {
+  test('INVITE → 100 at once, B leg placed with its own Call-ID and tags, SDP relayed both ways, BYE ends both legs', async () => {
+    const h = makeEngine();
+    const invite = inviteFromA();
+    const { bInvite, ok } = await establish(h, invite);
+    // topology hiding: new Call-ID, From tag, no A-side Via or Contact on the B leg
+    assert.notEqual(bInvite.headers.callId, ok.headers.callId);
+    assert.notEqual(bInvite.headers.from?.tag, 'fa1');
+    assert.doesNotMatch(bInvite.headers.get('contact') ?? '', /pbx@/);
+    assert.equal(bInvite.headers.via.length, 1);
+    assert.equal(bInvite.headers.maxForwards, 69);
+    assert.match(Buffer.from(bInvite.body).toString(), /o=pbx 1 1/);
+    assert.equal(Buffer.from(ok.body).toString(), SDP_B);
+    assert.match(ok.headers.to?.tag ?? '', /^w1\./);
+    assert.equal(h.ctx.calls.size, 1);
+
+    deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(200, 'BYE')).length, 1);
+    const [byeB] = h.link.take(B_PORT, isReq('BYE'));
+    assert.ok(byeB);
+    deliver(h.engine, answer(byeB, 200), B_PORT);
+    await settle();
+    assert.equal(h.ctx.calls.size, 0);
+    h.kernel.shutdown();
+  });
+
+  test('INVITE retransmissions are absorbed: one B leg, the last provisional again', async () => {
+    const h = makeEngine();
+    const invite = inviteFromA();
+    deliver(h.engine, invite, A_PORT);
+    await settle();
+    deliver(h.engine, invite, A_PORT);
+    deliver(h.engine, invite, A_PORT);
+    await settle();
+    assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 1);
+    assert.equal(h.link.take(A_PORT, isRes(100)).length, 3);
+    h.kernel.shutdown();
+  });
+
+  test('CANCEL before answer: 200 to the CANCEL, 487 to the INVITE, the B leg cancelled', async () => {
+    const h = makeEngine();
+    const invite = inviteFromA();
+    deliver(h.engine, invite, A_PORT);
+    await settle();
+    const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(bInvite);
+    deliver(h.engine, answer(bInvite, 180), B_PORT);
+    await settle();
+    deliver(h.engine, invite.replace('INVITE sip:', 'CANCEL sip:').replace('CSeq: 1 INVITE', 'CSeq: 1 CANCEL').replace(/Content-Type[^]*$/, 'Content-Length: 0\r\n\r\n'), A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(200, 'CANCEL')).length, 1);
+    assert.equal(h.link.take(A_PORT, isRes(487, 'INVITE')).length, 1);
+    const [cancelB] = h.link.take(B_PORT, isReq('CANCEL'));
+    assert.ok(cancelB);
+    assert.equal(cancelB.headers.topVia?.branch, bInvite.headers.topVia?.branch);
+    deliver(h.engine, answer(cancelB, 200), B_PORT);
+    deliver(h.engine, answer(bInvite, 487), B_PORT);
+    await settle();
+    assert.equal(h.link.take(B_PORT, isReq('ACK')).length, 1, 'the 487 is ACKed');
+    h.kernel.shutdown();
+  });
+
+  test('a failure on the B leg is relayed to the caller, who ACKs it', async () => {
+    const h = makeEngine();
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(bInvite);
+    deliver(h.engine, answer(bInvite, 486), B_PORT);
+    await settle();
+    const [busy] = h.link.take(A_PORT, isRes(486));
+    assert.ok(busy);
+    assert.equal(h.link.take(B_PORT, isReq('ACK')).length, 1);
+    h.kernel.shutdown();
+  });
+
+  test('a request for a dialog that is gone gets 481; OPTIONS outside a dialog gets 200 with Allow', async () => {
+    const h = makeEngine();
+    const { ok } = await establish(h);
+    const ghost = fromA(ok, 'INFO', 5).replace(/To: (.*);tag=[^\r]*/, 'To: $1;tag=w1.deadbeef00000000.000000000000');
+    deliver(h.engine, ghost, A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(481)).length, 1);
+    deliver(h.engine, 'OPTIONS sip:sb@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bKopt\r\nFrom: <sip:p@x>;tag=1\r\nTo: <sip:sb@127.0.0.1>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n', A_PORT);
+    await settle();
+    const [opt] = h.link.take(A_PORT, isRes(200, 'OPTIONS'));
+    assert.match(opt?.headers.get('allow') ?? '', /INVITE.*BYE/);
+    h.kernel.shutdown();
+  });
+
+  test('a re-INVITE is relayed to the other leg and its answer back', async () => {
+    const h = makeEngine();
+    const { ok } = await establish(h);
+    deliver(h.engine, fromA(ok, 'INVITE', 2, ['Content-Type: application/sdp'], 'v=0\r\ns=hold\r\n'), A_PORT);
+    await settle();
+    const [reinvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(reinvite);
+    assert.equal(Buffer.from(reinvite.body).toString(), 'v=0\r\ns=hold\r\n');
+    assert.equal(reinvite.headers.to?.tag, 'btag');
+    deliver(h.engine, answer(reinvite, 200, { sdp: 'v=0\r\ns=held\r\n' }), B_PORT);
+    await settle();
+    const [ok2] = h.link.take(A_PORT, isRes(200, 'INVITE'));
+    assert.equal(Buffer.from(ok2?.body ?? []).toString(), 'v=0\r\ns=held\r\n');
+    h.kernel.shutdown();
+  });
+
+  test('Max-Forwards 0 → 483; Session-Expires below Min-SE → 422 with Min-SE', async () => {
+    const h = makeEngine();
+    deliver(h.engine, inviteFromA().replace('Max-Forwards: 70', 'Max-Forwards: 0'), A_PORT);
+    deliver(h.engine, inviteFromA({ headers: ['Session-Expires: 30'] }), A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(483)).length, 1);
+    const [small] = h.link.take(A_PORT, isRes(422));
+    assert.equal(small?.headers.get('min-se'), '90');
+    assert.equal(h.link.take(B_PORT).length, 0);
+    h.kernel.shutdown();
+  });
+});
+
+describe('engine: nothing is left behind', () => {
+  test('10,000 finished calls leave no actors, timers, transactions or index entries', async () => {
+    // short timers so Timers L, M, K end the transactions quickly; nothing is asserted about time
+    const h = makeEngine({ t1: 1, t2: 4, t4: 1 });
+    for (let i = 0; i < 10_000; i++) {
+      const { ok } = await establish(h);
+      deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT);
+      await settle(6);
+      const [byeB] = h.link.take(B_PORT, isReq('BYE'));
+      assert.ok(byeB);
+      deliver(h.engine, answer(byeB, 200), B_PORT);
+      await settle(4);
+      h.link.sent.length = 0;
+    }
+    // Timers L, M and K end the last transactions a few T1 later: wait for that, however busy the machine
+    const timers = () => (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    for (let i = 0; i < 100 && (h.kernel.size > 0 || timers() > 0); i++) await new Promise((r) => setTimeout(r, 50));
+    await settle();
+    assert.equal(h.ctx.calls.size, 0, 'calls');
+    assert.equal(h.ctx.invites.size, 0, 'INVITE index');
+    assert.equal(h.kernel.size, 0, 'actors');
+    assert.equal(timers(), 0, 'timers');
+    h.kernel.shutdown();
+  });
+});

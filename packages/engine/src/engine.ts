@@ -1,0 +1,105 @@
+import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } from '@switchboard/sip';
+import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
+import { CallActor } from './call/call-actor.js';
+import type { LegMessage } from './call/leg-actor.js';
+import type { EngineContext } from './engine-context.js';
+import type { Destination } from './sip-link.js';
+import { cancelTargetKey, serverTransactionKey } from './transactions/transaction-key.js';
+
+const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY';
+
+/**
+ * The worker's front door: each inbound message goes to the actor that owns it — the leg
+ * named by the scope in our Via branch (responses) or our tag (in-dialog requests), the leg
+ * of the INVITE server transaction (retransmissions, CANCEL), or a new call.
+ */
+export class Engine {
+  draining = false;
+
+  constructor(readonly ctx: EngineContext) {}
+
+  onInbound(env: InboundSip): void {
+    const t = env.transport;
+    const from: Destination = {
+      protocol: t.protocol, address: t.remoteAddress, port: t.remotePort, nodeId: t.nodeId,
+      localAddress: t.localAddress, localPort: t.localPort,
+      ...(t.connectionId === undefined ? {} : { connectionId: t.connectionId }),
+    };
+    let msg;
+    try {
+      msg = parseMessage(env.sip, { framing: t.protocol === 'tcp' ? 'stream' : 'datagram' });
+    } catch (err) {
+      if (!(err instanceof SipParseError)) throw err;
+      this.ctx.log.info({ event: 'dropped', reason: err.reason, callId: env.route.callId }, 'unparseable message dropped');
+      return;
+    }
+    if (msg instanceof SipResponse) {
+      const leg = this.legOf(env.route.branch);
+      if (leg === undefined) this.ctx.log.info({ event: 'dropped', reason: 'no-leg', callId: env.route.callId, status: msg.status }, 'response for no leg dropped');
+      else leg.tell({ type: 'response', response: msg });
+      return;
+    }
+    this.onRequest(msg, from, env.route.toTag);
+  }
+
+  onSendFailure(f: SendFailure): void {
+    if (f.ref === undefined) return;
+    this.legOf(f.ref.split('|')[0] ?? '')?.tell({ type: 'send-failure', ref: f.ref });
+  }
+
+  private onRequest(req: SipRequest, from: Destination, toTag: string): void {
+    if (toTag !== '') {
+      const leg = this.legOf(toTag);
+      if (leg !== undefined) leg.tell({ type: 'request', request: req, from });
+      else if (req.method !== 'ACK') this.reply(req, 481, from);
+      return;
+    }
+    switch (req.method) {
+      case 'INVITE': {
+        const key = serverTransactionKey(req);
+        const owner = key === undefined ? undefined : this.ctx.invites.get(key);
+        if (owner !== undefined) {
+          this.ctx.kernel.find<LegMessage>(owner)?.tell({ type: 'request', request: req, from });
+          return;
+        }
+        if (this.draining) {
+          this.reply(req, 503, from, [['Retry-After', '1']]);
+          return;
+        }
+        CallActor.start(this.ctx, req, from);
+        return;
+      }
+      case 'CANCEL': {
+        const key = cancelTargetKey(req);
+        const owner = key === undefined ? undefined : this.ctx.invites.get(key);
+        const leg = owner === undefined ? undefined : this.ctx.kernel.find<LegMessage>(owner);
+        if (leg !== undefined) leg.tell({ type: 'request', request: req, from });
+        else this.reply(req, 481, from);
+        return;
+      }
+      case 'ACK':
+        return; // an ACK matching nothing is dropped (§17.2.3)
+      case 'OPTIONS':
+        // PBXs ping trunks with OPTIONS: answer for the engine (§11.2)
+        this.reply(req, 200, from, [['Allow', ALLOW], ['Supported', 'timer, replaces, norefersub'], ['Accept', 'application/sdp']]);
+        return;
+      case 'BYE':
+      case 'UPDATE':
+      case 'INFO':
+      case 'PRACK':
+        this.reply(req, 481, from);
+        return;
+      default:
+        this.reply(req, 405, from, [['Allow', ALLOW]]);
+    }
+  }
+
+  private legOf(branchOrTag: string) {
+    const scope = scopeOf(branchOrTag);
+    return scope === undefined ? undefined : this.ctx.kernel.find<LegMessage>(`leg-${scope}`);
+  }
+
+  private reply(req: SipRequest, status: number, to: Destination, headers: [string, string][] = []): void {
+    this.ctx.link.send(createResponse(req, status, { toTag: this.ctx.ids.newTag(this.ctx.workerId), headers }), to);
+  }
+}

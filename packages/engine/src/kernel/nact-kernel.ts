@@ -1,0 +1,79 @@
+import nact from 'nact';
+import type { ActorBehaviour, ActorKernel, ActorRef } from './actor-kernel.js';
+
+const { start, spawn, spawnStateless, dispatch, stop } = nact;
+
+type NactRef = ReturnType<typeof spawn>;
+
+interface Entry {
+  ref: NactRef;
+  handle: ActorRef<unknown>;
+}
+
+/**
+ * The kernel on nact. Every actor is a child of one quiet supervisor that never receives a
+ * message: nact copies a parent's children map for each message the parent handles, so a
+ * parent with thousands of dialog children must not be on the message path. Our own map
+ * finds actors by id; names are the ids we give (nact's generated names can collide).
+ * Supervision is explicit: a crash goes to the behaviour's `crashed`, then the actor stops
+ * (nact's default only logs and drops).
+ */
+export class NactKernel implements ActorKernel {
+  private readonly system = start();
+  private readonly supervisor = spawnStateless(this.system, () => undefined, 'dialogs');
+  private readonly actors = new Map<string, Entry>();
+
+  get size(): number {
+    return this.actors.size;
+  }
+
+  spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
+    if (this.actors.has(id)) throw new Error(`actor ${id} exists`);
+    const ref = spawn(
+      this.supervisor,
+      (state: undefined, message: M) => {
+        behaviour.receive(message);
+        return state;
+      },
+      id,
+      {
+        onCrash: (message: M, error: unknown, ctx: { stop: unknown }) => {
+          try {
+            behaviour.crashed(error, message);
+          } finally {
+            this.forget(id);
+          }
+          return ctx.stop;
+        },
+        afterStop: () => {
+          this.forget(id);
+          behaviour.stopped?.();
+        },
+      } as never,
+    );
+    const handle: ActorRef<M> = { id, tell: (message: M) => dispatch(ref, message) };
+    this.actors.set(id, { ref, handle: handle as ActorRef<unknown> });
+    return handle;
+  }
+
+  find<M>(id: string): ActorRef<M> | undefined {
+    return this.actors.get(id)?.handle as ActorRef<M> | undefined;
+  }
+
+  stop(id: string): void {
+    const entry = this.actors.get(id);
+    if (entry === undefined) return;
+    this.actors.delete(id);
+    stop(entry.ref);
+  }
+
+  private forget(id: string): void {
+    this.actors.delete(id);
+  }
+
+  shutdown(): void {
+    for (const { ref } of this.actors.values()) stop(ref);
+    this.actors.clear();
+    stop(this.system);
+  }
+}

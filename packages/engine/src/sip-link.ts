@@ -1,0 +1,21 @@
+import type { SipMessage } from '@switchboard/sip';
+
+/** Where a message goes: a peer, and the transport node (and its listener) that reaches it. */
+export interface Destination {
+  protocol: 'udp' | 'tcp';
+  address: string;
+  port: number;
+  /** The TCP connection to reuse, when the peer came to us on one. */
+  connectionId?: string;
+  /** The transport node that sends it. */
+  nodeId: string;
+  /** That node's listener, for our Via sent-by and Contact. */
+  localAddress: string;
+  localPort: number;
+}
+
+/** How actors send SIP: the worker publishes it to the transport node of the destination. */
+export interface SipLink {
+  /** `ref` comes back in a send failure (the client transaction's branch). */
+  send(message: SipMessage, to: Destination, ref?: string): void;
+}

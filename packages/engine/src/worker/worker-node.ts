@@ -1,0 +1,126 @@
+import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
+import { serializeMessage, type SipMessage } from '@switchboard/sip';
+import {
+  BatchedPublisher, decodeInbound, decodeSendFailure, encodeEnvelope, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
+  Subjects, type OutboundSip, type WorkerState,
+} from '@switchboard/wire';
+import type { Logger } from 'pino';
+import { Engine } from '../engine.js';
+import type { EngineContext } from '../engine-context.js';
+import type { ActorKernel } from '../kernel/actor-kernel.js';
+import { NactKernel } from '../kernel/nact-kernel.js';
+import type { Destination, SipLink } from '../sip-link.js';
+import type { WorkerConfig } from './worker-config.js';
+
+export const ENGINE_VERSION = '0.1.0';
+
+/**
+ * A worker process: receives its SIP over NATS, runs the engine's actors, publishes what they
+ * send to the transport node of each destination, and heartbeats its state and call count.
+ */
+export class WorkerNode implements SipLink {
+  readonly engine: Engine;
+  readonly kernel: ActorKernel = new NactKernel();
+  private state: WorkerState = 'active';
+  private readonly subs: Subscription[] = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private readonly publisher: BatchedPublisher<PublishOptions>;
+  private readonly outboundSubjects = new Map<string, string>();
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    const ctx: EngineContext = {
+      workerId: config.worker.id,
+      ids: new RoutingIds(config.routing.secret),
+      link: this,
+      kernel: this.kernel,
+      timers: config.worker.timers,
+      sessionTimers: { minSE: config.worker.sessionTimers.minSE, defaultExpires: 0 },
+      nextHop: config.worker.nextHop,
+      log,
+      invites: new Map(),
+      calls: new Set(),
+    };
+    this.engine = new Engine(ctx);
+  }
+
+  get id(): string {
+    return this.config.worker.id;
+  }
+
+  get calls(): number {
+    return this.engine.ctx.calls.size;
+  }
+
+  async start(): Promise<void> {
+    this.subs.push(
+      this.nc.subscribe(Subjects.workerInbound(this.id), {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          try {
+            this.engine.onInbound(decodeInbound(msg.data));
+          } catch (e) {
+            this.fault(e, 'inbound');
+          }
+        },
+      }),
+      this.nc.subscribe(Subjects.sendFailure(this.id), {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          try {
+            this.engine.onSendFailure(decodeSendFailure(msg.data));
+          } catch (e) {
+            this.fault(e, 'send failure');
+          }
+        },
+      }),
+    );
+    await this.nc.flush();
+    this.beat();
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+  }
+
+  send(message: SipMessage, to: Destination, ref?: string): void {
+    const out: OutboundSip = { v: 1, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.id };
+    if (to.connectionId !== undefined) out.connectionId = to.connectionId;
+    if (ref !== undefined) out.ref = ref;
+    let subject = this.outboundSubjects.get(to.nodeId);
+    if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));
+    this.publisher.send(subject, encodeEnvelope(out));
+  }
+
+  /** Goes `draining`: no new calls, then waits (up to drainTimeoutMs) for the calls to end. */
+  async drain(): Promise<void> {
+    this.state = 'draining';
+    this.engine.draining = true;
+    this.beat();
+    this.log.info({ event: 'draining', calls: this.calls }, 'worker draining');
+    const deadline = Date.now() + this.config.worker.drainTimeoutMs;
+    while (this.calls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (this.calls > 0) this.log.warn({ event: 'drain-timeout', calls: this.calls }, 'drain time limit reached with calls still up');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.publisher.flush();
+    this.kernel.shutdown();
+    await this.nc.drain();
+  }
+
+  private beat(): void {
+    this.nc.publish(
+      Subjects.workerHeartbeat,
+      encodeEnvelope({ v: 1, workerId: this.id, state: this.state, calls: this.calls, startedAt: this.startedAt, sentAt: Date.now(), version: ENGINE_VERSION }),
+    );
+  }
+
+  private fault(err: unknown, what: string): void {
+    if (err instanceof EnvelopeError) this.log.warn({ event: 'dropped', reason: err.code, detail: err.message }, `bad ${what} envelope`);
+    else this.log.error({ err }, `${what} handling failed`);
+  }
+}
