@@ -1,5 +1,6 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
-// in .local/nats) and the transport node(s) of config/switchboard.yaml. Ctrl-C stops all.
+// in .local/nats), the transport node and two workers of config/switchboard.yaml, and a
+// demo carrier that answers every call on the workers' next hop. Ctrl-C stops all.
 import { spawn } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -19,8 +20,9 @@ function run(name, command, args, env = {}) {
         const j = JSON.parse(line);
         const { level, time, msg, service, node, ...rest } = j;
         text = `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
-        if (j.event === 'listening') {
-          for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here\n`);
+        if (j.event === 'listening' && Array.isArray(j.listeners)) {
+          for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
+          console.log('  calls go to the demo carrier, which answers after a second\n');
         }
       } catch {}
       console.log(`[${name}] ${text}`);
@@ -47,7 +49,10 @@ process.on('SIGTERM', () => stop(0));
 
 run('nats', natsBin, ['-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
 await new Promise((r) => setTimeout(r, 500));
-run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], {
-  SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}`,
-});
+const natsEnv = { SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}` };
+run('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080']);
+for (const id of ['w1', 'w2']) {
+  run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsEnv, SWITCHBOARD_WORKER_ID: id });
+}
+run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsEnv);
 console.log('Switchboard local cluster starting — Ctrl-C stops it.');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SipRequest } from '@switchboard/sip';
 import {
-  randomId, requestText, startNatsServer, UdpSipClient, UserAgent, type ManagedProcess, type NatsServerHandle,
+  randomId, requestText, startNatsServer, startNetSipUac, UdpSipClient, UserAgent, type ManagedProcess, type NatsServerHandle,
 } from '@switchboard/testkit';
 import {
   clusterConfigText, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
@@ -112,6 +112,19 @@ describe('worker engine: calls through transport and two workers', () => {
   test('a rejection from the carrier is relayed', async () => {
     const { call } = await placeCall({ reject: 486 });
     assert.equal((await call.failed).status, 486);
+  });
+
+  test('interop: a call from an independent SIP stack (Perl Net::SIP) is set up and torn down through the engine', async () => {
+    carrier.onNextInvite({ ring: 0, answerAfter: 50 });
+    const netsip = await startNetSipUac({ to: 'sip:+14155550199@trunk.example', via: trunk, hangupAfterMs: 500 });
+    const far = await carrier.nextCall();
+    const final = await netsip.waitForEvent('final');
+    assert.equal(final.code, 200);
+    const bye = await netsip.waitForEvent('bye-sent');
+    assert.equal(bye.code, 200);
+    assert.equal((await far.ended).how, 'bye');
+    assert.match(String(final.sdp ?? ''), /o=carrier/);
+    await netsip.stop();
   });
 
   test('INVITE retransmissions are absorbed: the carrier sees one INVITE', async () => {

@@ -149,8 +149,9 @@ describe('engine: a call through the B2BUA', () => {
 
 describe('engine: nothing is left behind', () => {
   test('10,000 finished calls leave no actors, timers, transactions or index entries', async () => {
-    // short timers so Timers L, M, K end the transactions quickly; nothing is asserted about time
-    const h = makeEngine({ t1: 1, t2: 4, t4: 1 });
+    // short timers so Timers L, M (64*T1) and K end the transactions soon after; T1 stays long
+    // enough that Timer B cannot fire on a busy machine. Nothing is asserted about time.
+    const h = makeEngine({ t1: 50, t2: 200, t4: 5 });
     for (let i = 0; i < 10_000; i++) {
       const { ok } = await establish(h);
       deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT);
@@ -163,12 +164,38 @@ describe('engine: nothing is left behind', () => {
     }
     // Timers L, M and K end the last transactions a few T1 later: wait for that, however busy the machine
     const timers = () => (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    for (let i = 0; i < 100 && (h.kernel.size > 0 || timers() > 0); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && (h.kernel.size > 0 || timers() > 0); i++) await new Promise((r) => setTimeout(r, 50));
     await settle();
     assert.equal(h.ctx.calls.size, 0, 'calls');
     assert.equal(h.ctx.invites.size, 0, 'INVITE index');
     assert.equal(h.kernel.size, 0, 'actors');
     assert.equal(timers(), 0, 'timers');
+    h.kernel.shutdown();
+  });
+});
+
+describe('engine: supervision', () => {
+  test('a leg actor that throws ends its call cleanly: 500 to the caller, the other leg cancelled', async () => {
+    const h = makeEngine();
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(bInvite);
+    deliver(h.engine, answer(bInvite, 180), B_PORT);
+    await settle();
+    h.link.take(A_PORT);
+    // make the caller's leg fail on its next command
+    const aLeg = [...h.ctx.invites.values()][0] as string;
+    h.kernel.find<{ type: string }>(aLeg)?.tell({ type: 'answer', status: 183, headers: 42 } as never);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(500, 'INVITE')).length, 1, 'the caller is answered');
+    const [cancel] = h.link.take(B_PORT, isReq('CANCEL'));
+    assert.ok(cancel, 'the far leg is cancelled');
+    assert.equal(h.kernel.find(aLeg), undefined);
+    deliver(h.engine, answer(cancel, 200), B_PORT);
+    deliver(h.engine, answer(bInvite, 487), B_PORT);
+    await settle();
+    assert.equal(h.ctx.calls.size, 0);
     h.kernel.shutdown();
   });
 });

@@ -7,6 +7,11 @@ const Listener = z.object({
   protocol: z.enum(['udp', 'tcp']),
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(0).max(65535).default(5060),
+  /**
+   * The address workers write in Via and Contact for this listener. Default: `host`, or for a
+   * wildcard host (0.0.0.0, ::) the machine's first non-internal address of that family.
+   */
+  advertise: z.string().min(1).optional(),
 });
 
 export const TransportConfigSchema = z.object({

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
   createRefusal, parseMessage, readRoutingFields, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
@@ -24,6 +25,17 @@ export interface BoundListener {
 type Reply = (bytes: Buffer) => void;
 
 const CRLF = Buffer.from('\r\n');
+
+/** What peers can reach a listener at: `advertise`, the host, or for a wildcard host this machine's first address. */
+function advertisedAddress(host: string, advertise: string | undefined): string {
+  if (advertise !== undefined) return advertise;
+  if (host !== '0.0.0.0' && host !== '::') return host;
+  const family = host === '::' ? 'IPv6' : 'IPv4';
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === family && !a.internal) return a.address;
+  }
+  return host === '::' ? '::1' : '127.0.0.1';
+}
 
 /** `::ffff:192.0.2.1` (a dual-stack socket's view of an IPv4 peer) → `192.0.2.1`. */
 function plainAddress(address: string): string {
@@ -94,8 +106,9 @@ export class TransportNode {
     }, HEARTBEAT_INTERVAL_MS / 2);
     this.expiryTimer.unref();
     for (const l of this.config.transport.listen) {
-      if (l.protocol === 'udp') await this.listenUdp(l.host, l.port);
-      else await this.listenTcp(l.host, l.port);
+      const advertise = advertisedAddress(l.host, l.advertise);
+      if (l.protocol === 'udp') await this.listenUdp(l.host, l.port, advertise);
+      else await this.listenTcp(l.host, l.port, advertise);
     }
   }
 
@@ -146,7 +159,7 @@ export class TransportNode {
     );
   }
 
-  private listenUdp(host: string, port: number): Promise<void> {
+  private listenUdp(host: string, port: number, advertise: string): Promise<void> {
     const family = net.isIPv6(host) ? 6 : 4;
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
     socket.on('message', (data, rinfo) => {
@@ -155,7 +168,7 @@ export class TransportNode {
       this.guard(() =>
         this.onMessage(
           data,
-          { protocol: 'udp', localAddress: bound.address, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id },
+          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id },
           (bytes) => socket.send(bytes, rinfo.port, rinfo.address),
         ),
       );
@@ -173,8 +186,8 @@ export class TransportNode {
     });
   }
 
-  private listenTcp(host: string, port: number): Promise<void> {
-    const server = net.createServer((socket) => this.adopt(socket, false));
+  private listenTcp(host: string, port: number, advertise: string): Promise<void> {
+    const server = net.createServer((socket) => this.adopt(socket, false, undefined, advertise));
     server.on('error', (err) => this.log.error({ err, host, port }, 'TCP listener error'));
     const bound: BoundListener = { protocol: 'tcp', address: host, port };
     return new Promise((resolve, reject) => {
@@ -189,7 +202,7 @@ export class TransportNode {
   }
 
   /** Puts a TCP connection in the table and frames what it reads. */
-  private adopt(socket: net.Socket, outbound: boolean, peer?: { address: string; port: number }): TcpConnection {
+  private adopt(socket: net.Socket, outbound: boolean, peer?: { address: string; port: number }, advertise?: string): TcpConnection {
     const conn: TcpConnection = {
       id: this.conns.newId(),
       socket,
@@ -209,11 +222,11 @@ export class TransportNode {
       conn.lastError = err.code === undefined ? err.message : `${err.code}: ${err.message}`;
       this.log.debug({ err, connection: conn.id }, 'TCP connection error');
     });
-    socket.on('data', (chunk: Buffer) => this.guard(() => this.onStreamData(conn, chunk)));
+    socket.on('data', (chunk: Buffer) => this.guard(() => this.onStreamData(conn, chunk, advertise)));
     return conn;
   }
 
-  private onStreamData(conn: TcpConnection, chunk: Buffer): void {
+  private onStreamData(conn: TcpConnection, chunk: Buffer, advertise: string | undefined): void {
     for (const event of conn.framer.push(chunk)) {
       if (event.type === 'ping') {
         this.counters.keepalives++;
@@ -224,7 +237,7 @@ export class TransportNode {
         this.onMessage(
           event.data,
           {
-            protocol: 'tcp', localAddress: plainAddress(conn.socket.localAddress ?? ''), localPort: local,
+            protocol: 'tcp', localAddress: advertise ?? plainAddress(conn.socket.localAddress ?? ''), localPort: local,
             remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id,
           },
           (bytes) => conn.socket.write(bytes),

@@ -76,3 +76,19 @@ describe('NactKernel', () => {
     k.shutdown();
   });
 });
+
+describe('NactKernel: stopped actors', () => {
+  test('telling an actor that has stopped or crashed is a no-op, not an exception', async () => {
+    const k = new NactKernel();
+    const r = new Recorder();
+    const a = k.spawn('leg-3', r);
+    a.tell('boom');
+    await settle();
+    assert.doesNotThrow(() => a.tell('late'));
+    const b = k.spawn('leg-4', new Recorder());
+    k.stop('leg-4');
+    assert.doesNotThrow(() => b.tell('late'));
+    await settle();
+    k.shutdown();
+  });
+});

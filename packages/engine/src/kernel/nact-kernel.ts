@@ -51,7 +51,13 @@ export class NactKernel implements ActorKernel {
         },
       } as never,
     );
-    const handle: ActorRef<M> = { id, tell: (message: M) => dispatch(ref, message) };
+    // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
+    const handle: ActorRef<M> = {
+      id,
+      tell: (message: M) => {
+        if (this.actors.get(id)?.ref === ref) dispatch(ref, message);
+      },
+    };
     this.actors.set(id, { ref, handle: handle as ActorRef<unknown> });
     return handle;
   }
