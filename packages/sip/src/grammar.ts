@@ -33,11 +33,16 @@ function isHex(c: number): boolean {
 
 /** True when every char of `s` is in `t`, or is a well-formed `%HH` escape when `escapes`. */
 function allIn(s: string, t: Uint8Array, escapes: boolean): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
+  return allInRange(s, 0, s.length, t, escapes);
+}
+
+/** allIn over s[from, to), read in place (an escape must end within the range). */
+function allInRange(s: string, from: number, to: number, t: Uint8Array, escapes: boolean): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 128 && t[c] === 1) continue;
-    if (escapes && c === 37 && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
+    if (escapes && c === 37 && i + 2 < to && isHex(s.charCodeAt(i + 1)) && isHex(s.charCodeAt(i + 2))) {
       i += 2;
       continue;
     }
@@ -48,6 +53,8 @@ function allIn(s: string, t: Uint8Array, escapes: boolean): boolean {
 
 export const isToken = (s: string): boolean => allIn(s, TOKEN, false);
 export const isWord = (s: string): boolean => allIn(s, WORD, false);
+/** isWord of s[from, to), without a copy. */
+export const isWordAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, WORD, false);
 export const isUriUser = (s: string): boolean => allIn(s, USER, true);
 export const isUriPassword = (s: string): boolean => s.length === 0 || allIn(s, PASSWORD, true);
 export const isUriParamText = (s: string): boolean => allIn(s, PARAM, true);
@@ -75,11 +82,25 @@ export function isDigits(s: string): boolean {
 
 /** Decimal digits to a number no greater than `max`, or -1. Leading zeros are legal (RFC 4475 §3.1.1.1). */
 export function parseBoundedInt(s: string, max: number): number {
-  if (!isDigits(s)) return -1;
-  let i = 0;
-  while (i < s.length - 1 && s.charCodeAt(i) === 48) i++;
-  if (s.length - i > 16) return -1;
-  const n = Number(s.slice(i));
+  return parseBoundedIntAt(s, 0, s.length, max);
+}
+
+/** parseBoundedInt of s[from, to), read in place. */
+export function parseBoundedIntAt(s: string, from: number, to: number, max: number): number {
+  if (from >= to) return -1;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  let i = from;
+  while (i < to - 1 && s.charCodeAt(i) === 48) i++;
+  if (to - i > 16) return -1;
+  let n: number;
+  if (to - i <= 15) {
+    // up to 15 digits add up exactly in a double
+    n = 0;
+    for (; i < to; i++) n = n * 10 + (s.charCodeAt(i) - 48);
+  } else n = Number(s.slice(i, to));
   return n <= max ? n : -1;
 }
 
@@ -134,6 +155,37 @@ export function trimLws(s: string): string {
   while (from < to && isLwsChar(s.charCodeAt(from))) from++;
   while (to > from && isLwsChar(s.charCodeAt(to - 1))) to--;
   return from === 0 && to === s.length ? s : s.slice(from, to);
+}
+
+/**
+ * The last index of the character `c` in s[from, to), or -1. String#lastIndexOf is a slow
+ * runtime call in V8; indexOf answers the usual case (none) at once.
+ */
+export function lastIndexIn(s: string, c: string, from: number, to: number): number {
+  const first = s.indexOf(c, from);
+  if (first === -1 || first >= to) return -1;
+  const code = c.charCodeAt(0);
+  for (let i = to - 1; i > first; i--) if (s.charCodeAt(i) === code) return i;
+  return first;
+}
+
+/** s[from, to) without leading and trailing LWS (as trimLws), sliced once. */
+export function sliceLws(s: string, from: number, to: number): string {
+  while (from < to && isLwsChar(s.charCodeAt(from))) from++;
+  while (to > from && isLwsChar(s.charCodeAt(to - 1))) to--;
+  return s.slice(from, to);
+}
+
+/** The first index in [from, to) that is not LWS, or `to`. */
+export function skipLws(s: string, from: number, to: number): number {
+  while (from < to && isLwsChar(s.charCodeAt(from))) from++;
+  return from;
+}
+
+/** The end of s[from, to) without its trailing LWS. */
+export function endOfLws(s: string, from: number, to: number): number {
+  while (to > from && isLwsChar(s.charCodeAt(to - 1))) to--;
+  return to;
 }
 
 export function trimLwsStart(s: string): string {

@@ -85,11 +85,11 @@ export class Headers {
   private values: string[];
   private cache: Map<string, unknown> | undefined;
 
-  constructor(entries: Iterable<readonly [string, HeaderInput]> = []) {
+  constructor(entries?: Iterable<readonly [string, HeaderInput]>) {
     this.names = [];
     this.keys = [];
     this.values = [];
-    for (const [name, value] of entries) this.add(name, value);
+    if (entries !== undefined) for (const [name, value] of entries) this.add(name, value);
   }
 
   /** @internal Adopts arrays built by the parser without copying. */

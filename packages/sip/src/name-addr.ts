@@ -1,7 +1,10 @@
 import { HeaderValueError } from './errors.js';
 import { isToken, trimLws, trimLwsEnd } from './grammar.js';
-import { formatParams, getParam, parseParams, quote, skipQuoted, unquote, withParam, type Param } from './params.js';
-import { parseUri, type Uri } from './uri.js';
+import { formatParams, getParam, isGenValue, parseParams, quote, skipQuoted, unquote, withParam, type Param } from './params.js';
+import { parseUri, type Uri, type UriParseOptions } from './uri.js';
+
+const IN_BRACKETS: UriParseOptions = Object.freeze({ allowHeaders: true });
+const ADDR_SPEC: UriParseOptions = Object.freeze({ allowHeaders: false });
 
 /**
  * `name-addr` or `addr-spec` with header parameters (From, To, Contact, Route, Refer-To, ...).
@@ -73,14 +76,14 @@ export function parseNameAddr(text: string, requireBrackets = false): NameAddr {
     if (gt === -1) throw new HeaderValueError('missing >');
     const uriText = text.slice(lt + 1, gt);
     // LAQUOT/RAQUOT admit no whitespace inside the brackets (RFC 4475 §3.1.2.15)
-    const uri = parseUri(uriText, { allowHeaders: true });
-    return new NameAddr(uri, displayName, parseParams(text.slice(gt + 1)));
+    const uri = parseUri(uriText, IN_BRACKETS);
+    return new NameAddr(uri, displayName, parseParams(text, isGenValue, gt + 1));
   }
   if (requireBrackets) throw new HeaderValueError('expected <URI>');
   let semi = text.indexOf(';', i);
   if (semi === -1) semi = n;
   const uriText = trimLwsEnd(text.slice(i, semi));
   // addr-spec cannot carry URI headers: "?", "," or ";" force the bracket form (RFC 3261 §20)
-  const uri = parseUri(uriText, { allowHeaders: false });
-  return new NameAddr(uri, undefined, parseParams(text.slice(semi)));
+  const uri = parseUri(uriText, ADDR_SPEC);
+  return new NameAddr(uri, undefined, parseParams(text, isGenValue, semi));
 }

@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isHost, isToken, isWsp, trimLws } from './grammar.js';
+import { isHost, isToken, isWsp, sliceLws } from './grammar.js';
 
 /** One `;name[=value]` parameter. `value` is as written (a quoted string keeps its quotes); `null` for a flag. */
 export interface Param {
@@ -107,30 +107,38 @@ export function isGenValue(v: string): boolean {
  * Parses `*( SEMI generic-param )` (RFC 3261 §25.1) from `s`, which must be empty or
  * start with `;` after optional whitespace. Empty parameters (`;;`) are malformed (RFC 4475 §3.1.2.1).
  */
-export function parseParams(s: string, check: (v: string) => boolean = isGenValue): Param[] {
+export function parseParams(s: string, check: (v: string) => boolean = isGenValue, from = 0): Param[] {
   const params: Param[] = [];
-  let i = 0;
+  let i = from;
   const n = s.length;
   while (i < n && isWsp(s.charCodeAt(i))) i++;
   while (i < n) {
     if (s.charCodeAt(i) !== 59 /* ; */) throw new HeaderValueError('expected ;');
     i++;
+    // the parameter runs to the next ';' outside quotes; its name to its first '=' (quoted or not)
     let j = i;
+    let eq = -1;
     while (j < n) {
       const c = s.charCodeAt(j);
       if (c === 59) break;
       if (c === 34) {
-        j = skipQuoted(s, j);
-        if (j === -1) throw new HeaderValueError('unterminated quoted string');
-      } else j++;
+        const close = skipQuoted(s, j);
+        if (close === -1) throw new HeaderValueError('unterminated quoted string');
+        if (eq === -1) {
+          const e = s.indexOf('=', j);
+          if (e !== -1 && e < close) eq = e;
+        }
+        j = close;
+      } else {
+        if (c === 61 && eq === -1) eq = j;
+        j++;
+      }
     }
-    const raw = s.slice(i, j);
-    const eq = raw.indexOf('=');
-    const name = trimLws(eq === -1 ? raw : raw.slice(0, eq));
+    const name = sliceLws(s, i, eq === -1 ? j : eq);
     if (!isToken(name)) throw new HeaderValueError(`bad parameter name "${name}"`);
     if (eq === -1) params.push({ name, value: null });
     else {
-      const value = trimLws(raw.slice(eq + 1));
+      const value = sliceLws(s, eq + 1, j);
       if (!check(value)) throw new HeaderValueError(`bad value for parameter ${name}`);
       params.push({ name, value });
     }

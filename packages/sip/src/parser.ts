@@ -234,11 +234,12 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   let contentLengthAt = -1;
   let pos = 0;
   const n = head.length;
+  const maxLine = limits.maxHeaderLineLength;
   while (pos < n) {
     let end = head.indexOf('\n', pos);
     if (end === -1) end = n;
     const lineEnd = end > pos && head.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    if (lineEnd - pos > limits.maxHeaderLineLength) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
+    if (lineEnd - pos > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
     if (startLine === undefined) startLine = head.slice(pos, lineEnd);
     else {
       const c0 = head.charCodeAt(pos);
@@ -249,7 +250,7 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         const more = trimWsp(head, pos, lineEnd);
         const prev = values[last] as string;
         const joined = more.length === 0 ? prev : prev.length === 0 ? more : `${prev} ${more}`;
-        if (joined.length > limits.maxHeaderLineLength) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
+        if (joined.length > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
         values[last] = joined;
       } else {
         const colon = head.indexOf(':', pos);

@@ -1,7 +1,7 @@
 import { HeaderValueError } from './errors.js';
 import {
   isHost, isTelNumber, isUriHeaderText, isUriParamText, isUriPassword, isUriUser,
-  parseBoundedInt, unescapePercent,
+  lastIndexIn, parseBoundedInt, parseBoundedIntAt, unescapePercent,
 } from './grammar.js';
 import { formatParams, getParam, type Param } from './params.js';
 
@@ -147,43 +147,46 @@ function splitParams(s: string, what: string, check: (v: string) => boolean): Pa
   return params;
 }
 
-function parseSipUri(scheme: 'sip' | 'sips', rest: string, opts: UriParseOptions): SipUri {
+/** The SIP URI whose text after `scheme:` is text[from, ...): positions are found in place, the parts sliced once. */
+function parseSipUri(scheme: 'sip' | 'sips', text: string, from: number, opts: UriParseOptions): SipUri {
+  const n = text.length;
   let user: string | undefined;
   let password: string | undefined;
-  let hostPart = rest;
-  const at = rest.indexOf('@');
+  let hostStart = from; // hostport, params and headers follow the first '@'
+  const at = text.indexOf('@', from);
   if (at !== -1) {
-    const userinfo = rest.slice(0, at);
-    hostPart = rest.slice(at + 1);
-    const colon = userinfo.indexOf(':');
-    user = colon === -1 ? userinfo : userinfo.slice(0, colon);
-    if (colon !== -1) password = userinfo.slice(colon + 1);
+    const colon = text.indexOf(':', from);
+    const userEnd = colon !== -1 && colon < at ? colon : at;
+    user = text.slice(from, userEnd);
+    if (userEnd !== at) password = text.slice(userEnd + 1, at);
     if (!isUriUser(user)) throw new HeaderValueError('bad URI user');
     if (password !== undefined && !isUriPassword(password)) throw new HeaderValueError('bad URI password');
+    hostStart = at + 1;
   }
   let headersText: string | undefined;
-  const q = hostPart.indexOf('?');
+  let hostEnd = n; // before '?'
+  const q = text.indexOf('?', hostStart);
   if (q !== -1) {
-    headersText = hostPart.slice(q + 1);
-    hostPart = hostPart.slice(0, q);
+    headersText = text.slice(q + 1);
+    hostEnd = q;
     if (!opts.allowHeaders) throw new HeaderValueError('URI headers not allowed here');
   }
   let paramsText = '';
-  const semi = hostPart.indexOf(';');
-  if (semi !== -1) {
-    paramsText = hostPart.slice(semi + 1);
-    hostPart = hostPart.slice(0, semi);
-  }
-  let host = hostPart;
+  let semi = text.indexOf(';', hostStart);
+  if (semi !== -1 && semi < hostEnd) paramsText = text.slice(semi + 1, hostEnd);
+  else semi = hostEnd;
+  // hostport = text[hostStart, semi): a port follows the first ':' after any IPv6 reference's ']'
+  let hostTo = semi;
   let port: number | undefined;
-  const close = hostPart.lastIndexOf(']');
-  const colon = hostPart.indexOf(':', close === -1 ? 0 : close);
-  if (colon !== -1) {
-    host = hostPart.slice(0, colon);
-    const p = parseBoundedInt(hostPart.slice(colon + 1), 65535);
+  const close = lastIndexIn(text, ']', hostStart, semi);
+  const colon = text.indexOf(':', close === -1 ? hostStart : close);
+  if (colon !== -1 && colon < semi) {
+    hostTo = colon;
+    const p = parseBoundedIntAt(text, colon + 1, semi, 65535);
     if (p < 0) throw new HeaderValueError('bad URI port');
     port = p;
   }
+  const host = text.slice(hostStart, hostTo);
   if (!isHost(host)) throw new HeaderValueError('bad URI host');
   const params = splitParams(paramsText, 'URI parameter', isUriParamText);
   const headers: Param[] = [];
@@ -213,16 +216,25 @@ function parseTelUri(rest: string): TelUri {
 }
 
 /** Parses a URI. Throws `HeaderValueError` (the caller names the header) when malformed. */
+/** `sip` / `sips` when text[0, colon) is one of them (in any ASCII case), else undefined. */
+function sipScheme(text: string, colon: number): 'sip' | 'sips' | undefined {
+  if (colon !== 3 && colon !== 4) return undefined;
+  if ((text.charCodeAt(0) | 0x20) !== 115 || (text.charCodeAt(1) | 0x20) !== 105 || (text.charCodeAt(2) | 0x20) !== 112) return undefined;
+  if (colon === 3) return 'sip';
+  return (text.charCodeAt(3) | 0x20) === 115 ? 'sips' : undefined;
+}
+
 export function parseUri(text: string, opts: UriParseOptions = {}): Uri {
   const colon = text.indexOf(':');
   if (colon <= 0) throw new HeaderValueError('URI has no scheme');
+  const sip = sipScheme(text, colon);
+  if (sip !== undefined) {
+    if (colon + 1 === text.length) throw new HeaderValueError('empty SIP URI');
+    return parseSipUri(sip, text, colon + 1, opts);
+  }
   const scheme = text.slice(0, colon);
   const rest = text.slice(colon + 1);
   const lower = scheme.length <= 4 ? scheme.toLowerCase() : '';
-  if (lower === 'sip' || lower === 'sips') {
-    if (rest.length === 0) throw new HeaderValueError('empty SIP URI');
-    return parseSipUri(lower, rest, opts);
-  }
   if (lower === 'tel') return parseTelUri(rest);
   if (!isScheme(scheme) || !ABSOLUTE_REST.test(rest)) throw new HeaderValueError('bad URI');
   return new AbsoluteUri(scheme, text);

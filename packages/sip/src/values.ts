@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isToken, isWord, parseBoundedInt, trimLws } from './grammar.js';
+import { isToken, isWord, isWordAt, parseBoundedInt, trimLws } from './grammar.js';
 import { formatParams, getParam, parseParams, splitTopLevel, type Param } from './params.js';
 
 /** A token (or `type/subtype`) followed by parameters: Event, Subscription-State, Content-Type, ... */
@@ -76,7 +76,7 @@ export function parseTokenList(text: string): string[] {
 export function parseCallId(text: string): string {
   const t = trimLws(text);
   const at = t.indexOf('@');
-  const ok = at === -1 ? isWord(t) : isWord(t.slice(0, at)) && isWord(t.slice(at + 1));
+  const ok = at === -1 ? isWord(t) : isWordAt(t, 0, at) && isWordAt(t, at + 1, t.length);
   if (!ok) throw new HeaderValueError('bad Call-ID');
   return t;
 }

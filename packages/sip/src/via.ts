@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isHost, isToken, parseBoundedInt, trimLws, trimLwsEnd, trimLwsStart } from './grammar.js';
+import { endOfLws, isHost, isToken, lastIndexIn, parseBoundedInt, parseBoundedIntAt, skipLws } from './grammar.js';
 import { formatParams, getParam, isGenValue, parseParams, withParam, type Param } from './params.js';
 
 /** The RFC 3261 §8.1.1.7 magic cookie that marks a branch as globally unique. */
@@ -89,6 +89,15 @@ function checkViaParam(name: string, value: string | null): boolean {
   }
 }
 
+/** `token` in capitals: the token itself when it has no lower-case letter (toUpperCase copies regardless). */
+function asciiUpper(token: string): string {
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c >= 97 && c <= 122) return token.toUpperCase();
+  }
+  return token;
+}
+
 /** Parses one Via value. Throws `HeaderValueError` when malformed. */
 export function parseVia(text: string): Via {
   const n = text.length;
@@ -104,25 +113,28 @@ export function parseVia(text: string): Via {
   const t1 = protocolPart(text, t0, true);
   let i = skipWsp(text, t1);
   if (t1 === t0 || i === t1) throw new HeaderValueError('bad sent-protocol');
-  const protocol = text.slice(p0, p1);
-  const version = text.slice(v0, v1);
+  // the usual SIP/2.0 without copies
+  const protocol = p1 - p0 === 3 && text.startsWith('SIP', p0) ? 'SIP' : text.slice(p0, p1);
+  const version = v1 - v0 === 3 && text.startsWith('2.0', v0) ? '2.0' : text.slice(v0, v1);
   const transport = text.slice(t0, t1);
   if (!isToken(protocol) || !isToken(version) || !isToken(transport)) throw new HeaderValueError('bad sent-protocol');
   let end = text.indexOf(';', i);
   if (end === -1) end = n;
-  const sentBy = trimLws(text.slice(i, end));
-  let host = sentBy;
+  // sent-by = text[a, b), LWS-trimmed; a port follows the first ':' after any IPv6 reference's ']'
+  const a = skipLws(text, i, end);
+  const b = endOfLws(text, a, end);
+  let hostEnd = b;
   let port: number | undefined;
-  const close = sentBy.lastIndexOf(']');
-  const colon = sentBy.indexOf(':', close === -1 ? 0 : close);
-  if (colon !== -1) {
-    host = trimLwsEnd(sentBy.slice(0, colon));
-    port = parseBoundedInt(trimLwsStart(sentBy.slice(colon + 1)), 65535);
+  const close = lastIndexIn(text, ']', a, b);
+  const colon = text.indexOf(':', close === -1 ? a : close);
+  if (colon !== -1 && colon < b) {
+    hostEnd = endOfLws(text, a, colon);
+    port = parseBoundedIntAt(text, skipLws(text, colon + 1, b), b, 65535);
     if (port < 0) throw new HeaderValueError('bad Via port');
   }
+  const host = text.slice(a, hostEnd);
   if (!isHost(host)) throw new HeaderValueError('bad Via host');
-  i = end;
-  const params = parseParams(text.slice(i), isViaValue);
+  const params = parseParams(text, isViaValue, end);
   for (const p of params) if (!checkViaParam(p.name, p.value)) throw new HeaderValueError(`bad Via ${p.name}`);
-  return new Via(transport.toUpperCase(), host, port, params, protocol, version);
+  return new Via(asciiUpper(transport), host, port, params, protocol, version);
 }

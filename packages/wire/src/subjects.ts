@@ -17,6 +17,8 @@ export const Subjects = {
   sendFailure: (workerId: string): string => `sb.sip.sendfail.${assertNodeId(workerId, 'worker id')}`,
   /** Workers announce themselves here every HEARTBEAT_INTERVAL_MS. */
   workerHeartbeat: 'sb.workers.heartbeat',
+  /** Request/reply: one worker's figures (calls, actors, heap). */
+  workerStats: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.stats`,
   /** Request/reply: one transport node's counters. */
   transportStats: (nodeId: string): string => `sb.transport.${assertNodeId(nodeId, 'transport id')}.stats`,
   /** Request/reply: every transport node answers with its counters (gather replies until a timeout). */

@@ -1,5 +1,6 @@
 import { NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
 import { newRoutingScope } from '@switchboard/wire';
+import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Destination } from '../sip-link.js';
@@ -21,12 +22,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private readonly relays = new Map<string, { from: LegName; token: string }>();
   private relayCount = 0;
   private self!: ActorRef<CallMessage>;
+  private log: Logger;
 
   constructor(
     private readonly ctx: EngineContext,
     readonly callId: string,
   ) {
     this.actorId = `call-${callId}`;
+    this.log = ctx.log.child({ call: callId });
   }
 
   /** Spawns the call and its incoming leg for `invite`, received from `from`. */
@@ -36,6 +39,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     call.self = ctx.kernel.spawn(call.actorId, call);
     ctx.calls.add(callId);
     const h = invite.headers;
+    call.log = ctx.log.child({ call: callId, callId: h.callId });
+    call.log.debug({ event: 'call-started', from: h.from?.uri.toString(), to: invite.uri.toString() }, 'call started');
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     call.attach(a);
     a.acceptInvite(invite);
@@ -58,6 +63,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private attach(leg: LegActor): void {
+    leg.log = this.log.child({ leg: leg.name, legCallId: leg.callId });
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
     this.legs.set(leg.name, { actor: leg, ref });
@@ -145,12 +151,13 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   crashed(error: unknown, message: CallMessage): void {
-    this.ctx.log.error({ err: error, call: this.callId, message: message.type }, 'call actor failed: ending its legs');
+    this.log.error({ err: error, message: message.type }, 'call actor failed: ending its legs');
     for (const { ref } of this.legs.values()) ref.tell({ type: 'hangup', status: 500, reason: 'Server Internal Error' });
     this.ctx.calls.delete(this.callId);
   }
 
   private stop(): void {
+    this.log.debug({ event: 'call-ended' }, 'call ended');
     this.state = 'ended';
     this.ctx.calls.delete(this.callId);
     this.ctx.kernel.stop(this.actorId);

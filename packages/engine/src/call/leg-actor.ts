@@ -2,6 +2,7 @@ import {
   createInDialogRequest, createRequest, createResponse, NameAddr, SipRequest, SipResponse, SipUri, Via,
   type SipMessage, type Uri,
 } from '@switchboard/sip';
+import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Destination } from '../sip-link.js';
@@ -49,6 +50,8 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY';
 export class LegActor implements ActorBehaviour<LegMessage> {
   readonly actorId: string;
   self!: ActorRef<LegMessage>;
+  /** Every line names the call (our id) and this leg's Call-ID; the call actor sets it. */
+  log: Logger;
   private dialog: DialogState = 'early';
   private remoteTag: string | undefined;
   private remoteTarget: Uri;
@@ -79,6 +82,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     initialTarget: Uri,
   ) {
     this.actorId = `leg-${scope}`;
+    this.log = ctx.log.child({ leg: name, callId });
     this.localTag = ctx.ids.newTag(ctx.workerId, scope);
     this.remoteTarget = initialTarget;
   }
@@ -143,7 +147,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   }
 
   crashed(error: unknown, message: LegMessage): void {
-    this.ctx.log.error({ err: error, callId: this.callId, leg: this.name, message: message.type }, 'leg actor failed: ending the call');
+    this.log.error({ err: error, message: message.type }, 'leg actor failed: ending the call');
     // answer what can still be answered, so no party is left waiting
     if (this.role === 'uas' && this.dialog === 'early' && this.invite !== undefined) {
       this.answerInvite(500, 'Server Internal Error', undefined, undefined, []);
@@ -538,7 +542,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
 
   private onTimer(key: string, timer: TimerName): void {
     if (key === 'session') {
-      this.ctx.log.info({ callId: this.callId, leg: this.name }, 'session timer expired: ending the call');
+      this.log.info({ event: 'session-expired' }, 'session timer expired: ending the call');
       this.call.tell({ type: 'bye', leg: this.name, reason: 'session-expired' });
       this.sendBye();
       return;
@@ -586,6 +590,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private finish(cause: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.log.debug({ event: 'leg-ended', cause }, 'leg ended');
     this.dialog = 'terminated';
     clearTimeout(this.sessionTimer);
     this.call.tell({ type: 'ended', leg: this.name, cause });

@@ -1,7 +1,7 @@
 import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
 import { serializeMessage, type SipMessage } from '@switchboard/sip';
 import {
-  BatchedPublisher, decodeInbound, decodeSendFailure, encodeEnvelope, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
+  BatchedPublisher, decodeInbound, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
   Subjects, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
@@ -69,6 +69,11 @@ export class WorkerNode implements SipLink {
           }
         },
       }),
+      this.nc.subscribe(Subjects.workerStats(this.id), {
+        callback: (err, msg) => {
+          if (err === null) msg.respond(encodeMap(this.stats()));
+        },
+      }),
       this.nc.subscribe(Subjects.sendFailure(this.id), {
         callback: (err, msg) => {
           if (err !== null) return;
@@ -92,6 +97,16 @@ export class WorkerNode implements SipLink {
     let subject = this.outboundSubjects.get(to.nodeId);
     if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));
     this.publisher.send(subject, encodeEnvelope(out));
+  }
+
+  /** What the stats subject answers. Heap is measured after a collection when the process runs with --expose-gc. */
+  stats(): Record<string, unknown> {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    return {
+      workerId: this.id, state: this.state, calls: this.calls, actors: this.kernel.size, invites: this.engine.ctx.invites.size,
+      heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.startedAt, version: ENGINE_VERSION,
+    };
   }
 
   /** Goes `draining`: no new calls, then waits (up to drainTimeoutMs) for the calls to end. */
