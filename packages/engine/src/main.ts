@@ -1,28 +1,13 @@
 #!/usr/bin/env node
 // switchboard-worker --config <file>: runs one worker until SIGTERM (drain, then exit) or SIGINT.
 import { connect } from '@nats-io/transport-node';
-import { ConfigError } from '@switchboard/config';
+import { loadConfigOrExit } from '@switchboard/config';
 import { pino } from 'pino';
 import { loadWorkerConfig } from './worker/worker-config.js';
 import { WorkerNode } from './worker/worker-node.js';
 
-function configPath(argv: readonly string[]): string {
-  const i = argv.indexOf('--config');
-  return (i !== -1 ? argv[i + 1] : undefined) ?? process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
-}
-
 async function main(): Promise<void> {
-  const file = configPath(process.argv.slice(2));
-  let config;
-  try {
-    config = loadWorkerConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`switchboard-worker: bad configuration: ${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('switchboard-worker', (file) => loadWorkerConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'worker', worker: config.worker.id } });
   const nc = await connect({
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,

@@ -1,28 +1,13 @@
 #!/usr/bin/env node
 // switchboard-transport --config <file>: runs one transport node until SIGTERM/SIGINT.
 import { connect } from '@nats-io/transport-node';
-import { ConfigError } from '@switchboard/config';
+import { loadConfigOrExit } from '@switchboard/config';
 import { pino } from 'pino';
 import { loadTransportConfig } from './transport-config.js';
 import { TransportNode } from './transport-node.js';
 
-function configPath(argv: readonly string[]): string {
-  const i = argv.indexOf('--config');
-  return (i !== -1 ? argv[i + 1] : undefined) ?? process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
-}
-
 async function main(): Promise<void> {
-  const file = configPath(process.argv.slice(2));
-  let config;
-  try {
-    config = loadTransportConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`switchboard-transport: bad configuration: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit('switchboard-transport', (file) => loadTransportConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
   const nc = await connect({
     servers: config.nats.servers,

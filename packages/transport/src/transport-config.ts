@@ -1,7 +1,5 @@
-import { loadConfig, type EnvOverride } from '@switchboard/config';
+import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
-
-const NODE_ID = /^[A-Za-z0-9]{1,32}$/;
 
 const Listener = z.object({
   protocol: z.enum(['udp', 'tcp']),
@@ -16,7 +14,7 @@ const Listener = z.object({
 
 export const TransportConfigSchema = z.object({
   transport: z.object({
-    id: z.string().regex(NODE_ID, 'expected 1-32 letters or digits'),
+    id: NodeId,
     listen: z.array(Listener).min(1).default([
       { protocol: 'udp', host: '0.0.0.0', port: 5060 },
       { protocol: 'tcp', host: '0.0.0.0', port: 5060 },
@@ -32,30 +30,15 @@ export const TransportConfigSchema = z.object({
     maxMessageBytes: z.number().int().min(1024).max(65_535).default(65_535),
     shutdownGraceMs: z.number().int().min(0).default(5_000),
   }),
-  nats: z.object({
-    servers: z.array(z.string().min(1)).min(1),
-    user: z.string().optional(),
-    pass: z.string().optional(),
-  }),
-  routing: z.object({
-    secret: z.string().min(16, 'expected at least 16 characters'),
-  }),
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).default({ level: 'info' }),
+  nats: NatsSection,
+  routing: RoutingSection,
+  log: LogSection,
 });
 
 export type TransportConfig = z.output<typeof TransportConfigSchema>;
 
-const csv = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-
 /** Environment variables that override the file (documented in the README). */
-export const TRANSPORT_ENV: readonly EnvOverride[] = [
-  { variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] },
-  { variable: 'SWITCHBOARD_NATS_URL', path: ['nats', 'servers'], parse: csv },
-  { variable: 'SWITCHBOARD_NATS_USER', path: ['nats', 'user'] },
-  { variable: 'SWITCHBOARD_NATS_PASS', path: ['nats', 'pass'] },
-  { variable: 'SWITCHBOARD_ROUTING_SECRET', path: ['routing', 'secret'] },
-  { variable: 'SWITCHBOARD_LOG_LEVEL', path: ['log', 'level'] },
-];
+export const TRANSPORT_ENV: readonly EnvOverride[] = [{ variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] }, ...CLUSTER_ENV];
 
 export function loadTransportConfig(file: string, env: NodeJS.ProcessEnv = process.env): TransportConfig {
   return loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
