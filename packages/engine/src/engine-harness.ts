@@ -42,7 +42,7 @@ export class FakeLink implements SipLink {
 export const A_PORT = 5071;
 export const B_PORT = 5080;
 
-export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel()) {
+export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel(), minSE = 90) {
   const link = new FakeLink();
   const ctx: EngineContext = {
     workerId: 'w1',
@@ -50,7 +50,7 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     link,
     kernel,
     timers,
-    sessionTimers: { minSE: 90, defaultExpires: 0 },
+    sessionTimers: { minSE, defaultExpires: 0 },
     nextHop: { protocol: 'udp', host: '127.0.0.9', port: B_PORT },
     log: pino({ level: 'silent' }),
     invites: new Map(),

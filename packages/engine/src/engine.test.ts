@@ -199,3 +199,64 @@ describe('engine: supervision', () => {
     h.kernel.shutdown();
   });
 });
+
+const waitFor = async (check: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(check(), what);
+};
+
+describe('engine: dialog rules and timers', () => {
+  test('no ACK for our 2xx (§13.3.1.4): the 200 is retransmitted, then BYE to the caller and the far leg', async () => {
+    const h = makeEngine({ t1: 10, t2: 40, t4: 10 });
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(bInvite);
+    deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
+    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipRequest && s.message.method === 'BYE'), 'BYE to the caller');
+    assert.ok(h.link.take(A_PORT, isRes(200, 'INVITE')).length > 1, 'the 2xx was retransmitted');
+    await waitFor(() => h.link.sent.some((s) => s.to.port === B_PORT && s.message instanceof SipRequest && s.message.method === 'BYE'), 'BYE to the far leg');
+    h.kernel.shutdown();
+  });
+
+  test('an in-dialog request with a lower CSeq than the last one gets 500 (§12.2.2)', async () => {
+    const h = makeEngine();
+    const { ok } = await establish(h);
+    deliver(h.engine, fromA(ok, 'INFO', 5), A_PORT);
+    await settle();
+    deliver(h.engine, fromA(ok, 'INFO', 3), A_PORT);
+    await settle();
+    const [r] = h.link.take(A_PORT, isRes(500, 'INFO'));
+    assert.equal((r as SipResponse | undefined)?.reason, 'CSeq Out of Order');
+    h.kernel.shutdown();
+  });
+
+  test('a transport error on the far leg fails the call: the caller gets 503', async () => {
+    const h = makeEngine();
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const sent = h.link.sent.find((s) => s.to.port === B_PORT);
+    assert.ok(sent?.ref);
+    h.engine.onSendFailure({ v: 1, ref: sent.ref, reason: 'ECONNREFUSED', protocol: 'udp', address: '127.0.0.9', port: B_PORT });
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(503, 'INVITE')).length, 1);
+    h.kernel.shutdown();
+  });
+
+  test('a silent far end: Timer B ends the attempt and the caller gets 408', async () => {
+    const h = makeEngine({ t1: 10, t2: 40, t4: 10 });
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipResponse && s.message.status === 408), '408 to the caller');
+    assert.ok(h.link.take(B_PORT, isReq('INVITE')).length > 1, 'Timer A retransmitted the INVITE');
+    h.kernel.shutdown();
+  });
+
+  test('session timer with the engine as refresher: an UPDATE refreshes the caller at half the interval (RFC 4028 §10)', async () => {
+    const h = makeEngine(undefined, undefined, 1);
+    await establish(h, inviteFromA({ headers: ['Session-Expires: 2;refresher=uas', 'Supported: timer'] }));
+    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipRequest && s.message.method === 'UPDATE'), 'UPDATE to the caller');
+    const update = h.link.take(A_PORT, isReq('UPDATE'))[0];
+    assert.match(update?.headers.get('session-expires') ?? '', /^2;refresher=uas/);
+    h.kernel.shutdown();
+  });
+});

@@ -96,45 +96,35 @@ function isLws(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
+/** The end of the parameter that starts after the `;` at `semi`: the next `;` outside quotes, or `to`. */
+function paramEnd(s: string, semi: number, to: number): number {
+  let end = s.indexOf(';', semi + 1);
+  if (end === -1 || end > to) end = to;
+  const quote = s.indexOf('"', semi + 1);
+  return quote !== -1 && quote < end ? findTopLevel(s, semi + 1, to, 59, false) : end;
+}
+
 /**
  * The value of parameter `name` (lower case, letters only) in the `;a=b;c` list of s[from, to),
  * as parseParams reads it: a parameter runs to the next `;` outside quotes, its name to its
- * first `=`; the name is LWS-trimmed, the value LWS-trimmed and unquoted.
+ * first `=`; the name is LWS-trimmed, the value LWS-trimmed and unquoted. The name is
+ * compared in place, so only the parameter sought is read to its end character by character.
  */
 function paramIn(s: string, from: number, to: number, name: string): string {
   let i = s.indexOf(';', from);
-  if (i === -1) return '';
-  while (i < to) {
-    let eq = -1;
-    let end = i + 1;
-    for (; end < to; end++) {
-      const c = s.charCodeAt(end);
-      if (c === 59) break;
-      if (c === 61) {
-        if (eq === -1) eq = end;
-      } else if (c === 34) {
-        const close = skipQuoted(s, end);
-        if (eq === -1) {
-          const e = s.indexOf('=', end);
-          if (e !== -1 && e < (close === -1 ? to : close)) eq = e;
-        }
-        if (close === -1 || close > to) {
-          end = to;
-          break;
-        }
-        end = close - 1;
-      }
-    }
-    const nameEnd = eq === -1 ? end : eq;
-    // the name, LWS-trimmed, compared in place
+  while (i !== -1 && i < to) {
     let a = i + 1;
-    let b = nameEnd;
-    while (a < b && isLws(s.charCodeAt(a))) a++;
-    while (b > a && isLws(s.charCodeAt(b - 1))) b--;
-    if (b - a === name.length && nameIs(s, a, name)) {
-      return nameEnd === end ? '' : unquote(trimLws(s.slice(nameEnd + 1, end)));
+    while (a < to && isLws(s.charCodeAt(a))) a++;
+    if (to - a >= name.length && nameIs(s, a, name)) {
+      // the name matches if LWS, then '=' or the end of the parameter, follows it
+      let b = a + name.length;
+      while (b < to && isLws(s.charCodeAt(b))) b++;
+      const c = b < to ? s.charCodeAt(b) : 59;
+      if (c === 61) return unquote(trimLws(s.slice(b + 1, paramEnd(s, i, to))));
+      if (c === 59 && paramEnd(s, i, to) === b) return '';
     }
-    i = end;
+    const end = paramEnd(s, i, to);
+    i = end < to ? end : -1;
   }
   return '';
 }

@@ -307,6 +307,13 @@ export class LegActor implements ActorBehaviour<LegMessage> {
 
   private onRequestAnswered(entry: ClientEntry, res: SipResponse): void {
     if (res.status < 200 || entry.token === undefined) return;
+    if (entry.token === 'session-refresh') {
+      // our refresh was accepted: the next one at half the (possibly new) interval
+      const se = res.headers.sessionExpires;
+      if (res.status < 300 && se !== undefined) this.armSessionTimer(se.seconds, 'uas');
+      else if (res.status >= 300) this.hangupBoth('session refresh refused');
+      return;
+    }
     if (entry.tx instanceof ClientInviteTransaction && res.status < 300) this.sendAck(res);
     this.call.tell({ type: 'request-answered', leg: this.name, token: entry.token, status: res.status, reason: res.reason, body: res.body, contentType: res.headers.get('content-type') });
     if (entry.tx instanceof ClientNonInviteTransaction && entry.tx.request.method === 'BYE') this.finish('hangup');
@@ -540,11 +547,16 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     if (this.dialog === 'terminated' && this.servers.size === 0 && this.clients.size === 0) this.stop();
   }
 
+  /** Ends this leg with BYE and tells the call, which ends the other. */
+  private hangupBoth(why: string): void {
+    this.log.info({ event: 'session-ended', why }, 'session timer: ending the call');
+    this.call.tell({ type: 'bye', leg: this.name, reason: why });
+    this.sendBye();
+  }
+
   private onTimer(key: string, timer: TimerName): void {
     if (key === 'session') {
-      this.log.info({ event: 'session-expired' }, 'session timer expired: ending the call');
-      this.call.tell({ type: 'bye', leg: this.name, reason: 'session-expired' });
-      this.sendBye();
+      this.hangupBoth('session expired');
       return;
     }
     if (key === '2xx') {
