@@ -27,6 +27,8 @@ export interface EngineContext {
   timers: TimerSettings;
   sessionTimers: SessionTimerSettings;
   nextHop: NextHop;
+  /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */
+  noAnswerMs: number;
   log: Logger;
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
   invites: Map<string, string>;

@@ -52,6 +52,7 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     timers,
     sessionTimers: { minSE, defaultExpires: 0 },
     nextHop: { protocol: 'udp', host: '127.0.0.9', port: B_PORT },
+    noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),
     invites: new Map(),
     calls: new Set(),

@@ -260,3 +260,21 @@ describe('engine: dialog rules and timers', () => {
     h.kernel.shutdown();
   });
 });
+
+describe('engine: calls that would never end', () => {
+  test('a far end that rings too long is cancelled (408 No Answer to the caller); one that never answers the CANCEL is abandoned after 64*T1 (§9.1)', async () => {
+    const h = makeEngine({ t1: 10, t2: 40, t4: 10 });
+    h.ctx.noAnswerMs = 100;
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+    assert.ok(bInvite);
+    deliver(h.engine, answer(bInvite, 180), B_PORT);
+    await waitFor(() => h.link.sent.some((s) => s.to.port === B_PORT && s.message instanceof SipRequest && s.message.method === 'CANCEL'), 'CANCEL to the far end');
+    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipResponse && s.message.status === 408), '408 to the caller');
+    // the far end answers neither the CANCEL nor the INVITE: the call still ends
+    await waitFor(() => h.ctx.calls.size === 0, 'the call is gone');
+    await waitFor(() => h.kernel.size === 0, 'no actor is left');
+    h.kernel.shutdown();
+  });
+});

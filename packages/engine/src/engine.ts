@@ -27,7 +27,9 @@ export class Engine {
     };
     let msg;
     try {
-      msg = parseMessage(env.sip, { framing: t.protocol === 'tcp' ? 'stream' : 'datagram' });
+      // a copy: the envelope's bytes are a view of a NATS read buffer, which a message kept
+      // by a transaction (and its body) would otherwise keep alive whole
+      msg = parseMessage(Buffer.from(env.sip), { framing: t.protocol === 'tcp' ? 'stream' : 'datagram' });
     } catch (err) {
       if (!(err instanceof SipParseError)) throw err;
       this.ctx.log.info({ event: 'dropped', reason: err.reason, callId: env.route.callId }, 'unparseable message dropped');

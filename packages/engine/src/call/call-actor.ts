@@ -22,14 +22,20 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private readonly relays = new Map<string, { from: LegName; token: string }>();
   private relayCount = 0;
   private self!: ActorRef<CallMessage>;
-  private log: Logger;
+  private logContext: Record<string, unknown>;
+  private logger: Logger | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
     readonly callId: string,
   ) {
     this.actorId = `call-${callId}`;
-    this.log = ctx.log.child({ call: callId });
+    this.logContext = { call: callId };
+  }
+
+  /** Created on first use, like the legs' (see LegActor.log). */
+  private get log(): Logger {
+    return (this.logger ??= this.ctx.log.child(this.logContext));
   }
 
   /** Spawns the call and its incoming leg for `invite`, received from `from`. */
@@ -39,8 +45,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     call.self = ctx.kernel.spawn(call.actorId, call);
     ctx.calls.add(callId);
     const h = invite.headers;
-    call.log = ctx.log.child({ call: callId, callId: h.callId });
-    call.log.debug({ event: 'call-started', from: h.from?.uri.toString(), to: invite.uri.toString() }, 'call started');
+    call.logContext = { call: callId, callId: h.callId };
+    if (ctx.log.isLevelEnabled('debug')) call.log.debug({ event: 'call-started', from: h.from?.uri.toString(), to: invite.uri.toString() }, 'call started');
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     call.attach(a);
     a.acceptInvite(invite);
@@ -63,7 +69,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private attach(leg: LegActor): void {
-    leg.log = this.log.child({ leg: leg.name, legCallId: leg.callId });
+    leg.logContext = { ...this.logContext, leg: leg.name, legCallId: leg.callId };
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
     this.legs.set(leg.name, { actor: leg, ref });
@@ -157,7 +163,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private stop(): void {
-    this.log.debug({ event: 'call-ended' }, 'call ended');
+    if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'call-ended' }, 'call ended');
     this.state = 'ended';
     this.ctx.calls.delete(this.callId);
     this.ctx.kernel.stop(this.actorId);

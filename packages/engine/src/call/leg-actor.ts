@@ -50,8 +50,9 @@ const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY';
 export class LegActor implements ActorBehaviour<LegMessage> {
   readonly actorId: string;
   self!: ActorRef<LegMessage>;
-  /** Every line names the call (our id) and this leg's Call-ID; the call actor sets it. */
-  log: Logger;
+  /** What every log line of this leg names (our call id, this leg's Call-ID); the call actor adds its own. */
+  logContext: Record<string, unknown>;
+  private logger: Logger | undefined;
   private dialog: DialogState = 'early';
   private remoteTag: string | undefined;
   private remoteTarget: Uri;
@@ -82,9 +83,14 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     initialTarget: Uri,
   ) {
     this.actorId = `leg-${scope}`;
-    this.log = ctx.log.child({ leg: name, callId });
+    this.logContext = { leg: name, callId };
     this.localTag = ctx.ids.newTag(ctx.workerId, scope);
     this.remoteTarget = initialTarget;
+  }
+
+  /** Created on first use: most calls never log, and a child logger per leg costs memory per call. */
+  get log(): Logger {
+    return (this.logger ??= this.ctx.log.child(this.logContext));
   }
 
   // ---- wiring -------------------------------------------------------------------------
@@ -284,12 +290,15 @@ export class LegActor implements ActorBehaviour<LegMessage> {
 
   private onInviteResponse(res: SipResponse): void {
     if (res.status < 200) {
+      // Timer B stops at the first provisional: from then on the engine bounds the ringing (cf. §16.6 Timer C)
+      this.startLegTimer('no-answer', this.ctx.noAnswerMs);
       if (res.status > 100) {
         this.learnDialog(res);
         this.call.tell({ type: 'provisional', leg: this.name, status: res.status, reason: res.reason, body: res.body, contentType: res.headers.get('content-type') });
       }
       return;
     }
+    this.stopLegTimer('no-answer');
     if (res.status < 300) {
       const first = this.dialog === 'early';
       this.learnDialog(res);
@@ -422,6 +431,24 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     const key = `${branch}|CANCEL`;
     this.clients.set(key, { tx, token: 'cancel' });
     this.run(key, tx.handle({ type: 'start' }), this.peer);
+    // §9.1: no final response 64*T1 after the CANCEL: consider the INVITE cancelled
+    this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
+  }
+
+  /** A timer of the leg itself (not of a transaction); it fires through the mailbox as `timer`. */
+  private startLegTimer(name: 'no-answer' | 'cancel-wait', ms: number): void {
+    const id = `leg|${name}`;
+    clearTimeout(this.timers.get(id));
+    this.timers.set(id, setTimeout(() => {
+      this.timers.delete(id);
+      this.self.tell({ type: 'timer', key: `leg|${name}`, timer: 'B' });
+    }, ms));
+  }
+
+  private stopLegTimer(name: 'no-answer' | 'cancel-wait'): void {
+    const id = `leg|${name}`;
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
   }
 
   private sendAck(res: SipResponse): void {
@@ -537,7 +564,12 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private forgetTransaction(key: string): void {
     this.servers.delete(key);
     this.clients.delete(key);
-    if (this.invite?.key === key) this.ctx.invites.delete(key);
+    // a call that is up keeps no INVITE: only its dialog state
+    if (this.invite?.key === key) {
+      this.ctx.invites.delete(key);
+      this.invite = undefined;
+    }
+    if (this.uacInvite?.branch === key) this.uacInvite = undefined;
     for (const [id, t] of this.timers) {
       if (id.startsWith(`${key}|`)) {
         clearTimeout(t);
@@ -557,6 +589,20 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private onTimer(key: string, timer: TimerName): void {
     if (key === 'session') {
       this.hangupBoth('session expired');
+      return;
+    }
+    if (key === 'leg|no-answer') {
+      this.log.info({ event: 'no-answer' }, 'no answer in time: cancelling');
+      this.call.tell({ type: 'failed', leg: this.name, status: 408, reason: 'No Answer' });
+      this.sendCancel();
+      return;
+    }
+    if (key === 'leg|cancel-wait') {
+      // the INVITE transaction is abandoned with its timers (§9.1)
+      if (this.uacInvite !== undefined) this.forgetTransaction(this.uacInvite.branch);
+      this.dialog = 'terminated';
+      this.finish('cancel-timeout');
+      if (this.servers.size === 0 && this.clients.size === 0) this.stop();
       return;
     }
     if (key === '2xx') {
@@ -602,7 +648,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private finish(cause: string): void {
     if (this.ended) return;
     this.ended = true;
-    this.log.debug({ event: 'leg-ended', cause }, 'leg ended');
+    if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'leg-ended', cause }, 'leg ended');
     this.dialog = 'terminated';
     clearTimeout(this.sessionTimer);
     this.call.tell({ type: 'ended', leg: this.name, cause });
@@ -622,6 +668,8 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.timers.clear();
     clearTimeout(this.sessionTimer);
     if (this.invite !== undefined) this.ctx.invites.delete(this.invite.key);
+    this.invite = undefined;
+    this.uacInvite = undefined;
     this.servers.clear();
     this.clients.clear();
     this.pendingAnswers.clear();

@@ -19,6 +19,8 @@ export const WorkerConfigSchema = z.object({
         minSE: z.number().int().min(1).default(90),
       })
       .default({ minSE: 90 }),
+    /** How long a placed call may ring before the engine cancels it (408 to the caller). */
+    noAnswerMs: z.number().int().positive().default(180_000),
     /** Where new calls go until trunk routing exists. */
     nextHop: z.object({
       protocol: z.enum(['udp', 'tcp']).default('udp'),

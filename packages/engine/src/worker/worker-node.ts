@@ -42,6 +42,7 @@ export class WorkerNode implements SipLink {
       timers: config.worker.timers,
       sessionTimers: { minSE: config.worker.sessionTimers.minSE, defaultExpires: 0 },
       nextHop: config.worker.nextHop,
+      noAnswerMs: config.worker.noAnswerMs,
       log,
       invites: new Map(),
       calls: new Set(),
