@@ -419,31 +419,28 @@ const deleteRange: Operator = (rng, s) => {
 };
 
 /**
- * Characters whose Unicode case mapping lands on ASCII (ſ→S, ı→I, K→k, Å→å, ﬀ→FF): a parser
- * that compares with toUpperCase/toLowerCase instead of ASCII folding accepts `ſıp/2.0`.
+ * Characters whose Unicode case mapping lands on ASCII (ſ→S, ı→I, K→k, ﬀ→FF), as UTF-8 in
+ * latin1: a parser that folds case with toUpperCase/toLowerCase rather than ASCII accepts `ſıp/2.0`.
  */
-const CONFUSABLES: Readonly<Record<string, readonly string[]>> = {
-  s: ['\u00c5\u00bf'], S: ['\u00c5\u00bf'], i: ['\u00c4\u00b1'], I: ['\u00c4\u00b1'], k: ['\u00e2\u0084\u00aa'], K: ['\u00e2\u0084\u00aa'],
-  f: ['\u00ef\u00ac\u0080'], F: ['\u00ef\u00ac\u0080'],
-};
+const CONFUSABLES = new Map<string, string>([
+  ['s', '\u00c5\u00bf'], ['S', '\u00c5\u00bf'], ['i', '\u00c4\u00b1'], ['I', '\u00c4\u00b1'],
+  ['k', '\u00e2\u0084\u00aa'], ['K', '\u00e2\u0084\u00aa'], ['f', '\u00ef\u00ac\u0080'], ['F', '\u00ef\u00ac\u0080'],
+]);
 
 const confusable: Operator = (rng, s) => {
   const head = headLength(s);
-  const spots: number[] = [];
-  for (let i = 0; i < head; i++) if (s[i] as string in CONFUSABLES) spots.push(i);
-  if (spots.length === 0) return s;
-  // the start line's letters first: that is where a version or a scheme is compared
   const lineEnd = s.indexOf('\n');
-  const early = spots.filter((i) => i < lineEnd);
-  for (let k = rng.range(1, 3); k > 0; k--) {
-    const at = rng.chance(0.6) && early.length > 0 ? rng.pick(early) : rng.pick(spots);
-    const c = s[at] as string;
-    const options = CONFUSABLES[c];
-    if (options === undefined || s.charCodeAt(at) > 127) continue;
-    s = replaceAt(s, at, 1, rng.pick(options));
-    break; // offsets after `at` moved
+  const all: number[] = [];
+  const startLine: number[] = [];
+  for (let i = 0; i < head; i++) {
+    if (!CONFUSABLES.has(s[i] as string)) continue;
+    all.push(i);
+    if (i < lineEnd) startLine.push(i);
   }
-  return s;
+  if (all.length === 0) return s;
+  // mostly in the start line, where a version or a scheme is compared
+  const at = rng.chance(0.6) && startLine.length > 0 ? rng.pick(startLine) : rng.pick(all);
+  return replaceAt(s, at, 1, CONFUSABLES.get(s[at] as string) as string);
 };
 
 const duplicateRange: Operator = (rng, s) => {

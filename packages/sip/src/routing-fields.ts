@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { trimLws } from './grammar.js';
 import { asBuffer, findHeaderEnd } from './parser.js';
@@ -96,12 +96,17 @@ function isLws(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
-/** The end of the parameter that starts after the `;` at `semi`: the next `;` outside quotes, or `to`. */
+/**
+ * The end of the parameter that starts after the `;` at `semi`: the next `;` outside quotes,
+ * or `to` (findTopLevel, read within the parameter rather than searched for beyond it).
+ */
 function paramEnd(s: string, semi: number, to: number): number {
-  let end = s.indexOf(';', semi + 1);
-  if (end === -1 || end > to) end = to;
-  const quote = s.indexOf('"', semi + 1);
-  return quote !== -1 && quote < end ? findTopLevel(s, semi + 1, to, 59, false) : end;
+  for (let i = semi + 1; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 59) return i;
+    if (c === 34) return findTopLevel(s, semi + 1, to, 59, false);
+  }
+  return to;
 }
 
 /**
@@ -303,6 +308,8 @@ export function readRoutingFields(data: Uint8Array): RoutingFields {
   if (headEnd === -1 && pos >= n) headEnd = n;
   if (out.kind === 'response') out.method = out.cseqMethod;
   if (
+    // an ASCII message (the usual case, one native check) holds no byte to re-read as UTF-8
+    !isAscii(buf) &&
     hasHighByte(out.callId + out.branch + out.toTag + out.fromTag) &&
     isUtf8(buf.subarray(start, start + (headEnd === -1 ? emptyLine(head, pos) : headEnd)))
   ) {
