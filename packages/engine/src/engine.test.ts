@@ -278,3 +278,30 @@ describe('engine: calls that would never end', () => {
     h.kernel.shutdown();
   });
 });
+
+describe('engine: glare', () => {
+  test('a re-INVITE arriving while ours is pending on that leg gets 491 (§14.1)', async () => {
+    const h = makeEngine();
+    const { bInvite, ok } = await establish(h);
+    deliver(h.engine, fromA(ok, 'INVITE', 2, ['Content-Type: application/sdp'], 'v=0\r\ns=hold\r\n'), A_PORT);
+    await settle();
+    assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 1, 'our re-INVITE is pending towards the far end');
+    const theirs = [
+      'INVITE sip:sb@127.0.0.1:5060 SIP/2.0',
+      'Via: SIP/2.0/UDP 127.0.0.1:5080;branch=z9hG4bKglare1',
+      'Max-Forwards: 70',
+      'From: <sip:carrier@127.0.0.1>;tag=btag',
+      `To: ${bInvite.headers.get('from')}`,
+      `Call-ID: ${bInvite.headers.callId}`,
+      'CSeq: 5 INVITE',
+      'Contact: <sip:carrier@127.0.0.1:5080>',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    deliver(h.engine, theirs, B_PORT);
+    await settle();
+    assert.equal(h.link.take(B_PORT, isRes(491, 'INVITE')).length, 1);
+    h.kernel.shutdown();
+  });
+});
