@@ -19,7 +19,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private state: CallState = 'routing';
   private readonly legs = new Map<LegName, { actor: LegActor; ref: ActorRef<LegMessage> }>();
   /** Relayed in-dialog requests: token on the receiving leg → the leg that waits for the answer. */
-  private readonly relays = new Map<string, { from: LegName; token: string }>();
+  private relaysTable: Map<string, { from: LegName; token: string }> | undefined;
+  private get relays(): Map<string, { from: LegName; token: string }> {
+    return (this.relaysTable ??= new Map());
+  }
   private relayCount = 0;
   private self!: ActorRef<CallMessage>;
   private logContext: Record<string, unknown>;
@@ -135,6 +138,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         const relay = this.relays.get(m.token);
         if (relay === undefined) return;
         this.relays.delete(m.token);
+        if (this.relays.size === 0) this.relaysTable = undefined;
         this.tell(relay.from, { type: 'answer-request', token: relay.token, status: m.status, reason: m.reason, ...(m.body !== undefined && m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
         return;
       }

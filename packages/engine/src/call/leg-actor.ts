@@ -60,10 +60,31 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private localCSeq = 0;
   private remoteCSeq = -1;
   private readonly localTag: string;
-  private readonly servers = new Map<string, ServerTx>();
-  private readonly clients = new Map<string, ClientEntry>();
-  private readonly pendingAnswers = new Map<string, ServerTx>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  // Created on first use and dropped when empty (see `compact`): a call that is up and quiet
+  // holds no transaction, so it should hold no table either (measured: ~16 Maps per call).
+  private serversTable: Map<string, ServerTx> | undefined;
+  private clientsTable: Map<string, ClientEntry> | undefined;
+  private pendingTable: Map<string, ServerTx> | undefined;
+  private timersTable: Map<string, NodeJS.Timeout> | undefined;
+  private get servers(): Map<string, ServerTx> {
+    return (this.serversTable ??= new Map());
+  }
+  private get clients(): Map<string, ClientEntry> {
+    return (this.clientsTable ??= new Map());
+  }
+  private get pendingAnswers(): Map<string, ServerTx> {
+    return (this.pendingTable ??= new Map());
+  }
+  private get timers(): Map<string, NodeJS.Timeout> {
+    return (this.timersTable ??= new Map());
+  }
+
+  private compact(): void {
+    if (this.serversTable?.size === 0) this.serversTable = undefined;
+    if (this.clientsTable?.size === 0) this.clientsTable = undefined;
+    if (this.pendingTable?.size === 0) this.pendingTable = undefined;
+    if (this.timersTable?.size === 0) this.timersTable = undefined;
+  }
   private invite: { key: string; tx: ServerInviteTransaction } | undefined;
   private uacInvite: { branch: string; tx: ClientInviteTransaction } | undefined;
   private retransmitter: Uas2xxRetransmitter | undefined;
@@ -379,6 +400,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     const tx = this.pendingAnswers.get(token);
     if (tx === undefined) return;
     this.pendingAnswers.delete(token);
+    this.compact();
     const req = tx.request;
     const headers: [string, string][] = req.method === 'INVITE' && status < 300 && status >= 200 ? [['Contact', this.contact().toString()]] : [];
     const response = createResponse(req, status, { toTag: this.localTag, reason, body, contentType, headers });
@@ -577,6 +599,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
       }
     }
     if (this.dialog === 'terminated' && this.servers.size === 0 && this.clients.size === 0) this.stop();
+    this.compact();
   }
 
   /** Ends this leg with BYE and tells the call, which ends the other. */
