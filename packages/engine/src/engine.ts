@@ -1,12 +1,12 @@
 import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } from '@switchboard/sip';
 import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
 import { CallActor } from './call/call-actor.js';
+import { ALLOW, SUPPORTED } from './capabilities.js';
 import type { LegMessage } from './call/leg-actor.js';
 import type { EngineContext } from './engine-context.js';
 import type { Destination } from './sip-link.js';
 import { cancelTargetKey, serverTransactionKey } from './transactions/transaction-key.js';
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY';
 
 /**
  * The worker's front door: each inbound message goes to the actor that owns it — the leg
@@ -83,7 +83,7 @@ export class Engine {
         return; // an ACK matching nothing is dropped (§17.2.3)
       case 'OPTIONS':
         // PBXs ping trunks with OPTIONS: answer for the engine (§11.2)
-        this.reply(req, 200, from, [['Allow', ALLOW], ['Supported', 'timer, replaces, norefersub'], ['Accept', 'application/sdp']]);
+        this.reply(req, 200, from, [['Allow', ALLOW], ['Supported', SUPPORTED], ['Accept', 'application/sdp']]);
         return;
       case 'BYE':
       case 'UPDATE':

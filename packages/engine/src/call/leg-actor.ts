@@ -13,6 +13,7 @@ import { ServerInviteTransaction } from '../transactions/server-invite-transacti
 import { ServerNonInviteTransaction } from '../transactions/server-non-invite-transaction.js';
 import { serverTransactionKey } from '../transactions/transaction-key.js';
 import { Uas2xxRetransmitter } from '../transactions/uas-2xx-retransmitter.js';
+import { ALLOW, SUPPORTED } from '../capabilities.js';
 import type { CallMessage, LegName } from './call-messages.js';
 
 /** Messages a leg actor handles: SIP from the wire, its timers, and the call's commands. */
@@ -40,7 +41,6 @@ interface ClientEntry {
   token?: string;
 }
 
-const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER, NOTIFY';
 
 /**
  * One SIP dialog of a call (RFC 3261 §12): the customer side as UAS, or the far side as UAC.
@@ -223,7 +223,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
         this.finish('bye');
         return;
       case 'OPTIONS':
-        this.respond(key, tx, createResponse(req, 200, { toTag: this.localTag, headers: [['Allow', ALLOW], ['Supported', 'timer']] }));
+        this.respond(key, tx, createResponse(req, 200, { toTag: this.localTag, headers: [['Allow', ALLOW], ['Supported', SUPPORTED]] }));
         return;
       case 'INVITE':
         // §14.1: a re-INVITE while ours is pending is glare
