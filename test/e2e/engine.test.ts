@@ -2,7 +2,9 @@
 // agents on real UDP sockets play the PBX and the carrier.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { connect } from '@nats-io/transport-node';
 import type { SipRequest } from '@switchboard/sip';
+import { decodeMap, Subjects } from '@switchboard/wire';
 import {
   randomId, requestText, startNatsServer, startNetSipUac, UdpSipClient, UserAgent, type ManagedProcess, type NatsServerHandle,
 } from '@switchboard/testkit';
@@ -164,6 +166,24 @@ describe('worker engine: calls through transport and two workers', () => {
     assert.equal(a.by, 'remote');
     assert.equal(b.how, 'bye');
     assert.equal(b.by, 'remote');
+  });
+
+  test('a worker answers its stats subject with the calls it holds', async () => {
+    const { call, far } = await placeCall();
+    const ok = await call.answered;
+    await call.established;
+    const owner = ownerOf(ok.headers.to?.tag) ?? '';
+    const nc = await connect({ servers: nats.url });
+    try {
+      const stats = decodeMap((await nc.request(Subjects.workerStats(owner), new Uint8Array(0), { timeout: 3000 })).data) as Record<string, number | string>;
+      assert.equal(stats.workerId, owner);
+      assert.ok((stats.calls as number) >= 1 && (stats.actors as number) >= 3);
+      assert.ok((stats.heapUsed as number) > 0);
+    } finally {
+      await nc.close();
+    }
+    await call.hangup();
+    await far.ended;
   });
 
   test('a draining worker keeps its calls and gets no new ones', async () => {

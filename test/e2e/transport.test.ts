@@ -310,6 +310,22 @@ describe('transport node without workers', () => {
   });
 });
 
+describe('transport TCP connection table', () => {
+  test('a TCP connection silent for transport.tcp.idleTimeoutMs is closed', async () => {
+    const nats = await startNatsServer();
+    const t = await startTransport('t7', nats.url, { idleTimeoutMs: 300 });
+    try {
+      const tcp = await TcpSipClient.connect(t.tcpPort);
+      await tcp.write('\r\n\r\n'); // activity, then silence
+      await tcp.closed;
+      assert.equal(tcp.pongs, 1);
+    } finally {
+      await t.proc.stop();
+      await nats.stop();
+    }
+  });
+});
+
 describe('transport start-up and shutdown', () => {
   test('a bad configuration stops start-up with the file and the field named', async () => {
     const file = writeConfig('transport:\n  id: "bad id"\n  listen:\n    - { protocol: udp, port: 70000 }\nnats:\n  servers: ["nats://127.0.0.1:1"]\nrouting:\n  secret: short\n');

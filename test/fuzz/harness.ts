@@ -1,7 +1,7 @@
 // The properties every input must satisfy, whatever its bytes. Shared by the CI fuzz test
 // (test/fuzz/parser.fuzz.test.ts) and the long run (test/bench/fuzz.ts).
 import {
-  parseMessage, readRoutingFields, serializeMessage, SipParseError, SipUri, validateMessage,
+  parseMessage, readRoutingFields, routingFieldsOf, serializeMessage, SipParseError, SipUri, validateMessage,
   type Headers, type RoutingFields, type SipMessage,
 } from '@switchboard/sip';
 import { MutantSource, type Mutant } from './mutate.js';
@@ -45,21 +45,7 @@ function checkRefusal(err: SipParseError, where: string, problems: string[]): vo
 }
 
 /** What readRoutingFields must return for a message parseMessage accepted. */
-export function routingFromModel(m: SipMessage): RoutingFields {
-  const h = m.headers;
-  const cseq = h.cseq;
-  return {
-    kind: m.kind,
-    method: m.kind === 'request' ? m.method : (cseq?.method ?? ''),
-    status: m.kind === 'response' ? m.status : 0,
-    callId: h.callId ?? '',
-    branch: h.topVia?.branch ?? '',
-    toTag: h.to?.tag ?? '',
-    fromTag: h.from?.tag ?? '',
-    cseq: cseq?.seq ?? 0,
-    cseqMethod: cseq?.method ?? '',
-  };
-}
+export const routingFromModel = routingFieldsOf;
 
 const ROUTING_KEYS = ['kind', 'method', 'status', 'callId', 'branch', 'toTag', 'fromTag', 'cseq', 'cseqMethod'] as const;
 

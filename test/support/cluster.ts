@@ -26,14 +26,14 @@ export function writeConfig(text: string): string {
   return file;
 }
 
-export function transportConfigText(id: string, natsUrl: string, extra = ''): string {
+export function transportConfigText(id: string, natsUrl: string, extra = '', idleTimeoutMs = 60_000): string {
   return `transport:
   id: ${id}
   listen:
     - { protocol: udp, host: 127.0.0.1, port: 0 }
     - { protocol: tcp, host: 127.0.0.1, port: 0 }
   tcp:
-    idleTimeoutMs: 60000
+    idleTimeoutMs: ${idleTimeoutMs}
   retryAfterSeconds: 7
   shutdownGraceMs: 1000
 ${extra}
@@ -46,8 +46,8 @@ log:
 `;
 }
 
-export async function startTransport(id: string, natsUrl: string): Promise<RunningTransport> {
-  const configFile = writeConfig(transportConfigText(id, natsUrl));
+export async function startTransport(id: string, natsUrl: string, opts: { idleTimeoutMs?: number } = {}): Promise<RunningTransport> {
+  const configFile = writeConfig(transportConfigText(id, natsUrl, '', opts.idleTimeoutMs));
   const proc = ManagedProcess.node(`transport-${id}`, TRANSPORT_MAIN, ['--config', configFile]);
   const line = await proc.waitForEvent('listening');
   const listeners = line.listeners as { protocol: string; port: number }[];

@@ -14,8 +14,6 @@ export interface NextHop {
 export interface SessionTimerSettings {
   /** Smallest Session-Expires accepted (RFC 4028 §5: 90 s at least); below it → 422. */
   minSE: number;
-  /** Session-Expires offered when the caller asks none. 0: no session timer unless asked. */
-  defaultExpires: number;
 }
 
 /** What every actor of a worker shares. */

@@ -50,7 +50,7 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     link,
     kernel,
     timers,
-    sessionTimers: { minSE, defaultExpires: 0 },
+    sessionTimers: { minSE },
     nextHop: { protocol: 'udp', host: '127.0.0.9', port: B_PORT },
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),

@@ -12,7 +12,7 @@ export { getParam, withParam, quote, unquote, type Param } from './params.js';
 export { escapeUser, unescapePercent } from './grammar.js';
 export { parseMessage, validateMessage, type ParseOptions } from './parser.js';
 export { serializeMessage } from './serializer.js';
-export { readRoutingFields, type RoutingFields } from './routing-fields.js';
+export { readRoutingFields, routingFieldsOf, looksLikeResponse, type RoutingFields } from './routing-fields.js';
 export {
   createResponse, createRequest, createInDialogRequest, createAck, createCancel, randomToken,
   type ResponseOptions, type RequestOptions, type DialogRequestContext,

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { SipParseError } from './errors.js';
 import type { SipMessage } from './message.js';
 import { parseMessage } from './parser.js';
-import { readRoutingFields, type RoutingFields } from './routing-fields.js';
+import { looksLikeResponse, readRoutingFields, routingFieldsOf, type RoutingFields } from './routing-fields.js';
 
 const CRLF = '\r\n';
 const wire = (lines: readonly string[], body = '') => Buffer.from(lines.join(CRLF) + CRLF + CRLF + body);
@@ -27,21 +27,7 @@ function replace(prefix: string, ...lines: string[]): string[] {
   return [...REQUEST.slice(0, i), ...lines, ...REQUEST.slice(i + 1)];
 }
 
-/** The fields as the full parser's model gives them. */
-function fromModel(m: SipMessage): RoutingFields {
-  const h = m.headers;
-  return {
-    kind: m.kind,
-    method: m.kind === 'request' ? m.method : (h.cseq?.method ?? ''),
-    status: m.kind === 'response' ? m.status : 0,
-    callId: h.callId ?? '',
-    branch: h.topVia?.branch ?? '',
-    toTag: h.to?.tag ?? '',
-    fromTag: h.from?.tag ?? '',
-    cseq: h.cseq?.seq ?? 0,
-    cseqMethod: h.cseq?.method ?? '',
-  };
-}
+const fromModel = routingFieldsOf;
 
 describe('readRoutingFields', () => {
   test('reads every field of a request', () => {
@@ -241,5 +227,15 @@ describe('readRoutingFields: start lines it refuses', () => {
     assert.throws(() => readRoutingFields(Buffer.from('OPTIONS sip:a@b SIP/3.0\r\nCall-ID: x\r\n\r\n')), { code: 'bad-version', status: 505 });
     assert.throws(() => readRoutingFields(Buffer.from('OPTIONS sip:a@b SIP/2.0  \r\nCall-ID: x\r\n\r\n')), { code: 'bad-start-line' });
     assert.throws(() => readRoutingFields(Buffer.from('OPTIONS sip:a@b\r\nCall-ID: x\r\n\r\n')), { code: 'bad-start-line' });
+  });
+});
+
+describe('looksLikeResponse', () => {
+  test('a status line, in any case, after leading CRLFs; requests and garbage are not', () => {
+    assert.equal(looksLikeResponse(Buffer.from('SIP/2.0 200 OK\r\n')), true);
+    assert.equal(looksLikeResponse(Buffer.from('\r\nsip/2.0 180 Ringing\r\n')), true);
+    assert.equal(looksLikeResponse(Buffer.from('INVITE sip:a@b SIP/2.0\r\n')), false);
+    assert.equal(looksLikeResponse(Buffer.from([0, 1, 2])), false);
+    assert.equal(looksLikeResponse(Buffer.alloc(0)), false);
   });
 });

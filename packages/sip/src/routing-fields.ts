@@ -1,5 +1,6 @@
 import { isAscii, isUtf8 } from 'node:buffer';
 import { SipParseError } from './errors.js';
+import type { SipMessage } from './message.js';
 import { trimLws } from './grammar.js';
 import { asBuffer, findHeaderEnd } from './parser.js';
 import { skipQuoted, unquote } from './params.js';
@@ -366,4 +367,36 @@ function assign(out: RoutingFields, field: Field, s: string, from: number, to: n
     default:
       return true;
   }
+}
+
+/**
+ * The routing fields of a parsed message, as `readRoutingFields` reads them from its bytes:
+ * for a process that parses the message anyway (the transport's requests), and the
+ * reference the fast path is tested against.
+ */
+export function routingFieldsOf(m: SipMessage): RoutingFields {
+  const h = m.headers;
+  const cseq = h.cseq;
+  return {
+    kind: m.kind,
+    method: m.kind === 'request' ? m.method : (cseq?.method ?? ''),
+    status: m.kind === 'response' ? m.status : 0,
+    callId: h.callId ?? '',
+    branch: h.topVia?.branch ?? '',
+    toTag: h.to?.tag ?? '',
+    fromTag: h.from?.tag ?? '',
+    cseq: cseq?.seq ?? 0,
+    cseqMethod: cseq?.method ?? '',
+  };
+}
+
+/** Whether the bytes start (after RFC 3261 §7.5 leading CRLFs) with a status line. */
+export function looksLikeResponse(data: Uint8Array): boolean {
+  let i = 0;
+  while (i < data.length && (data[i] === 13 || data[i] === 10)) i++;
+  // "SIP/" in any case (RFC 3261 §7.1: the version string is case-insensitive)
+  return (
+    ((data[i] ?? 0) | 0x20) === 0x73 && ((data[i + 1] ?? 0) | 0x20) === 0x69 &&
+    ((data[i + 2] ?? 0) | 0x20) === 0x70 && data[i + 3] === 0x2f
+  );
 }

@@ -7,8 +7,6 @@ export interface TcpConnection {
   readonly framer: StreamFramer;
   readonly remoteAddress: string;
   readonly remotePort: number;
-  /** True when we opened it to send (a request, or a response whose connection had closed). */
-  readonly outbound: boolean;
   /** The socket's last error (`ECONNREFUSED`, ...), to explain a failed send. */
   lastError?: string;
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
-  createRefusal, parseMessage, readRoutingFields, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
+  createRefusal, looksLikeResponse, parseMessage, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
   type RoutingFields, type SipRequest,
 } from '@switchboard/sip';
 import {
@@ -42,10 +42,7 @@ function plainAddress(address: string): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-/**
- * A request is parsed and validated in full here, at the edge, so a malformed one is
- * answered `400 <reason>` by the transport (RFC 3261 §8.2) and never costs a worker.
- */
+/** Parses and validates a request; the fault to answer with, or the message. */
 function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
   try {
     const msg = parseMessage(data);
@@ -187,7 +184,7 @@ export class TransportNode {
   }
 
   private listenTcp(host: string, port: number, advertise: string): Promise<void> {
-    const server = net.createServer((socket) => this.adopt(socket, false, undefined, advertise));
+    const server = net.createServer((socket) => this.adopt(socket, undefined, advertise));
     server.on('error', (err) => this.log.error({ err, host, port }, 'TCP listener error'));
     const bound: BoundListener = { protocol: 'tcp', address: host, port };
     return new Promise((resolve, reject) => {
@@ -202,14 +199,13 @@ export class TransportNode {
   }
 
   /** Puts a TCP connection in the table and frames what it reads. */
-  private adopt(socket: net.Socket, outbound: boolean, peer?: { address: string; port: number }, advertise?: string): TcpConnection {
+  private adopt(socket: net.Socket, peer?: { address: string; port: number }, advertise?: string): TcpConnection {
     const conn: TcpConnection = {
       id: this.conns.newId(),
       socket,
       framer: new StreamFramer({ maxMessageBytes: this.config.transport.maxMessageBytes }),
       remoteAddress: peer?.address ?? plainAddress(socket.remoteAddress ?? ''),
       remotePort: peer?.port ?? socket.remotePort ?? 0,
-      outbound,
     };
     this.conns.add(conn);
     socket.setNoDelay(true);
@@ -258,27 +254,21 @@ export class TransportNode {
       this.refuse(data, 513, 'Message Too Large', reply, t.remoteAddress);
       return;
     }
-    let route: RoutingFields;
-    try {
-      route = readRoutingFields(data);
-    } catch (err) {
-      if (!(err instanceof SipParseError)) throw err;
-      if (!this.refuse(data, err.status, err.reason, reply, t.remoteAddress)) this.dropped('unreadable', t, err.reason);
+    if (looksLikeResponse(data)) {
+      this.onResponse(data, t);
       return;
     }
-    if (route.kind === 'response') {
-      const owner = this.ids.ownerOfBranch(route.branch);
-      if (owner === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
-      else if (!this.directory.isLive(owner)) this.dropped('response-owner-gone', t, owner, route.callId);
-      else this.forward(owner, data, route, t);
-      return;
-    }
+    // A request is parsed once, here, in full: the edge refuses a malformed one (`400 <reason>`,
+    // RFC 3261 §8.2) so it never costs a worker, and its routing fields come from the model.
     const checked = checkRequest(data);
     if ('fault' in checked) {
       const { fault } = checked;
-      if (!this.refuse(data, fault.status, fault.reason, reply, t.remoteAddress)) this.dropped('malformed-ack', t, fault.reason, route.callId);
+      if (!this.refuse(data, fault.status, fault.reason, reply, t.remoteAddress)) {
+        this.dropped(/^\s*ACK[ \t]/.test(data.toString('latin1', 0, 8)) ? 'malformed-ack' : 'unreadable', t, fault.reason);
+      }
       return;
     }
+    const route = routingFieldsOf(checked.request);
     let owner: string | undefined;
     if (route.toTag !== '') {
       owner = this.ids.ownerOfTag(route.toTag);
@@ -297,6 +287,22 @@ export class TransportNode {
     }
     const top = checked.request.headers.topVia;
     this.forward(owner, top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data, route, t);
+  }
+
+  /** Responses go to the worker named in our branch, read on the fast path without a parse. */
+  private onResponse(data: Buffer, t: TransportInfo): void {
+    let route: RoutingFields;
+    try {
+      route = readRoutingFields(data);
+    } catch (err) {
+      if (!(err instanceof SipParseError)) throw err;
+      this.dropped('unreadable', t, err.reason); // a response is never answered
+      return;
+    }
+    const owner = this.ids.ownerOfBranch(route.branch);
+    if (owner === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
+    else if (!this.directory.isLive(owner)) this.dropped('response-owner-gone', t, owner, route.callId);
+    else this.forward(owner, data, route, t);
   }
 
   private forward(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo): void {
@@ -367,7 +373,7 @@ export class TransportNode {
     conn ??= this.conns.forPeer(out.address, out.port);
     if (conn === undefined) {
       const socket = net.connect({ host: out.address, port: out.port });
-      conn = this.adopt(socket, true, { address: out.address, port: out.port });
+      conn = this.adopt(socket, { address: out.address, port: out.port });
       const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.config.transport.tcp.connectTimeoutMs);
       socket.once('connect', () => clearTimeout(timer));
       socket.once('close', () => clearTimeout(timer));

@@ -258,10 +258,12 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   }
 
   private onAck(ack: SipRequest, key: string): void {
-    // ACK for a non-2xx final: absorbed by the INVITE server transaction (same key, §17.2.3)
-    for (const [k, tx] of this.servers) {
-      if (tx instanceof ServerInviteTransaction && (k === key || tx.state === 'Accepted' || tx.state === 'Completed')) {
-        if (tx.state === 'Completed' || tx.state === 'Accepted') this.run(k, tx.handle({ type: 'ack', request: ack }), this.peer);
+    // An ACK for a non-2xx final matches its INVITE transaction by key (§17.2.3); one for a 2xx
+    // has its own branch, and goes to the INVITE transaction that sent the 2xx (Accepted).
+    const own = this.servers.get(key);
+    for (const [k, tx] of own !== undefined ? [[key, own] as const] : this.servers) {
+      if (tx instanceof ServerInviteTransaction && (tx.state === 'Completed' || tx.state === 'Accepted')) {
+        this.run(k, tx.handle({ type: 'ack', request: ack }), this.peer);
       }
     }
     // ACK for our 2xx (§13.3.1.4): stops its retransmission, confirms the dialog
@@ -686,7 +688,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   }
 
   /** Frees every timer and index entry the leg holds (also on a crash). */
-  release(): void {
+  private release(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     clearTimeout(this.sessionTimer);
@@ -698,8 +700,4 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.pendingAnswers.clear();
   }
 
-  /** For tests: what the leg still holds. */
-  get held(): { timers: number; transactions: number } {
-    return { timers: this.timers.size, transactions: this.servers.size + this.clients.size };
-  }
 }

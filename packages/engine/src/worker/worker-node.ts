@@ -40,7 +40,7 @@ export class WorkerNode implements SipLink {
       link: this,
       kernel: this.kernel,
       timers: config.worker.timers,
-      sessionTimers: { minSE: config.worker.sessionTimers.minSE, defaultExpires: 0 },
+      sessionTimers: { minSE: config.worker.sessionTimers.minSE },
       nextHop: config.worker.nextHop,
       noAnswerMs: config.worker.noAnswerMs,
       log,
