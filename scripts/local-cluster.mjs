@@ -1,6 +1,7 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
 // in .local/nats), the transport node and two workers of config/switchboard.yaml, and a
-// demo carrier that answers every call on the workers' next hop. Ctrl-C stops all.
+// demo carrier (127.0.0.2:5080, carrier `demo-pstn` of config/trunks.yaml) that answers every
+// call. Ctrl-C stops all.
 import { spawn } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -22,7 +23,7 @@ function run(name, command, args, env = {}) {
         text = `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
         if (j.event === 'listening' && Array.isArray(j.listeners)) {
           for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
-          console.log('  calls go to the demo carrier, which answers after a second\n');
+          console.log('  from 127.0.0.1 you are trunk "acme" (config/trunks.yaml): dial sip:+14155551234@acme.trunks.example;\n  the demo carrier answers after a second\n');
         }
       } catch {}
       console.log(`[${name}] ${text}`);
@@ -50,7 +51,7 @@ process.on('SIGTERM', () => stop(0));
 run('nats', natsBin, ['-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
 await new Promise((r) => setTimeout(r, 500));
 const natsEnv = { SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}` };
-run('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080']);
+run('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080', '127.0.0.2']);
 for (const id of ['w1', 'w2']) {
   run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsEnv, SWITCHBOARD_WORKER_ID: id });
 }

@@ -1,11 +1,13 @@
 // Call benchmark: PBX-side load over UDP (testkit UA) → transport → two workers → carrier
 // UA, all on this machine with a nats-server. Prints calls/s and failures at a target rate,
 // INVITE→200 latency percentiles at half load, and worker heap bytes per established call.
-// Usage: node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// The trunk has cluster-wide limits set far above the load (so every call pays for the KV
+// admission and release), unless LIMITS=off.
+// Usage: [LIMITS=off] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer, UserAgent, type Call } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { clusterConfigText, startTransport, startWorker, workersKnown, writeConfig } from '../support/cluster.js';
+import { oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const rate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 10);
@@ -16,9 +18,11 @@ process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --expose-gc`.trim(
 const nats = await startNatsServer();
 const carrier = await UserAgent.start({ name: 'carrier', keepHistory: false, timeoutMs: 30_000 });
 carrier.onInvite({ trying: true });
-const pbx = await UserAgent.start({ name: 'pbx', keepHistory: false, timeoutMs: 30_000 });
+const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', keepHistory: false, timeoutMs: 30_000 });
 const transport = await startTransport('t1', nats.url);
-const file = writeConfig(clusterConfigText(nats.url, carrier.port));
+const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
+if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
+const file = writeCluster(nats.url, trunking);
 const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
 await workersKnown(transport, ['w1', 'w2']);
 const nc = await connect({ servers: nats.url });

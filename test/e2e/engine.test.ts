@@ -9,7 +9,7 @@ import {
   randomId, requestText, startNatsServer, startNetSipUac, UdpSipClient, UserAgent, type ManagedProcess, type NatsServerHandle,
 } from '@switchboard/testkit';
 import {
-  clusterConfigText, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
+  oneCarrierTrunking, writeCluster, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
 } from '../support/cluster.js';
 
 const ownerOf = (tag: string | undefined) => (tag ?? '').split('.')[0];
@@ -25,9 +25,9 @@ describe('worker engine: calls through transport and two workers', () => {
   before(async () => {
     nats = await startNatsServer();
     carrier = await UserAgent.start({ name: 'carrier' });
-    pbx = await UserAgent.start({ name: 'pbx' });
+    pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100' });
     t1 = await startTransport('t1', nats.url);
-    const file = writeConfig(clusterConfigText(nats.url, carrier.port, { minSE: 2 }));
+    const file = writeCluster(nats.url, oneCarrierTrunking(carrier.port), { minSE: 2 });
     for (const id of ['w1', 'w2']) workers.set(id, await startWorker(id, file, nats.url));
     await workersKnown(t1, ['w1', 'w2']);
     trunk = { host: '127.0.0.1', port: t1.udpPort };
@@ -118,7 +118,7 @@ describe('worker engine: calls through transport and two workers', () => {
 
   test('interop: a call from an independent SIP stack (Perl Net::SIP) is set up and torn down through the engine', async () => {
     carrier.onNextInvite({ ring: 0, answerAfter: 50 });
-    const netsip = await startNetSipUac({ to: 'sip:+14155550199@trunk.example', via: trunk, hangupAfterMs: 500 });
+    const netsip = await startNetSipUac({ to: 'sip:+14155550199@trunk.example', via: trunk, hangupAfterMs: 500, user: '+12125550111' });
     const far = await carrier.nextCall();
     const final = await netsip.waitForEvent('final');
     assert.equal(final.code, 200);
@@ -220,7 +220,7 @@ describe('worker engine: calls through transport and two workers', () => {
   });
 
   test('a worker killed with SIGKILL does not disturb the calls of another', async () => {
-    const file = writeConfig(clusterConfigText(nats.url, carrier.port, { minSE: 2 }));
+    const file = writeCluster(nats.url, oneCarrierTrunking(carrier.port), { minSE: 2 });
     workers.set('w3', await startWorker('w3', file, nats.url));
     await workersKnown(t1, ['w3']);
     let onW1: Awaited<ReturnType<typeof placeCall>> | undefined;

@@ -1,7 +1,7 @@
 // Starts real transport nodes and echo workers against a real nats-server for e2e tests and benchmarks.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
@@ -77,16 +77,50 @@ export async function transportStats(nc: NatsConnection, id: string): Promise<Re
 
 export const WORKER_MAIN = join(repoRoot, 'packages/engine/dist/main.js');
 
-/** A cluster configuration file: transport + worker sections, the next hop at `nextHopPort`. */
-export function clusterConfigText(natsUrl: string, nextHopPort: number, opts: { minSE?: number; t1?: number } = {}): string {
+export interface ClusterOptions {
+  minSE?: number;
+  t1?: number;
+  noAnswerMs?: number;
+  leaseMs?: number;
+  /** KV bucket of the limits: one per test file keeps files from sharing counters. */
+  limitsBucket?: string;
+}
+
+/** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
+export function clusterConfigText(natsUrl: string, opts: ClusterOptions = {}): string {
   return `${transportConfigText('t1', natsUrl)}
 worker:
   id: w0
   drainTimeoutMs: 20000
   timers: { t1: ${opts.t1 ?? 500}, t2: 4000, t4: 5000 }
   sessionTimers: { minSE: ${opts.minSE ?? 90} }
-  nextHop: { protocol: udp, host: 127.0.0.1, port: ${nextHopPort} }
+  noAnswerMs: ${opts.noAnswerMs ?? 180000}
+  limits: { bucket: ${opts.limitsBucket ?? 'sb-limits'}, leaseMs: ${opts.leaseMs ?? 15000}, timeoutMs: 2000 }
+trunking:
+  file: trunks.yaml
 `;
+}
+
+/** Writes switchboard.yaml and trunks.yaml (an object, written as JSON, which is YAML) into a new directory. */
+export function writeCluster(natsUrl: string, trunking: unknown, opts: ClusterOptions = {}): string {
+  const file = writeConfig(clusterConfigText(natsUrl, opts));
+  writeFileSync(join(dirname(file), 'trunks.yaml'), typeof trunking === 'string' ? trunking : JSON.stringify(trunking, null, 2));
+  return file;
+}
+
+/**
+ * The simplest trunking: the PBX at 127.0.0.1 is trunk `acme` (by ACL, any +1 caller ID), and
+ * every number goes to one carrier at 127.0.0.1:`carrierPort`, which is not a source of calls.
+ */
+export function oneCarrierTrunking(carrierPort: number): unknown {
+  return {
+    carriers: [{ id: 'carrier', addresses: [{ host: '127.0.0.1', port: carrierPort }], sources: [] }],
+    trunks: [{
+      id: 'acme', domain: 'trunk.example', acl: ['127.0.0.1/32'],
+      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+      routing: [{ prefix: '', carriers: ['carrier'] }], callerId: { allowed: ['+1'] },
+    }],
+  };
 }
 
 export async function startWorker(id: string, configFile: string, natsUrl: string): Promise<ManagedProcess> {

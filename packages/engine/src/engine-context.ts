@@ -1,15 +1,10 @@
 import type { Logger } from 'pino';
+import type { TrunkPolicy } from '@switchboard/trunking';
 import type { RoutingIds } from '@switchboard/wire';
 import type { ActorKernel } from './kernel/actor-kernel.js';
+import type { CallLimiter } from './limits/mod.js';
 import type { SipLink } from './sip-link.js';
 import type { TimerSettings } from './transactions/timers.js';
-
-/** Where new calls go until trunk routing exists: one SIP next hop. */
-export interface NextHop {
-  protocol: 'udp' | 'tcp';
-  host: string;
-  port: number;
-}
 
 export interface SessionTimerSettings {
   /** Smallest Session-Expires accepted (RFC 4028 §5: 90 s at least); below it → 422. */
@@ -24,7 +19,14 @@ export interface EngineContext {
   kernel: ActorKernel;
   timers: TimerSettings;
   sessionTimers: SessionTimerSettings;
-  nextHop: NextHop;
+  /** Who may call, and where calls go (issue 6): replaced as a whole when the configuration changes. */
+  policy: TrunkPolicy;
+  /** Cluster-wide concurrency and calls-per-second limits of trunks and carriers. */
+  limiter: CallLimiter;
+  /** Resolves a host name of a carrier or customer URI to an address. */
+  resolve: (host: string) => Promise<string>;
+  /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
+  counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */
   noAnswerMs: number;
   log: Logger;
@@ -32,4 +34,18 @@ export interface EngineContext {
   invites: Map<string, string>;
   /** Calls in progress, by call id (what heartbeats report and drain waits for). */
   calls: Set<string>;
+}
+
+/** Named event counters of a worker. */
+export class Counters {
+  private readonly values = new Map<string, number>();
+  add(name: string, n = 1): void {
+    this.values.set(name, (this.values.get(name) ?? 0) + n);
+  }
+  get(name: string): number {
+    return this.values.get(name) ?? 0;
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.values);
+  }
 }

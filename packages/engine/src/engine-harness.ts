@@ -3,10 +3,12 @@
 import {
   createResponse, parseMessage, serializeMessage, SipRequest, SipResponse, readRoutingFields, type SipMessage,
 } from '@switchboard/sip';
+import { DigestAuthenticator, TrunkingConfigSchema, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { RoutingIds, type InboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
 import { Engine } from './engine.js';
-import type { EngineContext } from './engine-context.js';
+import { Counters, type EngineContext } from './engine-context.js';
+import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import { NactKernel } from './kernel/nact-kernel.js';
 import type { Destination, SipLink } from './sip-link.js';
@@ -42,8 +44,30 @@ export class FakeLink implements SipLink {
 export const A_PORT = 5071;
 export const B_PORT = 5080;
 
-export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel(), minSE = 90) {
+/**
+ * The trunking the engine tests run under: the PBX at 127.0.0.1 is trunk `acme` (by ACL) and
+ * every number goes to one carrier at 127.0.0.9:B_PORT, which is not a source of calls.
+ */
+export const TEST_TRUNKING = {
+  carriers: [{ id: 'carrierB', addresses: [{ host: '127.0.0.9', port: B_PORT }], sources: [] }],
+  trunks: [{
+    id: 'acme', domain: 'switchboard.example', acl: ['127.0.0.1/32'], numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+    routing: [{ prefix: '', carriers: ['carrierB'] }], callerId: { allowed: ['+1'] },
+  }],
+};
+
+export interface EngineOptions {
+  timers?: TimerSettings;
+  kernel?: ActorKernel;
+  minSE?: number;
+  trunking?: unknown;
+  limiter?: CallLimiter;
+  resolve?: (host: string) => Promise<string>;
+}
+
+export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel(), minSE = 90, options: EngineOptions = {}) {
   const link = new FakeLink();
+  const trunking: TrunkingConfig = TrunkingConfigSchema.parse(options.trunking ?? TEST_TRUNKING);
   const ctx: EngineContext = {
     workerId: 'w1',
     ids: new RoutingIds('engine-test-secret-0123456789'),
@@ -51,7 +75,12 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     kernel,
     timers,
     sessionTimers: { minSE },
-    nextHop: { protocol: 'udp', host: '127.0.0.9', port: B_PORT },
+    policy: new TrunkPolicy(trunking, new DigestAuthenticator({ secret: 'engine-test-digest-secret' })),
+    limiter: options.limiter ?? new LocalCallLimiter(),
+    resolve: options.resolve ?? (async (host) => {
+      throw new Error(`no address for ${host}`);
+    }),
+    counters: new Counters(),
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),
     invites: new Map(),
@@ -61,11 +90,11 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
 }
 
 /** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */
-export function deliver(engine: Engine, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp'): void {
+export function deliver(engine: Engine, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp', remoteAddress = '127.0.0.1'): void {
   const sip = typeof msg === 'string' ? Buffer.from(msg) : serializeMessage(msg);
   const env: InboundSip = {
     v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
-    transport: { protocol, localAddress: '127.0.0.1', localPort: 5060, remoteAddress: '127.0.0.1', remotePort: port, nodeId: 't1' },
+    transport: { protocol, localAddress: '127.0.0.1', localPort: 5060, remoteAddress, remotePort: port, nodeId: 't1' },
   };
   engine.onInbound(env);
 }

@@ -243,10 +243,10 @@ describe('engine: dialog rules and timers', () => {
     h.kernel.shutdown();
   });
 
-  test('a silent far end: Timer B ends the attempt and the caller gets 408', async () => {
+  test('a silent far end: Timer B ends the attempt; with no other target the caller gets 503 All Routes Failed', async () => {
     const h = makeEngine({ t1: 10, t2: 40, t4: 10 });
     deliver(h.engine, inviteFromA(), A_PORT);
-    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipResponse && s.message.status === 408), '408 to the caller');
+    await waitFor(() => h.link.sent.some((s) => s.to.port === A_PORT && s.message instanceof SipResponse && s.message.status === 503 && s.message.reason === 'All Routes Failed'), '503 to the caller');
     assert.ok(h.link.take(B_PORT, isReq('INVITE')).length > 1, 'Timer A retransmitted the INVITE');
     h.kernel.shutdown();
   });

@@ -32,7 +32,8 @@ export {
 export type { ActorKernel, ActorBehaviour, ActorRef } from './kernel/actor-kernel.js';
 export { NactKernel } from './kernel/nact-kernel.js';
 export { Engine } from './engine.js';
-export type { EngineContext, NextHop, SessionTimerSettings } from './engine-context.js';
+export { Counters, type EngineContext, type SessionTimerSettings } from './engine-context.js';
+export * from './limits/mod.js';
 export type { Destination, SipLink } from './sip-link.js';
 export { CallActor } from './call/call-actor.js';
 export { LegActor, type LegMessage } from './call/leg-actor.js';

@@ -90,6 +90,8 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private retransmitter: Uas2xxRetransmitter | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Delayed offer (RFC 3261 §13.2.1): the SDP our ACK carries as the answer to the offer in the 2xx. */
+  private ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -132,9 +134,10 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   }
 
   /** UAC: sends the INVITE that opens this leg. */
-  placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number): void {
+  placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number, ackOffer?: { body: Uint8Array; contentType: string | undefined }): void {
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     this.localCSeq = 1;
+    this.ackOffer = ackOffer;
     const request = createRequest({
       method: 'INVITE', uri: ruri, via: this.via(branch), from: this.localUri.withTag(this.localTag), to: this.remoteUri,
       callId: this.callId, cseq: this.localCSeq, contact: this.contact(), headers, body, contentType, maxForwards,
@@ -333,7 +336,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
       return;
     }
     this.dialog = 'terminated';
-    this.call.tell({ type: 'failed', leg: this.name, status: res.status, reason: res.reason });
+    this.call.tell({ type: 'failed', leg: this.name, status: res.status, reason: res.reason, cause: 'response' });
     this.finish('rejected');
   }
 
@@ -479,7 +482,8 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     // §13.2.2.4: the ACK for a 2xx is a new transaction-less request in the dialog, same CSeq number
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     const seq = res.headers.cseq?.seq ?? this.localCSeq;
-    const ack = createInDialogRequest(this.dialogContext(), 'ACK', { via: this.via(branch), cseq: seq });
+    const offer = seq === 1 ? this.ackOffer : undefined;
+    const ack = createInDialogRequest(this.dialogContext(), 'ACK', { via: this.via(branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });
     this.ctx.link.send(ack, this.peer);
   }
 
@@ -558,7 +562,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
         case 'ack-timeout':
           // §13.3.1.4: no ACK for our 2xx: confirm and end the dialog with a BYE
           this.dialog = 'confirmed';
-          this.call.tell({ type: 'failed', leg: this.name, status: 408, reason: 'No ACK' });
+          this.call.tell({ type: 'failed', leg: this.name, status: 408, reason: 'No ACK', cause: 'no-ack' });
           this.sendBye();
           break;
         case 'terminated':
@@ -573,7 +577,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     if (entry !== undefined) {
       if (entry.tx instanceof ClientInviteTransaction && entry.token === undefined) {
         this.dialog = 'terminated';
-        this.call.tell({ type: 'failed', leg: this.name, status: why === 'timeout' ? 408 : 503, reason: why === 'timeout' ? 'Request Timeout' : 'Transport Error' });
+        this.call.tell({ type: 'failed', leg: this.name, status: why === 'timeout' ? 408 : 503, reason: why === 'timeout' ? 'Request Timeout' : 'Transport Error', cause: why });
         this.finish(why);
       } else if (entry.token === 'bye') this.finish(why);
       else if (entry.token !== undefined && entry.token !== 'cancel') {
@@ -618,7 +622,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     }
     if (key === 'leg|no-answer') {
       this.log.info({ event: 'no-answer' }, 'no answer in time: cancelling');
-      this.call.tell({ type: 'failed', leg: this.name, status: 408, reason: 'No Answer' });
+      this.call.tell({ type: 'failed', leg: this.name, status: 408, reason: 'No Answer', cause: 'no-answer' });
       this.sendCancel();
       return;
     }

@@ -21,12 +21,20 @@ export const WorkerConfigSchema = z.object({
       .default({ minSE: 90 }),
     /** How long a placed call may ring before the engine cancels it (408 to the caller). */
     noAnswerMs: z.number().int().positive().default(180_000),
-    /** Where new calls go until trunk routing exists. */
-    nextHop: z.object({
-      protocol: z.enum(['udp', 'tcp']).default('udp'),
-      host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).default(5060),
-    }),
+    /** Cluster-wide call limits (JetStream KV; see docs/architecture.md "Limits"). */
+    limits: z
+      .object({
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default('sb-limits'),
+        /** A crashed worker's calls stop counting this long after its last refresh. */
+        leaseMs: z.number().int().min(300).default(15_000),
+        /** Longer than this without a verdict, a limited call is refused (503) rather than kept waiting. */
+        timeoutMs: z.number().int().positive().default(1_000),
+      })
+      .default({ bucket: 'sb-limits', leaseMs: 15_000, timeoutMs: 1_000 }),
+  }),
+  trunking: z.object({
+    /** The trunks, carriers and numbers (YAML or JSON), relative to this file. */
+    file: z.string().min(1),
   }),
   nats: NatsSection,
   routing: RoutingSection,
@@ -35,7 +43,11 @@ export const WorkerConfigSchema = z.object({
 
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 
-export const WORKER_ENV: readonly EnvOverride[] = [{ variable: 'SWITCHBOARD_WORKER_ID', path: ['worker', 'id'] }, ...CLUSTER_ENV];
+export const WORKER_ENV: readonly EnvOverride[] = [
+  { variable: 'SWITCHBOARD_WORKER_ID', path: ['worker', 'id'] },
+  { variable: 'SWITCHBOARD_TRUNKING_FILE', path: ['trunking', 'file'] },
+  ...CLUSTER_ENV,
+];
 
 export function loadWorkerConfig(file: string, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   return loadConfig(file, WorkerConfigSchema, WORKER_ENV, env);

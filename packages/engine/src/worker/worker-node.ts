@@ -1,4 +1,6 @@
+import { lookup } from 'node:dns/promises';
 import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
+import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { serializeMessage, type SipMessage } from '@switchboard/sip';
 import {
   BatchedPublisher, decodeInbound, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
@@ -6,7 +8,8 @@ import {
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import { Engine } from '../engine.js';
-import type { EngineContext } from '../engine-context.js';
+import { Counters, type EngineContext } from '../engine-context.js';
+import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
@@ -32,6 +35,7 @@ export class WorkerNode implements SipLink {
     private readonly config: WorkerConfig,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
+    trunking: TrunkingConfig,
   ) {
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     const ctx: EngineContext = {
@@ -41,7 +45,12 @@ export class WorkerNode implements SipLink {
       kernel: this.kernel,
       timers: config.worker.timers,
       sessionTimers: { minSE: config.worker.sessionTimers.minSE },
-      nextHop: config.worker.nextHop,
+      // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
+      policy: new TrunkPolicy(trunking, new DigestAuthenticator({ secret: `digest|${config.routing.secret}` })),
+      // replaced by the cluster-wide limiter in start(), before any call arrives
+      limiter: new LocalCallLimiter(),
+      resolve: async (host) => (await lookup(host)).address,
+      counters: new Counters(),
       noAnswerMs: config.worker.noAnswerMs,
       log,
       invites: new Map(),
@@ -59,6 +68,8 @@ export class WorkerNode implements SipLink {
   }
 
   async start(): Promise<void> {
+    const limits = this.config.worker.limits;
+    this.engine.ctx.limiter = await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log });
     this.subs.push(
       this.nc.subscribe(Subjects.workerInbound(this.id), {
         callback: (err, msg) => {
@@ -106,6 +117,7 @@ export class WorkerNode implements SipLink {
     gc?.();
     return {
       workerId: this.id, state: this.state, calls: this.calls, actors: this.kernel.size, invites: this.engine.ctx.invites.size,
+      counters: this.engine.ctx.counters.toJSON(), limitsHeld: Object.fromEntries(this.engine.ctx.limiter.held()),
       heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.startedAt, version: ENGINE_VERSION,
     };
   }
@@ -125,6 +137,7 @@ export class WorkerNode implements SipLink {
     clearInterval(this.heartbeat);
     this.publisher.flush();
     this.kernel.shutdown();
+    await this.engine.ctx.limiter.close();
     await this.nc.drain();
   }
 

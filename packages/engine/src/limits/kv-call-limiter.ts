@@ -1,0 +1,314 @@
+// Call limits shared by every worker of the cluster through one NATS JetStream KV bucket.
+//
+// Each key (`trunk.acme`) holds one JSON value (see limit-value.ts) changed only by
+// compare-and-set: `update(key, value, revisionWeRead)`, and on a wrong-revision conflict the
+// worker re-reads and decides again. A worker writes only its own share, as an absolute count
+// with a lease, so a write is idempotent and a crashed worker's share lapses by itself: the
+// nats-server of Debian (2.9) has no per-message TTL to do that for us.
+//
+// Cost under load: per key a worker keeps one write in flight; admissions and releases that
+// arrive meanwhile wait and are decided together by the next write, so a burst costs about
+// one CAS round trip per batch, not per call. The value and revision of the last read or
+// write are cached, so a worker that is the only writer of a key never needs a `get`.
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Logger } from 'pino';
+import { hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
+import { decideLimits, type Limits } from './limit-decision.js';
+import { decodeLimitValue, encodeLimitValue, type LimitValue } from './limit-value.js';
+
+export const DEFAULT_LIMITS_BUCKET = 'sb-limits';
+export const DEFAULT_LEASE_MS = 15_000;
+export const DEFAULT_LIMIT_TIMEOUT_MS = 1_000;
+
+export interface KvCallLimiterOptions {
+  /** This worker's id in every value it writes; unique in the cluster. */
+  readonly workerId: string;
+  readonly bucket?: string;
+  /** How long a share outlives its worker's last refresh; refreshed every leaseMs / 3. */
+  readonly leaseMs?: number;
+  /** Longest wait for a decision (and for `close()`); past it the call is refused as `unavailable`. */
+  readonly timeoutMs?: number;
+  /** Wall clock, epoch ms: leases and token buckets are compared across workers by it. */
+  readonly now?: () => number;
+  readonly log?: Logger;
+}
+
+/** An admission waiting for its key's next write. */
+interface PendingAdmission {
+  readonly limits: Limits;
+  /**
+   * queued: waiting for the next write; deciding: part of the write in flight (its slot, if
+   * admitted, is already in the value being written); timed-out: answered `unavailable` while
+   * queued or deciding; answered: given its verdict.
+   */
+  state: 'queued' | 'deciding' | 'timed-out' | 'answered';
+  readonly resolve: (admission: Admission) => void;
+  readonly deadline: NodeJS.Timeout;
+}
+
+/** What this worker knows and owes for one key. */
+interface LimitedKey {
+  readonly name: string;
+  /** Slots held by this worker's admitted calls that have not been released. */
+  held: number;
+  /** Our share as the KV has it, as far as we know; `unknown` after a failed write. */
+  written: number | 'unknown';
+  /** The value and revision last read or written (revision 0: no such key); undefined: must read. */
+  seen: { readonly value: LimitValue | undefined; readonly revision: number } | undefined;
+  /** A lease refresh is owed even if the count did not change. */
+  leaseRefreshDue: boolean;
+  /** Admissions not answered yet, queued or deciding, in arrival order. */
+  unanswered: PendingAdmission[];
+  /** idle: nothing to do; scheduled: a drain starts on the next turn; draining: writes in progress. */
+  writer: 'idle' | 'scheduled' | 'draining';
+  /** Settles when the current drain ends. */
+  drained: Promise<void>;
+}
+
+const needsWrite = (key: LimitedKey): boolean => key.leaseRefreshDue || key.written !== key.held;
+
+const isWrongRevision = (err: unknown): boolean =>
+  err instanceof JetStreamApiError &&
+  (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+
+export class KvCallLimiter implements CallLimiter {
+  private readonly keys = new Map<string, LimitedKey>();
+  private readonly leaseRefresh: NodeJS.Timeout;
+  /** open; closing: writing our shares to zero; closed; abandoned: stopped without a word, as in a crash. */
+  private state: 'open' | 'closing' | 'closed' | 'abandoned' = 'open';
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly workerId: string,
+    private readonly leaseMs: number,
+    private readonly timeoutMs: number,
+    private readonly now: () => number,
+    private readonly log: Logger | undefined,
+  ) {
+    this.leaseRefresh = setInterval(() => this.refreshLeases(), Math.max(1, Math.floor(leaseMs / 3)));
+    this.leaseRefresh.unref();
+  }
+
+  /** Binds the limits bucket, creating it (memory storage, history 1) when it is missing. */
+  static async open(nc: NatsConnection, options: KvCallLimiterOptions): Promise<KvCallLimiter> {
+    const { workerId, bucket = DEFAULT_LIMITS_BUCKET, leaseMs = DEFAULT_LEASE_MS, timeoutMs = DEFAULT_LIMIT_TIMEOUT_MS } = options;
+    if (typeof workerId !== 'string' || workerId.length === 0) throw new RangeError('workerId must be a non-empty string');
+    if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new RangeError(`leaseMs must be > 0, not ${leaseMs}`);
+    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, not ${timeoutMs}`);
+    // Every JetStream request (get, CAS publish) gives up after timeoutMs, so a drain never
+    // blocks its key longer than that per step.
+    const js: JetStreamClient = jetstream(nc, { timeout: timeoutMs });
+    const kv = await new Kvm(js).create(bucket, { storage: StorageType.Memory, history: 1 });
+    return new KvCallLimiter(kv, workerId, leaseMs, timeoutMs, options.now ?? Date.now, options.log);
+  }
+
+  admit(request: LimitRequest): Promise<Admission> {
+    if (!hasLimits(request)) return Promise.resolve(UNLIMITED);
+    const { key: name } = request;
+    const problem = requestProblem(request);
+    if (problem !== undefined || this.state !== 'open') {
+      if (problem !== undefined) this.log?.error({ key: name }, `call limit refused: ${problem}`);
+      return Promise.resolve({ admitted: false, limit: 'unavailable', key: name });
+    }
+    const key = this.keyNamed(name);
+    return new Promise<Admission>((resolve) => {
+      const pending: PendingAdmission = {
+        limits: { maxConcurrent: request.maxConcurrent, maxPerSecond: request.maxPerSecond },
+        state: 'queued',
+        resolve,
+        deadline: setTimeout(() => {
+          if (pending.state !== 'queued' && pending.state !== 'deciding') return;
+          // A deciding admission may still be written as admitted; `answer` then gives its slot back.
+          pending.state = 'timed-out';
+          this.log?.warn({ key: name, timeoutMs: this.timeoutMs }, 'call limit not decided in time: refusing');
+          resolve({ admitted: false, limit: 'unavailable', key: name });
+        }, this.timeoutMs),
+      };
+      key.unanswered.push(pending);
+      this.schedule(key);
+    });
+  }
+
+  held(): ReadonlyMap<string, number> {
+    const held = new Map<string, number>();
+    for (const key of this.keys.values()) if (key.held > 0) held.set(key.name, key.held);
+    return held;
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    clearInterval(this.leaseRefresh);
+    const drains: Promise<void>[] = [];
+    for (const key of this.keys.values()) {
+      this.refuseUnanswered(key);
+      // Calls still up are given up: their release() is a no-op from now on.
+      key.held = 0;
+      if (needsWrite(key)) this.schedule(key);
+      drains.push(key.drained);
+    }
+    let bounded: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (bounded = setTimeout(resolve, this.timeoutMs)));
+    await Promise.race([Promise.all(drains), timedOut]);
+    clearTimeout(bounded);
+    this.state = 'closed';
+  }
+
+  /**
+   * For tests: stops this limiter as a crashed process would, without writing anything. Its
+   * shares stay in the KV until their leases end.
+   */
+  abandon(): void {
+    if (this.state === 'closed' || this.state === 'abandoned') return;
+    this.state = 'abandoned';
+    clearInterval(this.leaseRefresh);
+    for (const key of this.keys.values()) this.refuseUnanswered(key);
+  }
+
+  private keyNamed(name: string): LimitedKey {
+    let key = this.keys.get(name);
+    if (key === undefined) {
+      key = {
+        name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(),
+      };
+      this.keys.set(name, key);
+    }
+    return key;
+  }
+
+  private releaseSlot(key: LimitedKey): void {
+    if (this.state !== 'open' || key.held === 0) return;
+    key.held -= 1;
+    this.schedule(key);
+  }
+
+  private refreshLeases(): void {
+    for (const key of this.keys.values()) {
+      if (key.held > 0) key.leaseRefreshDue = true;
+      // A share left `unknown` by a failed write is retried here too.
+      if (needsWrite(key)) this.schedule(key);
+    }
+  }
+
+  private refuseUnanswered(key: LimitedKey): void {
+    for (const pending of key.unanswered) this.answer(key, pending, { admitted: false, limit: 'unavailable' });
+    key.unanswered = [];
+  }
+
+  /** Starts a drain on the next turn of the event loop, so that what arrives in this turn joins its first write. */
+  private schedule(key: LimitedKey): void {
+    if (key.writer !== 'idle') return;
+    key.writer = 'scheduled';
+    key.drained = new Promise<void>((resolve) => setImmediate(() => void this.drain(key).finally(resolve)));
+  }
+
+  /** Writes until nothing is queued or owed for `key`; at most one of these runs per key. */
+  private async drain(key: LimitedKey): Promise<void> {
+    key.writer = 'draining';
+    try {
+      for (;;) {
+        if (this.state === 'abandoned' || this.state === 'closed') return;
+        key.unanswered = key.unanswered.filter((pending) => pending.state === 'queued' || pending.state === 'deciding');
+        const batch = key.unanswered.filter((pending) => pending.state === 'queued');
+        if (batch.length === 0 && !needsWrite(key)) return;
+        for (const pending of batch) pending.state = 'deciding';
+        const wrote = await this.write(key, batch);
+        // With the KV failing, stop here instead of spinning; the next admission, release or
+        // lease refresh tries again.
+        if (!wrote && !key.unanswered.some((pending) => pending.state === 'queued')) return;
+      }
+    } catch (err) {
+      // `write` handles the KV's errors, so this is a bug; the admissions' deadlines still answer them.
+      this.log?.error({ err, key: key.name }, 'call limiter drain failed');
+    } finally {
+      key.writer = 'idle';
+    }
+  }
+
+  /** One batch: read if needed, decide, compare-and-set; again on a conflict. False when the KV failed. */
+  private async write(key: LimitedKey, batch: PendingAdmission[]): Promise<boolean> {
+    try {
+      for (;;) {
+        if (this.state === 'abandoned' || this.state === 'closed') return true;
+        // Admissions that timed out meanwhile no longer ask for anything.
+        const deciding = batch.filter((pending) => pending.state === 'deciding');
+        if (deciding.length === 0 && !needsWrite(key)) return true;
+        if (key.seen === undefined) {
+          const entry = await this.kv.get(key.name);
+          key.seen =
+            entry === null ? { value: undefined, revision: 0 }
+            : { value: entry.operation === 'PUT' ? decodeLimitValue(entry.value) : undefined, revision: entry.revision };
+        }
+        const { value: current, revision } = key.seen;
+        const decision = decideLimits({
+          current, now: this.now(), workerId: this.workerId, held: key.held, leaseMs: this.leaseMs,
+          requests: deciding.map((pending) => pending.limits),
+        });
+        const leaseRefreshWasDue = key.leaseRefreshDue;
+        key.leaseRefreshDue = false;
+        const data = encodeLimitValue(decision.value);
+        let written: number;
+        try {
+          written = revision === 0 ? await this.kv.create(key.name, data) : await this.kv.update(key.name, data, revision);
+        } catch (err) {
+          key.leaseRefreshDue ||= leaseRefreshWasDue;
+          if (!isWrongRevision(err)) throw err;
+          // Another worker wrote since we looked: look again and decide again.
+          key.seen = undefined;
+          continue;
+        }
+        key.seen = { value: decision.value, revision: written };
+        key.written = decision.held;
+        decision.verdicts.forEach((verdict, i) => {
+          const pending = deciding[i];
+          if (pending !== undefined) this.answer(key, pending, verdict);
+        });
+        return true;
+      }
+    } catch (err) {
+      key.seen = undefined;
+      key.written = 'unknown';
+      this.log?.warn({ err, key: key.name }, 'call limits unavailable: refusing');
+      for (const pending of batch) this.answer(key, pending, { admitted: false, limit: 'unavailable' });
+      return false;
+    }
+  }
+
+  /** Gives `pending` its verdict, or gives back a slot admitted for a caller who stopped waiting. */
+  private answer(
+    key: LimitedKey,
+    pending: PendingAdmission,
+    verdict: { admitted: true; slot: boolean } | { admitted: false; limit: 'concurrency' | 'rate' | 'unavailable' },
+  ): void {
+    const wasWaiting = pending.state === 'queued' || pending.state === 'deciding';
+    pending.state = 'answered';
+    clearTimeout(pending.deadline);
+    if (!verdict.admitted) {
+      if (wasWaiting) pending.resolve({ admitted: false, limit: verdict.limit, key: key.name });
+      return;
+    }
+    if (!verdict.slot) {
+      if (wasWaiting) pending.resolve(UNLIMITED);
+      return;
+    }
+    if (!wasWaiting || this.state !== 'open') {
+      // The slot was written but nobody will ever release it; leaving it out of `held` makes
+      // the next write (or lease refresh, or close) give it back.
+      if (wasWaiting) pending.resolve({ admitted: false, limit: 'unavailable', key: key.name });
+      return;
+    }
+    key.held += 1;
+    let released = false;
+    pending.resolve({
+      admitted: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.releaseSlot(key);
+      },
+    });
+  }
+}

@@ -1,0 +1,9 @@
+// Cluster-wide call limits per trunk and carrier (concurrent calls, calls per second).
+export { hasLimits, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
+export {
+  DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET, KvCallLimiter, type KvCallLimiterOptions,
+} from './kv-call-limiter.js';
+export { decideLimits, type LimitDecision, type LimitDecisionInput, type LimitName, type Limits, type Verdict } from './limit-decision.js';
+export { isValidLimitKey, limitKey, type LimitedSubject } from './limit-key.js';
+export { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue, type TokenBucket, type WorkerShare } from './limit-value.js';
+export { LocalCallLimiter, type LocalCallLimiterOptions } from './local-call-limiter.js';

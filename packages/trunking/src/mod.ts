@@ -1,0 +1,9 @@
+// @switchboard/trunking — the trunk policy, pure: configuration, numbers, routing, restrictions, caller ID, digest.
+export * from './trunk-config.js';
+export * from './numbers.js';
+export * from './routing.js';
+export * from './restrictions.js';
+export * from './caller-id.js';
+export * from './digest.js';
+export * from './trunk-policy.js';
+export { loadTrunkingConfig } from './load-trunking-config.js';
