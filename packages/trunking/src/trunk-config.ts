@@ -44,11 +44,12 @@ export type NumberPlan = z.output<typeof NumberPlan>;
 
 const SipTarget = z.string().refine((s) => {
   try {
-    return parseUri(s) instanceof SipUri;
+    const uri = parseUri(s);
+    return uri instanceof SipUri && uri.scheme === 'sip';
   } catch {
     return false;
   }
-}, 'expected a sip: or sips: URI');
+}, 'expected a sip: URI (sips: needs TLS, which Switchboard does not speak yet)');
 
 export const CarrierConfig = z.object({
   id: Id,
@@ -147,10 +148,26 @@ export const TrunkingConfigSchema = z
         });
       });
       if (t.dids.length > 0 && t.origination === undefined) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination'], message: 'expected origination URIs: the trunk has DIDs' });
+      t.acl.forEach((entry, j) => {
+        const block = parseCidr(entry);
+        const carrier = c.carriers.find((carrier) => carrierSources(carrier).some((src) => block !== undefined && overlaps(block, src)));
+        if (carrier !== undefined) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'acl', j], message: `overlaps the sources of carrier "${carrier.id}": its calls would be taken for origination` });
+      });
       if (t.callerId.onViolation === 'replace' && t.callerId.default === undefined) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'callerId', 'default'], message: 'expected a number to present instead (onViolation is replace)' });
     });
   });
 export type TrunkingConfig = z.output<typeof TrunkingConfigSchema>;
+
+/** Where a carrier's calls come from: its `sources`, else its addresses that are IP literals. */
+export function carrierSources(carrier: Pick<CarrierConfig, 'sources' | 'addresses'>): CidrBlock[] {
+  const entries = carrier.sources ?? carrier.addresses.map((a) => a.host).filter((h) => ipBytes(h) !== undefined);
+  return entries.map(parseCidr).filter((b): b is CidrBlock => b !== undefined);
+}
+
+/** Whether two blocks share an address: the shorter prefix contains the other's network. */
+function overlaps(a: CidrBlock, b: CidrBlock): boolean {
+  return a.bits <= b.bits ? cidrContains(a, b.bytes) : cidrContains(b, a.bytes);
+}
 
 /** A parsed CIDR block: the address bytes and the prefix length. */
 export interface CidrBlock {

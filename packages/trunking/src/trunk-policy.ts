@@ -4,7 +4,7 @@ import { DigestAuthenticator, parseDigestCredentials } from './digest.js';
 import { formatNumber, normaliseCarrierNumber, normaliseNumber, numberOf } from './numbers.js';
 import { checkDestination } from './restrictions.js';
 import { selectRoute } from './routing.js';
-import { cidrContains, ipBytes, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
+import { carrierSources, cidrContains, ipBytes, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
 
 /** Where one attempt of a call goes: a carrier address (termination) or a customer URI (origination). */
 export interface CallTarget {
@@ -92,8 +92,7 @@ export class TrunkPolicy {
   ) {
     for (const c of config.carriers) {
       this.carriersById.set(c.id, c);
-      const sources = c.sources ?? c.addresses.map((a) => a.host).filter((h) => ipBytes(h) !== undefined);
-      this.carrierSources.push({ carrier: c, acl: aclOf(sources) });
+      this.carrierSources.push({ carrier: c, acl: { blocks: carrierSources(c) } });
     }
     for (const t of config.trunks) {
       this.byDomain.set(t.domain.toLowerCase(), t);
@@ -135,7 +134,11 @@ export class TrunkPolicy {
       const byAcl = this.trunkAcls.find((a) => contains(a.acl, address))?.trunk;
       if (byAcl !== undefined) return { kind: 'trunk', trunk: byAcl, by: 'acl' };
     }
-    const authorization = invite.headers.getAll('proxy-authorization').map(parseDigestCredentials).find((c) => c !== undefined);
+    // §22.3: of several credentials (a customer behind its own proxy), only those of our realm count
+    const credentials = invite.headers.getAll('proxy-authorization').map(parseDigestCredentials).filter((c) => c !== undefined);
+    const authorization = named === undefined
+      ? credentials.find((c) => this.byUsername.get(c.username)?.trunk.domain.toLowerCase() === c.realm.toLowerCase())
+      : credentials.find((c) => c.realm.toLowerCase() === named.domain.toLowerCase());
     const user = authorization === undefined ? undefined : this.byUsername.get(authorization.username);
     const trunk = named ?? user?.trunk;
     if (trunk === undefined || trunk.credentials.length === 0) return unknownSource();
@@ -169,7 +172,7 @@ export class TrunkPolicy {
     const caller = checkCallerId({
       fromUser: numberOf(h.from?.uri),
       assertedUser: numberOf(h.getAll('p-asserted-identity').map(firstUri).find((u) => u !== undefined)),
-      privacy: (h.get('privacy') ?? '').split(';').some((p) => p.trim().toLowerCase() === 'id'),
+      privacy: withheld(h.get('privacy')),
     }, trunk);
     if (!caller.ok) return { kind: 'refused', status: caller.status, reason: caller.reason, cause: 'caller-id', trunk: trunk.id, detail: caller.presented };
     const rule = selectRoute(called, trunk.routing);
@@ -204,7 +207,7 @@ export class TrunkPolicy {
     const h = invite.headers;
     const asserted = h.getAll('p-asserted-identity').map(firstUri).find((u) => u !== undefined);
     const fromUser = numberOf(h.from?.uri);
-    const anonymous = fromUser?.toLowerCase() === 'anonymous' || (h.get('privacy') ?? '').toLowerCase().includes('id');
+    const anonymous = fromUser?.toLowerCase() === 'anonymous' || withheld(h.get('privacy'));
     const callerText = numberOf(asserted) ?? fromUser;
     const caller = callerText === undefined ? undefined : normaliseCarrierNumber(callerText, carrier.numberPlan);
     const targets = origination.uris.map((text): CallTarget => {
@@ -220,6 +223,11 @@ export class TrunkPolicy {
       limit: { key: `trunk.${trunk.id}`, maxConcurrent: trunk.restrictions.maxConcurrent },
     };
   }
+}
+
+/** `Privacy: id` (RFC 3325 §9.3), among the header's `;`-separated values. */
+function withheld(privacy: string | undefined): boolean {
+  return (privacy ?? '').split(';').some((p) => p.trim().toLowerCase() === 'id');
 }
 
 function unknownSource(): Extract<CallPlan, { kind: 'refused' }> {
