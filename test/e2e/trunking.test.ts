@@ -18,6 +18,8 @@ const CARRIER_A_HOST = '127.0.0.21';
 const CARRIER_B_HOST = '127.0.0.22';
 const STRANGER_HOST = '127.0.0.99';
 const PASSWORD = 'correct horse battery';
+/** Limit leases: short, so that a killed worker's calls are released within the test. */
+const LEASE_MS = 3_000;
 
 const ownerOf = (tag: string | undefined): string => (tag ?? '').split('.')[0] ?? '';
 
@@ -91,6 +93,7 @@ describe('trunking: termination and origination through transport and two worker
   let carrierA: UserAgent;
   let carrierB: UserAgent;
   let edge: { host: string; port: number };
+  let configFile: string;
 
   before(async () => {
     nats = await startNatsServer();
@@ -103,8 +106,8 @@ describe('trunking: termination and origination through transport and two worker
     carrierA = await UserAgent.start({ name: 'carrierA', host: CARRIER_A_HOST, user: '+13105550100' });
     carrierB = await UserAgent.start({ name: 'carrierB', host: CARRIER_B_HOST, user: '+13105550101' });
     t1 = await startTransport('t1', nats.url);
-    const file = writeCluster(nats.url, trunking({ pbx: pbx.port, a: carrierA.port, b: carrierB.port, deadPort: 9 }), { t1: 100, limitsBucket: 'trunking-e2e' });
-    for (const id of ['w1', 'w2']) workers.set(id, await startWorker(id, file, nats.url));
+    configFile = writeCluster(nats.url, trunking({ pbx: pbx.port, a: carrierA.port, b: carrierB.port, deadPort: 9 }), { t1: 100, limitsBucket: 'trunking-e2e', leaseMs: LEASE_MS });
+    for (const id of ['w1', 'w2']) workers.set(id, await startWorker(id, configFile, nats.url));
     await workersKnown(t1, ['w1', 'w2']);
     edge = { host: '127.0.0.1', port: t1.udpPort };
   });
@@ -317,5 +320,37 @@ describe('trunking: termination and origination through transport and two worker
       assert.equal(r.headers.get('retry-after'), '1');
     }
     await Promise.all(calls.filter((_, i) => outcomes[i]?.status === 200).map((c) => c.hangup()));
+  });
+
+  test('a worker killed with SIGKILL: its calls stop counting against the trunk when its lease runs out', async () => {
+    const w3 = await startWorker('w3', configFile, nats.url);
+    workers.set('w3', w3);
+    await workersKnown(t1, ['w3']);
+    const three = new RendezvousSet(['w1', 'w2', 'w3']);
+    const two = new RendezvousSet(['w1', 'w2']);
+    const callIdFor = (worker: string) => {
+      for (let i = 0; ; i++) {
+        const id = `lease-${Date.now()}-${i}@small`;
+        if (three.pick(id) === worker && (worker === 'w3' || two.pick(id) === worker)) return id;
+      }
+    };
+    carrierB.onInvite({ ring: 0 });
+    const onW3 = smallPbx.call({ to: 'sip:+14155551250@small.trunks.example', via: edge, callId: callIdFor('w3') });
+    assert.equal(ownerOf((await onW3.answered).headers.to?.tag), 'w3');
+    const onW1 = smallPbx.call({ to: 'sip:+14155551251@small.trunks.example', via: edge, callId: callIdFor('w1') });
+    await onW1.established;
+    await w3.stop('SIGKILL');
+    workers.delete('w3');
+    const killedAt = Date.now();
+    // w3's slot still counts while its lease runs
+    const early = smallPbx.call({ to: 'sip:+14155551252@small.trunks.example', via: edge, callId: callIdFor('w1') });
+    const refused = await early.failed;
+    assert.equal(refused.status, 503);
+    assert.ok(Date.now() - killedAt < LEASE_MS, 'refused before the lease could run out');
+    await new Promise((r) => setTimeout(r, LEASE_MS + 500));
+    const later = smallPbx.call({ to: 'sip:+14155551253@small.trunks.example', via: edge, callId: callIdFor('w1') });
+    await later.established;
+    await later.hangup();
+    await onW1.hangup();
   });
 });
