@@ -90,6 +90,9 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   private retransmitter: Uas2xxRetransmitter | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
   private ended = false;
+  /** UAC: a provisional arrived, so a CANCEL may be sent (§9.1); until then a hangup only marks it pending. */
+  private provisionalSeen = false;
+  private cancelPending = false;
   /** Delayed offer (RFC 3261 §13.2.1): the SDP our ACK carries as the answer to the offer in the 2xx. */
   private ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined;
 
@@ -316,6 +319,12 @@ export class LegActor implements ActorBehaviour<LegMessage> {
 
   private onInviteResponse(res: SipResponse): void {
     if (res.status < 200) {
+      this.provisionalSeen = true;
+      if (this.cancelPending) {
+        this.cancelPending = false;
+        this.sendCancel();
+        return;
+      }
       // Timer B stops at the first provisional: from then on the engine bounds the ringing (cf. §16.6 Timer C)
       this.startLegTimer('no-answer', this.ctx.noAnswerMs);
       if (res.status > 100) {
@@ -424,7 +433,8 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     }
     if (this.role === 'uac' && this.dialog === 'early' && this.uacInvite !== undefined) {
       // §9.1: CANCEL only once a provisional arrived; before that, wait and cancel then
-      this.sendCancel();
+      if (this.provisionalSeen) this.sendCancel();
+      else this.cancelPending = true;
       return;
     }
     if (this.dialog === 'confirmed') {
