@@ -43,6 +43,8 @@ async function load(cps: number, durationS: number): Promise<{ answered: number;
   let answered = 0;
   let failed = 0;
   const pending: Promise<void>[] = [];
+  /** Calls the PBX stopped waiting for (no 2xx within its timeout): they may still be answered later. */
+  const abandoned: Call[] = [];
   const start = Date.now();
   let placed = 0;
   await new Promise<void>((resolve) => {
@@ -62,6 +64,7 @@ async function load(cps: number, durationS: number): Promise<{ answered: number;
             },
             () => {
               failed++;
+              abandoned.push(call);
             },
           ),
         );
@@ -74,6 +77,8 @@ async function load(cps: number, durationS: number): Promise<{ answered: number;
   });
   const elapsed = (Date.now() - start) / 1000;
   await Promise.all(pending);
+  // an abandoned call is ended like a PBX would: CANCEL while unanswered, BYE if it was answered late
+  await Promise.all(abandoned.map((c) => c.hangup().catch(() => undefined)));
   return { answered, failed, latencies: latencies.sort((a, b) => a - b), elapsed };
 }
 
@@ -119,7 +124,9 @@ await Promise.all(held.map((c) => c.hangup().catch(() => undefined)));
 // an overloaded run may leave calls on their 32 s timers (L, the 2xx ACK wait, then BYE)
 await new Promise((r) => setTimeout(r, 75_000));
 const after = await workerStats();
-row('after every call was hung up', `${after.reduce((s, w) => s + w.calls, 0)} calls left on the workers`);
+const left = after.reduce((s, w) => s + w.calls, 0);
+const states = after.map((w) => Object.entries((w as { callsByState?: Record<string, number> }).callsByState ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')).filter(Boolean).join('; ');
+row('after every call was hung up', `${left} calls left on the workers${left > 0 ? ` (${states})` : ''}`);
 
 await nc.close();
 await Promise.all(workers.map((w) => w.stop('SIGINT')));

@@ -62,6 +62,15 @@ function received(call: Call): string {
   return call.log.filter((e) => e.dir === 'in').map((e) => Buffer.from(e.raw).toString().split('\r\n\r\n', 1)[0]).join('\n');
 }
 
+/** A Call-ID that the transport's rendezvous hashing gives to `worker` among each of the worker sets. */
+function callIdLandingOn(worker: string, ...sets: string[][]): string {
+  const rings = sets.map((ids) => new RendezvousSet(ids));
+  for (let i = 0; ; i++) {
+    const id = `${worker}-${Date.now()}-${i}@trunking`;
+    if (rings.every((r) => r.pick(id) === worker)) return id;
+  }
+}
+
 function h(algorithm: string, text: string): string {
   return createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5').update(text).digest('hex');
 }
@@ -272,13 +281,7 @@ describe('trunking: termination and origination through transport and two worker
 
   test('concurrency limit holds across both workers, and a slot frees when a call ends', async () => {
     // Call-IDs chosen so the transport's rendezvous hashing puts the two held calls on different workers
-    const ring = new RendezvousSet(['w1', 'w2']);
-    const callIdFor = (worker: string) => {
-      for (let i = 0; ; i++) {
-        const id = `limit-${Date.now()}-${i}@small`;
-        if (ring.pick(id) === worker) return id;
-      }
-    };
+    const callIdFor = (worker: string) => callIdLandingOn(worker, ['w1', 'w2']);
     carrierB.onInvite({ ring: 0 });
     const held: Call[] = [];
     const owners = new Set<string>();
@@ -326,14 +329,8 @@ describe('trunking: termination and origination through transport and two worker
     const w3 = await startWorker('w3', configFile, nats.url);
     workers.set('w3', w3);
     await workersKnown(t1, ['w3']);
-    const three = new RendezvousSet(['w1', 'w2', 'w3']);
-    const two = new RendezvousSet(['w1', 'w2']);
-    const callIdFor = (worker: string) => {
-      for (let i = 0; ; i++) {
-        const id = `lease-${Date.now()}-${i}@small`;
-        if (three.pick(id) === worker && (worker === 'w3' || two.pick(id) === worker)) return id;
-      }
-    };
+    // w1's calls must land on w1 whether or not the transport still counts w3
+    const callIdFor = (worker: string) => (worker === 'w3' ? callIdLandingOn('w3', ['w1', 'w2', 'w3']) : callIdLandingOn(worker, ['w1', 'w2', 'w3'], ['w1', 'w2']));
     carrierB.onInvite({ ring: 0 });
     const onW3 = smallPbx.call({ to: 'sip:+14155551250@small.trunks.example', via: edge, callId: callIdFor('w3') });
     assert.equal(ownerOf((await onW3.answered).headers.to?.tag), 'w3');

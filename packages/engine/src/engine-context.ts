@@ -32,8 +32,8 @@ export interface EngineContext {
   log: Logger;
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
   invites: Map<string, string>;
-  /** Calls in progress, by call id (what heartbeats report and drain waits for). */
-  calls: Set<string>;
+  /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
+  calls: Map<string, { readonly state: string }>;
 }
 
 /** Named event counters of a worker. */

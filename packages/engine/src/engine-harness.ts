@@ -84,7 +84,7 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),
     invites: new Map(),
-    calls: new Set(),
+    calls: new Map(),
   };
   return { engine: new Engine(ctx), link, ctx, kernel };
 }

@@ -118,6 +118,20 @@ describe('engine: a call through the B2BUA', () => {
     h.kernel.shutdown();
   });
 
+  test('a request outside a dialog from an unknown source gets a bare 403 and is counted', async () => {
+    const h = makeEngine();
+    const options = 'OPTIONS sip:sb@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.99:5071;branch=z9hG4bKopt2\r\nFrom: <sip:p@x>;tag=1\r\nTo: <sip:sb@127.0.0.1>\r\nCall-ID: o2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
+    deliver(h.engine, options, A_PORT, 'udp', '127.0.0.99');
+    deliver(h.engine, options.replaceAll('OPTIONS', 'REGISTER').replace('opt2', 'reg'), A_PORT, 'udp', '127.0.0.99');
+    await settle();
+    const refused = h.link.take(A_PORT, isRes(403));
+    assert.equal(refused.length, 2);
+    assert.deepEqual(refused.map((r) => (r as SipResponse).reason), ['Forbidden', 'Forbidden']);
+    assert.equal(refused[0]?.headers.get('allow'), undefined, 'nothing about the service');
+    assert.equal(h.ctx.counters.get('refused.unknown-source'), 2);
+    h.kernel.shutdown();
+  });
+
   test('a re-INVITE is relayed to the other leg and its answer back', async () => {
     const h = makeEngine();
     const { ok } = await establish(h);

@@ -81,6 +81,14 @@ export class Engine {
       }
       case 'ACK':
         return; // an ACK matching nothing is dropped (§17.2.3)
+    }
+    // outside a dialog, only customers and carriers are answered; anyone else learns nothing
+    if (!this.ctx.policy.knowsSource(from.address)) {
+      this.ctx.counters.add('refused.unknown-source');
+      this.reply(req, 403, from);
+      return;
+    }
+    switch (req.method) {
       case 'OPTIONS':
         // PBXs ping trunks with OPTIONS: answer for the engine (§11.2)
         this.reply(req, 200, from, [['Allow', ALLOW], ['Supported', SUPPORTED], ['Accept', 'application/sdp']]);

@@ -106,6 +106,12 @@ export class TrunkPolicy {
     return this.config.trunks.find((t) => t.id === id);
   }
 
+  /** Whether `address` is a carrier's or in a trunk's ACL: who may use the service without credentials. */
+  knowsSource(address: string): boolean {
+    const bytes = ipBytes(address);
+    return bytes !== undefined && (this.carrierSources.some((c) => contains(c.acl, bytes)) || this.trunkAcls.some((t) => contains(t.acl, bytes)));
+  }
+
   /** What to do with a new INVITE from `source`. */
   plan(invite: SipRequest, source: RequestSource): CallPlan {
     const address = ipBytes(source.address);

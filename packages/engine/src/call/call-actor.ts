@@ -36,7 +36,8 @@ interface Offer {
  */
 export class CallActor implements ActorBehaviour<CallMessage> {
   readonly actorId: string;
-  private state: CallState = 'admitting';
+  /** Read by the worker's stats (calls by state); changed only by the actor. */
+  state: CallState = 'admitting';
   private readonly legs = new Map<LegName, { actor: LegActor; ref: ActorRef<LegMessage> }>();
   /** The attempt leg now bridged or ringing; earlier attempts only finish their transactions. */
   private b: LegName | undefined;
@@ -78,7 +79,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const call = new CallActor(ctx, callId);
     call.self = ctx.kernel.spawn(call.actorId, call);
     call.via = from;
-    ctx.calls.add(callId);
+    ctx.calls.set(callId, call);
     const h = invite.headers;
     call.logContext = { call: callId, callId: h.callId };
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
@@ -102,7 +103,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         return this.refuse(407, 'Proxy Authentication Required', plan.headers);
     }
     this.plan = plan;
-    this.logContext = { ...this.logContext, trunk: plan.trunk.id, direction: plan.kind };
+    Object.assign(this.logContext, { trunk: plan.trunk.id, direction: plan.kind }); // the legs share this object
     if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'call-started', called: plan.called, targets: plan.targets.length }, 'call started');
     this.offer = {
       body: invite.body, contentType: invite.headers.get('content-type'),
@@ -146,7 +147,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private attach(leg: LegActor): void {
-    leg.logContext = { ...this.logContext, leg: leg.name, legCallId: leg.callId };
+    leg.callContext = this.logContext;
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
     this.legs.set(leg.name, { actor: leg, ref });
@@ -296,6 +297,9 @@ export class CallActor implements ActorBehaviour<CallMessage> {
           return;
         }
         this.state = 'answered';
+        // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
+        this.plan = undefined;
+        this.offer = undefined;
         this.tell('a', { type: 'answer', status: 200, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
         return;
       case 'confirmed':

@@ -50,8 +50,8 @@ interface ClientEntry {
 export class LegActor implements ActorBehaviour<LegMessage> {
   readonly actorId: string;
   self!: ActorRef<LegMessage>;
-  /** What every log line of this leg names (our call id, this leg's Call-ID); the call actor adds its own. */
-  logContext: Record<string, unknown>;
+  /** What every log line of the call names (the call actor's, shared by reference: no copy per leg). */
+  callContext: Readonly<Record<string, unknown>> = {};
   private logger: Logger | undefined;
   private dialog: DialogState = 'early';
   private remoteTag: string | undefined;
@@ -109,14 +109,13 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     initialTarget: Uri,
   ) {
     this.actorId = `leg-${scope}`;
-    this.logContext = { leg: name, callId };
     this.localTag = ctx.ids.newTag(ctx.workerId, scope);
     this.remoteTarget = initialTarget;
   }
 
   /** Created on first use: most calls never log, and a child logger per leg costs memory per call. */
   get log(): Logger {
-    return (this.logger ??= this.ctx.log.child(this.logContext));
+    return (this.logger ??= this.ctx.log.child({ ...this.callContext, leg: this.name, legCallId: this.callId }));
   }
 
   // ---- wiring -------------------------------------------------------------------------

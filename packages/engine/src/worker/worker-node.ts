@@ -54,7 +54,7 @@ export class WorkerNode implements SipLink {
       noAnswerMs: config.worker.noAnswerMs,
       log,
       invites: new Map(),
-      calls: new Set(),
+      calls: new Map(),
     };
     this.engine = new Engine(ctx);
   }
@@ -116,10 +116,16 @@ export class WorkerNode implements SipLink {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     return {
-      workerId: this.id, state: this.state, calls: this.calls, actors: this.kernel.size, invites: this.engine.ctx.invites.size,
+      workerId: this.id, state: this.state, calls: this.calls, callsByState: this.callsByState(), actors: this.kernel.size, invites: this.engine.ctx.invites.size,
       counters: this.engine.ctx.counters.toJSON(), limitsHeld: Object.fromEntries(this.engine.ctx.limiter.held()),
       heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.startedAt, version: ENGINE_VERSION,
     };
+  }
+
+  private callsByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const call of this.engine.ctx.calls.values()) out[call.state] = (out[call.state] ?? 0) + 1;
+    return out;
   }
 
   /** Goes `draining`: no new calls, then waits (up to drainTimeoutMs) for the calls to end. */
