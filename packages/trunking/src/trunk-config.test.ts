@@ -130,7 +130,7 @@ describe('TrunkingConfigSchema', () => {
     });
 
     it('an empty file is an empty configuration', () => {
-      assert.deepEqual(validateConfig(TrunkingConfigSchema, {}, 'trunks.yaml'), { carriers: [], trunks: [] });
+      assert.deepEqual(validateConfig(TrunkingConfigSchema, {}, 'trunks.yaml'), { carriers: [], trunks: [], sipTransfers: { maxConcurrent: 200, overrides: [] } });
     });
   });
 

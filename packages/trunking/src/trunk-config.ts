@@ -109,13 +109,42 @@ export const TrunkConfig = z.object({
       default: E164.optional(),
     })
     .default({ allowed: [], onViolation: 'reject' }),
+  /** Call transfer with REFER (RFC 3515) on this trunk's calls. */
+  transfer: z
+    .object({
+      /** `all`; `sip-only`: only targets on other domains; `disabled`: every REFER gets 403. */
+      mode: z.enum(['all', 'sip-only', 'disabled']).default('all'),
+      /** Who the transfer target sees calling: the remaining party (default) or the transferor. */
+      callerId: z.enum(['transferee', 'transferor']).default('transferee'),
+      /** Transfers of one call, chains included. */
+      maxPerCall: z.number().int().min(1).default(5),
+      /** The number a PSTN transfer names in Diversion (RFC 5806); default: the trunk's first DID. */
+      diversionNumber: E164.optional(),
+    })
+    .default({ mode: 'all', callerId: 'transferee', maxPerCall: 5 }),
 });
 export type TrunkConfig = z.output<typeof TrunkConfig>;
+
+/** Where a domain's SIP goes, instead of DNS (RFC 3263): for peers without DNS, and for tests. */
+export const LocatorOverride = z.object({
+  domain: Hostname,
+  addresses: z.array(z.object({ host: Host, port: z.number().int().min(1).max(65535).default(5060), transport: Transport.default('udp') })).min(1, 'expected at least one address'),
+});
+export type LocatorOverride = z.output<typeof LocatorOverride>;
 
 export const TrunkingConfigSchema = z
   .object({
     carriers: z.array(CarrierConfig).default([]),
     trunks: z.array(TrunkConfig).default([]),
+    /** Transfers to SIP destinations on other domains: platform-wide, not per trunk. */
+    sipTransfers: z
+      .object({
+        /** Legs to other domains in progress at once, per worker: they pass no trunk limit. */
+        maxConcurrent: z.number().int().min(0).default(200),
+        /** Domain → addresses, consulted before DNS. */
+        overrides: z.array(LocatorOverride).default([]),
+      })
+      .default({ maxConcurrent: 200, overrides: [] }),
   })
   .superRefine((c, ctx) => {
     const carrierIds = new Set<string>();
