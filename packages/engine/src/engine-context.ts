@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
+import type { SipUri } from '@switchboard/sip';
 import type { TrunkPolicy } from '@switchboard/trunking';
+import type { SipHop } from './locate/sip-locator.js';
 import type { RoutingIds } from '@switchboard/wire';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import type { CallLimiter } from './limits/mod.js';
@@ -25,6 +27,12 @@ export interface EngineContext {
   limiter: CallLimiter;
   /** Resolves a host name of a carrier or customer URI to an address. */
   resolve: (host: string) => Promise<string>;
+  /** RFC 3263 location of SIP destinations on other domains (transfers), overrides first. */
+  locator: { locate(uri: SipUri): Promise<SipHop[]> };
+  /** Transfers to other domains in progress on this worker, by transfer id (their platform-wide cap). */
+  sipTransferLegs: Set<string>;
+  /** How long after a successful transfer the engine waits for the transferor's BYE before sending its own (RFC 5589 §6). */
+  transferorByeMs: number;
   /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
   counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Engine } from './engine.js';
 import { Counters, type EngineContext } from './engine-context.js';
 import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
+import { SipLocator, type DnsResolver } from './locate/sip-locator.js';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import { NactKernel } from './kernel/nact-kernel.js';
 import type { Destination, SipLink } from './sip-link.js';
@@ -63,7 +64,17 @@ export interface EngineOptions {
   trunking?: unknown;
   limiter?: CallLimiter;
   resolve?: (host: string) => Promise<string>;
+  locator?: EngineContext['locator'];
+  transferorByeMs?: number;
 }
+
+/** Unit tests resolve nothing: every name must be in the overrides. */
+const NO_DNS: DnsResolver = {
+  resolveNaptr: async () => [],
+  resolveSrv: async () => [],
+  resolve4: async () => [],
+  resolve6: async () => [],
+};
 
 export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel(), minSE = 90, options: EngineOptions = {}) {
   const link = new FakeLink();
@@ -80,6 +91,9 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     resolve: options.resolve ?? (async (host) => {
       throw new Error(`no address for ${host}`);
     }),
+    locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
+    sipTransferLegs: new Set(),
+    transferorByeMs: options.transferorByeMs ?? 32_000,
     counters: new Counters(),
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),

@@ -6,4 +6,5 @@ export * from './restrictions.js';
 export * from './caller-id.js';
 export * from './digest.js';
 export * from './trunk-policy.js';
+export * from './refer-target.js';
 export { loadTrunkingConfig } from './load-trunking-config.js';

@@ -181,8 +181,34 @@ export class TrunkPolicy {
       privacy: withheld(h.get('privacy')),
     }, trunk);
     if (!caller.ok) return { kind: 'refused', status: caller.status, reason: caller.reason, cause: 'caller-id', trunk: trunk.id, detail: caller.presented };
+    const targets = this.carrierTargets(trunk, called);
+    if (targets === undefined) return { kind: 'refused', status: 404, reason: 'No Route to Destination', cause: 'no-route', trunk: trunk.id, detail: called };
+    return {
+      kind: 'termination', trunk, dialled, called, caller: { number: caller.number, anonymous: caller.anonymous, replaced: caller.replaced }, targets, identifiedBy,
+      limit: trunkLimit(trunk),
+    };
+  }
+
+  /**
+   * A transfer to a number of the PSTN (issue 7): a new outbound call on the trunk, through
+   * the same restrictions, routing and limits as any termination call. The caller ID is the
+   * one the transfer presents (the remaining party's, or the transferor's), not a customer's
+   * claim, so the caller-ID policy does not apply; the carrier sees Diversion instead.
+   */
+  planTransfer(trunk: TrunkConfig, called: string, caller: { number: string; anonymous: boolean }): TerminationPlan | Extract<CallPlan, { kind: 'refused' }> {
+    const destination = checkDestination(called, trunk.restrictions);
+    if (!destination.allowed) {
+      return { kind: 'refused', status: destination.status, reason: destination.reason, cause: destination.reason === 'Destination Blocked' ? 'destination-blocked' : 'destination-not-allowed', trunk: trunk.id, detail: destination.rule };
+    }
+    const targets = this.carrierTargets(trunk, called);
+    if (targets === undefined) return { kind: 'refused', status: 404, reason: 'No Route to Destination', cause: 'no-route', trunk: trunk.id, detail: called };
+    return { kind: 'termination', trunk, dialled: called, called, caller: { ...caller, replaced: false }, targets, identifiedBy: 'acl', limit: trunkLimit(trunk) };
+  }
+
+  /** The carriers of the longest-prefix rule for `called`, each address in order; undefined without a rule. */
+  private carrierTargets(trunk: TrunkConfig, called: string): CallTarget[] | undefined {
     const rule = selectRoute(called, trunk.routing);
-    if (rule === undefined) return { kind: 'refused', status: 404, reason: 'No Route to Destination', cause: 'no-route', trunk: trunk.id, detail: called };
+    if (rule === undefined) return undefined;
     const targets: CallTarget[] = [];
     for (const id of rule.carriers) {
       const carrier = this.carriersById.get(id);
@@ -195,10 +221,7 @@ export class TrunkPolicy {
         });
       }
     }
-    return {
-      kind: 'termination', trunk, dialled, called, caller: { number: caller.number, anonymous: caller.anonymous, replaced: caller.replaced }, targets, identifiedBy,
-      limit: { key: `trunk.${trunk.id}`, maxConcurrent: trunk.restrictions.maxConcurrent, maxPerSecond: trunk.restrictions.maxCps },
-    };
+    return targets;
   }
 
   // ---- origination -------------------------------------------------------------------------
@@ -234,6 +257,10 @@ export class TrunkPolicy {
 /** `Privacy: id` (RFC 3325 §9.3), among the header's `;`-separated values. */
 function withheld(privacy: string | undefined): boolean {
   return (privacy ?? '').split(';').some((p) => p.trim().toLowerCase() === 'id');
+}
+
+function trunkLimit(trunk: TrunkConfig): CallLimit {
+  return { key: `trunk.${trunk.id}`, maxConcurrent: trunk.restrictions.maxConcurrent, maxPerSecond: trunk.restrictions.maxCps };
 }
 
 function unknownSource(): Extract<CallPlan, { kind: 'refused' }> {

@@ -1,14 +1,18 @@
-import { isIP } from 'node:net';
 import { NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
-import { failsOver, formatNumber, type CallTarget, type OriginationPlan, type TerminationPlan } from '@switchboard/trunking';
+import {
+  formatNumber, isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
+} from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Admission } from '../limits/mod.js';
 import type { Destination } from '../sip-link.js';
-import type { CallMessage, FailureCause, LegName } from './call-messages.js';
+import { OriginKeeper } from '../transfer/sdp-origin.js';
+import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
+import type { CallMessage, LegName } from './call-messages.js';
 import { LegActor, type LegMessage } from './leg-actor.js';
+import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
 
 /**
  * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target
@@ -19,49 +23,92 @@ type CallState = 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 
 
 type CallPlan = TerminationPlan | OriginationPlan;
 
-/** What the caller's INVITE contributes to every attempt. */
-interface Offer {
-  body: Uint8Array;
-  contentType: string | undefined;
-  maxForwards: number;
-  displayName: string | undefined;
+/** A transfer in progress (one at a time per call: another REFER meanwhile gets 491). */
+interface TransferInProgress {
+  id: string;
+  ref: ActorRef<TransferMessage>;
+  transferor: LegName;
+  remaining: LegName;
+  /** Its legs not yet bridged: their events go to the transfer actor. */
+  legs: Set<LegName>;
+  transferorGone: boolean;
+  /** The offer the new leg got (the remaining party's session), to see whether the remaining party changed it. */
+  offered: Uint8Array;
+  record: TransferRecord;
 }
 
+/** What the CDRs need of each transfer of a call (issue 8). */
+export interface TransferRecord {
+  id: string;
+  transferor: LegName;
+  target: string;
+  kind: 'pstn' | 'sip';
+  billable: boolean;
+  outcome: 'in-progress' | 'answered' | 'failed';
+  status?: number;
+}
+
+/** The numbers of the call's two sides as the trunk sees them: the customer's and the remote party's. */
+interface Parties {
+  customer: string | undefined;
+  remote: string | undefined;
+  remoteAnonymous: boolean;
+}
+
+const SDP = /application\/sdp/i;
+
 /**
- * A call: the B2BUA bridge between the leg that came in (a, UAS) and the leg the engine placed
- * (b, UAC), under the trunk's plan: limits first, then the plan's targets in order, failing
- * over on the answers the target's configuration names. Each leg has its own Call-ID, tags,
- * CSeq and Via, and the outgoing INVITE is built afresh (no header of the caller is copied),
- * so neither side sees the other's addresses (topology hiding); SDP is relayed unchanged.
+ * A call: the B2BUA bridge between two legs — first the leg that came in (a, UAS) and the
+ * attempt that answered (b1, b2…, UAC), later the remaining party and a transfer's new leg
+ * (c1…). The call is the hub of every leg: legs report to it, it relays between the bridged
+ * pair and forwards a transfer's legs to their transfer actor. Each leg has its own Call-ID,
+ * tags, CSeq and Via, and every outgoing INVITE is built afresh, so neither side sees the
+ * other's addresses (topology hiding); SDP is relayed unchanged except the `o=` line after a
+ * transfer, which each party keeps seeing with its own origin and a higher version.
  */
 export class CallActor implements ActorBehaviour<CallMessage> {
   readonly actorId: string;
   /** Read by the worker's stats (calls by state); changed only by the actor. */
   state: CallState = 'admitting';
   private readonly legs = new Map<LegName, { actor: LegActor; ref: ActorRef<LegMessage> }>();
-  /** The attempt leg now bridged or ringing; earlier attempts only finish their transactions. */
-  private b: LegName | undefined;
-  private attempts = 0;
-  private nextTarget = 0;
-  /** The best answer seen from targets that failed over (RFC 3261 §16.7 picks among them). */
-  private best: { status: number; reason: string } | undefined;
+  /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
+  private pair: [LegName, LegName | undefined] = ['a', undefined];
+  private attempts: OutboundAttempts | undefined;
   private plan: CallPlan | undefined;
   private offer: Offer | undefined;
+  /** Kept for transfers after the plan is dropped. */
+  private trunk: TrunkConfig | undefined;
+  private direction: 'termination' | 'origination' | undefined;
+  /** The leg on the customer's side: the only one whose REFER is taken. */
+  private customerLeg: LegName | undefined;
+  private parties: Parties = { customer: undefined, remote: undefined, remoteAnonymous: false };
+  /** The last SDP each party sent: a transfer's new leg is offered the remaining party's. */
+  private readonly sdpOf = new Map<LegName, { body: Uint8Array; contentType: string | undefined }>();
+  /** Per party, the `o=` it has been shown (RFC 3264 §8), created on a transfer's first use. */
+  private keepers: Map<LegName, OriginKeeper> | undefined;
+  private transfer: TransferInProgress | undefined;
+  private readonly transfers: TransferRecord[] = [];
+  private refersByLeg: Map<LegName, number> | undefined;
+  private transferorBye: NodeJS.Timeout | undefined;
+  /** What a transfer's new leg was offered, until the remaining party's answer shows whether it still holds. */
+  private newLegOffered: Uint8Array | undefined;
+  /** What the call holds outside itself: its trunk slot, and those of the calls transfers added. */
   private admission: Admission | undefined;
+  private readonly releases: (() => void)[] = [];
   /** Relayed in-dialog requests: token on the receiving leg → the leg that waits for the answer. */
   private relaysTable: Map<string, { from: LegName; token: string }> | undefined;
   private get relays(): Map<string, { from: LegName; token: string }> {
     return (this.relaysTable ??= new Map());
   }
   private relayCount = 0;
-  private self!: ActorRef<CallMessage>;
+  self!: ActorRef<CallMessage>;
   private logContext: Record<string, unknown>;
   private logger: Logger | undefined;
   /** The transport node and listener the call came in on: attempts leave through it too. */
-  private via!: Destination;
+  via!: Destination;
 
   constructor(
-    private readonly ctx: EngineContext,
+    readonly ctx: EngineContext,
     readonly callId: string,
   ) {
     this.actorId = `call-${callId}`;
@@ -69,8 +116,17 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   /** Created on first use, like the legs' (see LegActor.log). */
-  private get log(): Logger {
+  get log(): Logger {
     return (this.logger ??= this.ctx.log.child(this.logContext));
+  }
+
+  get call(): ActorRef<CallMessage> {
+    return this.self;
+  }
+
+  /** The transfers of this call so far (for the CDRs). */
+  get transferRecords(): readonly TransferRecord[] {
+    return this.transfers;
   }
 
   /** Spawns the call and its incoming leg for `invite`, received from `from`, and applies the trunk policy. */
@@ -83,7 +139,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const h = invite.headers;
     call.logContext = { call: callId, callId: h.callId };
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
-    call.attach(a);
+    call.adopt(a);
     a.acceptInvite(invite);
     call.decide(invite, from);
     return call;
@@ -103,19 +159,25 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         return this.refuse(407, 'Proxy Authentication Required', plan.headers);
     }
     this.plan = plan;
+    this.trunk = plan.trunk;
+    this.direction = plan.kind;
+    this.parties = plan.kind === 'termination'
+      ? { customer: plan.caller.number, remote: plan.called, remoteAnonymous: false }
+      : { customer: plan.called, remote: plan.caller, remoteAnonymous: plan.anonymous };
     Object.assign(this.logContext, { trunk: plan.trunk.id, direction: plan.kind }); // the legs share this object
     if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'call-started', called: plan.called, targets: plan.targets.length }, 'call started');
+    const contentType = invite.headers.get('content-type');
     this.offer = {
-      body: invite.body, contentType: invite.headers.get('content-type'),
+      body: invite.body, contentType,
       maxForwards: Math.max(0, (invite.headers.maxForwards ?? 70) - 1),
       displayName: invite.headers.from?.displayName,
     };
+    if (invite.body.length > 0) this.sdpOf.set('a', { body: invite.body, contentType });
+    this.attempts = new OutboundAttempts(this, plan.targets, this.offer, this.presentation(plan), 'b',
+      // when no answer was worth relaying: a termination call is our failure; an origination call finds the customer unreachable
+      plan.kind === 'origination' ? { status: 480, reason: 'Temporarily Unavailable' } : { status: 503, reason: 'All Routes Failed' });
     const limit = plan.limit;
-    if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) {
-      this.state = 'routing';
-      this.tryNextTarget();
-      return;
-    }
+    if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) return this.route();
     this.ctx.limiter.admit(limit).then((admission) => {
       // the call may have ended while it waited (the caller cancelled): nothing must hold its slot
       if (this.state === 'ended') {
@@ -146,23 +208,39 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.tell('a', { type: 'answer', status, ...(reason === undefined ? {} : { reason }), ...(headers === undefined ? {} : { headers }) });
   }
 
-  private attach(leg: LegActor): void {
+  /** Spawns and registers one of the call's own legs. */
+  adopt(leg: LegActor): void {
     leg.callContext = this.logContext;
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
     this.legs.set(leg.name, { actor: leg, ref });
   }
 
-  // ---- limits and targets -----------------------------------------------------------------------
+  /** How the call's attempts present the caller: From, P-Asserted-Identity, Privacy (see README "What the carrier sees"). */
+  private presentation(plan: CallPlan): Presentation {
+    return (target: CallTarget, ourHost: string) => {
+      const headers: [string, string][] = [];
+      const displayName = this.offer?.displayName;
+      if (plan.kind === 'termination') {
+        const number = target.carrier === undefined ? plan.caller.number : formatNumber(plan.caller.number, target.carrier.numberFormat);
+        const identity = new NameAddr(new SipUri({ user: number, host: ourHost, params: [{ name: 'user', value: 'phone' }] }));
+        // RFC 3325: the carrier is trusted with the verified identity even when it is withheld
+        headers.push(['P-Asserted-Identity', identity.toString()]);
+        if (!plan.caller.anonymous) return { from: new NameAddr(identity.uri, displayName), headers };
+        headers.push(['Privacy', 'id']);
+        return { from: anonymous(), headers };
+      }
+      const from = plan.anonymous || plan.caller === undefined ? anonymous() : new NameAddr(new SipUri({ user: plan.caller, host: ourHost }), displayName);
+      return { from, headers };
+    };
+  }
+
+  // ---- limits and attempts ----------------------------------------------------------------------
 
   private onAdmitted(): void {
     const admission = this.admission;
     if (this.state !== 'admitting' || admission === undefined || this.plan === undefined) return;
-    if (admission.admitted) {
-      this.state = 'routing';
-      this.tryNextTarget();
-      return;
-    }
+    if (admission.admitted) return this.route();
     this.ctx.counters.add(`limit.${admission.limit}`);
     this.log.info({ event: 'limit', limit: admission.limit, key: admission.key }, 'call refused by a limit');
     // Over its rate the customer should retry shortly (503 + Retry-After); over its channels a
@@ -174,178 +252,130 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     else this.refuse(503, 'Concurrent Call Limit');
   }
 
-  /** Makes the next target ready (its carrier's rate, its address) and places it, or ends the call. */
-  private tryNextTarget(): void {
-    const plan = this.plan;
-    if (plan === undefined) return;
-    const index = this.nextTarget++;
-    const target = plan.targets[index];
-    if (target === undefined) return this.allTargetsFailed();
-    const maxPerSecond = target.carrier?.maxCps;
-    if (maxPerSecond === undefined && isIP(target.host) !== 0) return this.place(target, target.host);
-    void this.prepare(target, maxPerSecond).then((ready) => this.self.tell({ type: 'prepared', attempt: index, ...ready }));
+  private route(): void {
+    this.state = 'routing';
+    this.afterAttempt(this.attempts?.next());
   }
 
-  private async prepare(target: CallTarget, maxPerSecond: number | undefined): Promise<{ address?: string; status?: number; reason?: string }> {
-    if (maxPerSecond !== undefined && target.carrier !== undefined) {
-      const admission = await this.ctx.limiter.admit({ key: `carrier.${target.carrier.id}`, maxPerSecond });
-      if (!admission.admitted) return { status: 503, reason: admission.limit === 'rate' ? 'Carrier Rate Exceeded' : 'Limits Unavailable' };
-    }
-    if (isIP(target.host) !== 0) return { address: target.host };
-    try {
-      return { address: await this.ctx.resolve(target.host) };
-    } catch {
-      return { status: 503, reason: 'Target Not Resolved' };
-    }
-  }
-
-  private onPrepared(m: Extract<CallMessage, { type: 'prepared' }>): void {
-    const target = this.plan?.targets[m.attempt];
-    if (this.state !== 'routing' || target === undefined || m.attempt !== this.nextTarget - 1) return;
-    if (m.address !== undefined) return this.place(target, m.address);
-    this.log.info({ event: 'target-skipped', carrier: target.carrier?.id, host: target.host, reason: m.reason }, 'target skipped');
-    this.ctx.counters.add('failover');
-    this.tryNextTarget();
-  }
-
-  /** Places one attempt: a new UAC leg whose INVITE is built from the plan, not from the caller's headers. */
-  private place(target: CallTarget, address: string): void {
-    const plan = this.plan;
-    const offer = this.offer;
-    if (plan === undefined || offer === undefined) return;
-    const peer: Destination = {
-      protocol: target.transport, address, port: target.port, nodeId: this.via.nodeId, localAddress: this.via.localAddress, localPort: this.via.localPort,
-    };
-    const ourHost = this.via.localAddress;
-    const headers: [string, string][] = [];
-    let from: NameAddr;
-    if (plan.kind === 'termination') {
-      const number = target.carrier === undefined ? plan.caller.number : formatNumber(plan.caller.number, target.carrier.numberFormat);
-      const identity = new NameAddr(new SipUri({ user: number, host: ourHost, params: [{ name: 'user', value: 'phone' }] }));
-      // RFC 3325: the carrier is trusted with the verified identity even when it is withheld
-      headers.push(['P-Asserted-Identity', identity.toString()]);
-      if (plan.caller.anonymous) {
-        from = new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous');
-        headers.push(['Privacy', 'id']);
-      } else from = new NameAddr(identity.uri, offer.displayName);
-    } else {
-      from = plan.anonymous || plan.caller === undefined
-        ? new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous')
-        : new NameAddr(new SipUri({ user: plan.caller, host: ourHost }), offer.displayName);
-    }
-    const to = new NameAddr(target.uri.with({ params: [], port: undefined }));
-    const name = `b${++this.attempts}`;
-    const leg = new LegActor(this.ctx, newRoutingScope(), name, 'uac', this.self, `${newRoutingScope()}${newRoutingScope()}@${this.ctx.workerId}`, from, to, peer, target.uri);
-    this.attach(leg);
-    this.b = name;
-    this.state = 'early';
-    const hasSdp = offer.body.length > 0;
-    if (target.offer === 'delayed' && hasSdp) {
-      leg.placeInvite(target.uri, undefined, undefined, headers, offer.maxForwards, { body: offer.body, contentType: offer.contentType });
-    } else leg.placeInvite(target.uri, hasSdp ? offer.body : undefined, offer.contentType, headers, offer.maxForwards);
-  }
-
-  /** A placed attempt failed: the next target when its configuration says so, else the answer goes to the caller. */
-  private onAttemptFailed(status: number, reason: string, cause: FailureCause): void {
-    const plan = this.plan;
-    const target = plan?.targets[this.nextTarget - 1];
-    const failover = target !== undefined && (cause === 'timeout' || cause === 'transport-error' || (cause === 'response' && failsOver(status, target.failoverOn)));
-    if (!failover) {
+  /** After the attempts moved on: the leg now ringing is the pair's other side; none left ends the call. */
+  private afterAttempt(exhausted: { status: number; reason: string } | undefined): void {
+    if (exhausted !== undefined) {
       this.state = 'ending';
-      this.tell('a', { type: 'hangup', status, reason });
+      this.tell('a', { type: 'hangup', status: exhausted.status, reason: exhausted.reason });
       return;
     }
-    this.ctx.counters.add('failover');
-    this.log.info({ event: 'failover', carrier: target.carrier?.id, host: target.host, status, cause }, `attempt failed (${status} ${reason}): next target`);
-    if (cause === 'response' && status !== 503 && (this.best === undefined || betterFinal(status, this.best.status))) this.best = { status, reason };
-    this.b = undefined;
-    this.state = 'routing';
-    this.tryNextTarget();
-  }
-
-  private allTargetsFailed(): void {
-    this.ctx.counters.add('all-targets-failed');
-    // §16.7 would relay the best answer; when there was none (timeouts, 503s) a termination call
-    // is our failure (503) and an origination call finds the customer unreachable (480)
-    if (this.best !== undefined) this.refuseFromAttempts(this.best.status, this.best.reason);
-    else if (this.plan?.kind === 'origination') this.refuseFromAttempts(480, 'Temporarily Unavailable');
-    else this.refuseFromAttempts(503, 'All Routes Failed');
-  }
-
-  private refuseFromAttempts(status: number, reason: string): void {
-    this.state = 'ending';
-    this.tell('a', { type: 'hangup', status, reason });
+    const current = this.attempts?.current;
+    this.pair[1] = current;
+    this.state = current === undefined ? 'routing' : 'early';
   }
 
   // ---- the actor ------------------------------------------------------------------------------------
 
   receive(m: CallMessage): void {
+    if ('leg' in m && m.type !== 'transfer-answered' && m.type !== 'release-transferor' && this.transfer?.legs.has(m.leg) === true) return this.forwardToTransfer(m);
     switch (m.type) {
       case 'admitted':
         return this.onAdmitted();
       case 'prepared':
-        return this.onPrepared(m);
+        if (this.state === 'routing') this.afterAttempt(this.attempts?.onPrepared(m));
+        return;
       case 'provisional':
-        if (m.leg === this.b && this.state === 'early') {
+        if (m.leg === this.pair[1] && this.state === 'early') {
           this.tell('a', { type: 'answer', status: m.status, reason: m.reason, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
         }
         return;
       case 'answered':
         if (m.leg === 'a') return;
-        if (m.leg !== this.b || this.state === 'ending') {
+        if (m.leg !== this.pair[1] || this.state === 'ending') {
           this.tell(m.leg, { type: 'hangup' }); // answered after the caller gave up: release it
           return;
         }
-        this.state = 'answered';
-        // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
-        this.plan = undefined;
-        this.offer = undefined;
-        this.tell('a', { type: 'answer', status: 200, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
-        return;
+        return this.onAnswered(m.leg, m.body, m.contentType);
       case 'confirmed':
         if (m.leg === 'a' && this.state === 'answered') this.state = 'confirmed';
         return;
       case 'failed':
-        if (m.leg !== 'a' && m.leg === this.b && this.state === 'early') return this.onAttemptFailed(m.status, m.reason, m.cause);
-        if (m.leg === 'a' || m.leg === this.b) this.endBoth(this.otherOf(m.leg));
+        if (m.leg !== 'a' && m.leg === this.pair[1] && this.state === 'early') {
+          this.state = 'routing';
+          this.afterAttempt(this.attempts?.onFailed(m.status, m.reason, m.cause));
+          return;
+        }
+        if (this.inPair(m.leg)) this.onPartyGone(m.leg);
         return;
       case 'cancelled':
         this.state = 'ending';
-        if (this.b !== undefined) this.tell(this.b, { type: 'hangup' });
+        if (this.pair[1] !== undefined) this.tell(this.pair[1], { type: 'hangup' });
         return;
       case 'bye':
-        this.endBoth(this.otherOf(m.leg));
+        if (this.inPair(m.leg)) this.onPartyGone(m.leg);
         return;
-      case 'request': {
-        const other = this.otherOf(m.leg);
-        if (other === undefined || !this.legs.has(other)) {
-          this.tell(m.leg, { type: 'answer-request', token: m.token, status: 481, reason: 'Call/Transaction Does Not Exist' });
-          return;
-        }
-        const token = `r${++this.relayCount}`;
-        this.relays.set(token, { from: m.leg, token: m.token });
-        this.tell(other, { type: 'send-request', token, method: m.method, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
-        return;
-      }
-      case 'request-answered': {
-        const relay = this.relays.get(m.token);
-        if (relay === undefined) return;
-        this.relays.delete(m.token);
-        if (this.relays.size === 0) this.relaysTable = undefined;
-        this.tell(relay.from, { type: 'answer-request', token: relay.token, status: m.status, reason: m.reason, ...(m.body !== undefined && m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
-        return;
-      }
+      case 'request':
+        return this.onRequest(m);
+      case 'request-answered':
+        return this.onRequestAnswered(m);
       case 'ended':
         this.legs.delete(m.leg);
-        // an earlier attempt finishing its transactions changes nothing; the caller or the bridged leg ends the call
-        if ((m.leg === 'a' || m.leg === this.b) && this.state !== 'ending' && this.state !== 'ended') this.endBoth(this.otherOf(m.leg));
+        // an earlier attempt or a released transferor finishing its transactions changes nothing
+        if (this.inPair(m.leg) && this.state !== 'ending' && this.state !== 'ended') this.onPartyGone(m.leg);
         if (this.legs.size === 0) this.stop();
+        return;
+      case 'adopt':
+        this.legs.set(m.name, { actor: m.actor, ref: m.ref });
+        this.transfer?.legs.add(m.name);
+        return;
+      case 'notify':
+        return this.onNotify(m);
+      case 'transfer-answered':
+        return this.onTransferAnswered(m);
+      case 'transfer-failed':
+        return this.onTransferFailed(m);
+      case 'transfer-done':
+        if (this.transfer?.id === m.transfer) {
+          // ended without an outcome of its own: the remaining party left (the final NOTIFY said 487)
+          if (this.transfer.record.outcome === 'in-progress') Object.assign(this.transfer.record, { outcome: 'failed', status: 487 });
+          this.transfer = undefined;
+        }
+        return;
+      case 'release-transferor':
+        if (!this.inPair(m.leg)) this.tell(m.leg, { type: 'hangup' });
         return;
     }
   }
 
+  private onAnswered(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
+    this.state = 'answered';
+    if (body.length > 0) this.sdpOf.set(leg, { body, contentType });
+    this.customerLeg = this.direction === 'termination' ? 'a' : leg;
+    // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
+    this.plan = undefined;
+    this.offer = undefined;
+    this.attempts = undefined;
+    this.tell('a', { type: 'answer', status: 200, ...(body.length > 0 ? { body, contentType } : {}) });
+  }
+
+  private inPair(leg: LegName): boolean {
+    return leg === this.pair[0] || leg === this.pair[1];
+  }
+
   private otherOf(leg: LegName): LegName | undefined {
-    return leg === 'a' ? this.b : 'a';
+    return leg === this.pair[0] ? this.pair[1] : leg === this.pair[1] ? this.pair[0] : undefined;
+  }
+
+  /**
+   * A bridged party hung up (or its leg failed). Normally the other is hung up too; during a
+   * transfer the transferor may go at once (blind transfer) and the remaining party waits for
+   * the new leg, while the remaining party going ends the transfer.
+   */
+  private onPartyGone(leg: LegName): void {
+    const t = this.transfer;
+    if (t !== undefined && t.record.outcome === 'in-progress') {
+      if (leg === t.transferor) {
+        t.transferorGone = true;
+        return;
+      }
+      if (leg === t.remaining) t.ref.tell({ type: 'abort' });
+    }
+    this.endBoth(this.otherOf(leg));
   }
 
   private endBoth(other: LegName | undefined): void {
@@ -354,7 +384,199 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (other !== undefined) this.tell(other, { type: 'hangup' });
   }
 
+  // ---- in-dialog requests -----------------------------------------------------------------------
+
+  private onRequest(m: Extract<CallMessage, { type: 'request' }>): void {
+    if (m.method === 'REFER') return this.onRefer(m.leg, m.token, m.request);
+    const other = this.otherOf(m.leg);
+    if (other === undefined || !this.legs.has(other)) {
+      this.tell(m.leg, { type: 'answer-request', token: m.token, status: 481, reason: 'Call/Transaction Does Not Exist' });
+      return;
+    }
+    if (m.body.length > 0 && m.contentType !== undefined && SDP.test(m.contentType)) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    const token = `r${++this.relayCount}`;
+    this.relays.set(token, { from: m.leg, token: m.token });
+    this.tell(other, { type: 'send-request', token, method: m.method, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
+  }
+
+  private onRequestAnswered(m: Extract<CallMessage, { type: 'request-answered' }>): void {
+    if (m.token.startsWith('n:')) return this.onNotifyAnswered(m.token, m.status);
+    if (m.token.startsWith('x:')) return this.onOwnRequestAnswered(m);
+    const relay = this.relays.get(m.token);
+    if (relay === undefined) return;
+    this.relays.delete(m.token);
+    if (this.relays.size === 0) this.relaysTable = undefined;
+    if (m.body !== undefined && m.body.length > 0 && m.status < 300 && m.contentType !== undefined && SDP.test(m.contentType)) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    this.tell(relay.from, { type: 'answer-request', token: relay.token, status: m.status, reason: m.reason, ...(m.body !== undefined && m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
+  }
+
+  // ---- transfer (issue 7) ----------------------------------------------------------------------
+
+  /** A REFER from a bridged party: refused, or accepted with 202 and handed to a new transfer actor. */
+  private onRefer(leg: LegName, token: string, refer: SipRequest | undefined): void {
+    const answer = (status: number, reason: string, headers: [string, string][] = []) => {
+      this.ctx.counters.add(status === 202 ? 'transfer.accepted' : 'transfer.refused');
+      if (status !== 202) this.log.info({ event: 'refer-refused', status, reason }, `REFER refused: ${status} ${reason}`);
+      this.tell(leg, { type: 'answer-request', token, status, reason, headers });
+    };
+    const trunk = this.trunk;
+    const remaining = this.otherOf(leg);
+    // a carrier's REFER is never taken, nor relayed (that makes REFER ping-pong between peers)
+    if (refer === undefined || trunk === undefined || leg !== this.customerLeg) return answer(403, 'Transfer Not Allowed');
+    if (this.state !== 'confirmed' && this.state !== 'answered') return answer(403, 'Transfer Not Allowed');
+    if (this.transfer !== undefined) return answer(491, 'Request Pending');
+    if (remaining === undefined || !this.legs.has(remaining)) return answer(481, 'Call/Transaction Does Not Exist');
+    if (trunk.transfer.mode === 'disabled') return answer(403, 'Transfer Not Allowed');
+    if (this.transfers.length >= trunk.transfer.maxPerCall) return answer(403, 'Too Many Transfers');
+    const target = readReferTarget(refer, trunk);
+    if (isReferRefusal(target)) return answer(target.status, target.reason);
+    if (target.replaces !== undefined) return answer(501, 'Attended Transfer Not Implemented');
+    if (target.kind === 'pstn' && trunk.transfer.mode === 'sip-only') return answer(403, 'PSTN Transfer Not Allowed');
+    const parties = [this.parties.customer, this.parties.remote].filter((p): p is string => p !== undefined);
+    if (isLoopTarget(target, { trunk, parties })) return answer(403, 'Transfer Loop');
+    const remainingSdp = this.sdpOf.get(remaining);
+    if (remainingSdp === undefined) return answer(488, 'No Session to Transfer');
+    // RFC 4488: Refer-Sub: false asks for no subscription; we honour it and say so
+    const referSub = (refer.headers.get('refer-sub') ?? 'true').trim().toLowerCase() !== 'false';
+    const refers = (this.refersByLeg ??= new Map());
+    const n = (refers.get(leg) ?? 0) + 1;
+    refers.set(leg, n);
+    answer(202, 'Accepted', referSub ? [] : [['Refer-Sub', 'false']]);
+    const id = newRoutingScope();
+    const remote = this.parties.remote;
+    const transferee = remaining === this.customerLeg ? this.parties.customer : remote;
+    const caller = trunk.transfer.callerId === 'transferor'
+      ? { number: this.parties.customer, anonymous: false }
+      : { number: transferee, anonymous: this.parties.remoteAnonymous };
+    const record: TransferRecord = {
+      id, transferor: leg, target: target.uri.toString(), kind: target.kind, billable: target.kind === 'pstn', outcome: 'in-progress',
+    };
+    this.transfers.push(record);
+    const actor = new TransferActor(this.ctx, {
+      id, call: this.self, target, trunk,
+      subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
+      offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
+      caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext,
+    });
+    const ref = this.ctx.kernel.spawn(actor.actorId, actor);
+    actor.self = ref;
+    this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record };
+    this.log.info({ event: 'transfer', transfer: id, kind: target.kind, target: record.target }, 'transfer accepted');
+    ref.tell({ type: 'start' });
+  }
+
+  private forwardToTransfer(m: CallMessage): void {
+    const t = this.transfer;
+    if (t === undefined || !('leg' in m)) return;
+    if (m.type === 'ended') {
+      this.legs.delete(m.leg);
+      t.legs.delete(m.leg);
+    }
+    // a transfer's leg is not bridged yet: its in-dialog requests wait for the bridge
+    if (m.type === 'request') this.tell(m.leg, { type: 'answer-request', token: m.token, status: 491, reason: 'Request Pending' });
+    else t.ref.tell({ type: 'leg', event: m });
+    if (this.legs.size === 0) this.stop();
+  }
+
+  private onNotify(m: Extract<CallMessage, { type: 'notify' }>): void {
+    const t = this.transfer;
+    const transferor = t?.id === m.transfer ? t.transferor : undefined;
+    if (t === undefined || transferor === undefined || t.transferorGone || !this.legs.has(transferor)) {
+      // RFC 6665 §4.2.2: no dialog to notify in ends the subscription, not the transfer
+      this.ctx.kernel.find<TransferMessage>(`transfer-${m.transfer}`)?.tell({ type: 'notify-answered', seq: m.seq, status: 481 });
+      return;
+    }
+    this.tell(transferor, {
+      type: 'send-request', token: `n:${m.transfer}:${m.seq}`, method: 'NOTIFY',
+      headers: m.headers, body: Buffer.from(m.body), contentType: m.contentType,
+    });
+  }
+
+  private onNotifyAnswered(token: string, status: number): void {
+    const [, id, seq] = token.split(':');
+    this.ctx.kernel.find<TransferMessage>(`transfer-${id}`)?.tell({ type: 'notify-answered', seq: Number(seq), status });
+  }
+
+  /**
+   * The new party answered: the remaining party is re-pointed at it with a re-INVITE carrying
+   * its SDP (RFC 3725), the pair becomes remaining ↔ new, and the transferor is released —
+   * by its own BYE (RFC 5589 §6) or ours after `transferorByeMs`.
+   */
+  private onTransferAnswered(m: Extract<CallMessage, { type: 'transfer-answered' }>): void {
+    const t = this.transfer;
+    this.releases.push(m.release);
+    if (t === undefined || t.id !== m.transfer || this.state === 'ending' || this.state === 'ended') {
+      this.tell(m.leg, { type: 'hangup' });
+      return;
+    }
+    t.legs.delete(m.leg);
+    t.record.outcome = 'answered';
+    t.record.status = 200;
+    this.ctx.counters.add(`transfer.answered.${t.record.kind}`);
+    this.log.info({ event: 'transfer-answered', transfer: t.id }, 'transfer answered: bridging the remaining party to the new leg');
+    if (m.body.length > 0) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    this.pair = [t.remaining, m.leg];
+    // the new leg is the customer's choice: on another domain it may transfer again (chains); a PSTN party may not
+    this.customerLeg = t.record.kind === 'sip' ? m.leg : undefined;
+    // each party keeps seeing the origin it saw: the remaining party the transferor's, the new one its offer's
+    const keepers = (this.keepers ??= new Map());
+    keepers.set(m.leg, seeded(t.offered));
+    const seen = this.sdpOf.get(t.transferor);
+    if (!keepers.has(t.remaining) && seen !== undefined) keepers.set(t.remaining, seeded(seen.body));
+    this.newLegOffered = t.offered;
+    this.tell(t.remaining, { type: 'send-request', token: 'x:reinvite-remaining', method: 'INVITE', ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
+    if (!t.transferorGone && this.legs.has(t.transferor)) {
+      const transferor = t.transferor;
+      this.transferorBye = setTimeout(() => this.self.tell({ type: 'release-transferor', leg: transferor }), this.ctx.transferorByeMs);
+      this.transferorBye.unref();
+    }
+    this.transfer = undefined;
+  }
+
+  private onTransferFailed(m: Extract<CallMessage, { type: 'transfer-failed' }>): void {
+    const t = this.transfer;
+    if (t === undefined || t.id !== m.transfer) return;
+    t.record.outcome = 'failed';
+    t.record.status = m.status;
+    this.transfer = undefined;
+    // the original call stays as it was — unless the transferor already left (blind transfer)
+    if (t.transferorGone && this.state !== 'ending' && this.state !== 'ended') {
+      this.state = 'ending';
+      this.tell(t.remaining, { type: 'hangup' });
+    }
+    if (this.legs.size === 0) this.stop();
+  }
+
+  /** The answers to requests the call itself sent (the re-INVITEs of a transfer). */
+  private onOwnRequestAnswered(m: Extract<CallMessage, { type: 'request-answered' }>): void {
+    if (m.token !== 'x:reinvite-remaining') return;
+    if (m.status >= 300) {
+      this.log.warn({ event: 'reinvite-refused', status: m.status }, 'the remaining party refused the new session: ending the call');
+      this.endBoth(this.pair[1]);
+      this.tell(this.pair[0], { type: 'hangup' });
+      return;
+    }
+    const body = m.body;
+    const newLeg = this.pair[1];
+    const offered = this.newLegOffered;
+    this.newLegOffered = undefined;
+    if (body === undefined || body.length === 0 || newLeg === undefined) return;
+    this.sdpOf.set(m.leg, { body, contentType: m.contentType });
+    // the new party was offered the remaining party's earlier session: tell it if that changed
+    if (offered !== undefined && !sameSession(body, offered)) {
+      this.tell(newLeg, { type: 'send-request', token: 'x:reinvite-new', method: 'INVITE', body, contentType: m.contentType });
+    }
+  }
+
+  /** Sends to a leg; SDP going to a party that has seen another origin keeps that origin (RFC 3264 §8). */
   private tell(leg: LegName, message: LegMessage): void {
+    const body = 'body' in message ? message.body : undefined;
+    const contentType = 'contentType' in message ? message.contentType : undefined;
+    // no keeper before a transfer: a call that was never transferred relays SDP untouched
+    const keeper = this.keepers?.get(leg);
+    if (keeper !== undefined && body !== undefined && body.length > 0 && contentType !== undefined && SDP.test(contentType)) {
+      (message as { body?: Uint8Array }).body = keeper.show(body);
+    }
     this.legs.get(leg)?.ref.tell(message);
   }
 
@@ -375,17 +597,32 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.relaysTable = undefined;
   }
 
-  /** Gives back what the call holds outside itself: its place in the call table and its trunk slot. */
+  /** Gives back what the call holds outside itself: its place in the call table and its slots. */
   private release(): void {
     this.state = 'ended';
+    clearTimeout(this.transferorBye);
     this.ctx.calls.delete(this.callId);
+    // nobody is left to notify: a transfer still running ends with the call (its stop releases its slots)
+    if (this.transfer !== undefined) this.ctx.kernel.stop(`transfer-${this.transfer.id}`);
+    this.transfer = undefined;
     if (this.admission?.admitted === true) this.admission.release();
     this.admission = undefined;
+    for (const r of this.releases.splice(0)) r();
   }
 }
 
-/** §16.7: 6xx first, then the lowest class (a 4xx says more about the call than a 5xx). */
-function betterFinal(status: number, than: number): boolean {
-  const rank = (s: number) => (s >= 600 ? 0 : s >= 400 && s < 500 ? 1 : 2);
-  return rank(status) < rank(than);
+function anonymous(): NameAddr {
+  return new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous');
+}
+
+function seeded(sdp: Uint8Array): OriginKeeper {
+  const keeper = new OriginKeeper();
+  keeper.show(sdp);
+  return keeper;
+}
+
+/** Whether two SDPs describe the same session, ignoring the `o=` version (which our keepers rewrite). */
+function sameSession(a: Uint8Array, b: Uint8Array): boolean {
+  const strip = (x: Uint8Array) => Buffer.from(x).toString().replace(/^o=.*$/m, '');
+  return strip(a) === strip(b);
 }

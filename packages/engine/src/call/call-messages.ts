@@ -1,3 +1,7 @@
+import type { SipRequest } from '@switchboard/sip';
+import type { ActorRef } from '../kernel/actor-kernel.js';
+import type { LegActor, LegMessage } from './leg-actor.js';
+
 /** `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed (UAC), one per target tried. */
 export type LegName = string;
 
@@ -12,9 +16,22 @@ export type CallMessage =
   | { type: 'confirmed'; leg: LegName }
   | { type: 'cancelled'; leg: LegName }
   | { type: 'bye'; leg: LegName; reason?: string }
-  | { type: 'request'; leg: LegName; token: string; method: string; body: Uint8Array; contentType: string | undefined }
+  /** An in-dialog request to relay or decide on; a REFER carries the whole request. */
+  | { type: 'request'; leg: LegName; token: string; method: string; body: Uint8Array; contentType: string | undefined; request?: SipRequest }
   | { type: 'request-answered'; leg: LegName; token: string; status: number; reason: string; body?: Uint8Array; contentType?: string | undefined }
   | { type: 'ended'; leg: LegName; cause: string }
   /** The call's own steps that waited on I/O: the trunk limit's verdict, the next target made ready. */
   | { type: 'admitted' }
-  | { type: 'prepared'; attempt: number; address?: string; status?: number; reason?: string };
+  | { type: 'prepared'; attempt: number; address?: string; status?: number; reason?: string }
+  // ---- from a transfer actor (issue 7) ----
+  /** A leg the transfer placed: the call registers it before the leg's first event arrives. */
+  | { type: 'adopt'; transfer: string; name: LegName; actor: LegActor; ref: ActorRef<LegMessage> }
+  /** Send this NOTIFY in the transferor's dialog; its answer goes back as `notify-answered`. */
+  | { type: 'notify'; transfer: string; seq: number; headers: [string, string][]; body: string; contentType: string }
+  /** The new party answered: bridge the remaining party to `leg` (and hold `release` until the call ends). */
+  | { type: 'transfer-answered'; transfer: string; leg: LegName; body: Uint8Array; contentType: string | undefined; release: () => void }
+  | { type: 'transfer-failed'; transfer: string; status: number; reason: string }
+  /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
+  | { type: 'release-transferor'; leg: LegName }
+  /** The transfer actor is gone (its subscription is over). */
+  | { type: 'transfer-done'; transfer: string };

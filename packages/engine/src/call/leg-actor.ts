@@ -27,7 +27,7 @@ export type LegMessage =
   /** Send a request inside this leg's dialog (a relayed re-INVITE, UPDATE, INFO...). */
   | { type: 'send-request'; token: string; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   /** Answer a request this leg passed to the call as `request` with `token`. */
-  | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string }
+  | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   /** End this leg: BYE when confirmed, CANCEL when an early UAC, a final error when an early UAS. */
   | { type: 'hangup'; status?: number; reason?: string };
 
@@ -172,7 +172,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
       case 'send-request':
         return this.sendRequest(m.method, m.token, m.body, m.contentType, m.headers ?? []);
       case 'answer-request':
-        return this.answerRequest(m.token, m.status, m.reason, m.body, m.contentType);
+        return this.answerRequest(m.token, m.status, m.reason, m.body, m.contentType, m.headers ?? []);
       case 'hangup':
         return this.hangup(m.status, m.reason);
     }
@@ -244,6 +244,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
       case 'INFO':
       case 'NOTIFY':
       case 'MESSAGE':
+      case 'REFER': // never relayed: the call decides (a transfer, or a refusal)
         break;
       default:
         this.respond(key, tx, createResponse(req, 405, { toTag: this.localTag, headers: [['Allow', ALLOW]] }));
@@ -252,7 +253,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     // relayed to the other leg; its answer comes back as answer-request
     const token = key;
     this.pendingAnswers.set(token, tx);
-    this.call.tell({ type: 'request', leg: this.name, token, method: req.method, body: req.body, contentType: req.headers.get('content-type') });
+    this.call.tell({ type: 'request', leg: this.name, token, method: req.method, body: req.body, contentType: req.headers.get('content-type'), ...(req.method === 'REFER' ? { request: req } : {}) });
   }
 
   private onRequestAfterEnd(req: SipRequest, from: Destination): void {
@@ -409,13 +410,13 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.run(branch, tx.handle({ type: 'start' }), this.peer);
   }
 
-  private answerRequest(token: string, status: number, reason: string | undefined, body: Uint8Array | undefined, contentType: string | undefined): void {
+  private answerRequest(token: string, status: number, reason: string | undefined, body: Uint8Array | undefined, contentType: string | undefined, extra: [string, string][]): void {
     const tx = this.pendingAnswers.get(token);
     if (tx === undefined) return;
     this.pendingAnswers.delete(token);
     this.compact();
     const req = tx.request;
-    const headers: [string, string][] = req.method === 'INVITE' && status < 300 && status >= 200 ? [['Contact', this.contact().toString()]] : [];
+    const headers: [string, string][] = req.method === 'INVITE' && status < 300 && status >= 200 ? [['Contact', this.contact().toString()], ...extra] : extra;
     const response = createResponse(req, status, { toTag: this.localTag, reason, body, contentType, headers });
     this.respond(token, tx, response);
     if (req.method === 'INVITE' && status >= 200 && status < 300) {

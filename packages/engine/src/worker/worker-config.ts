@@ -21,6 +21,12 @@ export const WorkerConfigSchema = z.object({
       .default({ minSE: 90 }),
     /** How long a placed call may ring before the engine cancels it (408 to the caller). */
     noAnswerMs: z.number().int().positive().default(180_000),
+    transfer: z
+      .object({
+        /** After a successful transfer, how long to wait for the transferor's BYE before sending ours (RFC 5589 §6). */
+        transferorByeMs: z.number().int().positive().default(32_000),
+      })
+      .default({ transferorByeMs: 32_000 }),
     /** Cluster-wide call limits (JetStream KV; see docs/architecture.md "Limits"). */
     limits: z
       .object({

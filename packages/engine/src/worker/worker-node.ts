@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { Engine } from '../engine.js';
 import { Counters, type EngineContext } from '../engine-context.js';
 import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
+import { SipLocator } from '../locate/sip-locator.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
@@ -50,6 +51,9 @@ export class WorkerNode implements SipLink {
       // replaced by the cluster-wide limiter in start(), before any call arrives
       limiter: new LocalCallLimiter(),
       resolve: async (host) => (await lookup(host)).address,
+      locator: new SipLocator({ overrides: trunking.sipTransfers.overrides }),
+      sipTransferLegs: new Set(),
+      transferorByeMs: config.worker.transfer.transferorByeMs,
       counters: new Counters(),
       noAnswerMs: config.worker.noAnswerMs,
       log,

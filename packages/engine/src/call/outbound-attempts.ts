@@ -1,0 +1,150 @@
+import { isIP } from 'node:net';
+import type { NameAddr } from '@switchboard/sip';
+import { failsOver, type CallTarget } from '@switchboard/trunking';
+import { newRoutingScope } from '@switchboard/wire';
+import type { Logger } from 'pino';
+import type { ActorRef } from '../kernel/actor-kernel.js';
+import type { EngineContext } from '../engine-context.js';
+import type { Destination } from '../sip-link.js';
+import type { CallMessage, FailureCause, LegName } from './call-messages.js';
+import { LegActor } from './leg-actor.js';
+
+/** What the party being connected contributes to every attempt. */
+export interface Offer {
+  body: Uint8Array;
+  contentType: string | undefined;
+  maxForwards: number;
+  displayName: string | undefined;
+}
+
+/** How one attempt presents the call: From and extra headers (P-Asserted-Identity, Referred-By…). */
+export type Presentation = (target: CallTarget, ourHost: string) => { from: NameAddr; headers: [string, string][] };
+
+/** The actor that places the attempts, and the call actor their legs report to. */
+export interface AttemptOwner {
+  readonly ctx: EngineContext;
+  readonly log: Logger;
+  /** Where the attempts' legs report (always the call actor: it is the hub of every leg of a call). */
+  readonly call: ActorRef<CallMessage>;
+  /** Where `prepared` comes back (the owner itself). */
+  readonly self: ActorRef<Extract<CallMessage, { type: 'prepared' }>>;
+  /** The transport node and listener the attempts leave through. */
+  readonly via: Destination;
+  /** Spawns and registers a placed leg. */
+  adopt(leg: LegActor): void;
+}
+
+/** When every target failed and no answer was worth relaying. */
+export type Exhausted = { status: number; reason: string };
+
+/**
+ * The targets of a plan tried in order (RFC 3261 §16.6-like serial forking by a B2BUA): each
+ * target made ready (its carrier's rate, its address), then placed as a new UAC leg; a
+ * timeout, a transport error or an answer in the target's `failoverOn` moves on; any other
+ * answer is the called party's. Used by the call (its b legs) and by transfers (the new leg).
+ */
+export class OutboundAttempts {
+  /** The leg of the attempt in progress, if one is placed. */
+  current: LegName | undefined;
+  private nextIndex = 0;
+  private placed = 0;
+  private best: { status: number; reason: string } | undefined;
+
+  constructor(
+    private readonly owner: AttemptOwner,
+    private readonly targets: readonly CallTarget[],
+    private readonly offer: Offer,
+    private readonly present: Presentation,
+    /** Prefix of the legs' names (`b` for a call's attempts, `c` for a transfer's). */
+    private readonly prefix: string,
+    private readonly exhausted: Exhausted,
+  ) {}
+
+  /** Makes the next target ready and places it; the final answer when none is left. */
+  next(): Exhausted | undefined {
+    const index = this.nextIndex++;
+    const target = this.targets[index];
+    this.current = undefined;
+    if (target === undefined) {
+      this.owner.ctx.counters.add('all-targets-failed');
+      // §16.7 relays the best answer; when there was none (timeouts, 503s) the owner's default
+      return this.best ?? this.exhausted;
+    }
+    const maxPerSecond = target.carrier?.maxCps;
+    if (maxPerSecond === undefined && isIP(target.host) !== 0) {
+      this.place(target, target.host);
+      return undefined;
+    }
+    void this.prepare(target, maxPerSecond).then((ready) => this.owner.self.tell({ type: 'prepared', attempt: index, ...ready }));
+    return undefined;
+  }
+
+  /** A target made ready (or not): placed, or skipped for the next. */
+  onPrepared(m: Extract<CallMessage, { type: 'prepared' }>): Exhausted | undefined {
+    const target = this.targets[m.attempt];
+    if (target === undefined || m.attempt !== this.nextIndex - 1 || this.current !== undefined) return undefined;
+    if (m.address !== undefined) {
+      this.place(target, m.address);
+      return undefined;
+    }
+    this.owner.log.info({ event: 'target-skipped', carrier: target.carrier?.id, host: target.host, reason: m.reason }, 'target skipped');
+    this.owner.ctx.counters.add('failover');
+    return this.next();
+  }
+
+  /**
+   * The current attempt failed: `undefined` when the next target is being tried, else the
+   * answer for the party waiting (the called party's own answer, or the best seen).
+   */
+  onFailed(status: number, reason: string, cause: FailureCause): Exhausted | undefined {
+    const target = this.targets[this.nextIndex - 1];
+    const failover = target !== undefined && (cause === 'timeout' || cause === 'transport-error' || (cause === 'response' && failsOver(status, target.failoverOn)));
+    if (!failover) {
+      this.current = undefined;
+      return { status, reason };
+    }
+    this.owner.ctx.counters.add('failover');
+    this.owner.log.info({ event: 'failover', carrier: target.carrier?.id, host: target.host, status, cause }, `attempt failed (${status} ${reason}): next target`);
+    if (cause === 'response' && status !== 503 && (this.best === undefined || betterFinal(status, this.best.status))) this.best = { status, reason };
+    return this.next();
+  }
+
+  private async prepare(target: CallTarget, maxPerSecond: number | undefined): Promise<{ address?: string; status?: number; reason?: string }> {
+    const ctx = this.owner.ctx;
+    if (maxPerSecond !== undefined && target.carrier !== undefined) {
+      const admission = await ctx.limiter.admit({ key: `carrier.${target.carrier.id}`, maxPerSecond });
+      if (!admission.admitted) return { status: 503, reason: admission.limit === 'rate' ? 'Carrier Rate Exceeded' : 'Limits Unavailable' };
+    }
+    if (isIP(target.host) !== 0) return { address: target.host };
+    try {
+      return { address: await ctx.resolve(target.host) };
+    } catch {
+      return { status: 503, reason: 'Target Not Resolved' };
+    }
+  }
+
+  /** Places one attempt: a new UAC leg whose INVITE is built from the plan, not from the other party's headers. */
+  private place(target: CallTarget, address: string): void {
+    const { ctx, via } = this.owner;
+    const offer = this.offer;
+    const peer: Destination = {
+      protocol: target.transport, address, port: target.port, nodeId: via.nodeId, localAddress: via.localAddress, localPort: via.localPort,
+    };
+    const { from, headers } = this.present(target, via.localAddress);
+    const to = new (from.constructor as typeof NameAddr)(target.uri.with({ params: [], port: undefined }));
+    const name = `${this.prefix}${++this.placed}`;
+    const leg = new LegActor(ctx, newRoutingScope(), name, 'uac', this.owner.call, `${newRoutingScope()}${newRoutingScope()}@${ctx.workerId}`, from, to, peer, target.uri);
+    this.owner.adopt(leg);
+    this.current = name;
+    const hasSdp = offer.body.length > 0;
+    if (target.offer === 'delayed' && hasSdp) {
+      leg.placeInvite(target.uri, undefined, undefined, headers, offer.maxForwards, { body: offer.body, contentType: offer.contentType });
+    } else leg.placeInvite(target.uri, hasSdp ? offer.body : undefined, offer.contentType, headers, offer.maxForwards);
+  }
+}
+
+/** §16.7: 6xx first, then the lowest class (a 4xx says more about the call than a 5xx). */
+function betterFinal(status: number, than: number): boolean {
+  const rank = (s: number) => (s >= 600 ? 0 : s >= 400 && s < 500 ? 1 : 2);
+  return rank(status) < rank(than);
+}

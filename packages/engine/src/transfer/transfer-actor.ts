@@ -1,0 +1,329 @@
+import { NameAddr, SipUri } from '@switchboard/sip';
+import type { CallTarget, ReferTarget, TrunkConfig } from '@switchboard/trunking';
+import type { Logger } from 'pino';
+import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
+import type { EngineContext } from '../engine-context.js';
+import type { Admission } from '../limits/mod.js';
+import type { SipHop } from '../locate/sip-locator.js';
+import type { Destination } from '../sip-link.js';
+import type { CallMessage, LegName } from '../call/call-messages.js';
+import type { LegActor, LegMessage } from '../call/leg-actor.js';
+import { OutboundAttempts, type AttemptOwner, type Offer, type Presentation } from '../call/outbound-attempts.js';
+import { ReferSubscription, type ReferSubscriptionEffect, type ReferSubscriptionOptions } from './refer-subscription.js';
+
+/** What a transfer actor handles: its own steps, the new leg's events (forwarded by the call) and NOTIFY answers. */
+export type TransferMessage =
+  | { type: 'start' }
+  | Extract<CallMessage, { type: 'prepared' }>
+  | { type: 'admitted' }
+  | { type: 'located'; hops: SipHop[] }
+  /** An event of one of this transfer's legs, forwarded by the call (the hub of every leg). */
+  | { type: 'leg'; event: CallMessage }
+  | { type: 'notify-answered'; seq: number; status: number }
+  | { type: 'expiry' }
+  /** The remaining party is gone: cancel the new leg, end the subscription. */
+  | { type: 'abort' };
+
+/** Everything a transfer starts from: decided by the call when it accepted the REFER. */
+export interface TransferSpec {
+  id: string;
+  call: ActorRef<CallMessage>;
+  target: ReferTarget;
+  trunk: TrunkConfig;
+  subscription: ReferSubscriptionOptions;
+  /** The remaining party's session: the new leg's offer (RFC 3725 flow: early offer). */
+  offer: Offer;
+  /** Who the target sees calling (per `trunk.transfer.callerId`). */
+  caller: { number: string | undefined; anonymous: boolean };
+  /** The transferor, for Referred-By (RFC 3892) and, on the PSTN, Diversion. */
+  transferorNumber: string | undefined;
+  via: Destination;
+  logContext: Record<string, unknown>;
+}
+
+type TransferState = 'planning' | 'dialing' | 'answered' | 'failed' | 'aborted';
+
+/**
+ * One REFER (RFC 3515): owns the implicit subscription (NOTIFYs to the transferor, sent
+ * through the call) and places the new leg — on the PSTN through the trunk's routing,
+ * restrictions and limits like any termination call, or straight to a SIP destination on
+ * another domain (RFC 3263). The call actor stays the hub: the new leg reports to it, and it
+ * forwards that leg's events here until the leg answers and the call bridges it.
+ */
+export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOwner {
+  readonly actorId: string;
+  self!: ActorRef<TransferMessage>;
+  private state: TransferState = 'planning';
+  private readonly subscription: ReferSubscription;
+  private subscriptionOver = false;
+  private expiry: NodeJS.Timeout | undefined;
+  private attempts: OutboundAttempts | undefined;
+  private readonly legRefs = new Map<LegName, ActorRef<LegMessage>>();
+  /** What the transfer holds until the call takes it over (trunk slot, SIP-transfer slot). */
+  private admission: Admission | undefined;
+  private sipSlot = false;
+  private logger: Logger | undefined;
+
+  constructor(
+    readonly ctx: EngineContext,
+    private readonly spec: TransferSpec,
+  ) {
+    this.actorId = `transfer-${spec.id}`;
+    this.subscription = new ReferSubscription(spec.subscription);
+  }
+
+  get log(): Logger {
+    return (this.logger ??= this.ctx.log.child({ ...this.spec.logContext, transfer: this.spec.id, kind: this.spec.target.kind }));
+  }
+
+  get call(): ActorRef<CallMessage> {
+    return this.spec.call;
+  }
+
+  get via(): Destination {
+    return this.spec.via;
+  }
+
+  adopt(leg: LegActor): void {
+    leg.callContext = { ...this.spec.logContext, transfer: this.spec.id };
+    const ref = this.ctx.kernel.spawn(leg.actorId, leg);
+    leg.self = ref;
+    this.legRefs.set(leg.name, ref);
+    // before the leg sends anything: the call must know the leg before its first event
+    this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, name: leg.name, actor: leg, ref });
+  }
+
+  receive(m: TransferMessage): void {
+    switch (m.type) {
+      case 'start':
+        this.run(this.subscription.handle({ type: 'start' }));
+        return this.plan();
+      case 'admitted':
+        return this.onAdmitted();
+      case 'located':
+        return this.onLocated(m.hops);
+      case 'prepared': {
+        const exhausted = this.state === 'dialing' ? this.attempts?.onPrepared(m) : undefined;
+        if (exhausted !== undefined) this.fail(exhausted.status, exhausted.reason);
+        return;
+      }
+      case 'leg':
+        return this.onLeg(m.event);
+      case 'notify-answered':
+        return this.run(this.subscription.handle({ type: 'notify-answered', seq: m.seq, status: m.status }));
+      case 'expiry':
+        this.expiry = undefined;
+        return this.run(this.subscription.handle({ type: 'expired' }));
+      case 'abort':
+        return this.abort();
+    }
+  }
+
+  // ---- the new leg ------------------------------------------------------------------------------
+
+  private plan(): void {
+    const { target, trunk } = this.spec;
+    if (target.kind === 'pstn') {
+      const caller = this.spec.caller;
+      const plan = this.ctx.policy.planTransfer(trunk, target.number, { number: caller.number ?? this.diversionNumber() ?? '', anonymous: caller.anonymous || caller.number === undefined });
+      if (plan.kind === 'refused') {
+        this.ctx.counters.add(`refused.${plan.cause}`);
+        return this.fail(plan.status, plan.reason);
+      }
+      this.attempts = new OutboundAttempts(this, plan.targets, this.spec.offer, this.presentPstn(plan.caller), 'c', { status: 503, reason: 'All Routes Failed' });
+      const limit = plan.limit;
+      if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) return this.dial();
+      this.ctx.limiter.admit(limit).then((admission) => {
+        if (this.state !== 'planning') {
+          if (admission.admitted) admission.release();
+          return;
+        }
+        this.admission = admission;
+        this.self.tell({ type: 'admitted' });
+      }, () => {
+        this.admission = { admitted: false, limit: 'unavailable', key: limit.key };
+        this.self.tell({ type: 'admitted' });
+      });
+      return;
+    }
+    // another domain: no ACL, no routing rule, no restriction, no fee; only the platform's cap
+    if (this.ctx.sipTransferLegs.size >= this.ctx.policy.config.sipTransfers.maxConcurrent) {
+      this.ctx.counters.add('limit.sip-transfers');
+      return this.fail(503, 'Too Many SIP Transfers');
+    }
+    this.ctx.sipTransferLegs.add(this.spec.id);
+    this.sipSlot = true;
+    void this.ctx.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
+  }
+
+  private onAdmitted(): void {
+    const admission = this.admission;
+    if (this.state !== 'planning' || admission === undefined) return;
+    if (admission.admitted) return this.dial();
+    this.ctx.counters.add(`limit.${admission.limit}`);
+    if (admission.limit === 'rate') this.fail(503, 'Call Rate Exceeded');
+    else if (admission.limit === 'unavailable') this.fail(503, 'Limits Unavailable');
+    else this.fail(503, 'Concurrent Call Limit');
+  }
+
+  private onLocated(hops: SipHop[]): void {
+    if (this.state !== 'planning' || this.spec.target.kind !== 'sip') return;
+    if (hops.length === 0) return this.fail(404, 'Not Found');
+    const uri = this.spec.target.uri;
+    const targets: CallTarget[] = hops.map((hop) => ({
+      uri, host: hop.address, port: hop.port, transport: hop.transport, failoverOn: [408, '5xx'], offer: 'early',
+    }));
+    this.attempts = new OutboundAttempts(this, targets, this.spec.offer, this.presentSip(), 'c', { status: 480, reason: 'Temporarily Unavailable' });
+    this.dial();
+  }
+
+  private dial(): void {
+    this.state = 'dialing';
+    const exhausted = this.attempts?.next();
+    if (exhausted !== undefined) this.fail(exhausted.status, exhausted.reason);
+  }
+
+  private onLeg(e: CallMessage): void {
+    if (this.state !== 'dialing' || !('leg' in e) || e.leg !== this.attempts?.current) return;
+    switch (e.type) {
+      case 'provisional':
+        return this.run(this.subscription.handle({ type: 'progress', status: e.status, reason: e.reason }));
+      case 'answered': {
+        this.state = 'answered';
+        // RFC 3515 §2.4.5: the final 200 only now that the target has really answered
+        this.run(this.subscription.handle({ type: 'final', status: 200, reason: 'OK' }));
+        const admission = this.admission;
+        const sipSlot = this.sipSlot;
+        const id = this.spec.id;
+        const ctx = this.ctx;
+        // the call holds the new call's slots from now on, and gives them back when it ends
+        const release = () => {
+          if (admission?.admitted === true) admission.release();
+          if (sipSlot) ctx.sipTransferLegs.delete(id);
+        };
+        this.admission = undefined;
+        this.sipSlot = false;
+        this.spec.call.tell({ type: 'transfer-answered', transfer: id, leg: e.leg, body: e.body, contentType: e.contentType, release });
+        return this.maybeStop();
+      }
+      case 'failed': {
+        const exhausted = this.attempts?.onFailed(e.status, e.reason, e.cause);
+        if (exhausted !== undefined) this.fail(exhausted.status, exhausted.reason);
+        return;
+      }
+      default:
+    }
+  }
+
+  /** The new leg cannot be had: the final NOTIFY says why, and the original call stays as it was. */
+  private fail(status: number, reason: string): void {
+    if (this.state === 'failed' || this.state === 'aborted' || this.state === 'answered') return;
+    this.state = 'failed';
+    this.log.info({ event: 'transfer-failed', status, reason }, `transfer failed: ${status} ${reason}`);
+    this.ctx.counters.add('transfer.failed');
+    this.releaseSlots();
+    this.run(this.subscription.handle({ type: 'final', status, reason }));
+    this.spec.call.tell({ type: 'transfer-failed', transfer: this.spec.id, status, reason });
+    this.maybeStop();
+  }
+
+  private abort(): void {
+    if (this.state === 'answered' || this.state === 'failed' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    const current = this.attempts?.current;
+    if (current !== undefined) this.legRefs.get(current)?.tell({ type: 'hangup' });
+    this.releaseSlots();
+    this.run(this.subscription.handle({ type: 'final', status: 487, reason: 'Request Terminated' }));
+    this.maybeStop();
+  }
+
+  private releaseSlots(): void {
+    if (this.admission?.admitted === true) this.admission.release();
+    this.admission = undefined;
+    if (this.sipSlot) this.ctx.sipTransferLegs.delete(this.spec.id);
+    this.sipSlot = false;
+  }
+
+  // ---- how the new leg presents the call ------------------------------------------------------
+
+  private diversionNumber(): string | undefined {
+    const t = this.spec.trunk;
+    return t.transfer.diversionNumber ?? t.dids[0] ?? this.spec.transferorNumber;
+  }
+
+  private referredBy(): string {
+    // ours, not the REFER's: a PBX's Referred-By names its inside addresses (topology hiding)
+    return `<sip:${this.spec.transferorNumber ?? 'transferor'}@${this.spec.trunk.domain}>`;
+  }
+
+  private presentPstn(caller: { number: string; anonymous: boolean }): Presentation {
+    return (_target, ourHost) => {
+      const identity = new NameAddr(new SipUri({ user: caller.number, host: ourHost, params: [{ name: 'user', value: 'phone' }] }));
+      const headers: [string, string][] = [['P-Asserted-Identity', identity.toString()], ['Referred-By', this.referredBy()]];
+      const diversion = this.diversionNumber();
+      // RFC 5806: the trunk's own number, which the carrier's anti-spoofing checks accept
+      if (diversion !== undefined) headers.push(['Diversion', `<sip:${diversion}@${this.spec.trunk.domain}>;reason=unconditional`]);
+      if (caller.anonymous) {
+        headers.push(['Privacy', 'id']);
+        return { from: new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous'), headers };
+      }
+      return { from: new NameAddr(identity.uri, this.spec.offer.displayName), headers };
+    };
+  }
+
+  private presentSip(): Presentation {
+    return (_target, ourHost) => {
+      const caller = this.spec.caller;
+      const from = caller.anonymous || caller.number === undefined
+        ? new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous')
+        : new NameAddr(new SipUri({ user: caller.number, host: ourHost }), this.spec.offer.displayName);
+      return { from, headers: [['Referred-By', this.referredBy()]] };
+    };
+  }
+
+  // ---- the subscription -------------------------------------------------------------------------
+
+  private run(effects: ReferSubscriptionEffect[]): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'notify':
+          this.spec.call.tell({ type: 'notify', transfer: this.spec.id, seq: e.seq, headers: e.headers, body: e.body, contentType: e.contentType });
+          break;
+        case 'start-expiry':
+          clearTimeout(this.expiry);
+          this.expiry = setTimeout(() => this.self.tell({ type: 'expiry' }), e.ms);
+          this.expiry.unref();
+          break;
+        case 'cancel-expiry':
+          clearTimeout(this.expiry);
+          this.expiry = undefined;
+          break;
+        case 'ended':
+          // the end of the subscription ends no call (RFC 3515 pitfall): only this actor, once the leg is decided
+          this.subscriptionOver = true;
+          this.maybeStop();
+          break;
+      }
+    }
+  }
+
+  private maybeStop(): void {
+    if (!this.subscriptionOver || this.state === 'planning' || this.state === 'dialing') return;
+    clearTimeout(this.expiry);
+    this.spec.call.tell({ type: 'transfer-done', transfer: this.spec.id });
+    this.ctx.kernel.stop(this.actorId);
+  }
+
+  crashed(error: unknown, message: TransferMessage): void {
+    this.log.error({ err: error, message: message.type }, 'transfer actor failed');
+    this.releaseSlots();
+    clearTimeout(this.expiry);
+    if (this.state === 'planning' || this.state === 'dialing') this.spec.call.tell({ type: 'transfer-failed', transfer: this.spec.id, status: 500, reason: 'Server Internal Error' });
+    this.spec.call.tell({ type: 'transfer-done', transfer: this.spec.id });
+  }
+
+  stopped(): void {
+    clearTimeout(this.expiry);
+    this.releaseSlots();
+  }
+}
