@@ -84,6 +84,7 @@ export interface ClusterOptions {
   leaseMs?: number;
   /** KV bucket of the limits: one per test file keeps files from sharing counters. */
   limitsBucket?: string;
+  transferorByeMs?: number;
 }
 
 /** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
@@ -96,6 +97,7 @@ worker:
   sessionTimers: { minSE: ${opts.minSE ?? 90} }
   noAnswerMs: ${opts.noAnswerMs ?? 180000}
   limits: { bucket: ${opts.limitsBucket ?? 'sb-limits'}, leaseMs: ${opts.leaseMs ?? 15000}, timeoutMs: 2000 }
+  transfer: { transferorByeMs: ${opts.transferorByeMs ?? 32000} }
 trunking:
   file: trunks.yaml
 `;

@@ -89,6 +89,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private transfer: TransferInProgress | undefined;
   private readonly transfers: TransferRecord[] = [];
   private refersByLeg: Map<LegName, number> | undefined;
+  /** Per transfer id, the leg its NOTIFYs go to, until the transfer actor is done. */
+  private notifyTo: Map<string, LegName> | undefined;
+  /** Transferors that hung up: NOTIFYs for them are answered 481 at once (RFC 6665 §4.2.2). */
+  private readonly transferorLeft = new Set<LegName>();
   private transferorBye: NodeJS.Timeout | undefined;
   /** What a transfer's new leg was offered, until the remaining party's answer shows whether it still holds. */
   private newLegOffered: Uint8Array | undefined;
@@ -330,6 +334,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       case 'transfer-failed':
         return this.onTransferFailed(m);
       case 'transfer-done':
+        this.notifyTo?.delete(m.transfer);
         if (this.transfer?.id === m.transfer) {
           // ended without an outcome of its own: the remaining party left (the final NOTIFY said 487)
           if (this.transfer.record.outcome === 'in-progress') Object.assign(this.transfer.record, { outcome: 'failed', status: 487 });
@@ -371,6 +376,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (t !== undefined && t.record.outcome === 'in-progress') {
       if (leg === t.transferor) {
         t.transferorGone = true;
+        this.transferorLeft.add(leg);
         return;
       }
       if (leg === t.remaining) t.ref.tell({ type: 'abort' });
@@ -461,6 +467,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
     actor.self = ref;
     this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record };
+    (this.notifyTo ??= new Map()).set(id, leg);
     this.log.info({ event: 'transfer', transfer: id, kind: target.kind, target: record.target }, 'transfer accepted');
     ref.tell({ type: 'start' });
   }
@@ -479,9 +486,9 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private onNotify(m: Extract<CallMessage, { type: 'notify' }>): void {
-    const t = this.transfer;
-    const transferor = t?.id === m.transfer ? t.transferor : undefined;
-    if (t === undefined || transferor === undefined || t.transferorGone || !this.legs.has(transferor)) {
+    // the subscription outlives the transfer's outcome (its final NOTIFY comes after): found by id
+    const transferor = this.notifyTo?.get(m.transfer);
+    if (transferor === undefined || !this.legs.has(transferor) || this.transferorLeft.has(transferor)) {
       // RFC 6665 §4.2.2: no dialog to notify in ends the subscription, not the transfer
       this.ctx.kernel.find<TransferMessage>(`transfer-${m.transfer}`)?.tell({ type: 'notify-answered', seq: m.seq, status: 481 });
       return;

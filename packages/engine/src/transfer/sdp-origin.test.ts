@@ -32,6 +32,8 @@ describe('readOrigin', () => {
     assert.equal(readOrigin(''), undefined);
     assert.equal(readOrigin('v=0\r\no=carrier 1234 5 IN IP4\r\n'), undefined, 'five fields');
     assert.equal(readOrigin('v=0\r\no=carrier 1234 5 IN IP4 198.51.100.5 extra\r\n'), undefined, 'seven fields');
+    assert.equal(readOrigin('v=0\r\no=carrier 1234 5 IN IP4 \r\n'), undefined, 'an empty address');
+    assert.equal(readOrigin('v=0\r\no=carrier  5 IN IP4 198.51.100.5\r\n'), undefined, 'an empty session id');
     assert.equal(readOrigin('v=0\r\no=carrier 1234 v5 IN IP4 198.51.100.5\r\n'), undefined, 'non-numeric version');
     assert.equal(readOrigin('v=0\r\no=carrier 1234 -5 IN IP4 198.51.100.5\r\n'), undefined, 'negative version');
     assert.equal(readOrigin('v=0\r\ns=-\r\nm=audio 1 RTP/AVP 0\r\no=x 1 1 IN IP4 192.0.2.1\r\n'), undefined, 'o= in a media section');
@@ -136,6 +138,10 @@ describe('OriginKeeper', () => {
     const again = keeper.show(bytes(sdp(C, 7000)));
     assert.deepEqual(again, once);
     assert.equal(keeper.origin?.version, 6n);
+    const longer = keeper.show(bytes(sdp(C, 7000) + 'a=sendonly\r\n'));
+    assert.equal(text(longer), sdp('o=carrier 1234 7 IN IP4 198.51.100.5', 7000) + 'a=sendonly\r\n', 'a longer SDP is not the same SDP');
+    const shorter = keeper.show(bytes(sdp(C, 7000)));
+    assert.equal(text(shorter), sdp('o=carrier 1234 8 IN IP4 198.51.100.5', 7000), 'nor is a shorter one');
     const refreshB = new OriginKeeper();
     const b = bytes(sdp(B));
     refreshB.show(b);
@@ -151,6 +157,31 @@ describe('OriginKeeper', () => {
     keeper.show(bytes(sdp(B)));
     assert.equal(keeper.show(none), none);
     assert.equal(keeper.origin?.version, 5n);
+  });
+
+  test('an origin differing only in username or only in address is another origin', () => {
+    const keeper = new OriginKeeper();
+    keeper.show(bytes(sdp(B)));
+    const otherAddress = keeper.show(bytes(sdp('o=carrier 1234 50 IN IP4 198.51.100.6', 7000)));
+    assert.equal(text(otherAddress), sdp('o=carrier 1234 6 IN IP4 198.51.100.5', 7000));
+    const otherUser = keeper.show(bytes(sdp('o=carrier2 1234 51 IN IP4 198.51.100.5', 7002)));
+    assert.equal(text(otherUser), sdp('o=carrier 1234 7 IN IP4 198.51.100.5', 7002));
+    const otherSession = keeper.show(bytes(sdp('o=carrier 1235 52 IN IP4 198.51.100.5', 7004)));
+    assert.equal(text(otherSession), sdp('o=carrier 1234 8 IN IP4 198.51.100.5', 7004));
+  });
+
+  test('a caller reusing its buffer: the next SDP is compared with a copy of the previous one', () => {
+    const keeper = new OriginKeeper();
+    keeper.show(bytes(sdp(B)));
+    const buffer = bytes(sdp(C, 7000));
+    keeper.show(buffer);
+    buffer.set(bytes(sdp(C, 7002)));
+    assert.equal(text(keeper.show(buffer)), sdp('o=carrier 1234 7 IN IP4 198.51.100.5', 7002));
+    const first = new OriginKeeper();
+    const reused = bytes(sdp(B));
+    first.show(reused);
+    reused.fill(0x20);
+    assert.equal(text(first.show(bytes(sdp(B)))), sdp(B), 'a repeat of the first SDP is not read from the reused buffer');
   });
 
   test('a malformed o= line from the new far end is replaced by the origin shown', () => {

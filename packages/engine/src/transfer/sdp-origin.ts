@@ -32,8 +32,8 @@ function findOriginLine(bytes: Uint8Array): LineSpan | undefined {
     let next = bytes.indexOf(LF, start);
     if (next === -1) next = bytes.length;
     const end = next > start && bytes[next - 1] === CR ? next - 1 : next;
-    if (end - start >= 2 && bytes[start + 1] === 0x3d /* = */) {
-      if (bytes[start] === 0x6f /* o */) return { start: start, end };
+    if (bytes[start + 1] === 0x3d /* = */) {
+      if (bytes[start] === 0x6f /* o */) return { start, end };
       if (bytes[start] === 0x6d /* m */) return undefined; // o= is session-level only
     }
     start = next + 1;
@@ -117,8 +117,9 @@ export class OriginKeeper {
       return this.lastSent;
     }
     const sent = this.rewrite(sdp);
+    // Copies: the caller may reuse its buffer for the next SDP.
     this.lastReceived = sdp.slice();
-    this.lastSent = sent;
+    this.lastSent = sent === sdp ? this.lastReceived : sent;
     return sent;
   }
 
