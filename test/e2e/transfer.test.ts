@@ -229,4 +229,38 @@ describe('transfer: REFER through transport and two workers', () => {
     await target.reject(486);
     assert.equal((await far.ended).how, 'bye', 'nobody left for the remaining party once the transfer failed');
   });
+
+  test('origination, blind transfer to a number on the same domain: a new PSTN call with Diversion; the carrier\'s caller re-pointed', async () => {
+    const { call, atPbx } = await origination();
+    carrier.onNextInvite({ ring: 0 });
+    assert.equal((await atPbx.refer('sip:+14155554000@acme.trunks.example')).status, 202);
+    const target = await carrier.nextCall();
+    assert.equal(target.invite.uri.toString(), `sip:+14155554000@${CARRIER_HOST}:${carrier.port};user=phone`);
+    assert.match(target.invite.headers.get('diversion') ?? '', /\+14155550100@acme\.trunks\.example/);
+    assert.match(target.invite.headers.get('p-asserted-identity') ?? '', /\+13105550100@/, 'the transferee (the PSTN caller) is presented');
+    assert.equal(sipfragStatus(await finalNotify(atPbx)), 200);
+    await call.waitForRequest('INVITE');
+    await atPbx.hangup();
+    await call.hangup();
+    assert.equal((await target.ended).how, 'bye');
+  });
+
+  test('termination, transfer to another domain; then the SIP party transfers again (a chain): each its own transfer', async () => {
+    const { call, far } = await termination('+14155551008');
+    peer.onNextInvite({ ring: 0 });
+    assert.equal((await call.refer('sip:alice@partner.example')).status, 202);
+    const first = await peer.nextCall();
+    assert.equal(sipfragStatus(await finalNotify(call)), 200);
+    await far.waitForRequest('INVITE');
+    await call.hangup();
+    // the party on the other domain now holds the call for the customer, and may transfer it on
+    peer.onNextInvite({ ring: 0 });
+    assert.equal((await first.refer('sip:carol@partner.example')).status, 202);
+    const second = await peer.nextCall();
+    assert.equal(second.invite.uri.toString(), 'sip:carol@partner.example');
+    assert.equal(sipfragStatus(await finalNotify(first)), 200);
+    await first.hangup();
+    await far.hangup();
+    assert.equal((await second.ended).how, 'bye');
+  });
 });

@@ -462,7 +462,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       id, call: this.self, target, trunk,
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
-      caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext,
+      caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
     });
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
     actor.self = ref;

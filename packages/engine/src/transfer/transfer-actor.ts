@@ -39,6 +39,8 @@ export interface TransferSpec {
   transferorNumber: string | undefined;
   via: Destination;
   logContext: Record<string, unknown>;
+  /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
+  legPrefix: string;
 }
 
 type TransferState = 'planning' | 'dialing' | 'answered' | 'failed' | 'aborted';
@@ -130,7 +132,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         this.ctx.counters.add(`refused.${plan.cause}`);
         return this.fail(plan.status, plan.reason);
       }
-      this.attempts = new OutboundAttempts(this, plan.targets, this.spec.offer, this.presentPstn(plan.caller), 'c', { status: 503, reason: 'All Routes Failed' });
+      this.attempts = new OutboundAttempts(this, plan.targets, this.spec.offer, this.presentPstn(plan.caller), this.spec.legPrefix, { status: 503, reason: 'All Routes Failed' });
       const limit = plan.limit;
       if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) return this.dial();
       this.ctx.limiter.admit(limit).then((admission) => {
@@ -173,7 +175,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     const targets: CallTarget[] = hops.map((hop) => ({
       uri, host: hop.address, port: hop.port, transport: hop.transport, failoverOn: [408, '5xx'], offer: 'early',
     }));
-    this.attempts = new OutboundAttempts(this, targets, this.spec.offer, this.presentSip(), 'c', { status: 480, reason: 'Temporarily Unavailable' });
+    this.attempts = new OutboundAttempts(this, targets, this.spec.offer, this.presentSip(), this.spec.legPrefix, { status: 480, reason: 'Temporarily Unavailable' });
     this.dial();
   }
 
