@@ -12,6 +12,6 @@ export {
 } from './user-agent.js';
 export { sdpOffer, sdpAnswer, parseSdp, bumpSdpVersion, randomRtpPort, type SdpOptions, type SdpInfo, type SdpMedia } from './sdp.js';
 export {
-  NetSipAgent, startNetSipUas, startNetSipUac, netSipAvailable,
-  type NetSipEvent, type NetSipUasOptions, type NetSipUacOptions,
+  NetSipAgent, startNetSipUas, startNetSipUac, startNetSipTransferor, netSipAvailable,
+  type NetSipEvent, type NetSipUasOptions, type NetSipUacOptions, type NetSipTransferorOptions,
 } from './netsip.js';

@@ -165,3 +165,45 @@ export function startNetSipUac(o: NetSipUacOptions): Promise<NetSipAgent> {
   }
   return spawnScript('netsip-uac', 'netsip-uac.pl', args, host, user);
 }
+
+export interface NetSipTransferorOptions {
+  /** Request-URI of the call. */
+  to: string;
+  /** The REFER's Refer-To URI. */
+  referTo: string;
+  /** Send the INVITE (and so every request of the dialog) here instead of to the URI's host. */
+  via?: Target;
+  host?: string;
+  port?: number;
+  /** User part of its From and Contact (default 'netsip'). */
+  user?: string;
+  /** Send the REFER this many ms after the answer (default 200). */
+  referAfterMs?: number;
+  /** Send BYE this many ms after the NOTIFY that ends the subscription (default 200). */
+  byeAfterMs?: number;
+  maxMs?: number;
+}
+
+/**
+ * Starts a Net::SIP transferor on UDP (a PBX): it places one call, sends an in-dialog REFER
+ * `referAfterMs` after the answer, answers each NOTIFY with 200, hangs up `byeAfterMs` after
+ * the NOTIFY with Subscription-State: terminated (RFC 5589 §6) and exits. Events: listening,
+ * provisional {code}, final {status: OK|FAIL, code, call_id}, refer-sent {refer_to, cseq},
+ * refer-response {code, refer_sub}, notify {cseq, event_header, subscription_state,
+ * content_type, status, sipfrag}, bye-received, bye-sent {code}, exit {result}
+ * (timeout first when maxMs ran out).
+ */
+export function startNetSipTransferor(o: NetSipTransferorOptions): Promise<NetSipAgent> {
+  const host = o.host ?? '127.0.0.1';
+  const user = o.user ?? 'netsip';
+  const args = [
+    '--host', host, '--port', String(o.port ?? 0), '--user', user, '--to', o.to, '--refer-to', o.referTo,
+    '--refer-after', String((o.referAfterMs ?? 200) / 1000), '--bye-after', String((o.byeAfterMs ?? 200) / 1000),
+    '--max-seconds', String((o.maxMs ?? 30_000) / 1000),
+  ];
+  if (o.via !== undefined) {
+    if (o.via.transport !== undefined && o.via.transport !== 'udp') throw new Error('the Net::SIP transferor speaks UDP only');
+    args.push('--proxy', `${o.via.host}:${o.via.port}`);
+  }
+  return spawnScript('netsip-transferor', 'netsip-transferor.pl', args, host, user);
+}

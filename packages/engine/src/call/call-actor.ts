@@ -56,6 +56,8 @@ interface Parties {
 }
 
 const SDP = /application\/sdp/i;
+/** Shared by every call that was never transferred (most of them). */
+const NO_TRANSFERS: TransferRecord[] = [];
 
 /**
  * A call: the B2BUA bridge between two legs — first the leg that came in (a, UAS) and the
@@ -83,22 +85,25 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private customerLeg: LegName | undefined;
   private parties: Parties = { customer: undefined, remote: undefined, remoteAnonymous: false };
   /** The last SDP each party sent: a transfer's new leg is offered the remaining party's. */
-  private readonly sdpOf = new Map<LegName, { body: Uint8Array; contentType: string | undefined }>();
+  private sdpOfTable: Map<LegName, { body: Uint8Array; contentType: string | undefined }> | undefined;
+  private get sdpOf(): Map<LegName, { body: Uint8Array; contentType: string | undefined }> {
+    return (this.sdpOfTable ??= new Map());
+  }
   /** Per party, the `o=` it has been shown (RFC 3264 §8), created on a transfer's first use. */
   private keepers: Map<LegName, OriginKeeper> | undefined;
   private transfer: TransferInProgress | undefined;
-  private readonly transfers: TransferRecord[] = [];
+  private transfers: TransferRecord[] = NO_TRANSFERS;
   private refersByLeg: Map<LegName, number> | undefined;
   /** Per transfer id, the leg its NOTIFYs go to, until the transfer actor is done. */
   private notifyTo: Map<string, LegName> | undefined;
   /** Transferors that hung up: NOTIFYs for them are answered 481 at once (RFC 6665 §4.2.2). */
-  private readonly transferorLeft = new Set<LegName>();
+  private transferorLeft: Set<LegName> | undefined;
   private transferorBye: NodeJS.Timeout | undefined;
   /** What a transfer's new leg was offered, until the remaining party's answer shows whether it still holds. */
   private newLegOffered: Uint8Array | undefined;
   /** What the call holds outside itself: its trunk slot, and those of the calls transfers added. */
   private admission: Admission | undefined;
-  private readonly releases: (() => void)[] = [];
+  private releases: (() => void)[] | undefined;
   /** Relayed in-dialog requests: token on the receiving leg → the leg that waits for the answer. */
   private relaysTable: Map<string, { from: LegName; token: string }> | undefined;
   private get relays(): Map<string, { from: LegName; token: string }> {
@@ -176,7 +181,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       maxForwards: Math.max(0, (invite.headers.maxForwards ?? 70) - 1),
       displayName: invite.headers.from?.displayName,
     };
-    if (invite.body.length > 0) this.sdpOf.set('a', { body: invite.body, contentType });
+    if (invite.body.length > 0) this.rememberSdp('a', invite.body, contentType);
     this.attempts = new OutboundAttempts(this, plan.targets, this.offer, this.presentation(plan), 'b',
       // when no answer was worth relaying: a termination call is our failure; an origination call finds the customer unreachable
       plan.kind === 'origination' ? { status: 480, reason: 'Temporarily Unavailable' } : { status: 503, reason: 'All Routes Failed' });
@@ -349,13 +354,18 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   private onAnswered(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
     this.state = 'answered';
-    if (body.length > 0) this.sdpOf.set(leg, { body, contentType });
+    if (body.length > 0) this.rememberSdp(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
     // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
     this.plan = undefined;
     this.offer = undefined;
     this.attempts = undefined;
     this.tell('a', { type: 'answer', status: 200, ...(body.length > 0 ? { body, contentType } : {}) });
+  }
+
+  /** A copy: a body is a view of its whole message's bytes, which a call that is up should not keep. */
+  private rememberSdp(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
+    this.sdpOf.set(leg, { body: body.slice(), contentType });
   }
 
   private inPair(leg: LegName): boolean {
@@ -376,7 +386,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (t !== undefined && t.record.outcome === 'in-progress') {
       if (leg === t.transferor) {
         t.transferorGone = true;
-        this.transferorLeft.add(leg);
+        (this.transferorLeft ??= new Set()).add(leg);
         return;
       }
       if (leg === t.remaining) t.ref.tell({ type: 'abort' });
@@ -399,7 +409,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       this.tell(m.leg, { type: 'answer-request', token: m.token, status: 481, reason: 'Call/Transaction Does Not Exist' });
       return;
     }
-    if (m.body.length > 0 && m.contentType !== undefined && SDP.test(m.contentType)) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    if (m.body.length > 0 && m.contentType !== undefined && SDP.test(m.contentType)) this.rememberSdp(m.leg, m.body, m.contentType);
     const token = `r${++this.relayCount}`;
     this.relays.set(token, { from: m.leg, token: m.token });
     this.tell(other, { type: 'send-request', token, method: m.method, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
@@ -412,7 +422,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (relay === undefined) return;
     this.relays.delete(m.token);
     if (this.relays.size === 0) this.relaysTable = undefined;
-    if (m.body !== undefined && m.body.length > 0 && m.status < 300 && m.contentType !== undefined && SDP.test(m.contentType)) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    if (m.body !== undefined && m.body.length > 0 && m.status < 300 && m.contentType !== undefined && SDP.test(m.contentType)) this.rememberSdp(m.leg, m.body, m.contentType);
     this.tell(relay.from, { type: 'answer-request', token: relay.token, status: m.status, reason: m.reason, ...(m.body !== undefined && m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
   }
 
@@ -457,6 +467,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const record: TransferRecord = {
       id, transferor: leg, target: target.uri.toString(), kind: target.kind, billable: target.kind === 'pstn', outcome: 'in-progress',
     };
+    if (this.transfers === NO_TRANSFERS) this.transfers = [];
     this.transfers.push(record);
     const actor = new TransferActor(this.ctx, {
       id, call: this.self, target, trunk,
@@ -488,7 +499,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private onNotify(m: Extract<CallMessage, { type: 'notify' }>): void {
     // the subscription outlives the transfer's outcome (its final NOTIFY comes after): found by id
     const transferor = this.notifyTo?.get(m.transfer);
-    if (transferor === undefined || !this.legs.has(transferor) || this.transferorLeft.has(transferor)) {
+    if (transferor === undefined || !this.legs.has(transferor) || this.transferorLeft?.has(transferor) === true) {
       // RFC 6665 §4.2.2: no dialog to notify in ends the subscription, not the transfer
       this.ctx.kernel.find<TransferMessage>(`transfer-${m.transfer}`)?.tell({ type: 'notify-answered', seq: m.seq, status: 481 });
       return;
@@ -511,7 +522,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
    */
   private onTransferAnswered(m: Extract<CallMessage, { type: 'transfer-answered' }>): void {
     const t = this.transfer;
-    this.releases.push(m.release);
+    (this.releases ??= []).push(m.release);
     if (t === undefined || t.id !== m.transfer || this.state === 'ending' || this.state === 'ended') {
       this.tell(m.leg, { type: 'hangup' });
       return;
@@ -521,7 +532,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     t.record.status = 200;
     this.ctx.counters.add(`transfer.answered.${t.record.kind}`);
     this.log.info({ event: 'transfer-answered', transfer: t.id }, 'transfer answered: bridging the remaining party to the new leg');
-    if (m.body.length > 0) this.sdpOf.set(m.leg, { body: m.body, contentType: m.contentType });
+    if (m.body.length > 0) this.rememberSdp(m.leg, m.body, m.contentType);
     this.pair = [t.remaining, m.leg];
     // the new leg is the customer's choice: on another domain it may transfer again (chains); a PSTN party may not
     this.customerLeg = t.record.kind === 'sip' ? m.leg : undefined;
@@ -568,7 +579,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const offered = this.newLegOffered;
     this.newLegOffered = undefined;
     if (body === undefined || body.length === 0 || newLeg === undefined) return;
-    this.sdpOf.set(m.leg, { body, contentType: m.contentType });
+    this.rememberSdp(m.leg, body, m.contentType);
     // the new party was offered the remaining party's earlier session: tell it if that changed
     if (offered !== undefined && !sameSession(body, offered)) {
       this.tell(newLeg, { type: 'send-request', token: 'x:reinvite-new', method: 'INVITE', body, contentType: m.contentType });
@@ -614,7 +625,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.transfer = undefined;
     if (this.admission?.admitted === true) this.admission.release();
     this.admission = undefined;
-    for (const r of this.releases.splice(0)) r();
+    for (const r of this.releases?.splice(0) ?? []) r();
   }
 }
 

@@ -1,0 +1,177 @@
+// Transfer benchmark: how long a blind transfer's new leg takes to leave the engine. A PBX UA
+// places a call through transport → two workers → carrier, then REFERs it to a number routed to
+// a carrier of its own; the figure is REFER sent → that carrier's UA reading the new INVITE,
+// while a second PBX runs a background load through the same cluster (all on this machine,
+// with a nats-server). Each transferred call is held 1 s by the target, then hung up.
+// Usage: node test/dist/bench/transfer.js [transfers=200] [backgroundCps=100]
+import { SipUri, type SipRequest } from '@switchboard/sip';
+import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call } from '@switchboard/testkit';
+import { startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+
+const transfers = Number(process.argv[2] ?? 200);
+const backgroundCps = Number(process.argv[3] ?? 100);
+const transfersPerSecond = 10;
+const warmupTransfers = 10;
+const holdMs = 1_000;
+
+const PBX_HOST = '127.0.0.10';
+const BACKGROUND_PBX_HOST = '127.0.0.11';
+const CARRIER_HOST = '127.0.0.21';
+const TARGETS_HOST = '127.0.0.22';
+const DOMAIN = 'acme.trunks.example';
+/** Transfer targets are numbers under this prefix, routed to the targets' carrier alone. */
+const TARGET_PREFIX = '+1555';
+
+function trunking(ports: { pbx: number; carrier: number; targets: number }) {
+  return {
+    carriers: [
+      { id: 'carrier', addresses: [{ host: CARRIER_HOST, port: ports.carrier }] },
+      { id: 'targets', addresses: [{ host: TARGETS_HOST, port: ports.targets }] },
+    ],
+    trunks: [{
+      id: 'acme', domain: DOMAIN, acl: [`${PBX_HOST}/32`, `${BACKGROUND_PBX_HOST}/32`],
+      dids: ['+14155550100'],
+      origination: { uris: [`sip:${PBX_HOST}:${ports.pbx}`] },
+      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+      routing: [{ prefix: '+1', carriers: ['carrier'] }, { prefix: TARGET_PREFIX, carriers: ['targets'] }],
+      callerId: { allowed: ['+1212'] },
+    }],
+  };
+}
+
+const nats = await startNatsServer();
+const carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, keepHistory: false, timeoutMs: 30_000 });
+carrier.onInvite({ trying: true });
+const targets = await UserAgent.start({ name: 'targets', host: TARGETS_HOST, keepHistory: false, timeoutMs: 30_000 });
+const pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 30_000 });
+const backgroundPbx = await UserAgent.start({ name: 'background-pbx', host: BACKGROUND_PBX_HOST, user: '+12125550111', keepHistory: false, timeoutMs: 30_000 });
+const transport = await startTransport('t1', nats.url);
+const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, targets: targets.port }), { limitsBucket: 'transfer-bench' });
+const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
+await workersKnown(transport, ['w1', 'w2']);
+const edge = { host: '127.0.0.1', port: transport.udpPort };
+
+/** The transfers awaiting their new INVITE, by target number (the R-URI's user part). */
+const awaitingInvite = new Map<string, (at: number) => void>();
+targets.onInvite((invite: SipRequest) => {
+  // read when the UA parses the datagram: the same clock as the REFER's send time
+  const at = performance.now();
+  const number = invite.uri instanceof SipUri ? invite.uri.user : undefined;
+  if (number !== undefined) awaitingInvite.get(number)?.(at);
+  return { trying: true, hangupAfter: holdMs };
+});
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Places calls at `cps` from the background PBX until stopped; each is held `holdMs`, then hung up. */
+function background(cps: number): { stop: () => Promise<{ answered: number; failed: number }> } {
+  let answered = 0;
+  let failed = 0;
+  let placed = 0;
+  const pending: Promise<void>[] = [];
+  /** Calls the PBX stopped waiting for (no 2xx within its timeout): they may still be answered later. */
+  const abandoned: Call[] = [];
+  const start = Date.now();
+  const tick = setInterval(() => {
+    const due = Math.floor(((Date.now() - start) / 1000) * cps);
+    while (placed < due) {
+      placed++;
+      const call = backgroundPbx.call({ to: `sip:+1415${String(2_000_000 + placed).padStart(7, '0')}@${DOMAIN}`, via: edge });
+      pending.push(call.answered.then(
+        async () => {
+          answered++;
+          await sleep(holdMs);
+          await call.hangup().catch(() => undefined);
+        },
+        () => {
+          failed++;
+          abandoned.push(call);
+        },
+      ));
+    }
+  }, 5);
+  return {
+    async stop() {
+      clearInterval(tick);
+      await Promise.all(pending);
+      // an abandoned call is ended like a PBX would: CANCEL while unanswered, BYE if it was answered late
+      await Promise.all(abandoned.map((c) => c.hangup().catch(() => undefined)));
+      return { answered, failed };
+    },
+  };
+}
+
+type TransferOutcome = { ok: true; referToInviteMs: number } | { ok: false; why: string };
+
+let transferSeq = 0;
+/** One blind transfer: a call up, REFER to a target number, the new INVITE timed at the target; then hung up. */
+async function transferOnce(): Promise<TransferOutcome> {
+  const i = ++transferSeq;
+  const call = pbx.call({ to: `sip:+1415${String(3_000_000 + i).padStart(7, '0')}@${DOMAIN}`, via: edge });
+  try {
+    await call.established;
+  } catch {
+    await call.hangup().catch(() => undefined);
+    return { ok: false, why: 'the call to transfer was not answered' };
+  }
+  const target = `${TARGET_PREFIX}${String(i).padStart(7, '0')}`;
+  let arrived: (at: number) => void = () => undefined;
+  const invited = new Promise<number>((resolve) => (arrived = resolve));
+  awaitingInvite.set(target, arrived);
+  const t0 = performance.now();
+  const accepted = call.refer(`sip:${target}@${DOMAIN}`);
+  let outcome: TransferOutcome;
+  try {
+    const res = await accepted;
+    if (res.status !== 202) throw new Error(`REFER answered ${res.status}`);
+    const at = await Promise.race([invited, sleep(10_000).then(() => Promise.reject(new Error('no INVITE at the target within 10 s')))]);
+    outcome = { ok: true, referToInviteMs: at - t0 };
+    const final = await call.waitForNotify(isFinalNotify, 10_000);
+    if (sipfragStatus(final) !== 200) outcome = { ok: false, why: `final NOTIFY ${sipfragStatus(final)}` };
+  } catch (err) {
+    outcome = { ok: false, why: err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err) };
+  }
+  awaitingInvite.delete(target);
+  // RFC 5589 §6: the transferor leaves; the target ends the bridged call after holdMs
+  await call.hangup().catch(() => undefined);
+  return outcome;
+}
+
+/** `count` transfers started at `perSecond`, each running on its own. */
+async function runTransfers(count: number, perSecond: number): Promise<TransferOutcome[]> {
+  const runs: Promise<TransferOutcome>[] = [];
+  for (let k = 0; k < count; k++) {
+    runs.push(transferOnce());
+    await sleep(1000 / perSecond);
+  }
+  return Promise.all(runs);
+}
+
+console.log(`transfer benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; REFER → new INVITE at the target's carrier UA`);
+console.log(`  ${transfers} transfers at ${transfersPerSecond}/s (after ${warmupTransfers} uncounted), background ${backgroundCps} calls/s held ${holdMs} ms`);
+
+const load = background(backgroundCps);
+await sleep(2_000); // the background load reaches its steady state
+await runTransfers(warmupTransfers, transfersPerSecond);
+const outcomes = await runTransfers(transfers, transfersPerSecond);
+const bg = await load.stop();
+await sleep(holdMs + 1_000); // the targets' BYEs of the last transfers
+
+const latencies = outcomes.flatMap((o) => (o.ok ? [o.referToInviteMs] : [])).sort((a, b) => a - b);
+const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.why]));
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+console.log(`transfers: ${latencies.length}, REFER→INVITE p50 ${ms(percentile(latencies, 50))} · p99 ${ms(percentile(latencies, 99))} · max ${ms(latencies[latencies.length - 1] ?? NaN)}; background ${backgroundCps} calls/s: answered ${bg.answered}, failed ${bg.failed}`);
+if (failures.length > 0) {
+  const byWhy = new Map<string, number>();
+  for (const why of failures) byWhy.set(why, (byWhy.get(why) ?? 0) + 1);
+  console.log(`  transfers failed: ${failures.length} (${[...byWhy].map(([why, n]) => `${n}× ${why}`).join('; ')})`);
+}
+
+await Promise.all(workers.map((w) => w.stop('SIGINT')));
+await transport.proc.stop();
+for (const ua of [pbx, backgroundPbx, carrier, targets]) await ua.stop();
+await nats.stop();
