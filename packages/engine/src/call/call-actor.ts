@@ -32,6 +32,8 @@ interface TransferInProgress {
   /** Its legs not yet bridged: their events go to the transfer actor. */
   legs: Set<LegName>;
   transferorGone: boolean;
+  /** The remaining party left during the transfer: hang up the transferor once the transfer is done. */
+  releaseTransferor?: boolean;
   /** The offer the new leg got (the remaining party's session), to see whether the remaining party changed it. */
   offered: Uint8Array;
   record: TransferRecord;
@@ -98,6 +100,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private notifyTo: Map<string, LegName> | undefined;
   /** Transferors that hung up: NOTIFYs for them are answered 481 at once (RFC 6665 §4.2.2). */
   private transferorLeft: Set<LegName> | undefined;
+  /** Parties reached on another domain by a transfer, by leg: who they are when they transfer on. */
+  private sipParties: Map<LegName, string> | undefined;
   private transferorBye: NodeJS.Timeout | undefined;
   /** What a transfer's new leg was offered, until the remaining party's answer shows whether it still holds. */
   private newLegOffered: Uint8Array | undefined;
@@ -341,9 +345,11 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       case 'transfer-done':
         this.notifyTo?.delete(m.transfer);
         if (this.transfer?.id === m.transfer) {
+          const t = this.transfer;
           // ended without an outcome of its own: the remaining party left (the final NOTIFY said 487)
-          if (this.transfer.record.outcome === 'in-progress') Object.assign(this.transfer.record, { outcome: 'failed', status: 487 });
+          if (t.record.outcome === 'in-progress') Object.assign(t.record, { outcome: 'failed', status: 487 });
           this.transfer = undefined;
+          if (t.releaseTransferor === true) this.tell(t.transferor, { type: 'hangup' });
         }
         return;
       case 'release-transferor':
@@ -389,7 +395,13 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         (this.transferorLeft ??= new Set()).add(leg);
         return;
       }
-      if (leg === t.remaining) t.ref.tell({ type: 'abort' });
+      if (leg === t.remaining) {
+        // the transferor hears the end of its transfer (final NOTIFY 487) before our BYE: released on transfer-done
+        t.ref.tell({ type: 'abort' });
+        t.releaseTransferor = true;
+        this.state = 'ending';
+        return;
+      }
     }
     this.endBoth(this.otherOf(leg));
   }
@@ -474,6 +486,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
       caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
+      ...(this.sipParties?.has(leg) === true ? { referredBy: `<${this.sipParties.get(leg)}>` } : {}),
     });
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
     actor.self = ref;
@@ -536,6 +549,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.pair = [t.remaining, m.leg];
     // the new leg is the customer's choice: on another domain it may transfer again (chains); a PSTN party may not
     this.customerLeg = t.record.kind === 'sip' ? m.leg : undefined;
+    if (t.record.kind === 'sip') (this.sipParties ??= new Map()).set(m.leg, t.record.target);
     // each party keeps seeing the origin it saw: the remaining party the transferor's, the new one its offer's
     const keepers = (this.keepers ??= new Map());
     keepers.set(m.leg, seeded(t.offered));

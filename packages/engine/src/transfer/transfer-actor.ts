@@ -39,6 +39,8 @@ export interface TransferSpec {
   transferorNumber: string | undefined;
   via: Destination;
   logContext: Record<string, unknown>;
+  /** Referred-By when the transferor is a party on another domain (a chain): its own URI. */
+  referredBy?: string;
   /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
   legPrefix: string;
 }
@@ -255,7 +257,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   private referredBy(): string {
     // ours, not the REFER's: a PBX's Referred-By names its inside addresses (topology hiding)
-    return `<sip:${this.spec.transferorNumber ?? 'transferor'}@${this.spec.trunk.domain}>`;
+    return this.spec.referredBy ?? `<sip:${this.spec.transferorNumber ?? 'transferor'}@${this.spec.trunk.domain}>`;
   }
 
   private presentPstn(caller: { number: string; anonymous: boolean }): Presentation {

@@ -51,7 +51,8 @@ export class WorkerNode implements SipLink {
       // replaced by the cluster-wide limiter in start(), before any call arrives
       limiter: new LocalCallLimiter(),
       resolve: async (host) => (await lookup(host)).address,
-      locator: new SipLocator({ overrides: trunking.sipTransfers.overrides }),
+      // RFC 2782: equal-priority SRV targets share the load by weight
+      locator: new SipLocator({ overrides: trunking.sipTransfers.overrides, random: Math.random }),
       sipTransferLegs: new Set(),
       transferorByeMs: config.worker.transfer.transferorByeMs,
       counters: new Counters(),
