@@ -371,7 +371,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   /** A copy: a body is a view of its whole message's bytes, which a call that is up should not keep. */
   private rememberSdp(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
-    this.sdpOf.set(leg, { body: body.slice(), contentType });
+    // a real copy (Buffer#slice is a view) and a constant type (a header value is a slice of its message's text)
+    this.sdpOf.set(leg, { body: new Uint8Array(body), contentType: contentType !== undefined && SDP.test(contentType) ? 'application/sdp' : contentType });
   }
 
   private inPair(leg: LegName): boolean {
