@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SipRequest } from '@switchboard/sip';
 import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { callIdLandingOn, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.10';
 const CARRIER_HOST = '127.0.0.21';
@@ -61,9 +61,9 @@ describe('transfer: REFER through transport and two workers', () => {
   });
 
   /** A termination call PBX → carrier, up. */
-  async function termination(number = '+14155551000'): Promise<{ call: Call; far: Call }> {
+  async function termination(number = '+14155551000', callId?: string): Promise<{ call: Call; far: Call }> {
     carrier.onNextInvite({ ring: 0 });
-    const call = pbx.call({ to: `sip:${number}@acme.trunks.example`, via: edge });
+    const call = pbx.call({ to: `sip:${number}@acme.trunks.example`, via: edge, ...(callId === undefined ? {} : { callId }) });
     const far = await carrier.nextCall();
     await call.established;
     return { call, far };
@@ -263,4 +263,29 @@ describe('transfer: REFER through transport and two workers', () => {
     await far.hangup();
     assert.equal((await second.ended).how, 'bye');
   });
+
+  for (const [name, workersOf] of [['on one worker', ['w1', 'w1']], ['across two workers', ['w1', 'w2']]] as const) {
+    test(`attended transfer (Replaces) ${name}: the remaining party and the replaced call's far party are joined`, async () => {
+      const { call: call1, far: far1 } = await termination('+14155551010', callIdLandingOn(workersOf[0], ['w1', 'w2']));
+      const { call: call2, far: far2 } = await termination('+14155551011', callIdLandingOn(workersOf[1], ['w1', 'w2']));
+      // the PBX names its own dialog of call 2: our tag is the To tag it got, its tag the From tag
+      const replaces = encodeURIComponent(`${call2.callId};to-tag=${call2.remoteTag};from-tag=${call2.localTag}`);
+      assert.equal((await call1.refer(`<sip:+14155551011@acme.trunks.example?Replaces=${replaces}>`)).status, 202);
+      assert.equal(sipfragStatus(await finalNotify(call1)), 200);
+      const ended = await call2.ended;
+      assert.equal(ended.by, 'remote', 'the replaced dialog is ended by the engine (RFC 3891 §3)');
+      // each party is re-pointed at the other's media
+      const toFar1 = await far1.waitForRequest('INVITE');
+      assert.match(bodyText(toFar1), new RegExp(`m=audio ${/m=audio (\d+)/.exec(far2.localSdp ?? '')?.[1]} `));
+      const toFar2 = await far2.waitForRequest('INVITE');
+      assert.match(bodyText(toFar2), new RegExp(`m=audio ${/m=audio (\d+)/.exec(far1.localSdp ?? '')?.[1]} `));
+      assert.equal(origin(bodyText(toFar2))?.[1], origin(bodyText(far2.invite))?.[1], 'far2 keeps seeing the origin it knew');
+      await call1.hangup();
+      // in-dialog requests cross between the joined halves, and so does the end
+      assert.equal((await far2.request('INFO', { body: 'hello', contentType: 'text/plain' })).status, 200);
+      assert.ok(far1.requests.some((r) => r.method === 'INFO'));
+      await far1.hangup();
+      assert.equal((await far2.ended).how, 'bye');
+    });
+  }
 });

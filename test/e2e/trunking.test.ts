@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipRequest, SipResponse } from '@switchboard/sip';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeMap, RendezvousSet, Subjects } from '@switchboard/wire';
-import { natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { decodeMap, Subjects } from '@switchboard/wire';
+import { callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.10';
 const DIGEST_PBX_HOST = '127.0.0.11';
@@ -60,15 +60,6 @@ function trunking(ports: { pbx: number; a: number; b: number; deadPort: number }
  */
 function received(call: Call): string {
   return call.log.filter((e) => e.dir === 'in').map((e) => Buffer.from(e.raw).toString().split('\r\n\r\n', 1)[0]).join('\n');
-}
-
-/** A Call-ID that the transport's rendezvous hashing gives to `worker` among each of the worker sets. */
-function callIdLandingOn(worker: string, ...sets: string[][]): string {
-  const rings = sets.map((ids) => new RendezvousSet(ids));
-  for (let i = 0; ; i++) {
-    const id = `${worker}-${Date.now()}-${i}@trunking`;
-    if (rings.every((r) => r.pick(id) === worker)) return id;
-  }
 }
 
 function h(algorithm: string, text: string): string {

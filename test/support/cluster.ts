@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ManagedProcess } from '@switchboard/testkit';
-import { decodeMap, Subjects } from '@switchboard/wire';
+import { decodeMap, RendezvousSet, Subjects } from '@switchboard/wire';
 import { repoRoot } from './paths.js';
 
 export const ROUTING_SECRET = 'test-routing-secret-0123456789';
@@ -130,3 +130,13 @@ export async function startWorker(id: string, configFile: string, natsUrl: strin
   await proc.waitForEvent('ready');
   return proc;
 }
+
+/** A Call-ID that the transport's rendezvous hashing gives to `worker` among each of the worker sets. */
+export function callIdLandingOn(worker: string, ...sets: string[][]): string {
+  const rings = sets.map((ids) => new RendezvousSet(ids));
+  for (let i = 0; ; i++) {
+    const id = `${worker}-${Date.now()}-${i}@trunking`;
+    if (rings.every((r) => r.pick(id) === worker)) return id;
+  }
+}
+

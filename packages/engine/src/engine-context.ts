@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SipUri } from '@switchboard/sip';
 import type { TrunkPolicy } from '@switchboard/trunking';
 import type { SipHop } from './locate/sip-locator.js';
+import type { CallBridge } from './transfer/call-bridge.js';
 import type { RoutingIds } from '@switchboard/wire';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import type { CallLimiter } from './limits/mod.js';
@@ -33,6 +34,8 @@ export interface EngineContext {
   sipTransferLegs: Set<string>;
   /** How long after a successful transfer the engine waits for the transferor's BYE before sending its own (RFC 5589 §6). */
   transferorByeMs: number;
+  /** Attended transfer: calls reaching calls, on this worker or another (NATS). */
+  bridge: CallBridge;
   /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
   counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */

@@ -10,6 +10,7 @@ import { Engine } from './engine.js';
 import { Counters, type EngineContext } from './engine-context.js';
 import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
 import { SipLocator, type DnsResolver } from './locate/sip-locator.js';
+import { localBridge } from './transfer/call-bridge.js';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import { NactKernel } from './kernel/nact-kernel.js';
 import type { Destination, SipLink } from './sip-link.js';
@@ -94,13 +95,15 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
     sipTransferLegs: new Set(),
     transferorByeMs: options.transferorByeMs ?? 32_000,
+    bridge: localBridge(() => engine),
     counters: new Counters(),
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),
     invites: new Map(),
     calls: new Map(),
   };
-  return { engine: new Engine(ctx), link, ctx, kernel };
+  const engine: Engine = new Engine(ctx);
+  return { engine, link, ctx, kernel };
 }
 
 /** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */

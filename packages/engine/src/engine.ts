@@ -6,6 +6,8 @@ import type { LegMessage } from './call/leg-actor.js';
 import type { EngineContext } from './engine-context.js';
 import type { Destination } from './sip-link.js';
 import { cancelTargetKey, serverTransactionKey } from './transactions/transaction-key.js';
+import type { BridgedMessage, JoinReply, JoinRequest } from './transfer/call-bridge.js';
+import type { CallMessage } from './call/call-messages.js';
 
 
 /**
@@ -102,6 +104,18 @@ export class Engine {
       default:
         this.reply(req, 405, from, [['Allow', ALLOW]]);
     }
+  }
+
+  /** Attended transfer: another call (maybe on another worker) asks for the far party of one of our dialogs. */
+  onJoin(request: JoinRequest, respond: (reply: JoinReply) => void): void {
+    const leg = this.ctx.kernel.find<LegMessage>(`leg-${request.legScope}`);
+    if (leg === undefined) respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
+    else leg.tell({ type: 'join', callId: request.callId, tags: request.tags, master: request.master, respond });
+  }
+
+  /** A message between the halves of a call joined across workers. */
+  onBridged(call: string, message: BridgedMessage): void {
+    this.ctx.kernel.find<CallMessage>(`call-${call}`)?.tell({ type: 'bridged', message });
   }
 
   private legOf(branchOrTag: string) {

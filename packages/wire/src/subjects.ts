@@ -19,6 +19,10 @@ export const Subjects = {
   workerHeartbeat: 'sb.workers.heartbeat',
   /** Request/reply: one worker's figures (calls, actors, heap). */
   workerStats: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.stats`,
+  /** Request/reply: attended transfer (RFC 3891) asks the worker owning the replaced dialog to hand over its far party. */
+  workerJoin: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.join`,
+  /** Messages between the two halves of a call joined across workers (the master call and the relay). */
+  workerBridge: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.bridge`,
   /** Request/reply: one transport node's counters. */
   transportStats: (nodeId: string): string => `sb.transport.${assertNodeId(nodeId, 'transport id')}.stats`,
   /** Request/reply: every transport node answers with its counters (gather replies until a timeout). */

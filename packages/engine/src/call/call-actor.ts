@@ -10,6 +10,7 @@ import type { Admission } from '../limits/mod.js';
 import type { Destination } from '../sip-link.js';
 import { OriginKeeper } from '../transfer/sdp-origin.js';
 import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
+import type { CallAddress, RelayedCommand, RelayedEvent } from '../transfer/call-bridge.js';
 import type { CallMessage, LegName } from './call-messages.js';
 import { LegActor, type LegMessage } from './leg-actor.js';
 import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
@@ -19,7 +20,7 @@ import { OutboundAttempts, type Offer, type Presentation } from './outbound-atte
  * ready (carrier rate, DNS); early: an attempt is placed and unanswered; answered/confirmed:
  * bridged; ending: one side is gone or refused, the rest is being released.
  */
-type CallState = 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 'ending' | 'ended';
+type CallState = 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 'relaying' | 'ending' | 'ended';
 
 type CallPlan = TerminationPlan | OriginationPlan;
 
@@ -74,7 +75,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   readonly actorId: string;
   /** Read by the worker's stats (calls by state); changed only by the actor. */
   state: CallState = 'admitting';
-  private readonly legs = new Map<LegName, { actor: LegActor; ref: ActorRef<LegMessage> }>();
+  /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
+  private readonly legs = new Map<LegName, { actor?: LegActor; ref: ActorRef<LegMessage> }>();
+  /** This call handed its far party to another call (attended transfer): it relays that leg's events. */
+  private relay: { master: CallAddress; leg: LegName } | undefined;
   /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
   private pair: [LegName, LegName | undefined] = ['a', undefined];
   private attempts: OutboundAttempts | undefined;
@@ -285,6 +289,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- the actor ------------------------------------------------------------------------------------
 
   receive(m: CallMessage): void {
+    if (this.relay !== undefined && 'leg' in m && m.leg === this.relay.leg) return this.relayEvent(m);
     if ('leg' in m && m.type !== 'transfer-answered' && m.type !== 'release-transferor' && this.transfer?.legs.has(m.leg) === true) return this.forwardToTransfer(m);
     switch (m.type) {
       case 'admitted':
@@ -342,6 +347,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         return this.onTransferAnswered(m);
       case 'transfer-failed':
         return this.onTransferFailed(m);
+      case 'transfer-joined':
+        return this.onTransferJoined(m);
+      case 'join-away':
+        return this.onJoinAway(m);
+      case 'bridged':
+        if (m.message.to === 'master') return this.receive({ ...m.message.event, leg: 'remote' } as CallMessage);
+        if (this.relay !== undefined) this.tell(this.relay.leg, m.message.command);
+        return;
       case 'transfer-done':
         this.notifyTo?.delete(m.transfer);
         if (this.transfer?.id === m.transfer) {
@@ -459,7 +472,6 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (this.transfers.length >= trunk.transfer.maxPerCall) return answer(403, 'Too Many Transfers');
     const target = readReferTarget(refer, trunk);
     if (isReferRefusal(target)) return answer(target.status, target.reason);
-    if (target.replaces !== undefined) return answer(501, 'Attended Transfer Not Implemented');
     if (target.kind === 'pstn' && trunk.transfer.mode === 'sip-only') return answer(403, 'PSTN Transfer Not Allowed');
     const parties = [this.parties.customer, this.parties.remote].filter((p): p is string => p !== undefined);
     if (isLoopTarget(target, { trunk, parties })) return answer(403, 'Transfer Loop');
@@ -477,13 +489,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const caller = trunk.transfer.callerId === 'transferor'
       ? { number: this.parties.customer, anonymous: false }
       : { number: transferee, anonymous: this.parties.remoteAnonymous };
+    // an attended transfer joins two calls that exist: nothing new is dialled, nothing billed
     const record: TransferRecord = {
-      id, transferor: leg, target: target.uri.toString(), kind: target.kind, billable: target.kind === 'pstn', outcome: 'in-progress',
+      id, transferor: leg, target: target.uri.toString(), kind: target.kind, billable: target.kind === 'pstn' && target.replaces === undefined, outcome: 'in-progress',
     };
     if (this.transfers === NO_TRANSFERS) this.transfers = [];
     this.transfers.push(record);
     const actor = new TransferActor(this.ctx, {
-      id, call: this.self, target, trunk,
+      id, call: this.self, callId: this.callId, target, trunk,
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
       caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
@@ -534,7 +547,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
    * its SDP (RFC 3725), the pair becomes remaining ↔ new, and the transferor is released —
    * by its own BYE (RFC 5589 §6) or ours after `transferorByeMs`.
    */
-  private onTransferAnswered(m: Extract<CallMessage, { type: 'transfer-answered' }>): void {
+  private onTransferAnswered(m: Extract<CallMessage, { type: 'transfer-answered' }>, farSaw?: Uint8Array): void {
     const t = this.transfer;
     (this.releases ??= []).push(m.release);
     if (t === undefined || t.id !== m.transfer || this.state === 'ending' || this.state === 'ended') {
@@ -553,10 +566,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (t.record.kind === 'sip') (this.sipParties ??= new Map()).set(m.leg, t.record.target);
     // each party keeps seeing the origin it saw: the remaining party the transferor's, the new one its offer's
     const keepers = (this.keepers ??= new Map());
-    keepers.set(m.leg, seeded(t.offered));
+    keepers.set(m.leg, seeded(farSaw ?? t.offered));
     const seen = this.sdpOf.get(t.transferor);
     if (!keepers.has(t.remaining) && seen !== undefined) keepers.set(t.remaining, seeded(seen.body));
-    this.newLegOffered = t.offered;
+    this.newLegOffered = farSaw ?? t.offered;
     this.tell(t.remaining, { type: 'send-request', token: 'x:reinvite-remaining', method: 'INVITE', ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
     if (!t.transferorGone && this.legs.has(t.transferor)) {
       const transferor = t.transferor;
@@ -564,6 +577,54 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       this.transferorBye.unref();
     }
     this.transfer = undefined;
+  }
+
+  /** Attended transfer, master side: the replaced dialog's far party is reached through `relay` as leg `remote`. */
+  private onTransferJoined(m: Extract<CallMessage, { type: 'transfer-joined' }>): void {
+    const relay = m.relay;
+    const bridge = this.ctx.bridge;
+    this.legs.set('remote', { ref: { id: `remote-${relay.call}`, tell: (command: LegMessage) => bridge.send(relay, { to: 'relay', command: command as RelayedCommand }) } });
+    this.transfer?.legs.add('remote');
+    // the far party last saw the transferor's media: it is re-INVITEd with the remaining party's once that answers
+    this.onTransferAnswered({ type: 'transfer-answered', transfer: m.transfer, leg: 'remote', body: m.body, contentType: m.contentType, release: () => undefined }, m.saw);
+  }
+
+  /** Attended transfer, on the call holding the replaced dialog: its far party goes to the master, the dialog ends. */
+  private onJoinAway(m: Extract<CallMessage, { type: 'join-away' }>): void {
+    const far = this.otherOf(m.leg);
+    if ((this.state !== 'confirmed' && this.state !== 'answered') || far === undefined || !this.legs.has(far)) {
+      m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
+      return;
+    }
+    if (this.transfer !== undefined) {
+      m.respond({ ok: false, status: 491, reason: 'Request Pending' });
+      return;
+    }
+    const sdp = this.sdpOf.get(far);
+    const saw = this.sdpOf.get(m.leg);
+    m.respond({
+      ok: true, relay: { worker: this.ctx.workerId, call: this.callId },
+      ...(sdp === undefined ? {} : { sdp: sdp.body, sdpType: sdp.contentType }), ...(saw === undefined ? {} : { saw: saw.body }),
+    });
+    this.log.info({ event: 'joined-away', master: m.master }, 'replaced by an attended transfer: relaying the far party');
+    this.relay = { master: m.master, leg: far };
+    this.pair = [far, undefined];
+    this.state = 'relaying';
+    this.tell(m.leg, { type: 'hangup' }); // RFC 3891 §3: the replaced dialog ends with BYE
+  }
+
+  /** On a relaying call: the far party's events go to the master call, where it is `remote`. */
+  private relayEvent(m: CallMessage): void {
+    const relay = this.relay;
+    if (relay === undefined) return;
+    if (m.type === 'provisional' || m.type === 'failed' || m.type === 'bye' || m.type === 'request' || m.type === 'request-answered' || m.type === 'ended') {
+      const { request: _request, ...event } = m as RelayedEvent & { request?: unknown };
+      this.ctx.bridge.send(relay.master, { to: 'master', event: event as RelayedEvent });
+    }
+    if (m.type === 'ended') {
+      this.legs.delete(m.leg);
+      if (this.legs.size === 0) this.stop();
+    }
   }
 
   private onTransferFailed(m: Extract<CallMessage, { type: 'transfer-failed' }>): void {

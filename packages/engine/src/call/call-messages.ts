@@ -1,6 +1,7 @@
 import type { SipRequest } from '@switchboard/sip';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { LegActor, LegMessage } from './leg-actor.js';
+import type { BridgedMessage, CallAddress, JoinReply } from '../transfer/call-bridge.js';
 
 /** `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed (UAC), one per target tried. */
 export type LegName = string;
@@ -33,5 +34,11 @@ export type CallMessage =
   | { type: 'transfer-failed'; transfer: string; status: number; reason: string }
   /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
   | { type: 'release-transferor'; leg: LegName }
+  /** Attended transfer, on the call that holds the replaced dialog `leg`: hand its far party to `master`. */
+  | { type: 'join-away'; leg: LegName; master: CallAddress; respond: (reply: JoinReply) => void }
+  /** Attended transfer, on the master: the far party of the replaced dialog is ours now, through `relay`. */
+  | { type: 'transfer-joined'; transfer: string; relay: CallAddress; body: Uint8Array; contentType: string | undefined; saw: Uint8Array | undefined }
+  /** From the other half of a call joined across workers. */
+  | { type: 'bridged'; message: BridgedMessage }
   /** The transfer actor is gone (its subscription is over). */
   | { type: 'transfer-done'; transfer: string };

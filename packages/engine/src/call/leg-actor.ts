@@ -15,6 +15,7 @@ import { serverTransactionKey } from '../transactions/transaction-key.js';
 import { Uas2xxRetransmitter } from '../transactions/uas-2xx-retransmitter.js';
 import { ALLOW, SUPPORTED } from '../capabilities.js';
 import type { CallMessage, LegName } from './call-messages.js';
+import type { CallAddress, JoinReply } from '../transfer/call-bridge.js';
 
 /** Messages a leg actor handles: SIP from the wire, its timers, and the call's commands. */
 export type LegMessage =
@@ -28,6 +29,8 @@ export type LegMessage =
   | { type: 'send-request'; token: string; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   /** Answer a request this leg passed to the call as `request` with `token`. */
   | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
+  /** Attended transfer: is this the dialog a Replaces header names (RFC 3891 §3)? If so the call hands its far party over. */
+  | { type: 'join'; callId: string; tags: string[]; master: CallAddress; respond: (reply: JoinReply) => void }
   /** End this leg: BYE when confirmed, CANCEL when an early UAC, a final error when an early UAS. */
   | { type: 'hangup'; status?: number; reason?: string };
 
@@ -175,6 +178,12 @@ export class LegActor implements ActorBehaviour<LegMessage> {
         return this.answerRequest(m.token, m.status, m.reason, m.body, m.contentType, m.headers ?? []);
       case 'hangup':
         return this.hangup(m.status, m.reason);
+      case 'join': {
+        const ours = m.callId === this.callId && m.tags.includes(this.localTag) && (this.remoteTag === undefined || m.tags.includes(this.remoteTag));
+        if (!ours || this.dialog !== 'confirmed') return m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
+        this.call.tell({ type: 'join-away', leg: this.name, master: m.master, respond: m.respond });
+        return;
+      }
     }
   }
 

@@ -9,6 +9,9 @@ import type { Destination } from '../sip-link.js';
 import type { CallMessage, LegName } from '../call/call-messages.js';
 import type { LegActor, LegMessage } from '../call/leg-actor.js';
 import { OutboundAttempts, type AttemptOwner, type Offer, type Presentation } from '../call/outbound-attempts.js';
+import { scopeOf } from '@switchboard/wire';
+import type { Replaces } from '@switchboard/sip';
+import type { JoinReply } from './call-bridge.js';
 import { ReferSubscription, type ReferSubscriptionEffect, type ReferSubscriptionOptions } from './refer-subscription.js';
 
 /** What a transfer actor handles: its own steps, the new leg's events (forwarded by the call) and NOTIFY answers. */
@@ -17,6 +20,8 @@ export type TransferMessage =
   | Extract<CallMessage, { type: 'prepared' }>
   | { type: 'admitted' }
   | { type: 'located'; hops: SipHop[] }
+  /** Attended transfer: the owner of the replaced dialog answered. */
+  | { type: 'joined'; reply: JoinReply }
   /** An event of one of this transfer's legs, forwarded by the call (the hub of every leg). */
   | { type: 'leg'; event: CallMessage }
   | { type: 'notify-answered'; seq: number; status: number }
@@ -28,6 +33,8 @@ export type TransferMessage =
 export interface TransferSpec {
   id: string;
   call: ActorRef<CallMessage>;
+  /** The call's own id (an attended transfer names it to the worker it joins). */
+  callId: string;
   target: ReferTarget;
   trunk: TrunkConfig;
   subscription: ReferSubscriptionOptions;
@@ -106,6 +113,8 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         return this.onAdmitted();
       case 'located':
         return this.onLocated(m.hops);
+      case 'joined':
+        return this.onJoined(m.reply);
       case 'prepared': {
         const exhausted = this.state === 'dialing' ? this.attempts?.onPrepared(m) : undefined;
         if (exhausted !== undefined) this.fail(exhausted.status, exhausted.reason);
@@ -127,6 +136,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   private plan(): void {
     const { target, trunk } = this.spec;
+    if (target.replaces !== undefined) return this.join(target.replaces);
     if (target.kind === 'pstn') {
       const caller = this.spec.caller;
       const plan = this.ctx.policy.planTransfer(trunk, target.number, { number: caller.number ?? this.diversionNumber() ?? '', anonymous: caller.anonymous || caller.number === undefined });
@@ -158,6 +168,42 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     this.ctx.sipTransferLegs.add(this.spec.id);
     this.sipSlot = true;
     void this.ctx.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
+  }
+
+  /**
+   * Attended transfer (RFC 3891): the Replaces header names one of our dialogs with the
+   * transferor; our tag in it says which worker owns it and which leg. That worker hands the
+   * dialog's far party over (and ends the replaced dialog); nothing new is dialled or billed.
+   */
+  private join(replaces: Replaces): void {
+    const tags = [replaces.toTag, replaces.fromTag].filter((t) => t !== '');
+    let owner: { worker: string; scope: string } | undefined;
+    for (const tag of tags) {
+      const worker = this.ctx.ids.ownerOfTag(tag);
+      const scope = scopeOf(tag);
+      if (worker !== undefined && scope !== undefined) owner = { worker, scope };
+    }
+    if (owner === undefined) return this.fail(481, 'Call/Transaction Does Not Exist');
+    this.ctx.bridge.join(owner.worker, { legScope: owner.scope, callId: replaces.callId, tags, master: { worker: this.ctx.workerId, call: this.spec.callId } }).then(
+      (reply) => this.self.tell({ type: 'joined', reply }),
+      () => this.self.tell({ type: 'joined', reply: { ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' } }),
+    );
+  }
+
+  private onJoined(reply: JoinReply): void {
+    if (!reply.ok) return this.fail(reply.status, reply.reason);
+    if (this.state !== 'planning') {
+      // the remaining party left meanwhile: the party handed over has nobody to talk to
+      this.ctx.bridge.send(reply.relay, { to: 'relay', command: { type: 'hangup' } });
+      return;
+    }
+    this.state = 'answered';
+    this.run(this.subscription.handle({ type: 'final', status: 200, reason: 'OK' }));
+    this.spec.call.tell({
+      type: 'transfer-joined', transfer: this.spec.id, relay: reply.relay,
+      body: reply.sdp ?? new Uint8Array(0), contentType: reply.sdpType, saw: reply.saw,
+    });
+    this.maybeStop();
   }
 
   private onAdmitted(): void {

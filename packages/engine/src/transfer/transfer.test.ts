@@ -369,15 +369,18 @@ describe('transfer: REFERs that are refused', () => {
     h.kernel.shutdown();
   });
 
-  test('a Refer-To with Replaces (attended transfer) → 501', async () => {
+  test('a Refer-To whose Replaces names no dialog of ours → 202, then final NOTIFY 481; nothing dialled', async () => {
     const h = engineWith();
     const call = await establish(h);
     await refer(h, call, [`Refer-To: <sip:${TARGET}@switchboard.example?Replaces=c9%40pbx.example%3Bto-tag%3Dt1%3Bfrom-tag%3Df1>`]);
-    const [refused, ...more] = finalsTo(h, A_PORT, 'REFER');
-    assert.equal(more.length, 0);
-    assert.equal(refused?.status, 501);
-    assert.equal(notifies(h).length, 0);
-    assert.equal(h.link.take(B_PORT).length, 0);
+    takeResponse(h, A_PORT, 202, 'REFER');
+    await takeNotifyAndAnswer(h);
+    await settle();
+    const [last] = notifies(h);
+    assert.ok(last, 'a final NOTIFY');
+    assert.equal(bodyOf(last).trim(), 'SIP/2.0 481 Call/Transaction Does Not Exist');
+    assert.equal(last.headers.get('subscription-state'), 'terminated;reason=noresource');
+    assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 0);
     h.kernel.shutdown();
   });
 

@@ -3,7 +3,7 @@ import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/tran
 import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { serializeMessage, type SipMessage } from '@switchboard/sip';
 import {
-  BatchedPublisher, decodeInbound, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
+  BatchedPublisher, decodeInbound, decodeMap, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
   Subjects, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
@@ -11,6 +11,7 @@ import { Engine } from '../engine.js';
 import { Counters, type EngineContext } from '../engine-context.js';
 import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
 import { SipLocator } from '../locate/sip-locator.js';
+import { readBridgedMessage, readJoinRequest, type JoinReply } from '../transfer/call-bridge.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
@@ -55,6 +56,18 @@ export class WorkerNode implements SipLink {
       locator: new SipLocator({ overrides: trunking.sipTransfers.overrides, random: Math.random }),
       sipTransferLegs: new Set(),
       transferorByeMs: config.worker.transfer.transferorByeMs,
+      bridge: {
+        // attended transfers within this worker stay in it; across workers, NATS request/reply and publish
+        join: async (worker, request) => {
+          if (worker === this.id) return new Promise((resolve) => this.engine.onJoin(request, resolve));
+          const reply = await this.nc.request(Subjects.workerJoin(worker), encodeMap(request), { timeout: 2_000 });
+          return decodeMap(reply.data) as JoinReply;
+        },
+        send: (to, message) => {
+          if (to.worker === this.id) this.engine.onBridged(to.call, message);
+          else this.nc.publish(Subjects.workerBridge(to.worker), encodeMap({ call: to.call, message }));
+        },
+      },
       counters: new Counters(),
       noAnswerMs: config.worker.noAnswerMs,
       log,
@@ -89,6 +102,30 @@ export class WorkerNode implements SipLink {
       this.nc.subscribe(Subjects.workerStats(this.id), {
         callback: (err, msg) => {
           if (err === null) msg.respond(encodeMap(this.stats()));
+        },
+      }),
+      this.nc.subscribe(Subjects.workerJoin(this.id), {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          try {
+            const request = readJoinRequest(decodeMap(msg.data));
+            if (request === undefined) msg.respond(encodeMap({ ok: false, status: 400, reason: 'Bad Join Request' }));
+            else this.engine.onJoin(request, (reply) => msg.respond(encodeMap(reply)));
+          } catch (e) {
+            this.fault(e, 'join');
+          }
+        },
+      }),
+      this.nc.subscribe(Subjects.workerBridge(this.id), {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          try {
+            const bridged = readBridgedMessage(decodeMap(msg.data));
+            if (bridged === undefined) this.log.warn({ event: 'dropped', reason: 'bad-bridge-message' }, 'bad bridge message');
+            else this.engine.onBridged(bridged.call, bridged.message);
+          } catch (e) {
+            this.fault(e, 'bridge');
+          }
         },
       }),
       this.nc.subscribe(Subjects.sendFailure(this.id), {
