@@ -30,8 +30,6 @@ export interface EngineContext {
   resolve: (host: string) => Promise<string>;
   /** RFC 3263 location of SIP destinations on other domains (transfers), overrides first. */
   locator: { locate(uri: SipUri): Promise<SipHop[]> };
-  /** Transfers to other domains in progress on this worker, by transfer id (their platform-wide cap). */
-  sipTransferLegs: Set<string>;
   /** How long after a successful transfer the engine waits for the transferor's BYE before sending its own (RFC 5589 §6). */
   transferorByeMs: number;
   /** Attended transfer: calls reaching calls, on this worker or another (NATS). */

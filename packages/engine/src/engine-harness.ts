@@ -93,7 +93,6 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
       throw new Error(`no address for ${host}`);
     }),
     locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
-    sipTransferLegs: new Set(),
     transferorByeMs: options.transferorByeMs ?? 32_000,
     bridge: localBridge(() => engine),
     counters: new Counters(),

@@ -112,8 +112,8 @@ export const TrunkConfig = z.object({
   /** Call transfer with REFER (RFC 3515) on this trunk's calls. */
   transfer: z
     .object({
-      /** `all`; `sip-only`: only targets on other domains; `disabled`: every REFER gets 403. */
-      mode: z.enum(['all', 'sip-only', 'disabled']).default('all'),
+      /** `all`; `sip-only`: only targets on other domains; `pstn-only`: only numbers on the trunk; `disabled`: every REFER gets 403. */
+      mode: z.enum(['all', 'sip-only', 'pstn-only', 'disabled']).default('all'),
       /** Who the transfer target sees calling: the remaining party (default) or the transferor. */
       callerId: z.enum(['transferee', 'transferor']).default('transferee'),
       /** Transfers of one call, chains included. */
@@ -139,7 +139,7 @@ export const TrunkingConfigSchema = z
     /** Transfers to SIP destinations on other domains: platform-wide, not per trunk. */
     sipTransfers: z
       .object({
-        /** Legs to other domains in progress at once, per worker: they pass no trunk limit. */
+        /** Legs to other domains in progress at once, across the cluster: they pass no trunk limit. */
         maxConcurrent: z.number().int().min(0).default(200),
         /** Domain → addresses, consulted before DNS. */
         overrides: z.array(LocatorOverride).default([]),

@@ -473,6 +473,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const target = readReferTarget(refer, trunk);
     if (isReferRefusal(target)) return answer(target.status, target.reason);
     if (target.kind === 'pstn' && trunk.transfer.mode === 'sip-only') return answer(403, 'PSTN Transfer Not Allowed');
+    if (target.kind === 'sip' && trunk.transfer.mode === 'pstn-only') return answer(403, 'SIP Transfer Not Allowed');
     const parties = [this.parties.customer, this.parties.remote].filter((p): p is string => p !== undefined);
     if (isLoopTarget(target, { trunk, parties })) return answer(403, 'Transfer Loop');
     const remainingSdp = this.sdpOf.get(remaining);

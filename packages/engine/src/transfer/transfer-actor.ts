@@ -52,6 +52,9 @@ export interface TransferSpec {
   legPrefix: string;
 }
 
+/** The platform-wide count of transfer legs to other domains (README "Transfer"). */
+export const SIP_TRANSFERS_KEY = 'platform.sip-transfers';
+
 type TransferState = 'planning' | 'dialing' | 'answered' | 'failed' | 'aborted';
 
 /**
@@ -70,9 +73,8 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   private expiry: NodeJS.Timeout | undefined;
   private attempts: OutboundAttempts | undefined;
   private readonly legRefs = new Map<LegName, ActorRef<LegMessage>>();
-  /** What the transfer holds until the call takes it over (trunk slot, SIP-transfer slot). */
+  /** What the transfer holds until the call takes it over (a trunk slot, or a platform SIP-transfer slot). */
   private admission: Admission | undefined;
-  private sipSlot = false;
   private logger: Logger | undefined;
 
   constructor(
@@ -160,14 +162,19 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
       });
       return;
     }
-    // another domain: no ACL, no routing rule, no restriction, no fee; only the platform's cap
-    if (this.ctx.sipTransferLegs.size >= this.ctx.policy.config.sipTransfers.maxConcurrent) {
-      this.ctx.counters.add('limit.sip-transfers');
-      return this.fail(503, 'Too Many SIP Transfers');
-    }
-    this.ctx.sipTransferLegs.add(this.spec.id);
-    this.sipSlot = true;
-    void this.ctx.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
+    // another domain: no ACL, no routing rule, no restriction, no fee; only the platform's cap, cluster-wide
+    const limit = { key: SIP_TRANSFERS_KEY, maxConcurrent: this.ctx.policy.config.sipTransfers.maxConcurrent };
+    this.ctx.limiter.admit(limit).then((admission) => {
+      if (this.state !== 'planning') {
+        if (admission.admitted) admission.release();
+        return;
+      }
+      this.admission = admission;
+      this.self.tell({ type: 'admitted' });
+    }, () => {
+      this.admission = { admitted: false, limit: 'unavailable', key: limit.key };
+      this.self.tell({ type: 'admitted' });
+    });
   }
 
   /**
@@ -209,8 +216,14 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   private onAdmitted(): void {
     const admission = this.admission;
     if (this.state !== 'planning' || admission === undefined) return;
-    if (admission.admitted) return this.dial();
+    const target = this.spec.target;
+    if (admission.admitted) {
+      if (target.kind === 'pstn') return this.dial();
+      void this.ctx.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
+      return;
+    }
     this.ctx.counters.add(`limit.${admission.limit}`);
+    if (target.kind === 'sip' && admission.limit === 'concurrency') return this.fail(503, 'Too Many SIP Transfers');
     if (admission.limit === 'rate') this.fail(503, 'Call Rate Exceeded');
     else if (admission.limit === 'unavailable') this.fail(503, 'Limits Unavailable');
     else this.fail(503, 'Concurrent Call Limit');
@@ -243,16 +256,12 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         // RFC 3515 §2.4.5: the final 200 only now that the target has really answered
         this.run(this.subscription.handle({ type: 'final', status: 200, reason: 'OK' }));
         const admission = this.admission;
-        const sipSlot = this.sipSlot;
         const id = this.spec.id;
-        const ctx = this.ctx;
-        // the call holds the new call's slots from now on, and gives them back when it ends
+        // the call holds the new call's slot from now on, and gives it back when it ends
         const release = () => {
           if (admission?.admitted === true) admission.release();
-          if (sipSlot) ctx.sipTransferLegs.delete(id);
         };
         this.admission = undefined;
-        this.sipSlot = false;
         this.spec.call.tell({ type: 'transfer-answered', transfer: id, leg: e.leg, body: e.body, contentType: e.contentType, release });
         return this.maybeStop();
       }
@@ -290,8 +299,6 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   private releaseSlots(): void {
     if (this.admission?.admitted === true) this.admission.release();
     this.admission = undefined;
-    if (this.sipSlot) this.ctx.sipTransferLegs.delete(this.spec.id);
-    this.sipSlot = false;
   }
 
   // ---- how the new leg presents the call ------------------------------------------------------

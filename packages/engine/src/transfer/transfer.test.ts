@@ -312,6 +312,20 @@ describe('transfer: the trunk\'s transfer settings', () => {
     h.kernel.shutdown();
   });
 
+  test('mode pstn-only: another domain → 403 SIP Transfer Not Allowed; a number on the trunk\'s domain → 202', async () => {
+    const h = engineWith(trunking({ transfer: { mode: 'pstn-only' } }));
+    const call = await establish(h);
+    await refer(h, call, [`Refer-To: <sip:bob@${PARTNER.domain}>`]);
+    const refused = takeResponse(h, A_PORT, 403, 'REFER');
+    assert.equal(refused.reason, 'SIP Transfer Not Allowed');
+    assert.equal(h.link.take(PARTNER.port, isReq('INVITE')).length, 0);
+
+    await refer(h, call, undefined, 3);
+    takeResponse(h, A_PORT, 202, 'REFER');
+    assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 1);
+    h.kernel.shutdown();
+  });
+
   test('maxPerCall 1: after a failed transfer, the next REFER → 403 Too Many Transfers', async () => {
     const h = engineWith(trunking({ transfer: { maxPerCall: 1 } }));
     const call = await establish(h);
@@ -481,7 +495,7 @@ describe('transfer: to another domain', () => {
     assert.equal(cInvite.headers.get('p-asserted-identity'), undefined);
     assert.equal(cInvite.headers.get('referred-by'), `<sip:${PBX_NUMBER}@switchboard.example>`);
     assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 0, 'nothing to the carrier');
-    assert.equal(h.ctx.sipTransferLegs.size, 1);
+    assert.equal(h.ctx.limiter.held().get('platform.sip-transfers'), 1, 'the platform-wide SIP-transfer slot is held');
     h.kernel.shutdown();
   });
 
@@ -629,7 +643,7 @@ describe('transfer: the remaining party hangs up while the new leg rings', () =>
     for (const req of h.link.take(A_PORT, isReq('NOTIFY'))) deliver(h.engine, answer(req, 200), A_PORT);
     await waitFor(() => h.ctx.calls.size === 0, 'the call is gone');
     await waitFor(() => h.kernel.size === baseline, `every actor stopped (size ${h.kernel.size}, was ${baseline})`);
-    assert.equal(h.ctx.sipTransferLegs.size, 0);
+    assert.equal([...h.ctx.limiter.held().values()].reduce((a, b) => a + b, 0), 0, 'no limit slot left');
     h.kernel.shutdown();
   });
 });

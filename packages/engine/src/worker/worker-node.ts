@@ -54,7 +54,6 @@ export class WorkerNode implements SipLink {
       resolve: async (host) => (await lookup(host)).address,
       // RFC 2782: equal-priority SRV targets share the load by weight
       locator: new SipLocator({ overrides: trunking.sipTransfers.overrides, random: Math.random }),
-      sipTransferLegs: new Set(),
       transferorByeMs: config.worker.transfer.transferorByeMs,
       bridge: {
         // attended transfers within this worker stay in it; across workers, NATS request/reply and publish
