@@ -21,7 +21,7 @@ function trunking(ports: { pbx: number; carrier: number; peer: number }) {
       origination: { uris: [`sip:${PBX_HOST}:${ports.pbx}`] },
       numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
       routing: [{ prefix: '+1', carriers: ['carrier'] }],
-      restrictions: { blocked: [{ prefix: '+1900', name: 'premium-rate' }] },
+      restrictions: { blocked: [{ prefix: '+1900', name: 'premium-rate' }, { prefix: '+1976', name: 'premium-rate' }] },
       callerId: { allowed: ['+1212'] },
       transfer: { maxPerCall: 3 },
     }],
@@ -262,6 +262,18 @@ describe('transfer: REFER through transport and two workers', () => {
     await first.hangup();
     await far.hangup();
     assert.equal((await second.ended).how, 'bye');
+  });
+
+  test('origination: a transfer to a blocked destination fails with a final NOTIFY 403; the carrier\'s caller stays connected to the PBX', async () => {
+    const { call, atPbx } = await origination();
+    assert.equal((await atPbx.refer('sip:+19765550100@acme.trunks.example')).status, 202);
+    const final = await finalNotify(atPbx);
+    assert.equal(sipfragStatus(final), 403);
+    assert.match(bodyText(final), /Destination Blocked/);
+    assert.equal((await call.request('INFO', { body: 'still here', contentType: 'text/plain' })).status, 200);
+    assert.ok(atPbx.requests.some((r) => r.method === 'INFO'), 'the original call still relays');
+    await call.hangup();
+    assert.equal((await atPbx.ended).how, 'bye');
   });
 
   for (const [name, workersOf] of [['on one worker', ['w1', 'w1']], ['across two workers', ['w1', 'w2']]] as const) {
