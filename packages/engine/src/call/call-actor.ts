@@ -289,6 +289,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- the actor ------------------------------------------------------------------------------------
 
   receive(m: CallMessage): void {
+    // before any leg routing: a join must always be answered, or the asking transfer waits for ever
+    if (m.type === 'join-away') return this.onJoinAway(m);
     if (this.relay !== undefined && 'leg' in m && m.leg === this.relay.leg) return this.relayEvent(m);
     if ('leg' in m && m.type !== 'transfer-answered' && m.type !== 'release-transferor' && this.transfer?.legs.has(m.leg) === true) return this.forwardToTransfer(m);
     switch (m.type) {
@@ -349,8 +351,6 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         return this.onTransferFailed(m);
       case 'transfer-joined':
         return this.onTransferJoined(m);
-      case 'join-away':
-        return this.onJoinAway(m);
       case 'bridged':
         if (m.message.to === 'master') return this.receive({ ...m.message.event, leg: 'remote' } as CallMessage);
         if (this.relay !== undefined) this.tell(this.relay.leg, m.message.command);
@@ -470,10 +470,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (remaining === undefined || !this.legs.has(remaining)) return answer(481, 'Call/Transaction Does Not Exist');
     if (trunk.transfer.mode === 'disabled') return answer(403, 'Transfer Not Allowed');
     if (this.transfers.length >= trunk.transfer.maxPerCall) return answer(403, 'Too Many Transfers');
+    // §8.1.1.5: a CSeq number must be below 2**31; the subscription's id= is built from it
+    if ((refer.headers.cseq?.seq ?? 0) >= 2 ** 31) return answer(400, 'Bad CSeq');
     const target = readReferTarget(refer, trunk);
     if (isReferRefusal(target)) return answer(target.status, target.reason);
     if (target.kind === 'pstn' && trunk.transfer.mode === 'sip-only') return answer(403, 'PSTN Transfer Not Allowed');
     if (target.kind === 'sip' && trunk.transfer.mode === 'pstn-only') return answer(403, 'SIP Transfer Not Allowed');
+    // a party on another domain holds the call for the customer, but may not bill the customer's trunk
+    if (target.kind === 'pstn' && this.sipParties?.has(leg) === true) return answer(403, 'PSTN Transfer Not Allowed');
     const parties = [this.parties.customer, this.parties.remote].filter((p): p is string => p !== undefined);
     if (isLoopTarget(target, { trunk, parties })) return answer(403, 'Transfer Loop');
     const remainingSdp = this.sdpOf.get(remaining);
@@ -593,7 +597,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   /** Attended transfer, on the call holding the replaced dialog: its far party goes to the master, the dialog ends. */
   private onJoinAway(m: Extract<CallMessage, { type: 'join-away' }>): void {
     const far = this.otherOf(m.leg);
-    if ((this.state !== 'confirmed' && this.state !== 'answered') || far === undefined || !this.legs.has(far)) {
+    if ((this.state !== 'confirmed' && this.state !== 'answered') || far === undefined || !this.legs.has(far) || this.relay !== undefined) {
       m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
       return;
     }

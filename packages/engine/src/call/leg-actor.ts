@@ -158,6 +158,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
   receive(m: LegMessage): void {
     if (this.ended) {
       // an ended leg still runs its transactions to their end, and refuses anything new
+      if (m.type === 'join') return m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
       if (m.type === 'request') return this.onRequestAfterEnd(m.request, m.from);
       if (m.type !== 'response' && m.type !== 'timer' && m.type !== 'send-failure') return;
     }
@@ -344,6 +345,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     }
     this.stopLegTimer('no-answer');
     if (res.status < 300) {
+      this.stopLegTimer('cancel-wait'); // a 2xx that crossed our CANCEL: the dialog is up, and ended by BYE
       const first = this.dialog === 'early';
       this.learnDialog(res);
       this.sendAck(res);

@@ -247,7 +247,13 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   }
 
   private onLeg(e: CallMessage): void {
-    if (this.state !== 'dialing' || !('leg' in e) || e.leg !== this.attempts?.current) return;
+    if (!('leg' in e)) return;
+    if (e.type === 'answered' && (this.state !== 'dialing' || e.leg !== this.attempts?.current)) {
+      // a 200 that crossed our CANCEL (transfer given up, or an earlier attempt): nobody is on this call
+      this.legRefs.get(e.leg)?.tell({ type: 'hangup' });
+      return;
+    }
+    if (this.state !== 'dialing' || e.leg !== this.attempts?.current) return;
     switch (e.type) {
       case 'provisional':
         return this.run(this.subscription.handle({ type: 'progress', status: e.status, reason: e.reason }));

@@ -383,6 +383,17 @@ describe('transfer: REFERs that are refused', () => {
     h.kernel.shutdown();
   });
 
+  test('a REFER whose CSeq is not below 2**31 → 400 Bad CSeq, and the call stays up', async () => {
+    const h = engineWith();
+    const call = await establish(h);
+    await refer(h, call, undefined, 2 ** 31);
+    const refused = takeResponse(h, A_PORT, 400, 'REFER');
+    assert.equal(refused.reason, 'Bad CSeq');
+    assert.equal(h.link.take(A_PORT, isReq('BYE')).length + h.link.take(B_PORT, isReq('BYE')).length, 0, 'no party hung up');
+    assert.equal(h.ctx.calls.size, 1);
+    h.kernel.shutdown();
+  });
+
   test('a Refer-To whose Replaces names no dialog of ours → 202, then final NOTIFY 481; nothing dialled', async () => {
     const h = engineWith();
     const call = await establish(h);
@@ -556,6 +567,19 @@ describe('transfer: chains', () => {
     h.kernel.shutdown();
   });
 
+  test('the SIP party on another domain may not bill the trunk: its REFER to a number on the trunk → 403 PSTN Transfer Not Allowed', async () => {
+    const h = engineWith();
+    const call = await establish(h);
+    const { cInvite } = await transferToPartner(h, call);
+    h.link.sent.splice(0);
+    deliver(h.engine, fromPeer(cInvite, 'bobtag', 'REFER', 1, PARTNER.port, PARTNER.host, ['Refer-To: <sip:+14155553000@switchboard.example>']), PARTNER.port, 'udp', PARTNER.host);
+    await settle();
+    const refused = takeResponse(h, PARTNER.port, 403, 'REFER');
+    assert.equal(refused.reason, 'PSTN Transfer Not Allowed');
+    assert.equal(h.link.take(B_PORT, isReq('INVITE')).length, 0, 'nothing placed on the trunk');
+    h.kernel.shutdown();
+  });
+
   test('after a transfer to a PSTN number, the new PSTN party\'s REFER → 403', async () => {
     const h = engineWith();
     const call = await establish(h);
@@ -609,6 +633,17 @@ describe('transfer: the remaining party hangs up while the new leg rings', () =>
     await settle();
     return { call, cInvite };
   }
+
+  test('a 200 from the new leg that crosses our CANCEL is ACKed and hung up with BYE (nobody is on that call)', async () => {
+    const h = engineWith();
+    const { cInvite } = await ringing(h);
+    h.link.take(B_PORT, isReq('CANCEL'));
+    deliver(h.engine, answer(cInvite, 200, { tag: 'ctag', sdp: 'v=0\r\no=c 1 1 IN IP4 192.0.2.30\r\ns=-\r\nc=IN IP4 192.0.2.30\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n' }), B_PORT);
+    await settle();
+    const sent = h.link.take(B_PORT, (m) => m instanceof SipRequest && m.headers.callId === cInvite.headers.callId && (m.method === 'ACK' || m.method === 'BYE'));
+    assert.deepEqual(sent.map((m) => (m as SipRequest).method), ['ACK', 'BYE']);
+    h.kernel.shutdown();
+  });
 
   test('CANCEL to the new leg, final NOTIFY 487, then (once it is answered) BYE to the PBX', async () => {
     const h = engineWith();

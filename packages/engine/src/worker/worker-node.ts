@@ -58,7 +58,16 @@ export class WorkerNode implements SipLink {
       bridge: {
         // attended transfers within this worker stay in it; across workers, NATS request/reply and publish
         join: async (worker, request) => {
-          if (worker === this.id) return new Promise((resolve) => this.engine.onJoin(request, resolve));
+          if (worker === this.id) {
+            // bounded like the NATS request: a join nobody answers must not hold the transfer
+            return new Promise((resolve) => {
+              const timer = setTimeout(() => resolve({ ok: false, status: 408, reason: 'Request Timeout' }), 2_000);
+              this.engine.onJoin(request, (reply) => {
+                clearTimeout(timer);
+                resolve(reply);
+              });
+            });
+          }
           const reply = await this.nc.request(Subjects.workerJoin(worker), encodeMap(request), { timeout: 2_000 });
           return decodeMap(reply.data) as JoinReply;
         },
