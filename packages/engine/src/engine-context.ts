@@ -34,6 +34,8 @@ export interface EngineContext {
   transferorByeMs: number;
   /** Attended transfer: calls reaching calls, on this worker or another (NATS). */
   bridge: CallBridge;
+  /** How long a relaying call waits for its master to attach (JOIN_ATTACH_MS). */
+  joinAttachMs: number;
   /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
   counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */

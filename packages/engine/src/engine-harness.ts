@@ -10,7 +10,7 @@ import { Engine } from './engine.js';
 import { Counters, type EngineContext } from './engine-context.js';
 import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
 import { SipLocator, type DnsResolver } from './locate/sip-locator.js';
-import { localBridge } from './transfer/call-bridge.js';
+import { JOIN_ATTACH_MS, localBridge } from './transfer/call-bridge.js';
 import type { ActorKernel } from './kernel/actor-kernel.js';
 import { NactKernel } from './kernel/nact-kernel.js';
 import type { Destination, SipLink } from './sip-link.js';
@@ -67,6 +67,7 @@ export interface EngineOptions {
   resolve?: (host: string) => Promise<string>;
   locator?: EngineContext['locator'];
   transferorByeMs?: number;
+  joinAttachMs?: number;
 }
 
 /** Unit tests resolve nothing: every name must be in the overrides. */
@@ -95,6 +96,7 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
     transferorByeMs: options.transferorByeMs ?? 32_000,
     bridge: localBridge(() => engine),
+    joinAttachMs: options.joinAttachMs ?? JOIN_ATTACH_MS,
     counters: new Counters(),
     noAnswerMs: 180_000,
     log: pino({ level: 'silent' }),

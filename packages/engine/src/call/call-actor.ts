@@ -78,7 +78,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
   private readonly legs = new Map<LegName, { actor?: LegActor; ref: ActorRef<LegMessage> }>();
   /** This call handed its far party to another call (attended transfer): it relays that leg's events. */
-  private relay: { master: CallAddress; leg: LegName } | undefined;
+  private relay: { master: CallAddress; leg: LegName; attachTimer?: NodeJS.Timeout } | undefined;
   /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
   private pair: [LegName, LegName | undefined] = ['a', undefined];
   private attempts: OutboundAttempts | undefined;
@@ -351,9 +351,20 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         return this.onTransferFailed(m);
       case 'transfer-joined':
         return this.onTransferJoined(m);
-      case 'bridged':
-        if (m.message.to === 'master') return this.receive({ ...m.message.event, leg: 'remote' } as CallMessage);
-        if (this.relay !== undefined) this.tell(this.relay.leg, m.message.command);
+      case 'bridged': {
+        const message = m.message;
+        if (message.to === 'master') return this.receive({ ...message.event, leg: 'remote' } as CallMessage);
+        if (this.relay === undefined) return;
+        clearTimeout(this.relay.attachTimer);
+        if ('command' in message) this.tell(this.relay.leg, message.command);
+        return;
+      }
+      case 'join-unattached':
+        // the master never took the far party (its join timed out): nobody is listening to it
+        if (this.relay !== undefined) {
+          this.log.warn({ event: 'join-unattached', master: this.relay.master }, 'attended transfer: no master attached; hanging up the far party');
+          this.tell(this.relay.leg, { type: 'hangup' });
+        }
         return;
       case 'transfer-done':
         this.notifyTo?.delete(m.transfer);
@@ -589,6 +600,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const relay = m.relay;
     const bridge = this.ctx.bridge;
     this.legs.set('remote', { ref: { id: `remote-${relay.call}`, tell: (command: LegMessage) => bridge.send(relay, { to: 'relay', command: command as RelayedCommand }) } });
+    bridge.send(relay, { to: 'relay', attached: true });
     this.transfer?.legs.add('remote');
     // the far party last saw the transferor's media: it is re-INVITEd with the remaining party's once that answers
     this.onTransferAnswered({ type: 'transfer-answered', transfer: m.transfer, leg: 'remote', body: m.body, contentType: m.contentType, release: () => undefined }, m.saw);
@@ -612,7 +624,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       ...(sdp === undefined ? {} : { sdp: sdp.body, sdpType: sdp.contentType }), ...(saw === undefined ? {} : { saw: saw.body }),
     });
     this.log.info({ event: 'joined-away', master: m.master }, 'replaced by an attended transfer: relaying the far party');
-    this.relay = { master: m.master, leg: far };
+    this.relay = { master: m.master, leg: far, attachTimer: setTimeout(() => this.self.tell({ type: 'join-unattached' }), this.ctx.joinAttachMs) };
     this.pair = [far, undefined];
     this.state = 'relaying';
     this.tell(m.leg, { type: 'hangup' }); // RFC 3891 §3: the replaced dialog ends with BYE
@@ -700,6 +712,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private release(): void {
     this.state = 'ended';
     clearTimeout(this.transferorBye);
+    clearTimeout(this.relay?.attachTimer);
     this.ctx.calls.delete(this.callId);
     // nobody is left to notify: a transfer still running ends with the call (its stop releases its slots)
     if (this.transfer !== undefined) this.ctx.kernel.stop(`transfer-${this.transfer.id}`);

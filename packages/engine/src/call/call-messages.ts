@@ -38,6 +38,8 @@ export type CallMessage =
   | { type: 'join-away'; leg: LegName; master: CallAddress; respond: (reply: JoinReply) => void }
   /** Attended transfer, on the master: the far party of the replaced dialog is ours now, through `relay`. */
   | { type: 'transfer-joined'; transfer: string; relay: CallAddress; body: Uint8Array; contentType: string | undefined; saw: Uint8Array | undefined }
+  /** A relaying call's master did not attach in time (see JOIN_ATTACH_MS). */
+  | { type: 'join-unattached' }
   /** From the other half of a call joined across workers. */
   | { type: 'bridged'; message: BridgedMessage }
   /** The transfer actor is gone (its subscription is over). */

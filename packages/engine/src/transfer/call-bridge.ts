@@ -29,7 +29,11 @@ export type RelayedEvent = Extract<CallMessage, { type: 'provisional' | 'failed'
 /** The master's commands for the far party, sent to the relay. */
 export type RelayedCommand = Extract<LegMessage, { type: 'send-request' | 'answer-request' | 'hangup' }>;
 
-export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand };
+/** `attached`: the master took the far party over (until then the relay may not assume anyone listens). */
+export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand } | { to: 'relay'; attached: true };
+
+/** How long a relay waits for its master to attach before it hangs up the far party it holds for nobody. */
+export const JOIN_ATTACH_MS = 5_000;
 
 /** How calls on different workers (or the same one) reach each other. */
 export interface CallBridge {
@@ -55,6 +59,7 @@ export function readBridgedMessage(x: unknown): { call: string; message: Bridged
   if (typeof call !== 'string' || typeof message !== 'object' || message === null) return undefined;
   if (message.to === 'master' && typeof message.event?.type === 'string' && EVENTS.has(message.event.type)) return { call, message: message as BridgedMessage };
   if (message.to === 'relay' && typeof message.command?.type === 'string' && COMMANDS.has(message.command.type)) return { call, message: message as BridgedMessage };
+  if (message.to === 'relay' && (message as { attached?: unknown }).attached === true) return { call, message: { to: 'relay', attached: true } };
   return undefined;
 }
 

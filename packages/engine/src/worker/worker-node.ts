@@ -11,7 +11,7 @@ import { Engine } from '../engine.js';
 import { Counters, type EngineContext } from '../engine-context.js';
 import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
 import { SipLocator } from '../locate/sip-locator.js';
-import { readBridgedMessage, readJoinRequest, type JoinReply } from '../transfer/call-bridge.js';
+import { JOIN_ATTACH_MS, readBridgedMessage, readJoinRequest, type JoinReply } from '../transfer/call-bridge.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
@@ -76,6 +76,7 @@ export class WorkerNode implements SipLink {
           else this.nc.publish(Subjects.workerBridge(to.worker), encodeMap({ call: to.call, message }));
         },
       },
+      joinAttachMs: JOIN_ATTACH_MS,
       counters: new Counters(),
       noAnswerMs: config.worker.noAnswerMs,
       log,
