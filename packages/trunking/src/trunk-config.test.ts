@@ -245,6 +245,14 @@ describe('TrunkingConfigSchema', () => {
       assert.equal(err.problem, 'expected a sip: URI (sips: needs TLS, which Switchboard does not speak yet)');
     });
 
+    it('a transfer mode that does not exist, and a SIP-transfer override without addresses', () => {
+      const mode = errorOf((c) => { c.trunks[0]!.transfer = { mode: 'everything' }; });
+      assert.equal(mode.field, 'trunks[0].transfer.mode');
+      const override = errorOf((c) => { c.sipTransfers = { overrides: [{ domain: 'partner.example', addresses: [] }] }; });
+      assert.equal(override.field, 'sipTransfers.overrides[0].addresses');
+      assert.equal(override.problem, 'expected at least one address');
+    });
+
     it('a sips: origination URI (no TLS yet)', () => {
       const err = errorOf((c) => { c.trunks[0]!.origination!.uris[0] = 'sips:pbx.acme.example'; });
       assert.equal(err.field, 'trunks[0].origination.uris[0]');
