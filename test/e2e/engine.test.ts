@@ -9,7 +9,7 @@ import {
   randomId, requestText, startNatsServer, startNetSipUac, UdpSipClient, UserAgent, type ManagedProcess, type NatsServerHandle,
 } from '@switchboard/testkit';
 import {
-  oneCarrierTrunking, writeCluster, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
+  callIdLandingOn, oneCarrierTrunking, writeCluster, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
 } from '../support/cluster.js';
 
 const ownerOf = (tag: string | undefined) => (tag ?? '').split('.')[0];
@@ -41,9 +41,9 @@ describe('worker engine: calls through transport and two workers', () => {
     await nats?.stop();
   });
 
-  async function placeCall(script: Parameters<UserAgent['onNextInvite']>[0] = { ring: 0 }, headers: [string, string][] = []) {
+  async function placeCall(script: Parameters<UserAgent['onNextInvite']>[0] = { ring: 0 }, headers: [string, string][] = [], callId?: string) {
     carrier.onNextInvite(script);
-    const call = pbx.call({ to: `sip:+1415555${String(Math.floor(Math.random() * 9000) + 1000)}@trunk.example`, via: trunk, headers });
+    const call = pbx.call({ to: `sip:+1415555${String(Math.floor(Math.random() * 9000) + 1000)}@trunk.example`, via: trunk, headers, ...(callId === undefined ? {} : { callId }) });
     const far = await carrier.nextCall();
     return { call, far };
   }
@@ -77,7 +77,8 @@ describe('worker engine: calls through transport and two workers', () => {
   test('in-dialog requests reach the worker that owns the dialog, whichever worker got the INVITE', async () => {
     const owners = new Set<string>();
     for (let i = 0; i < 8; i++) {
-      const { call, far } = await placeCall();
+      // Call-IDs that the transport's rendezvous hashing spreads over both workers (random ones land on one in 1 run of 128)
+      const { call, far } = await placeCall({ ring: 0 }, [], callIdLandingOn(i % 2 === 0 ? 'w1' : 'w2', ['w1', 'w2']));
       const ok = await call.answered;
       await call.established;
       owners.add(ownerOf(ok.headers.to?.tag) ?? '');

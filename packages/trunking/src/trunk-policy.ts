@@ -170,10 +170,8 @@ export class TrunkPolicy {
     const dialled = numberOf(invite.uri) ?? '';
     const called = normaliseNumber(dialled, trunk.numberPlan);
     if (called === undefined) return { kind: 'refused', status: 484, reason: 'Address Incomplete', cause: 'invalid-number', trunk: trunk.id, detail: dialled };
-    const destination = checkDestination(called, trunk.restrictions);
-    if (!destination.allowed) {
-      return { kind: 'refused', status: destination.status, reason: destination.reason, cause: destination.reason === 'Destination Blocked' ? 'destination-blocked' : 'destination-not-allowed', trunk: trunk.id, detail: destination.rule };
-    }
+    const refusal = destinationRefusal(trunk, called);
+    if (refusal !== undefined) return refusal;
     const h = invite.headers;
     const caller = checkCallerId({
       fromUser: numberOf(h.from?.uri),
@@ -196,10 +194,8 @@ export class TrunkPolicy {
    * claim, so the caller-ID policy does not apply; the carrier sees Diversion instead.
    */
   planTransfer(trunk: TrunkConfig, called: string, caller: { number: string; anonymous: boolean }): TerminationPlan | Extract<CallPlan, { kind: 'refused' }> {
-    const destination = checkDestination(called, trunk.restrictions);
-    if (!destination.allowed) {
-      return { kind: 'refused', status: destination.status, reason: destination.reason, cause: destination.reason === 'Destination Blocked' ? 'destination-blocked' : 'destination-not-allowed', trunk: trunk.id, detail: destination.rule };
-    }
+    const refusal = destinationRefusal(trunk, called);
+    if (refusal !== undefined) return refusal;
     const targets = this.carrierTargets(trunk, called);
     if (targets === undefined) return { kind: 'refused', status: 404, reason: 'No Route to Destination', cause: 'no-route', trunk: trunk.id, detail: called };
     return { kind: 'termination', trunk, dialled: called, called, caller: { ...caller, replaced: false }, targets, identifiedBy: 'acl', limit: trunkLimit(trunk) };
@@ -257,6 +253,14 @@ export class TrunkPolicy {
 /** `Privacy: id` (RFC 3325 §9.3), among the header's `;`-separated values. */
 function withheld(privacy: string | undefined): boolean {
   return (privacy ?? '').split(';').some((p) => p.trim().toLowerCase() === 'id');
+}
+
+/** The trunk's restrictions on `called` as a refusal, or undefined when it may be called. */
+function destinationRefusal(trunk: TrunkConfig, called: string): Extract<CallPlan, { kind: 'refused' }> | undefined {
+  const destination = checkDestination(called, trunk.restrictions);
+  if (destination.allowed) return undefined;
+  const cause = destination.reason === 'Destination Blocked' ? 'destination-blocked' : 'destination-not-allowed';
+  return { kind: 'refused', status: destination.status, reason: destination.reason, cause, trunk: trunk.id, detail: destination.rule };
 }
 
 function trunkLimit(trunk: TrunkConfig): CallLimit {

@@ -1,12 +1,12 @@
 import { NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
 import {
-  formatNumber, isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
+  isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
 } from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
-import type { Admission } from '../limits/mod.js';
+import { admitFor, hasLimits, limitReason, type Admission } from '../limits/mod.js';
 import type { Destination } from '../sip-link.js';
 import { OriginKeeper } from '../transfer/sdp-origin.js';
 import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
@@ -14,6 +14,7 @@ import type { CallAddress, RelayedCommand, RelayedEvent } from '../transfer/call
 import type { CallMessage, LegName } from './call-messages.js';
 import { LegActor, type LegMessage } from './leg-actor.js';
 import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
+import { anonymousIdentity, pstnCaller } from './presentation.js';
 
 /**
  * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target
@@ -193,19 +194,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.attempts = new OutboundAttempts(this, plan.targets, this.offer, this.presentation(plan), 'b',
       // when no answer was worth relaying: a termination call is our failure; an origination call finds the customer unreachable
       plan.kind === 'origination' ? { status: 480, reason: 'Temporarily Unavailable' } : { status: 503, reason: 'All Routes Failed' });
-    const limit = plan.limit;
-    if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) return this.route();
-    this.ctx.limiter.admit(limit).then((admission) => {
-      // the call may have ended while it waited (the caller cancelled): nothing must hold its slot
-      if (this.state === 'ended') {
-        if (admission.admitted) admission.release();
-        return;
-      }
+    if (!hasLimits(plan.limit)) return this.route();
+    // the call may end while it waits (the caller cancels): then nothing may hold its slot
+    admitFor(this.ctx.limiter, plan.limit, () => this.state === 'ended', (admission) => {
       this.admission = admission;
-      this.self.tell({ type: 'admitted' });
-    }, (err: unknown) => {
-      this.admission = { admitted: false, limit: 'unavailable', key: limit.key };
-      this.log.error({ err }, 'limiter failed');
       this.self.tell({ type: 'admitted' });
     });
   }
@@ -236,19 +228,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   /** How the call's attempts present the caller: From, P-Asserted-Identity, Privacy (see README "What the carrier sees"). */
   private presentation(plan: CallPlan): Presentation {
     return (target: CallTarget, ourHost: string) => {
-      const headers: [string, string][] = [];
       const displayName = this.offer?.displayName;
-      if (plan.kind === 'termination') {
-        const number = target.carrier === undefined ? plan.caller.number : formatNumber(plan.caller.number, target.carrier.numberFormat);
-        const identity = new NameAddr(new SipUri({ user: number, host: ourHost, params: [{ name: 'user', value: 'phone' }] }));
-        // RFC 3325: the carrier is trusted with the verified identity even when it is withheld
-        headers.push(['P-Asserted-Identity', identity.toString()]);
-        if (!plan.caller.anonymous) return { from: new NameAddr(identity.uri, displayName), headers };
-        headers.push(['Privacy', 'id']);
-        return { from: anonymous(), headers };
-      }
-      const from = plan.anonymous || plan.caller === undefined ? anonymous() : new NameAddr(new SipUri({ user: plan.caller, host: ourHost }), displayName);
-      return { from, headers };
+      if (plan.kind === 'termination') return pstnCaller(target, ourHost, plan.caller, displayName);
+      const from = plan.anonymous || plan.caller === undefined ? anonymousIdentity() : new NameAddr(new SipUri({ user: plan.caller, host: ourHost }), displayName);
+      return { from, headers: [] };
     };
   }
 
@@ -263,10 +246,9 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     // Over its rate the customer should retry shortly (503 + Retry-After); over its channels a
     // termination call is refused as a capacity problem of ours (503, so the PBX may use another
     // trunk) and an origination call as the customer being busy (486, so the carrier stops).
-    if (admission.limit === 'rate') this.refuse(503, 'Call Rate Exceeded', [['Retry-After', '1']]);
-    else if (admission.limit === 'unavailable') this.refuse(503, 'Limits Unavailable', [['Retry-After', '1']]);
-    else if (this.plan.kind === 'origination') this.refuse(486, 'Concurrent Call Limit');
-    else this.refuse(503, 'Concurrent Call Limit');
+    const reason = limitReason(admission.limit);
+    if (admission.limit !== 'concurrency') this.refuse(503, reason, [['Retry-After', '1']]);
+    else this.refuse(this.plan.kind === 'origination' ? 486 : 503, reason);
   }
 
   private route(): void {
@@ -721,10 +703,6 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.admission = undefined;
     for (const r of this.releases?.splice(0) ?? []) r();
   }
-}
-
-function anonymous(): NameAddr {
-  return new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous');
 }
 
 function seeded(sdp: Uint8Array): OriginKeeper {

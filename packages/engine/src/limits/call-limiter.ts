@@ -43,3 +43,25 @@ export function requestProblem(request: LimitRequest): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Asks `limiter` on behalf of an actor: the verdict goes to `deliver` unless `stale()` says the
+ * actor no longer wants it (it ended while waiting), in which case a slot taken is given back.
+ * A limiter that fails counts as `unavailable` (limits fail closed).
+ */
+export function admitFor(limiter: CallLimiter, request: LimitRequest, stale: () => boolean, deliver: (admission: Admission) => void): void {
+  limiter.admit(request).then(
+    (admission) => {
+      if (!stale()) return deliver(admission);
+      if (admission.admitted) admission.release();
+    },
+    () => {
+      if (!stale()) deliver({ admitted: false, limit: 'unavailable', key: request.key });
+    },
+  );
+}
+
+/** The reason phrase of a call or transfer refused by a limit (README "Limits: why these answers"). */
+export function limitReason(limit: 'concurrency' | 'rate' | 'unavailable'): string {
+  return limit === 'rate' ? 'Call Rate Exceeded' : limit === 'unavailable' ? 'Limits Unavailable' : 'Concurrent Call Limit';
+}

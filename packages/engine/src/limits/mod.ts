@@ -1,5 +1,5 @@
 // Cluster-wide call limits per trunk and carrier (concurrent calls, calls per second).
-export { hasLimits, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
+export { admitFor, hasLimits, limitReason, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
 export {
   DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET, KvCallLimiter, type KvCallLimiterOptions,
 } from './kv-call-limiter.js';

@@ -3,12 +3,13 @@ import type { CallTarget, ReferTarget, TrunkConfig } from '@switchboard/trunking
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
-import type { Admission } from '../limits/mod.js';
+import { admitFor, hasLimits, limitReason, type Admission, type LimitRequest } from '../limits/mod.js';
 import type { SipHop } from '../locate/sip-locator.js';
 import type { Destination } from '../sip-link.js';
 import type { CallMessage, LegName } from '../call/call-messages.js';
 import type { LegActor, LegMessage } from '../call/leg-actor.js';
 import { OutboundAttempts, type AttemptOwner, type Offer, type Presentation } from '../call/outbound-attempts.js';
+import { anonymousIdentity, pstnCaller } from '../call/presentation.js';
 import { scopeOf } from '@switchboard/wire';
 import type { Replaces } from '@switchboard/sip';
 import type { JoinReply } from './call-bridge.js';
@@ -147,32 +148,17 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         return this.fail(plan.status, plan.reason);
       }
       this.attempts = new OutboundAttempts(this, plan.targets, this.spec.offer, this.presentPstn(plan.caller), this.spec.legPrefix, { status: 503, reason: 'All Routes Failed' });
-      const limit = plan.limit;
-      if (limit.maxConcurrent === undefined && limit.maxPerSecond === undefined) return this.dial();
-      this.ctx.limiter.admit(limit).then((admission) => {
-        if (this.state !== 'planning') {
-          if (admission.admitted) admission.release();
-          return;
-        }
-        this.admission = admission;
-        this.self.tell({ type: 'admitted' });
-      }, () => {
-        this.admission = { admitted: false, limit: 'unavailable', key: limit.key };
-        this.self.tell({ type: 'admitted' });
-      });
-      return;
+      if (!hasLimits(plan.limit)) return this.dial();
+      return this.admit(plan.limit);
     }
     // another domain: no ACL, no routing rule, no restriction, no fee; only the platform's cap, cluster-wide
-    const limit = { key: SIP_TRANSFERS_KEY, maxConcurrent: this.ctx.policy.config.sipTransfers.maxConcurrent };
-    this.ctx.limiter.admit(limit).then((admission) => {
-      if (this.state !== 'planning') {
-        if (admission.admitted) admission.release();
-        return;
-      }
+    this.admit({ key: SIP_TRANSFERS_KEY, maxConcurrent: this.ctx.policy.config.sipTransfers.maxConcurrent });
+  }
+
+  /** The verdict comes back as `admitted`; a transfer given up meanwhile takes no slot. */
+  private admit(limit: LimitRequest): void {
+    admitFor(this.ctx.limiter, limit, () => this.state !== 'planning', (admission) => {
       this.admission = admission;
-      this.self.tell({ type: 'admitted' });
-    }, () => {
-      this.admission = { admitted: false, limit: 'unavailable', key: limit.key };
       this.self.tell({ type: 'admitted' });
     });
   }
@@ -223,10 +209,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
       return;
     }
     this.ctx.counters.add(`limit.${admission.limit}`);
-    if (target.kind === 'sip' && admission.limit === 'concurrency') return this.fail(503, 'Too Many SIP Transfers');
-    if (admission.limit === 'rate') this.fail(503, 'Call Rate Exceeded');
-    else if (admission.limit === 'unavailable') this.fail(503, 'Limits Unavailable');
-    else this.fail(503, 'Concurrent Call Limit');
+    this.fail(503, target.kind === 'sip' && admission.limit === 'concurrency' ? 'Too Many SIP Transfers' : limitReason(admission.limit));
   }
 
   private onLocated(hops: SipHop[]): void {
@@ -320,17 +303,13 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   }
 
   private presentPstn(caller: { number: string; anonymous: boolean }): Presentation {
-    return (_target, ourHost) => {
-      const identity = new NameAddr(new SipUri({ user: caller.number, host: ourHost, params: [{ name: 'user', value: 'phone' }] }));
-      const headers: [string, string][] = [['P-Asserted-Identity', identity.toString()], ['Referred-By', this.referredBy()]];
+    return (target, ourHost) => {
+      const presented = pstnCaller(target, ourHost, caller, this.spec.offer.displayName);
+      presented.headers.push(['Referred-By', this.referredBy()]);
       const diversion = this.diversionNumber();
       // RFC 5806: the trunk's own number, which the carrier's anti-spoofing checks accept
-      if (diversion !== undefined) headers.push(['Diversion', `<sip:${diversion}@${this.spec.trunk.domain}>;reason=unconditional`]);
-      if (caller.anonymous) {
-        headers.push(['Privacy', 'id']);
-        return { from: new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous'), headers };
-      }
-      return { from: new NameAddr(identity.uri, this.spec.offer.displayName), headers };
+      if (diversion !== undefined) presented.headers.push(['Diversion', `<sip:${diversion}@${this.spec.trunk.domain}>;reason=unconditional`]);
+      return presented;
     };
   }
 
@@ -338,7 +317,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     return (_target, ourHost) => {
       const caller = this.spec.caller;
       const from = caller.anonymous || caller.number === undefined
-        ? new NameAddr(new SipUri({ user: 'anonymous', host: 'anonymous.invalid' }), 'Anonymous')
+        ? anonymousIdentity()
         : new NameAddr(new SipUri({ user: caller.number, host: ourHost }), this.spec.offer.displayName);
       return { from, headers: [['Referred-By', this.referredBy()]] };
     };

@@ -715,3 +715,23 @@ describe('transfer: the call that holds a replaced dialog (attended transfer)', 
     h.kernel.shutdown();
   });
 });
+
+describe('transfer: a carrier configured for delayed offer (RFC 3725)', () => {
+  test('the new INVITE has no SDP; the carrier\'s offer re-points the remaining party; the ACK carries the remaining party\'s session', async () => {
+    const delayed = { ...trunking(), carriers: [{ ...TEST_TRUNKING.carriers[0], offer: 'delayed' }] };
+    const h = engineWith(delayed);
+    const call = await establish(h);
+    await refer(h, call);
+    takeResponse(h, A_PORT, 202, 'REFER');
+    await takeNotifyAndAnswer(h);
+    const cInvite = takeNewInvite(h, call);
+    assert.equal(cInvite.body.length, 0, 'no offer in the new INVITE');
+    deliver(h.engine, answer(cInvite, 200, { tag: 'ctag', sdp: SDP_C }), B_PORT);
+    await settle();
+    const ack = takeOne<SipRequest>(h, B_PORT, both(isReq('ACK'), callIdIs(cInvite.headers.callId)), 'ACK to the new leg');
+    assert.equal(bodyOf(ack).replace(/^o=.*$/m, ''), SDP_B.replace(/^o=.*$/m, ''), 'the remaining party\'s session answers the carrier\'s offer');
+    const reinvite = takeOne<SipRequest>(h, B_PORT, both(isReq('INVITE'), callIdIs(call.bInvite.headers.callId)), 're-INVITE of the remaining party');
+    assert.match(bodyOf(reinvite), /m=audio 7000 /, 'the carrier\'s media');
+    h.kernel.shutdown();
+  });
+});
