@@ -1,5 +1,6 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
-// in .local/nats), the transport node and two workers of config/switchboard.yaml, and a
+// in .local/nats), the transport node and two workers of config/switchboard.yaml, the
+// CDR page (127.0.0.1:8080), and a
 // demo carrier (127.0.0.2:5080, carrier `demo-pstn` of config/trunks.yaml) that answers every
 // call. Ctrl-C stops all.
 import { spawn } from 'node:child_process';
@@ -56,4 +57,7 @@ for (const id of ['w1', 'w2']) {
   run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsEnv, SWITCHBOARD_WORKER_ID: id });
 }
 run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsEnv);
+const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
+run('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsEnv);
+console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js cdr ls`);
 console.log('Switchboard local cluster starting — Ctrl-C stops it.');

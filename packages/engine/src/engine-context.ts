@@ -3,8 +3,9 @@ import type { SipUri } from '@switchboard/sip';
 import type { TrunkPolicy } from '@switchboard/trunking';
 import type { SipHop } from './locate/sip-locator.js';
 import type { CallBridge } from './transfer/call-bridge.js';
+import type { CdrMessage } from './cdr/cdr-actor.js';
 import type { RoutingIds } from '@switchboard/wire';
-import type { ActorKernel } from './kernel/actor-kernel.js';
+import type { ActorKernel, ActorRef } from './kernel/actor-kernel.js';
 import type { CallLimiter } from './limits/mod.js';
 import type { SipLink } from './sip-link.js';
 import type { TimerSettings } from './transactions/timers.js';
@@ -36,6 +37,8 @@ export interface EngineContext {
   bridge: CallBridge;
   /** How long a relaying call waits for its master to attach (JOIN_ATTACH_MS). */
   joinAttachMs: number;
+  /** The worker's CDR actor: every call tells it what happened, it emits the records. */
+  cdr: ActorRef<CdrMessage>;
   /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
   counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */

@@ -6,6 +6,8 @@ import {
 import { DigestAuthenticator, TrunkingConfigSchema, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { RoutingIds, type InboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
+import type { CallDetailRecord } from '@switchboard/cdr';
+import { CdrActor } from './cdr/cdr-actor.js';
 import { Engine } from './engine.js';
 import { Counters, type EngineContext } from './engine-context.js';
 import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
@@ -80,6 +82,9 @@ const NO_DNS: DnsResolver = {
 
 export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000 }, kernel: ActorKernel = new NactKernel(), minSE = 90, options: EngineOptions = {}) {
   const link = new FakeLink();
+  /** Every record the calls emitted, in order. */
+  const records: CallDetailRecord[] = [];
+  const log = pino({ level: 'silent' });
   const trunking: TrunkingConfig = TrunkingConfigSchema.parse(options.trunking ?? TEST_TRUNKING);
   const ctx: EngineContext = {
     workerId: 'w1',
@@ -97,14 +102,15 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     transferorByeMs: options.transferorByeMs ?? 32_000,
     bridge: localBridge(() => engine),
     joinAttachMs: options.joinAttachMs ?? JOIN_ATTACH_MS,
+    cdr: CdrActor.spawn(kernel, 'w1', { emit: (r) => records.push(...r) }, log),
     counters: new Counters(),
     noAnswerMs: 180_000,
-    log: pino({ level: 'silent' }),
+    log,
     invites: new Map(),
     calls: new Map(),
   };
   const engine: Engine = new Engine(ctx);
-  return { engine, link, ctx, kernel };
+  return { engine, link, ctx, kernel, records };
 }
 
 /** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
     maxReconnectAttempts: -1, waitOnFirstConnect: true,
   });
-  const node = new WorkerNode(config, nc, log, trunking);
+  const node = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir));
   let stopping = false;
   const stop = async (drain: boolean) => {
     if (stopping) return;

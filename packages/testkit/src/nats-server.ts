@@ -10,6 +10,10 @@ export interface NatsServerHandle {
   url: string;
   port: number;
   process: ManagedProcess;
+  /** Kills the server at once (SIGKILL), as a crash would; its store stays. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same store (killing it first if it runs). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,22 +45,33 @@ export async function startNatsServer(opts: { config?: string } = {}): Promise<N
     await writeFile(file, opts.config);
     args.push('-c', file);
   }
-  const proc = ManagedProcess.spawn('nats-server', bin, args);
-  const deadline = Date.now() + 10_000;
-  while (!(await reachable(port))) {
-    if (!proc.running || Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`nats-server did not start:\n${proc.output()}`);
+  const launch = async (): Promise<ManagedProcess> => {
+    const proc = ManagedProcess.spawn('nats-server', bin, args);
+    const deadline = Date.now() + 10_000;
+    while (!(await reachable(port))) {
+      if (!proc.running || Date.now() > deadline) {
+        await proc.stop('SIGKILL');
+        throw new Error(`nats-server did not start:\n${proc.output()}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
     }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
+    return proc;
+  };
+  const handle: NatsServerHandle = {
     url: `nats://127.0.0.1:${port}`,
     port,
-    process: proc,
+    process: await launch(),
+    async kill() {
+      await handle.process.stop('SIGKILL');
+    },
+    async restart() {
+      if (handle.process.running) await handle.process.stop('SIGKILL');
+      handle.process = await launch();
+    },
     async stop() {
-      await proc.stop('SIGTERM', 3_000);
+      await handle.process.stop('SIGTERM', 3_000);
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return handle;
 }

@@ -1,5 +1,7 @@
 // @switchboard/wire — the contract between transport nodes, workers and tools.
-export { Subjects, TRACEPARENT_HEADER, assertNodeId } from './subjects.js';
+export {
+  Subjects, TRACEPARENT_HEADER, CDR_STREAM, CDR_QUERY_QUEUE, WORKER_SERVICE, CONFIG_SERVICE, CONFIG_BUCKET, TRUNKING_KEY, assertNodeId,
+} from './subjects.js';
 export {
   ENVELOPE_VERSION, EnvelopeError, encodeEnvelope, decodeInbound, decodeOutbound, decodeSendFailure, decodeHeartbeat,
   encodeMap, decodeMap,

@@ -23,11 +23,36 @@ export const Subjects = {
   workerJoin: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.join`,
   /** Messages between the two halves of a call joined across workers (the master call and the relay). */
   workerBridge: (workerId: string): string => `sb.worker.${assertNodeId(workerId, 'worker id')}.bridge`,
+  /** Call detail records, stored by the JetStream stream CDR_STREAM: one subject per trunk and call ('_' for no trunk). */
+  cdrRecord: (trunk: string | undefined, callId: string): string => `sb.cdr.rec.${trunk ?? '_'}.${callId}`,
+  /** Everything the CDR stream stores. */
+  cdrRecords: 'sb.cdr.rec.>',
+  /** The records of one trunk, or of one call on any trunk (a stream filter). */
+  cdrRecordsOf: (filter: { trunk?: string; callId?: string }): string => `sb.cdr.rec.${filter.trunk ?? '*'}.${filter.callId ?? '*'}`,
+  /** Request/reply (JSON): the CDR query, answered by one worker of the queue group CDR_QUERY_QUEUE. */
+  cdrQuery: 'sb.cdr.query',
+  /** Operator requests to one worker (service `switchboard-worker`): `calls.list`, `calls.show`, `calls.hangup`, `calls.transfer`, `drain`, `stats`. */
+  adminWorker: (workerId: string, endpoint: string): string => `sb.admin.worker.${assertNodeId(workerId, 'worker id')}.${endpoint}`,
+  /** Operator requests about the live configuration (service `switchboard-config`, any one worker answers): `get`, `set`. */
+  adminConfig: (endpoint: 'get' | 'set'): string => `sb.admin.config.${endpoint}`,
+  /** Every operator subject: what only the admin account may publish to. */
+  admin: 'sb.admin.>',
   /** Request/reply: one transport node's counters. */
   transportStats: (nodeId: string): string => `sb.transport.${assertNodeId(nodeId, 'transport id')}.stats`,
   /** Request/reply: every transport node answers with its counters (gather replies until a timeout). */
   transportStatsAll: 'sb.transport.stats',
 } as const;
+
+/** The JetStream stream holding call detail records. */
+export const CDR_STREAM = 'SB_CDR';
+/** The NATS services (`$SRV.*` discovery) workers run for operators. */
+export const WORKER_SERVICE = 'switchboard-worker';
+export const CONFIG_SERVICE = 'switchboard-config';
+/** The JetStream KV bucket of the live trunking configuration, and its one key. */
+export const CONFIG_BUCKET = 'sb-config';
+export const TRUNKING_KEY = 'trunking';
+/** The queue group of the workers answering CDR queries. */
+export const CDR_QUERY_QUEUE = 'cdr-query';
 
 /** NATS message header carrying the W3C trace context (https://www.w3.org/TR/trace-context/). */
 export const TRACEPARENT_HEADER = 'traceparent';

@@ -1,4 +1,5 @@
-import { NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
+import type { CallEvent, PartyNumber } from '@switchboard/cdr';
+import { defaultReason, NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
 import {
   isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
 } from '@switchboard/trunking';
@@ -74,8 +75,9 @@ const NO_TRANSFERS: TransferRecord[] = [];
  */
 export class CallActor implements ActorBehaviour<CallMessage> {
   readonly actorId: string;
-  /** Read by the worker's stats (calls by state); changed only by the actor. */
-  state: CallState = 'admitting';
+  private callState: CallState = 'admitting';
+  /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
+  private endingBy: LegName | undefined;
   /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
   private readonly legs = new Map<LegName, { actor?: LegActor; ref: ActorRef<LegMessage> }>();
   /** This call handed its far party to another call (attended transfer): it relays that leg's events. */
@@ -133,6 +135,24 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.logContext = { call: callId };
   }
 
+  /** Read by the worker's stats (calls by state); changed only by the actor. */
+  get state(): CallState {
+    return this.callState;
+  }
+
+  /** Entering `ending` is the end of the call for its records, whoever's BYE came first. */
+  set state(next: CallState) {
+    if (next === 'ending' && this.callState !== 'ending' && this.callState !== 'ended') {
+      this.note({ type: 'ending', at: Date.now(), ...(this.endingBy === undefined ? {} : { by: this.endingBy }) });
+    }
+    this.callState = next;
+  }
+
+  /** Tells the worker's CDR actor what happened. */
+  note(event: CallEvent): void {
+    this.ctx.cdr.tell({ callId: this.callId, event });
+  }
+
   /** Created on first use, like the legs' (see LegActor.log). */
   get log(): Logger {
     return (this.logger ??= this.ctx.log.child(this.logContext));
@@ -155,6 +175,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     call.via = from;
     ctx.calls.set(callId, call);
     const h = invite.headers;
+    call.note({ type: 'started', at: Date.now(), sipCallId: h.callId ?? '' });
     call.logContext = { call: callId, callId: h.callId };
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     call.adopt(a);
@@ -165,14 +186,22 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   private decide(invite: SipRequest, from: Destination): void {
     const early = this.refusal(invite);
-    if (early !== undefined) return this.refuse(early.status, early.reason, early.headers);
+    const received = receivedNumbers(invite);
+    if (early !== undefined) {
+      this.note({ type: 'refused', ...received });
+      return this.refuse(early.status, early.reason, early.headers);
+    }
     const plan = this.ctx.policy.plan(invite, { address: from.address });
     switch (plan.kind) {
       case 'refused':
+        // a stranger is counted, not recorded: scans must not fill the CDR stream
+        this.note(plan.cause === 'unknown-source' ? { type: 'unrecorded' } : { type: 'refused', ...received, ...(plan.trunk === undefined ? {} : { trunk: plan.trunk }) });
         this.ctx.counters.add(`refused.${plan.cause}`);
         this.log.info({ event: 'refused', cause: plan.cause, trunk: plan.trunk, detail: plan.detail, source: from.address }, `call refused: ${plan.status} ${plan.reason}`);
         return this.refuse(plan.status, plan.reason);
       case 'challenge':
+        // the retry with credentials is the call (and gets the record)
+        this.note({ type: 'unrecorded' });
         this.ctx.counters.add('challenged');
         return this.refuse(407, 'Proxy Authentication Required', plan.headers);
     }
@@ -183,6 +212,12 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       ? { customer: plan.caller.number, remote: plan.called, remoteAnonymous: false }
       : { customer: plan.called, remote: plan.caller, remoteAnonymous: plan.anonymous };
     Object.assign(this.logContext, { trunk: plan.trunk.id, direction: plan.kind }); // the legs share this object
+    const caller = plan.kind === 'termination' ? plan.caller.number : plan.caller;
+    this.note({
+      type: 'planned', trunk: plan.trunk.id, direction: plan.kind,
+      from: caller === undefined ? received.from : { ...received.from, normalised: caller },
+      to: { received: plan.dialled, normalised: plan.called },
+    });
     if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'call-started', called: plan.called, targets: plan.targets.length }, 'call started');
     const contentType = invite.headers.get('content-type');
     this.offer = {
@@ -213,6 +248,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   }
 
   private refuse(status: number, reason?: string, headers?: [string, string][]): void {
+    this.note({ type: 'final', at: Date.now(), status, statusText: reason ?? defaultReason(status) });
     this.state = 'ending';
     this.tell('a', { type: 'answer', status, ...(reason === undefined ? {} : { reason }), ...(headers === undefined ? {} : { headers }) });
   }
@@ -242,6 +278,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (this.state !== 'admitting' || admission === undefined || this.plan === undefined) return;
     if (admission.admitted) return this.route();
     this.ctx.counters.add(`limit.${admission.limit}`);
+    this.note({ type: 'refused' });
     this.log.info({ event: 'limit', limit: admission.limit, key: admission.key }, 'call refused by a limit');
     // Over its rate the customer should retry shortly (503 + Retry-After); over its channels a
     // termination call is refused as a capacity problem of ours (503, so the PBX may use another
@@ -259,6 +296,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   /** After the attempts moved on: the leg now ringing is the pair's other side; none left ends the call. */
   private afterAttempt(exhausted: { status: number; reason: string } | undefined): void {
     if (exhausted !== undefined) {
+      this.note({ type: 'final', at: Date.now(), status: exhausted.status, statusText: exhausted.reason });
       this.state = 'ending';
       this.tell('a', { type: 'hangup', status: exhausted.status, reason: exhausted.reason });
       return;
@@ -271,6 +309,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- the actor ------------------------------------------------------------------------------------
 
   receive(m: CallMessage): void {
+    if ('leg' in m) this.noteLeg(m);
     // before any leg routing: a join must always be answered, or the asking transfer waits for ever
     if (m.type === 'join-away') return this.onJoinAway(m);
     if (this.relay !== undefined && 'leg' in m && m.leg === this.relay.leg) return this.relayEvent(m);
@@ -353,7 +392,10 @@ export class CallActor implements ActorBehaviour<CallMessage> {
         if (this.transfer?.id === m.transfer) {
           const t = this.transfer;
           // ended without an outcome of its own: the remaining party left (the final NOTIFY said 487)
-          if (t.record.outcome === 'in-progress') Object.assign(t.record, { outcome: 'failed', status: 487 });
+          if (t.record.outcome === 'in-progress') {
+            Object.assign(t.record, { outcome: 'failed', status: 487 });
+            this.note({ type: 'transfer-failed', index: this.transfers.indexOf(t.record) + 1, at: Date.now(), status: 487, statusText: 'Request Terminated', aborted: true });
+          }
           this.transfer = undefined;
           if (t.releaseTransferor === true) this.tell(t.transferor, { type: 'hangup' });
         }
@@ -361,6 +403,28 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       case 'release-transferor':
         if (!this.inPair(m.leg)) this.tell(m.leg, { type: 'hangup' });
         return;
+    }
+  }
+
+  /** What the records need of a leg's event; `endingBy` names the party if this event ends the call. */
+  private noteLeg(m: Extract<CallMessage, { leg: LegName }>): void {
+    this.endingBy = undefined;
+    const at = Date.now();
+    switch (m.type) {
+      case 'provisional':
+        if (m.status > 100) this.note({ type: 'ringing', leg: m.leg, at });
+        return;
+      case 'answered':
+        return this.note({ type: 'answered', leg: m.leg, at });
+      case 'failed':
+        if (m.cause === 'response') this.endingBy = m.leg;
+        return this.note({ type: 'failed', leg: m.leg, at, status: m.status, statusText: m.reason, cause: m.cause, ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) });
+      case 'cancelled':
+      case 'bye':
+        // a BYE the leg sent itself (its session expired) is ours, not its party's
+        if (m.type === 'bye' && m.reason !== undefined) return this.note({ type: 'released', leg: m.leg, at });
+        this.endingBy = m.leg;
+        return this.note({ type: 'hangup', leg: m.leg, at, cancel: m.type === 'cancelled', ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) });
     }
   }
 
@@ -493,6 +557,13 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     };
     if (this.transfers === NO_TRANSFERS) this.transfers = [];
     this.transfers.push(record);
+    const referredBy = this.sipParties?.get(leg) ?? this.parties.customer;
+    this.note({
+      type: 'transfer', index: this.transfers.length, at: Date.now(), transferor: leg, remaining, kind: record.kind, billable: record.billable,
+      referTo: record.target, ...(referredBy === undefined ? {} : { referredBy }),
+      from: caller.number === undefined ? {} : { normalised: caller.number },
+      to: target.kind === 'pstn' ? { received: target.dialled, normalised: target.number } : { received: record.target },
+    });
     const actor = new TransferActor(this.ctx, {
       id, call: this.self, callId: this.callId, target, trunk,
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
@@ -584,6 +655,11 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.legs.set('remote', { ref: { id: `remote-${relay.call}`, tell: (command: LegMessage) => bridge.send(relay, { to: 'relay', command: command as RelayedCommand }) } });
     bridge.send(relay, { to: 'relay', attached: true });
     this.transfer?.legs.add('remote');
+    if (this.transfer !== undefined) {
+      const at = Date.now();
+      this.note({ type: 'attempt', leg: 'remote', at, transfer: this.transfers.indexOf(this.transfer.record) + 1 });
+      this.note({ type: 'answered', leg: 'remote', at });
+    }
     // the far party last saw the transferor's media: it is re-INVITEd with the remaining party's once that answers
     this.onTransferAnswered({ type: 'transfer-answered', transfer: m.transfer, leg: 'remote', body: m.body, contentType: m.contentType, release: () => undefined }, m.saw);
   }
@@ -631,6 +707,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (t === undefined || t.id !== m.transfer) return;
     t.record.outcome = 'failed';
     t.record.status = m.status;
+    this.note({ type: 'transfer-failed', index: this.transfers.indexOf(t.record) + 1, at: Date.now(), status: m.status, statusText: m.reason, aborted: false });
     this.transfer = undefined;
     // the original call stays as it was — unless the transferor already left (blind transfer)
     if (t.transferorGone && this.state !== 'ending' && this.state !== 'ended') {
@@ -666,6 +743,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const body = 'body' in message ? message.body : undefined;
     const contentType = 'contentType' in message ? message.contentType : undefined;
     // no keeper before a transfer: a call that was never transferred relays SDP untouched
+    if (message.type === 'hangup') this.note({ type: 'released', leg, at: Date.now() });
     const keeper = this.keepers?.get(leg);
     if (keeper !== undefined && body !== undefined && body.length > 0 && contentType !== undefined && SDP.test(contentType)) {
       (message as { body?: Uint8Array }).body = keeper.show(body);
@@ -692,6 +770,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   /** Gives back what the call holds outside itself: its place in the call table and its slots. */
   private release(): void {
+    if (this.callState !== 'ended') this.note({ type: 'ended', at: Date.now() });
     this.state = 'ended';
     clearTimeout(this.transferorBye);
     clearTimeout(this.relay?.attachTimer);
@@ -715,4 +794,11 @@ function seeded(sdp: Uint8Array): OriginKeeper {
 function sameSession(a: Uint8Array, b: Uint8Array): boolean {
   const strip = (x: Uint8Array) => Buffer.from(x).toString().replace(/^o=.*$/m, '');
   return strip(a) === strip(b);
+}
+
+/** The caller's and the called numbers as they came: the user parts of From and of the Request-URI. */
+function receivedNumbers(invite: SipRequest): { from: PartyNumber; to: PartyNumber } {
+  const fromUser = invite.headers.from?.uri instanceof SipUri ? invite.headers.from.uri.user : undefined;
+  const toUser = invite.uri instanceof SipUri ? invite.uri.user : undefined;
+  return { from: fromUser === undefined ? {} : { received: fromUser }, to: toUser === undefined ? {} : { received: toUser } };
 }

@@ -13,10 +13,12 @@ export type FailureCause = 'response' | 'timeout' | 'transport-error' | 'no-answ
 export type CallMessage =
   | { type: 'provisional'; leg: LegName; status: number; reason: string; body: Uint8Array; contentType: string | undefined }
   | { type: 'answered'; leg: LegName; body: Uint8Array; contentType: string | undefined }
-  | { type: 'failed'; leg: LegName; status: number; reason: string; cause: FailureCause }
+  | { type: 'failed'; leg: LegName; status: number; reason: string; cause: FailureCause; reasonHeader?: string }
   | { type: 'confirmed'; leg: LegName }
-  | { type: 'cancelled'; leg: LegName }
-  | { type: 'bye'; leg: LegName; reason?: string }
+  /** `reasonHeader`: the request's or answer's Reason header (RFC 3326), for the records. */
+  | { type: 'cancelled'; leg: LegName; reasonHeader?: string }
+  /** `reason`: set when the leg ended the session itself (its timer expired), not its party. */
+  | { type: 'bye'; leg: LegName; reason?: string; reasonHeader?: string }
   /** An in-dialog request to relay or decide on; a REFER carries the whole request. */
   | { type: 'request'; leg: LegName; token: string; method: string; body: Uint8Array; contentType: string | undefined; request?: SipRequest }
   | { type: 'request-answered'; leg: LegName; token: string; status: number; reason: string; body?: Uint8Array; contentType?: string | undefined }

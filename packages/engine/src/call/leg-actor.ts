@@ -234,7 +234,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     switch (req.method) {
       case 'BYE':
         this.respond(key, tx, createResponse(req, 200, { toTag: this.localTag }));
-        this.call.tell({ type: 'bye', leg: this.name });
+        this.call.tell({ type: 'bye', leg: this.name, ...ownReason(req) });
         this.finish('bye');
         return;
       case 'OPTIONS':
@@ -298,7 +298,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.respondStateless(cancel, 200, undefined, from);
     if (this.invite !== undefined && this.invite.tx.state === 'Proceeding') {
       this.respond(this.invite.key, this.invite.tx, createResponse(this.invite.tx.request, 487, { toTag: this.localTag }));
-      this.call.tell({ type: 'cancelled', leg: this.name });
+      this.call.tell({ type: 'cancelled', leg: this.name, ...ownReason(cancel) });
       this.finish('cancelled');
     }
   }
@@ -356,7 +356,7 @@ export class LegActor implements ActorBehaviour<LegMessage> {
       return;
     }
     this.dialog = 'terminated';
-    this.call.tell({ type: 'failed', leg: this.name, status: res.status, reason: res.reason, cause: 'response' });
+    this.call.tell({ type: 'failed', leg: this.name, status: res.status, reason: res.reason, cause: 'response', ...ownReason(res) });
     this.finish('rejected');
   }
 
@@ -725,4 +725,10 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.pendingAnswers.clear();
   }
 
+}
+
+/** A message's Reason header (RFC 3326), copied so that the record does not keep the whole message's text alive. */
+function ownReason(message: SipMessage): { reasonHeader?: string } {
+  const value = message.headers.get('reason');
+  return value === undefined ? {} : { reasonHeader: Buffer.from(value).toString() };
 }

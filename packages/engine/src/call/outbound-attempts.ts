@@ -23,6 +23,8 @@ export type Presentation = (target: CallTarget, ourHost: string) => { from: Name
 /** The actor that places the attempts, and the call actor their legs report to. */
 export interface AttemptOwner {
   readonly ctx: EngineContext;
+  /** The call's id: what the attempts are recorded under. */
+  readonly callId: string;
   readonly log: Logger;
   /** Where the attempts' legs report (always the call actor: it is the hub of every leg of a call). */
   readonly call: ActorRef<CallMessage>;
@@ -136,6 +138,7 @@ export class OutboundAttempts {
     const leg = new LegActor(ctx, newRoutingScope(), name, 'uac', this.owner.call, `${newRoutingScope()}${newRoutingScope()}@${ctx.workerId}`, from, to, peer, target.uri);
     this.owner.adopt(leg);
     this.current = name;
+    this.owner.ctx.cdr.tell({ callId: this.owner.callId, event: { type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) } });
     const hasSdp = offer.body.length > 0;
     if (target.offer === 'delayed' && hasSdp) {
       leg.placeInvite(target.uri, undefined, undefined, headers, offer.maxForwards, { body: offer.body, contentType: offer.contentType });

@@ -90,6 +90,10 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     return (this.logger ??= this.ctx.log.child({ ...this.spec.logContext, transfer: this.spec.id, kind: this.spec.target.kind }));
   }
 
+  get callId(): string {
+    return this.spec.callId;
+  }
+
   get call(): ActorRef<CallMessage> {
     return this.spec.call;
   }

@@ -42,6 +42,22 @@ export const WorkerConfigSchema = z.object({
     /** The trunks, carriers and numbers (YAML or JSON), relative to this file. */
     file: z.string().min(1),
   }),
+  /** Call detail records (README "Call detail records"). */
+  cdr: z
+    .object({
+      /** Records wait here until the CDR stream confirmed them (one folder per worker under it); relative to this file. */
+      spoolDir: z.string().min(1).default('spool/cdr'),
+      /** Used when the worker creates the stream; an existing stream keeps its own settings. */
+      retentionDays: z.number().int().positive().default(90),
+      /** A record published again within this window (a retry) is stored once. */
+      duplicateWindowMs: z.number().int().min(1_000).default(3_600_000),
+      replicas: z.number().int().min(1).max(5).default(1),
+      /** A publish not confirmed within this is retried (the record stays spooled). */
+      publishTimeoutMs: z.number().int().positive().default(5_000),
+      /** Whether this worker answers CDR queries (sb.cdr.query). */
+      query: z.boolean().default(true),
+    })
+    .default({ spoolDir: 'spool/cdr', retentionDays: 90, duplicateWindowMs: 3_600_000, replicas: 1, publishTimeoutMs: 5_000, query: true }),
   nats: NatsSection,
   routing: RoutingSection,
   log: LogSection,
@@ -52,6 +68,7 @@ export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 export const WORKER_ENV: readonly EnvOverride[] = [
   { variable: 'SWITCHBOARD_WORKER_ID', path: ['worker', 'id'] },
   { variable: 'SWITCHBOARD_TRUNKING_FILE', path: ['trunking', 'file'] },
+  { variable: 'SWITCHBOARD_CDR_SPOOL_DIR', path: ['cdr', 'spoolDir'] },
   ...CLUSTER_ENV,
 ];
 

@@ -1,4 +1,7 @@
 import { lookup } from 'node:dns/promises';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPublish } from '@switchboard/cdr';
 import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
 import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { serializeMessage, type SipMessage } from '@switchboard/sip';
@@ -7,6 +10,7 @@ import {
   Subjects, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
+import { CdrActor } from '../cdr/cdr-actor.js';
 import { Engine } from '../engine.js';
 import { Counters, type EngineContext } from '../engine-context.js';
 import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
@@ -32,14 +36,23 @@ export class WorkerNode implements SipLink {
   private readonly startedAt = Date.now();
   private readonly publisher: BatchedPublisher<PublishOptions>;
   private readonly outboundSubjects = new Map<string, string>();
+  private readonly cdrPublisher: CdrPublisher;
+  private cdrQuery: CdrQueryService | undefined;
 
+  /** `cdrSpoolDir`: the spool folder of config.cdr.spoolDir, resolved (this worker's own folder is made under it). */
   constructor(
     private readonly config: WorkerConfig,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
     trunking: TrunkingConfig,
+    cdrSpoolDir: string = config.cdr.spoolDir,
   ) {
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    this.cdrPublisher = new CdrPublisher({
+      spool: new CdrSpool(join(cdrSpoolDir, config.worker.id)),
+      publish: jetStreamPublish(jetstream(nc), config.cdr.publishTimeoutMs),
+      onError: (err, pending) => this.log.warn({ event: 'cdr-publish-failed', err: (err as Error)?.message, pending }, 'CDR publish failed: kept in the spool, retrying'),
+    });
     const ctx: EngineContext = {
       workerId: config.worker.id,
       ids: new RoutingIds(config.routing.secret),
@@ -77,6 +90,7 @@ export class WorkerNode implements SipLink {
         },
       },
       joinAttachMs: JOIN_ATTACH_MS,
+      cdr: CdrActor.spawn(this.kernel, config.worker.id, this.cdrPublisher, log),
       counters: new Counters(),
       noAnswerMs: config.worker.noAnswerMs,
       log,
@@ -97,6 +111,17 @@ export class WorkerNode implements SipLink {
   async start(): Promise<void> {
     const limits = this.config.worker.limits;
     this.engine.ctx.limiter = await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log });
+    const cdr = this.config.cdr;
+    const stream = await ensureCdrStream(await jetstreamManager(this.nc), {
+      maxAgeMs: cdr.retentionDays * 86_400_000, duplicateWindowMs: cdr.duplicateWindowMs, replicas: cdr.replicas,
+    });
+    if (stream === 'created') this.log.info({ event: 'cdr-stream-created' }, 'CDR stream created');
+    await this.cdrPublisher.start();
+    void this.watchConnection();
+    if (cdr.query) {
+      this.cdrQuery = new CdrQueryService(this.nc, jetstream(this.nc), (err) => this.log.warn({ event: 'cdr-query-failed', err }, 'CDR query failed'));
+      this.cdrQuery.start();
+    }
     this.subs.push(
       this.nc.subscribe(Subjects.workerInbound(this.id), {
         callback: (err, msg) => {
@@ -153,6 +178,15 @@ export class WorkerNode implements SipLink {
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
   }
 
+  /** NATS came back (a restart, a network blip): records spooled meanwhile go now. */
+  private async watchConnection(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      this.log.info({ event: 'nats-reconnected', cdrPending: this.cdrPublisher.pending }, 'NATS connection back');
+      this.cdrPublisher.retryNow();
+    }
+  }
+
   send(message: SipMessage, to: Destination, ref?: string): void {
     const out: OutboundSip = { v: 1, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.id };
     if (to.connectionId !== undefined) out.connectionId = to.connectionId;
@@ -169,6 +203,7 @@ export class WorkerNode implements SipLink {
     return {
       workerId: this.id, state: this.state, calls: this.calls, callsByState: this.callsByState(), actors: this.kernel.size, invites: this.engine.ctx.invites.size,
       counters: this.engine.ctx.counters.toJSON(), limitsHeld: Object.fromEntries(this.engine.ctx.limiter.held()),
+      cdr: { pending: this.cdrPublisher.pending, published: this.cdrPublisher.published, duplicates: this.cdrPublisher.duplicates },
       heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.startedAt, version: ENGINE_VERSION,
     };
   }
@@ -193,7 +228,11 @@ export class WorkerNode implements SipLink {
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
     this.publisher.flush();
+    await this.cdrQuery?.stop();
+    // the last calls' records: the CDR actor handles what their calls told it, then the stream confirms (or the spool keeps them)
+    await new Promise((r) => setTimeout(r, 20));
     this.kernel.shutdown();
+    await this.cdrPublisher.close(2_000);
     await this.engine.ctx.limiter.close();
     await this.nc.drain();
   }

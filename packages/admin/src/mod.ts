@@ -1,0 +1,6 @@
+// @switchboard/admin — the operator API on NATS: requests, answers, and the client.
+export {
+  AdminRequests, AdminErrors, parseAdminRequest,
+  type AdminEndpoint, type AdminRequest, type AdminError, type CallSummary, type CallDetail, type WorkerStats, type ConfigSnapshot,
+} from './admin-protocol.js';
+export { AdminClient, AdminCallError, type WorkerIdentity } from './admin-client.js';
