@@ -4,6 +4,7 @@ import type { TrunkPolicy } from '@switchboard/trunking';
 import type { SipHop } from './locate/sip-locator.js';
 import type { CallBridge } from './transfer/call-bridge.js';
 import type { CdrMessage } from './cdr/cdr-actor.js';
+import type { CallActor } from './call/call-actor.js';
 import type { RoutingIds } from '@switchboard/wire';
 import type { ActorKernel, ActorRef } from './kernel/actor-kernel.js';
 import type { CallLimiter } from './limits/mod.js';
@@ -47,7 +48,7 @@ export interface EngineContext {
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
   invites: Map<string, string>;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
-  calls: Map<string, { readonly state: string }>;
+  calls: Map<string, CallActor>;
 }
 
 /** Named event counters of a worker. */

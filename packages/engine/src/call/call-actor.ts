@@ -1,3 +1,4 @@
+import type { CallDetail, CallSummary } from '@switchboard/admin';
 import type { CallEvent, PartyNumber } from '@switchboard/cdr';
 import { defaultReason, NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
 import {
@@ -12,7 +13,8 @@ import type { Destination } from '../sip-link.js';
 import { OriginKeeper } from '../transfer/sdp-origin.js';
 import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
 import type { CallAddress, RelayedCommand, RelayedEvent } from '../transfer/call-bridge.js';
-import type { CallMessage, LegName } from './call-messages.js';
+import { parseMessage } from '@switchboard/sip';
+import type { CallMessage, LegName, OperatorTransferAnswer } from './call-messages.js';
 import { LegActor, type LegMessage } from './leg-actor.js';
 import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
 import { anonymousIdentity, pstnCaller } from './presentation.js';
@@ -40,6 +42,8 @@ interface TransferInProgress {
   /** The offer the new leg got (the remaining party's session), to see whether the remaining party changed it. */
   offered: Uint8Array;
   record: TransferRecord;
+  /** Asked by an operator: the transferor did not ask, so it is released as soon as the new party answers. */
+  operator: boolean;
 }
 
 /** What the CDRs need of each transfer of a call (issue 8). */
@@ -76,6 +80,11 @@ const NO_TRANSFERS: TransferRecord[] = [];
 export class CallActor implements ActorBehaviour<CallMessage> {
   readonly actorId: string;
   private callState: CallState = 'admitting';
+  /** When the INVITE arrived, and when the call was answered (Unix ms, for operators). */
+  readonly startedAt = Date.now();
+  answeredAt: number | undefined;
+  /** The trunk policy the call started under: a configuration change applies to later calls only. */
+  private policy: EngineContext['policy'];
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
   /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
@@ -133,6 +142,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   ) {
     this.actorId = `call-${callId}`;
     this.logContext = { call: callId };
+    this.policy = ctx.policy;
   }
 
   /** Read by the worker's stats (calls by state); changed only by the actor. */
@@ -162,6 +172,38 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     return this.self;
   }
 
+  /** What operators see in a listing. */
+  summary(): CallSummary {
+    return {
+      id: this.callId, worker: this.ctx.workerId, state: this.state, startedAt: this.startedAt,
+      ...(this.answeredAt === undefined ? {} : { answeredAt: this.answeredAt }),
+      ...(this.trunk === undefined ? {} : { trunk: this.trunk.id }),
+      ...(this.direction === undefined ? {} : { direction: this.direction }),
+      ...(this.callerNumber() === undefined ? {} : { from: this.callerNumber() }),
+      ...(this.calledNumber() === undefined ? {} : { to: this.calledNumber() }),
+      legs: this.legs.size, transfers: this.transfers.length,
+    };
+  }
+
+  /** What `calls show` shows: the summary, each leg's dialog, each transfer. */
+  detail(): CallDetail {
+    return {
+      ...this.summary(),
+      legList: [...this.legs.entries()].map(([name, { actor }]) => actor === undefined
+        ? { name, sipCallId: '', role: 'uac' as const, dialog: 'relayed', peer: '' }
+        : { name, sipCallId: actor.callId, role: actor.role, dialog: actor.dialogState, peer: actor.peerAddress }),
+      transferList: this.transfers.map((t) => ({ id: t.id, target: t.target, kind: t.kind, billable: t.billable, outcome: t.outcome, ...(t.status === undefined ? {} : { status: t.status }) })),
+    };
+  }
+
+  private callerNumber(): string | undefined {
+    return this.direction === 'termination' ? this.parties.customer : this.parties.remote;
+  }
+
+  private calledNumber(): string | undefined {
+    return this.direction === 'termination' ? this.parties.remote : this.parties.customer;
+  }
+
   /** The transfers of this call so far (for the CDRs). */
   get transferRecords(): readonly TransferRecord[] {
     return this.transfers;
@@ -174,6 +216,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     call.self = ctx.kernel.spawn(call.actorId, call);
     call.via = from;
     ctx.calls.set(callId, call);
+    ctx.counters.add('calls.started');
     const h = invite.headers;
     call.note({ type: 'started', at: Date.now(), sipCallId: h.callId ?? '' });
     call.logContext = { call: callId, callId: h.callId };
@@ -191,7 +234,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       this.note({ type: 'refused', ...received });
       return this.refuse(early.status, early.reason, early.headers);
     }
-    const plan = this.ctx.policy.plan(invite, { address: from.address });
+    const plan = this.policy.plan(invite, { address: from.address });
     switch (plan.kind) {
       case 'refused':
         // a stranger is counted, not recorded: scans must not fill the CDR stream
@@ -207,6 +250,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     }
     this.plan = plan;
     this.trunk = plan.trunk;
+    this.ctx.counters.add(`calls.trunk.${plan.trunk.id}`);
     this.direction = plan.kind;
     this.parties = plan.kind === 'termination'
       ? { customer: plan.caller.number, remote: plan.called, remoteAnonymous: false }
@@ -403,7 +447,46 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       case 'release-transferor':
         if (!this.inPair(m.leg)) this.tell(m.leg, { type: 'hangup' });
         return;
+      case 'operator-hangup':
+        return this.onOperatorHangup();
+      case 'operator-transfer':
+        return this.onOperatorTransfer(m.target, m.respond);
     }
+  }
+
+  // ---- operators (admin API) ---------------------------------------------------------------------
+
+  private onOperatorHangup(): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    this.log.info({ event: 'operator-hangup' }, 'call ended by an operator');
+    this.ctx.counters.add('operator.hangup');
+    this.endingBy = undefined;
+    this.transfer?.ref.tell({ type: 'abort' });
+    this.state = 'ending';
+    for (const leg of [...this.legs.keys()]) this.tell(leg, { type: 'hangup', status: 480, reason: 'Ended By Operator' });
+  }
+
+  /**
+   * An operator's transfer goes through the same checks and the same transfer actor as the
+   * customer's REFER: the customer's leg is the transferor (released as soon as the new party
+   * answers), the far party remains. There is nobody to NOTIFY (Refer-Sub: false).
+   */
+  private onOperatorTransfer(target: string, respond: (answer: OperatorTransferAnswer) => void): void {
+    const leg = this.customerLeg;
+    const trunk = this.trunk;
+    if (leg === undefined || trunk === undefined) return respond({ ok: false, status: 403, reason: 'Transfer Not Allowed' });
+    const uri = /^(sips?|tel):/i.test(target) ? target : `sip:${target}@${trunk.domain}`;
+    let refer: SipRequest;
+    try {
+      refer = parseMessage(Buffer.from([
+        'REFER sip:switchboard.invalid SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-operator', 'Max-Forwards: 70',
+        'From: <sip:operator@switchboard.invalid>;tag=operator', 'To: <sip:switchboard.invalid>', `Call-ID: operator-${this.callId}`,
+        'CSeq: 1 REFER', `Refer-To: <${uri}>`, 'Refer-Sub: false', 'Content-Length: 0', '', '',
+      ].join('\r\n'))) as SipRequest;
+    } catch {
+      return respond({ ok: false, status: 400, reason: 'Bad Refer-To' });
+    }
+    this.onRefer(leg, 'operator', refer, respond);
   }
 
   /** What the records need of a leg's event; `endingBy` names the party if this event ends the call. */
@@ -430,6 +513,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   private onAnswered(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
     this.state = 'answered';
+    this.answeredAt = Date.now();
     if (body.length > 0) this.rememberSdp(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
     // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
@@ -512,11 +596,12 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- transfer (issue 7) ----------------------------------------------------------------------
 
   /** A REFER from a bridged party: refused, or accepted with 202 and handed to a new transfer actor. */
-  private onRefer(leg: LegName, token: string, refer: SipRequest | undefined): void {
+  private onRefer(leg: LegName, token: string, refer: SipRequest | undefined, operator?: (answer: OperatorTransferAnswer) => void): void {
     const answer = (status: number, reason: string, headers: [string, string][] = []) => {
       this.ctx.counters.add(status === 202 ? 'transfer.accepted' : 'transfer.refused');
-      if (status !== 202) this.log.info({ event: 'refer-refused', status, reason }, `REFER refused: ${status} ${reason}`);
-      this.tell(leg, { type: 'answer-request', token, status, reason, headers });
+      if (status !== 202) this.log.info({ event: 'refer-refused', status, reason, operator: operator !== undefined }, `REFER refused: ${status} ${reason}`);
+      if (operator === undefined) this.tell(leg, { type: 'answer-request', token, status, reason, headers });
+      else if (status !== 202) operator({ ok: false, status, reason });
     };
     const trunk = this.trunk;
     const remaining = this.otherOf(leg);
@@ -568,12 +653,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       id, call: this.self, callId: this.callId, target, trunk,
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
-      caller, transferorNumber: this.parties.customer, via: this.via, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
+      caller, transferorNumber: this.parties.customer, via: this.via, policy: this.policy, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
       ...(this.sipParties?.has(leg) === true ? { referredBy: `<${this.sipParties.get(leg)}>` } : {}),
     });
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
     actor.self = ref;
-    this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record };
+    this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record, operator: operator !== undefined };
+    this.ctx.counters.add(`transfer.started.${record.kind}`);
+    operator?.({ ok: true, transfer: id, kind: record.kind });
     (this.notifyTo ??= new Map()).set(id, leg);
     this.log.info({ event: 'transfer', transfer: id, kind: target.kind, target: record.target }, 'transfer accepted');
     ref.tell({ type: 'start' });
@@ -642,7 +729,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.tell(t.remaining, { type: 'send-request', token: 'x:reinvite-remaining', method: 'INVITE', ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
     if (!t.transferorGone && this.legs.has(t.transferor)) {
       const transferor = t.transferor;
-      this.transferorBye = setTimeout(() => this.self.tell({ type: 'release-transferor', leg: transferor }), this.ctx.transferorByeMs);
+      this.transferorBye = setTimeout(() => this.self.tell({ type: 'release-transferor', leg: transferor }), t.operator ? 0 : this.ctx.transferorByeMs);
       this.transferorBye.unref();
     }
     this.transfer = undefined;

@@ -45,4 +45,11 @@ export type CallMessage =
   /** From the other half of a call joined across workers. */
   | { type: 'bridged'; message: BridgedMessage }
   /** The transfer actor is gone (its subscription is over). */
-  | { type: 'transfer-done'; transfer: string };
+  | { type: 'transfer-done'; transfer: string }
+  // ---- from an operator (admin API, issue 9) ----
+  /** End every leg: BYE to parties that are up, a final answer or CANCEL to the others. */
+  | { type: 'operator-hangup' }
+  /** Transfer the call's remote party to `target`, as the customer's REFER would (without NOTIFYs). */
+  | { type: 'operator-transfer'; target: string; respond: (answer: OperatorTransferAnswer) => void };
+
+export type OperatorTransferAnswer = { ok: true; transfer: string; kind: 'pstn' | 'sip' } | { ok: false; status: number; reason: string };

@@ -116,6 +116,15 @@ export class LegActor implements ActorBehaviour<LegMessage> {
     this.remoteTarget = initialTarget;
   }
 
+  /** For operators: the dialog's state and the peer it talks to. */
+  get dialogState(): string {
+    return this.dialog;
+  }
+
+  get peerAddress(): string {
+    return `${this.peer.protocol}:${this.peer.address}:${this.peer.port}`;
+  }
+
   /** Created on first use: most calls never log, and a child logger per leg costs memory per call. */
   get log(): Logger {
     return (this.logger ??= this.ctx.log.child({ ...this.callContext, leg: this.name, legCallId: this.callId }));

@@ -51,6 +51,8 @@ export interface TransferSpec {
   referredBy?: string;
   /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
   legPrefix: string;
+  /** The trunk policy the call started under (a configuration change applies to later calls). */
+  policy: EngineContext['policy'];
 }
 
 /** The platform-wide count of transfer legs to other domains (README "Transfer"). */
@@ -146,7 +148,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     if (target.replaces !== undefined) return this.join(target.replaces);
     if (target.kind === 'pstn') {
       const caller = this.spec.caller;
-      const plan = this.ctx.policy.planTransfer(trunk, target.number, { number: caller.number ?? this.diversionNumber() ?? '', anonymous: caller.anonymous || caller.number === undefined });
+      const plan = this.spec.policy.planTransfer(trunk, target.number, { number: caller.number ?? this.diversionNumber() ?? '', anonymous: caller.anonymous || caller.number === undefined });
       if (plan.kind === 'refused') {
         this.ctx.counters.add(`refused.${plan.cause}`);
         return this.fail(plan.status, plan.reason);
@@ -156,7 +158,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
       return this.admit(plan.limit);
     }
     // another domain: no ACL, no routing rule, no restriction, no fee; only the platform's cap, cluster-wide
-    this.admit({ key: SIP_TRANSFERS_KEY, maxConcurrent: this.ctx.policy.config.sipTransfers.maxConcurrent });
+    this.admit({ key: SIP_TRANSFERS_KEY, maxConcurrent: this.spec.policy.config.sipTransfers.maxConcurrent });
   }
 
   /** The verdict comes back as `admitted`; a transfer given up meanwhile takes no slot. */

@@ -4,7 +4,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPublish } from '@switchboard/cdr';
 import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
 import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
-import { serializeMessage, type SipMessage } from '@switchboard/sip';
+import { serializeMessage, SipResponse, type SipMessage } from '@switchboard/sip';
+import type { AdminRequest, CallDetail, CallSummary, ConfigSnapshot, WorkerStats } from '@switchboard/admin';
 import {
   BatchedPublisher, decodeInbound, decodeMap, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
   Subjects, type OutboundSip, type WorkerState,
@@ -20,6 +21,8 @@ import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
 import type { WorkerConfig } from './worker-config.js';
+import { AdminRefusal, AdminService, type AdminTarget } from './admin-service.js';
+import { ConfigWriteError, LiveTrunking } from './live-trunking.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -27,7 +30,7 @@ export const ENGINE_VERSION = '0.1.0';
  * A worker process: receives its SIP over NATS, runs the engine's actors, publishes what they
  * send to the transport node of each destination, and heartbeats its state and call count.
  */
-export class WorkerNode implements SipLink {
+export class WorkerNode implements SipLink, AdminTarget {
   readonly engine: Engine;
   readonly kernel: ActorKernel = new NactKernel();
   private state: WorkerState = 'active';
@@ -38,6 +41,13 @@ export class WorkerNode implements SipLink {
   private readonly outboundSubjects = new Map<string, string>();
   private readonly cdrPublisher: CdrPublisher;
   private cdrQuery: CdrQueryService | undefined;
+  private admin: AdminService | undefined;
+  private live: LiveTrunking | undefined;
+  private readonly digest: DigestAuthenticator;
+  private readonly seed: TrunkingConfig;
+  /** `calls.started` once a second over the last minute, for calls per second. */
+  private readonly callSamples: number[] = [];
+  readonly version = ENGINE_VERSION;
 
   /** `cdrSpoolDir`: the spool folder of config.cdr.spoolDir, resolved (this worker's own folder is made under it). */
   constructor(
@@ -48,6 +58,9 @@ export class WorkerNode implements SipLink {
     cdrSpoolDir: string = config.cdr.spoolDir,
   ) {
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
+    this.digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
+    this.seed = trunking;
     this.cdrPublisher = new CdrPublisher({
       spool: new CdrSpool(join(cdrSpoolDir, config.worker.id)),
       publish: jetStreamPublish(jetstream(nc), config.cdr.publishTimeoutMs),
@@ -60,8 +73,8 @@ export class WorkerNode implements SipLink {
       kernel: this.kernel,
       timers: config.worker.timers,
       sessionTimers: { minSE: config.worker.sessionTimers.minSE },
-      // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
-      policy: new TrunkPolicy(trunking, new DigestAuthenticator({ secret: `digest|${config.routing.secret}` })),
+      // replaced by the cluster's live configuration in start() (seeded from this file by the first worker)
+      policy: new TrunkPolicy(trunking, this.digest),
       // replaced by the cluster-wide limiter in start(), before any call arrives
       limiter: new LocalCallLimiter(),
       resolve: async (host) => (await lookup(host)).address,
@@ -111,6 +124,13 @@ export class WorkerNode implements SipLink {
   async start(): Promise<void> {
     const limits = this.config.worker.limits;
     this.engine.ctx.limiter = await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log });
+    this.live = await LiveTrunking.open(this.nc, this.seed, this.log, (trunking, revision) => {
+      this.engine.ctx.policy = new TrunkPolicy(trunking, this.digest);
+      this.engine.ctx.locator = new SipLocator({ overrides: trunking.sipTransfers.overrides, random: Math.random });
+      this.log.info({ event: 'trunking', revision, trunks: trunking.trunks.length, carriers: trunking.carriers.length }, 'trunking configuration in force');
+    });
+    this.admin = new AdminService(this.nc, this, this.log);
+    await this.admin.start();
     const cdr = this.config.cdr;
     const stream = await ensureCdrStream(await jetstreamManager(this.nc), {
       maxAgeMs: cdr.retentionDays * 86_400_000, duplicateWindowMs: cdr.duplicateWindowMs, replicas: cdr.replicas,
@@ -188,12 +208,91 @@ export class WorkerNode implements SipLink {
   }
 
   send(message: SipMessage, to: Destination, ref?: string): void {
+    if (message instanceof SipResponse) this.countResponse(message.status);
     const out: OutboundSip = { v: 1, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.id };
     if (to.connectionId !== undefined) out.connectionId = to.connectionId;
     if (ref !== undefined) out.ref = ref;
     let subject = this.outboundSubjects.get(to.nodeId);
     if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));
     this.publisher.send(subject, encodeEnvelope(out));
+  }
+
+  private countResponse(status: number): void {
+    const counters = this.engine.ctx.counters;
+    counters.add(`responses.${Math.floor(status / 100)}xx`);
+    if (status === 400 || status === 403 || status === 503) counters.add(`responses.${status}`);
+  }
+
+  // ---- the admin endpoints (AdminTarget) ----
+
+  listCalls(filter: AdminRequest<'calls.list'>): CallSummary[] {
+    const out: CallSummary[] = [];
+    for (const call of this.engine.ctx.calls.values()) {
+      const summary = call.summary();
+      if ((filter.trunk === undefined || summary.trunk === filter.trunk) && (filter.state === undefined || summary.state === filter.state)) out.push(summary);
+    }
+    return out;
+  }
+
+  showCall(id: string): CallDetail | undefined {
+    return this.engine.ctx.calls.get(id)?.detail();
+  }
+
+  hangupCall(id: string): boolean {
+    const call = this.engine.ctx.calls.get(id);
+    call?.self.tell({ type: 'operator-hangup' });
+    return call !== undefined;
+  }
+
+  transferCall(id: string, target: string): Promise<{ transfer: string; kind: string }> {
+    const call = this.engine.ctx.calls.get(id);
+    if (call === undefined) return Promise.reject(new AdminRefusal(404, `no call ${id} on worker ${this.id}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new AdminRefusal(503, 'the call did not answer in time')), 2_000);
+      call.self.tell({
+        type: 'operator-transfer', target, respond: (answer) => {
+          clearTimeout(timer);
+          if (answer.ok) resolve({ transfer: answer.transfer, kind: answer.kind });
+          else reject(new AdminRefusal(422, `transfer refused: ${answer.status} ${answer.reason}`));
+        },
+      });
+    });
+  }
+
+  startDrain(): void {
+    if (this.state !== 'draining') void this.drain();
+  }
+
+  adminStats(): WorkerStats {
+    const byTrunk: Record<string, number> = {};
+    for (const call of this.engine.ctx.calls.values()) {
+      const trunk = call.summary().trunk;
+      if (trunk !== undefined) byTrunk[trunk] = (byTrunk[trunk] ?? 0) + 1;
+    }
+    const samples = this.callSamples;
+    const first = samples[0] ?? 0;
+    const last = this.engine.ctx.counters.get('calls.started');
+    const callsPerSecond = samples.length === 0 ? 0 : (last - first) / samples.length;
+    return { ...(this.stats() as unknown as WorkerStats), callsByTrunk: byTrunk, callsPerSecond: Math.round(callsPerSecond * 100) / 100 };
+  }
+
+  getConfig(): ConfigSnapshot {
+    const live = this.live;
+    if (live === undefined) throw new AdminRefusal(503, 'the worker is starting');
+    return { revision: live.revision, trunking: live.config };
+  }
+
+  async setConfig(trunking: unknown, revision?: number): Promise<ConfigSnapshot> {
+    const live = this.live;
+    if (live === undefined) throw new AdminRefusal(503, 'the worker is starting');
+    try {
+      const written = await live.set(trunking, revision);
+      this.log.info({ event: 'config-written', revision: written.revision }, 'trunking configuration written by an operator');
+      return { revision: written.revision, trunking: written.trunking };
+    } catch (error) {
+      if (error instanceof ConfigWriteError) throw new AdminRefusal(error.kind === 'invalid' ? 400 : 409, error.message);
+      throw error;
+    }
   }
 
   /** What the stats subject answers. Heap is measured after a collection when the process runs with --expose-gc. */
@@ -229,6 +328,8 @@ export class WorkerNode implements SipLink {
     clearInterval(this.heartbeat);
     this.publisher.flush();
     await this.cdrQuery?.stop();
+    await this.admin?.stop();
+    await this.live?.close();
     // the last calls' records: the CDR actor handles what their calls told it, then the stream confirms (or the spool keeps them)
     await new Promise((r) => setTimeout(r, 20));
     this.kernel.shutdown();
@@ -238,6 +339,8 @@ export class WorkerNode implements SipLink {
   }
 
   private beat(): void {
+    this.callSamples.push(this.engine.ctx.counters.get('calls.started'));
+    if (this.callSamples.length > 60) this.callSamples.shift();
     this.nc.publish(
       Subjects.workerHeartbeat,
       encodeEnvelope({ v: 1, workerId: this.id, state: this.state, calls: this.calls, startedAt: this.startedAt, sentAt: Date.now(), version: ENGINE_VERSION }),

@@ -1,0 +1,116 @@
+import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { formatPath } from '@switchboard/config';
+import { TrunkingConfigSchema, type TrunkingConfig } from '@switchboard/trunking';
+import { CONFIG_BUCKET, TRUNKING_KEY } from '@switchboard/wire';
+import type { Logger } from 'pino';
+
+/** A write refused: the field path and why, or a revision that is no longer the latest. */
+export class ConfigWriteError extends Error {
+  constructor(readonly kind: 'invalid' | 'conflict', message: string) {
+    super(message);
+    this.name = 'ConfigWriteError';
+  }
+}
+
+/** Validates a trunking configuration with the file's schema: the config, or the first problem as `path: message`. */
+export function validateTrunking(value: unknown): { ok: true; config: TrunkingConfig } | { ok: false; message: string } {
+  const parsed = TrunkingConfigSchema.safeParse(value);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, message: `${issue === undefined || issue.path.length === 0 ? 'trunking' : formatPath(issue.path)}: ${issue?.message ?? 'invalid'}` };
+}
+
+/**
+ * The trunking configuration as it lives in the cluster: one JSON value under key
+ * `trunking` of the KV bucket `sb-config`, seeded from the worker's file by whichever worker
+ * starts first, and watched by every worker, which applies each new revision to the calls
+ * that start after it (a call keeps the policy it started with). Writes go through `set`,
+ * which validates with the file's schema and compares revisions, so an invalid or stale
+ * write changes nothing.
+ */
+export class LiveTrunking {
+  private watching = true;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly log: Logger,
+    private current: { revision: number; config: TrunkingConfig },
+  ) {}
+
+  static async open(nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void): Promise<LiveTrunking> {
+    const kv = await new Kvm(nc).create(CONFIG_BUCKET, { history: 20 });
+    try {
+      const revision = await kv.create(TRUNKING_KEY, JSON.stringify(seed));
+      log.info({ event: 'config-seeded', revision }, 'trunking configuration seeded into the cluster from the file');
+    } catch {
+      // another worker (or an earlier run) seeded it: the cluster's value wins over the file
+    }
+    const entry = await kv.get(TRUNKING_KEY);
+    const read = entry === null ? undefined : readEntry(entry.string());
+    const live = new LiveTrunking(kv, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
+    if (read !== undefined && !read.ok) log.error({ event: 'config-invalid', detail: read.message }, 'the stored trunking configuration is invalid: running the file\'s');
+    apply(live.current.config, live.current.revision);
+    void live.watch(apply);
+    return live;
+  }
+
+  get revision(): number {
+    return this.current.revision;
+  }
+
+  get config(): TrunkingConfig {
+    return this.current.config;
+  }
+
+  /** Validates and stores a new configuration; `revision`: the one it was made from (compare-and-set). */
+  async set(value: unknown, revision?: number): Promise<{ revision: number; trunking: TrunkingConfig }> {
+    const checked = validateTrunking(value);
+    if (!checked.ok) throw new ConfigWriteError('invalid', checked.message);
+    const data = JSON.stringify(value);
+    let written: number;
+    try {
+      written = revision === undefined ? await this.kv.put(TRUNKING_KEY, data) : await this.kv.update(TRUNKING_KEY, data, revision);
+    } catch (error) {
+      if (revision !== undefined && /wrong last sequence/i.test((error as Error).message)) {
+        throw new ConfigWriteError('conflict', `revision ${revision} is not the latest: read the configuration again`);
+      }
+      throw error;
+    }
+    return { revision: written, trunking: checked.config };
+  }
+
+  async close(): Promise<void> {
+    this.watching = false;
+  }
+
+  private async watch(apply: (config: TrunkingConfig, revision: number) => void): Promise<void> {
+    const updates = await this.kv.watch({ key: TRUNKING_KEY, include: KvWatchInclude.UpdatesOnly });
+    for await (const entry of updates) {
+      if (!this.watching) {
+        updates.stop();
+        return;
+      }
+      if (entry.operation !== 'PUT' || entry.revision <= this.current.revision) continue;
+      const read = readEntry(entry.string());
+      if (!read.ok) {
+        // only a raw write (nats kv put) can bypass `set`'s validation: keep running what we have
+        this.log.error({ event: 'config-invalid', revision: entry.revision, detail: read.message }, 'ignored an invalid trunking configuration');
+        continue;
+      }
+      this.current = { revision: entry.revision, config: read.config };
+      apply(read.config, entry.revision);
+      this.log.info({ event: 'config-applied', revision: entry.revision }, 'trunking configuration applied to new calls');
+    }
+  }
+}
+
+function readEntry(text: string): { ok: true; config: TrunkingConfig } | { ok: false; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, message: 'not JSON' };
+  }
+  return validateTrunking(value);
+}
