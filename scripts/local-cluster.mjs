@@ -1,5 +1,6 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
-// in .local/nats), the transport node and two workers of config/switchboard.yaml, the
+// in .local/nats; its users and permissions in config/nats-local.conf, README "NATS accounts
+// and permissions"), the transport node and two workers of config/switchboard.yaml, the
 // CDR page (127.0.0.1:8080), and a
 // demo carrier (127.0.0.2:5080, carrier `demo-pstn` of config/trunks.yaml) that answers every
 // call. Ctrl-C stops all.
@@ -49,15 +50,17 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('nats', natsBin, ['-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
+run('nats', natsBin, ['-c', 'config/nats-local.conf', '-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
 await new Promise((r) => setTimeout(r, 500));
 const natsEnv = { SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}` };
+// each process connects as its own user of config/nats-local.conf, whose passwords are `<user>-dev-password`
+const natsUser = (user) => ({ ...natsEnv, SWITCHBOARD_NATS_USER: user, SWITCHBOARD_NATS_PASS: `${user}-dev-password` });
 run('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080', '127.0.0.2']);
 for (const id of ['w1', 'w2']) {
-  run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsEnv, SWITCHBOARD_WORKER_ID: id });
+  run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser('worker'), SWITCHBOARD_WORKER_ID: id });
 }
-run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsEnv);
+run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
 const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
-run('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsEnv);
-console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js cdr ls`);
+run('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));
+console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js --user admin --password admin-dev-password cdr ls`);
 console.log('Switchboard local cluster starting — Ctrl-C stops it.');

@@ -46,9 +46,10 @@ log:
 `;
 }
 
-export async function startTransport(id: string, natsUrl: string, opts: { idleTimeoutMs?: number } = {}): Promise<RunningTransport> {
+/** `env`: extra environment, e.g. SWITCHBOARD_NATS_USER / SWITCHBOARD_NATS_PASS for a server with accounts. */
+export async function startTransport(id: string, natsUrl: string, opts: { idleTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTransport> {
   const configFile = writeConfig(transportConfigText(id, natsUrl, '', opts.idleTimeoutMs));
-  const proc = ManagedProcess.node(`transport-${id}`, TRANSPORT_MAIN, ['--config', configFile]);
+  const proc = ManagedProcess.node(`transport-${id}`, TRANSPORT_MAIN, ['--config', configFile], opts.env);
   const line = await proc.waitForEvent('listening');
   const listeners = line.listeners as { protocol: string; port: number }[];
   const port = (p: string) => listeners.find((l) => l.protocol === p)?.port ?? 0;
@@ -125,8 +126,9 @@ export function oneCarrierTrunking(carrierPort: number): unknown {
   };
 }
 
-export async function startWorker(id: string, configFile: string, natsUrl: string): Promise<ManagedProcess> {
-  const proc = ManagedProcess.node(`worker-${id}`, WORKER_MAIN, ['--config', configFile], { SWITCHBOARD_WORKER_ID: id, SWITCHBOARD_NATS_URL: natsUrl });
+/** `env`: extra environment, e.g. SWITCHBOARD_NATS_USER / SWITCHBOARD_NATS_PASS for a server with accounts. */
+export async function startWorker(id: string, configFile: string, natsUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ManagedProcess> {
+  const proc = ManagedProcess.node(`worker-${id}`, WORKER_MAIN, ['--config', configFile], { ...env, SWITCHBOARD_WORKER_ID: id, SWITCHBOARD_NATS_URL: natsUrl });
   await proc.waitForEvent('ready');
   return proc;
 }

@@ -89,6 +89,7 @@ export class AdminClient {
   /** Asks every worker; the one holding the call answers, the others say 404. */
   private async onOwner<E extends 'calls.show' | 'calls.hangup' | 'calls.transfer'>(id: string, endpoint: E, request: AdminRequest<E>): Promise<unknown> {
     const workers = await this.workers();
+    if (workers.length === 0) throw new AdminCallError(AdminErrors.unavailable, 'no worker answered service discovery');
     const answers = await Promise.allSettled(workers.map((w) => this.ask(Subjects.adminWorker(w.id, endpoint), request)));
     for (const a of answers) if (a.status === 'fulfilled') return a.value;
     const other = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected' && !(a.reason instanceof AdminCallError && a.reason.code === AdminErrors.notFound));

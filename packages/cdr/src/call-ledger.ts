@@ -51,7 +51,8 @@ interface Segment {
   referTo?: string;
   legs: LegRecord[];
   carriers: string[];
-  carrierOf: Map<LegName, string>;
+  /** Created on first use, like the other tables here: a ledger is held for every call in progress. */
+  carrierOf?: Map<LegName, string>;
   carrier?: string;
   refused: boolean;
   cancelled: boolean;
@@ -62,7 +63,7 @@ interface Segment {
   /** The legs that make the record's call: its caller's and the callee's that answered. */
   caller?: LegName;
   callee?: LegName;
-  gone: Set<LegName>;
+  gone?: Set<LegName>;
   /** Set when the record ended before the call did (its own parties gone, a transfer that failed). */
   endedBy?: EndedBy;
 }
@@ -80,9 +81,9 @@ interface Segment {
 export class CallLedger {
   private readonly segments: Segment[] = [];
   /** Per transfer, the leg that sent its REFER: a party a transfer brought in stands where that leg stood. */
-  private readonly transferors = new Map<number, LegName>();
+  private transferors: Map<number, LegName> | undefined;
   /** Legs not named after their transfer (the far party of an attended transfer), by transfer. */
-  private readonly remoteSegment = new Map<LegName, number>();
+  private remoteSegment: Map<LegName, number> | undefined;
   private trunk: string | undefined;
   private direction: 'origination' | 'termination' | undefined;
   private recorded = true;
@@ -118,11 +119,11 @@ export class CallLedger {
       case 'attempt': {
         const s = this.segmentOfLeg(e.leg, e.transfer);
         if (s === undefined) return;
-        if (e.transfer !== undefined && !e.leg.startsWith('c')) this.remoteSegment.set(e.leg, e.transfer);
+        if (e.transfer !== undefined && !e.leg.startsWith('c')) (this.remoteSegment ??= new Map()).set(e.leg, e.transfer);
         if (e.sipCallId !== undefined) s.legs.push({ leg: e.leg, sipCallId: e.sipCallId, role: 'callee' });
         if (e.carrier !== undefined) {
-          s.carrierOf.set(e.leg, e.carrier);
-          if (!s.carriers.includes(e.carrier)) s.carriers.push(e.carrier);
+          (s.carrierOf ??= new Map()).set(e.leg, e.carrier);
+          if (!s.carriers.includes(e.carrier)) s.carriers = [...s.carriers, e.carrier];
           s.carrier ??= e.carrier;
           if (s.answeredAt === undefined) s.carrier = e.carrier;
         }
@@ -140,7 +141,7 @@ export class CallLedger {
         s.callee = e.leg;
         s.status = 200;
         s.statusText = 'OK';
-        const carrier = s.carrierOf.get(e.leg);
+        const carrier = s.carrierOf?.get(e.leg);
         if (carrier !== undefined) s.carrier = carrier;
         return;
       }
@@ -185,7 +186,7 @@ export class CallLedger {
         Object.assign(s, { parent, from: e.from, to: e.to, referTo: e.referTo, caller: e.remaining });
         if (e.referredBy !== undefined) s.referredBy = e.referredBy;
         this.segments[e.index] = s;
-        this.transferors.set(e.index, e.transferor);
+        (this.transferors ??= new Map()).set(e.index, e.transferor);
         return;
       }
       case 'transfer-failed': {
@@ -275,7 +276,7 @@ export class CallLedger {
       if (current === s.callee) return 'callee';
       const i = this.segmentIndexOfLeg(current);
       if (i === undefined || i === 0) break;
-      current = this.transferors.get(i);
+      current = this.transferors?.get(i);
     }
     return 'system';
   }
@@ -286,10 +287,9 @@ export class CallLedger {
     for (const s of this.segments) {
       if (s === undefined || s.endedAt !== undefined || s.answeredAt === undefined) continue;
       if (leg !== s.caller && leg !== s.callee) continue;
-      s.gone.add(leg);
-      const ownGone = s.parent === undefined
-        ? s.gone.has(s.caller ?? '') && s.gone.has(s.callee ?? '')
-        : s.gone.has(s.callee ?? '');
+      const gone = (s.gone ??= new Set());
+      gone.add(leg);
+      const ownGone = s.parent === undefined ? gone.has(s.caller ?? '') && gone.has(s.callee ?? '') : gone.has(s.callee ?? '');
       if (!ownGone) continue;
       s.endedAt = at;
       s.endedBy = byParty === undefined ? 'system' : byParty === s.caller ? 'caller' : 'callee';
@@ -306,13 +306,15 @@ export class CallLedger {
     if (leg === 'a' || leg.startsWith('b')) return 0;
     const m = /^c(\d+)\./.exec(leg);
     if (m !== null) return Number(m[1]);
-    return this.remoteSegment.get(leg);
+    return this.remoteSegment?.get(leg);
   }
 }
 
+const NO_NUMBER: PartyNumber = Object.freeze({}) as PartyNumber;
+const NO_CARRIERS: string[] = Object.freeze([]) as unknown as string[];
+
 function newSegment(at: number, kind: 'pstn' | 'sip', billable: boolean): Segment {
   return {
-    startedAt: at, kind, billable, from: {}, to: {}, legs: [], carriers: [], carrierOf: new Map(),
-    refused: false, cancelled: false, gone: new Set(),
+    startedAt: at, kind, billable, from: NO_NUMBER, to: NO_NUMBER, legs: [], carriers: NO_CARRIERS, refused: false, cancelled: false,
   };
 }

@@ -5,6 +5,14 @@
 export interface CliContext {
   io: CliIo;
   now(): number;
+  /**
+   * Calls `handler` on the operator's first Ctrl-C (SIGINT) or SIGTERM until the returned
+   * function is called; a second one ends the process as usual. Only `stats --watch` listens:
+   * every other command ends on Ctrl-C at once. Without it, nothing interrupts a watch.
+   */
+  onInterrupt?(handler: () => void): () => void;
+  /** stdout is a terminal: `--watch` redraws the screen instead of appending. */
+  terminal?: boolean;
 }
 
 export interface CliIo {

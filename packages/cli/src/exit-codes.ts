@@ -16,9 +16,9 @@ export const EXIT_CODES: Readonly<Record<'ok' | Failure, number>> = {
 const MEANINGS: Readonly<Record<'ok' | Failure, string>> = {
   ok: 'ok',
   usage: 'usage: an unknown command or option, a bad option value',
-  'not-found': 'not found: no such record',
-  unavailable: 'unavailable: NATS unreachable or refused us, or no answer in time',
-  refused: 'refused: the cluster refused the request as invalid',
+  'not-found': 'not found: no such record, call, worker or trunk',
+  unavailable: 'unavailable: NATS unreachable or refused us, no worker, or no answer in time',
+  refused: 'refused: the cluster refused the request (invalid, changed meanwhile, or not possible now)',
   internal: 'internal: the cluster failed to answer',
 };
 

@@ -11,6 +11,16 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 const code = await runCli(process.argv.slice(2), {
   io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
   now: () => Date.now(),
+  // once: a second Ctrl-C finds no listener and ends the process the usual way
+  onInterrupt: (handler) => {
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  },
+  terminal: process.stdout.isTTY === true,
 });
 process.exitCode = code;
 // The NATS connection is closed by now; should anything still hold the event loop, exit anyway

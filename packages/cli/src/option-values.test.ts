@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
-import { integerIn, parseServers, parseTimeoutMs, parseTimeSpec, resolveTimeSpec } from './option-values.js';
+import { integerIn, parseInterval, parseServers, parseTimeoutMs, parseTimeSpec, parseWorkerId, resolveTimeSpec } from './option-values.js';
 
 describe('parseTimeSpec', () => {
   it('reads a duration as that long ago', () => {
@@ -49,5 +49,22 @@ describe('parseServers', () => {
 
   it('refuses what is not one', () => {
     for (const text of ['', ' , ', 'http://a:80', 'nats://']) assert.throws(() => parseServers(text), InvalidArgumentError, text);
+  });
+});
+
+describe('parseInterval', () => {
+  it('takes seconds or a duration from 200 ms to an hour', () => {
+    assert.equal(parseInterval('2'), 2000);
+    assert.equal(parseInterval('0.5'), 500);
+    assert.equal(parseInterval('500ms'), 500);
+    assert.equal(parseInterval('1m'), 60_000);
+    for (const text of ['0', '0.1', '100ms', '2h', 'fast', '-1', '']) assert.throws(() => parseInterval(text), InvalidArgumentError, text);
+  });
+});
+
+describe('parseWorkerId', () => {
+  it('takes what the subjects take: 1 to 32 letters or digits', () => {
+    assert.equal(parseWorkerId('w1'), 'w1');
+    for (const text of ['', 'w.1', 'w-1', 'x'.repeat(33), 'w>']) assert.throws(() => parseWorkerId(text), InvalidArgumentError, text);
   });
 });

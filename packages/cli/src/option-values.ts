@@ -2,6 +2,7 @@
 // InvalidArgumentError, which commander reports naming the option: exit code 1.
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '@switchboard/cdr';
+import { assertNodeId } from '@switchboard/wire';
 
 /** A point in time as an operator writes it: a duration ago (`1h`) or a local ISO time. */
 export type TimeSpec = { kind: 'ago'; ms: number } | { kind: 'at'; ms: number };
@@ -57,4 +58,21 @@ export function parseServers(text: string): string[] {
     }
   }
   return servers;
+}
+
+/** A worker id as the cluster's subjects take it (1 to 32 letters or digits). */
+export function parseWorkerId(text: string): string {
+  try {
+    return assertNodeId(text, 'worker id');
+  } catch {
+    throw new InvalidArgumentError('Expected a worker id (1 to 32 letters or digits, as `workers ls` prints it).');
+  }
+}
+
+/** `--watch [interval]`: seconds (`5`, `0.5`) or a duration (`500ms`, `2s`, `1m`), from 200 ms to an hour. */
+export function parseInterval(text: string): number {
+  const trimmed = text.trim();
+  const ms = /^\d+(?:\.\d+)?$/.test(trimmed) ? Math.round(Number(trimmed) * 1000) : parseDuration(trimmed);
+  if (ms === undefined || ms < 200 || ms > 3_600_000) throw new InvalidArgumentError('Expected seconds (2, 0.5) or a duration (500ms, 2s, 1m), from 200ms to 1h.');
+  return ms;
 }

@@ -74,22 +74,59 @@ describe('switchboard option errors: exit 1, naming the option and why', () => {
   });
 });
 
+describe('switchboard admin commands: bad arguments exit 1 before anything connects', () => {
+  it('a call id, worker id or transfer target that is not one', async () => {
+    await assertUsage(['calls', 'show', 'xyz'], /value 'xyz' is invalid for argument 'id'\. Expected a call id \(8 hex digits/);
+    await assertUsage(['calls', 'hangup', '1A2B3C4D0'], /is invalid for argument 'id'/);
+    await assertUsage(['calls', 'transfer', '1a2b3c4d', 'desk'], /value 'desk' is invalid for argument 'target'\. Expected a number/);
+    await assertUsage(['calls', 'transfer', '1a2b3c4d'], /missing required argument 'target'/);
+    await assertUsage(['calls', 'ls', '--worker', 'w.1'], /'--worker <worker>' argument 'w\.1' is invalid\. Expected a worker id/);
+    await assertUsage(['workers', 'drain', 'w-1'], /value 'w-1' is invalid for argument 'id'/);
+  });
+
+  it('a filter the workers would refuse, caught here by their own schema', async () => {
+    await assertUsage(['calls', 'ls', '--trunk', 'no such trunk!'], /^switchboard: --trunk: expected a trunk id\n$/);
+    await assertUsage(['calls', 'ls', '--state', 'x'.repeat(21)], /^switchboard: --state: /);
+  });
+
+  it('a --watch interval out of range', async () => {
+    await assertUsage(['stats', '--watch', '10ms'], /'--watch \[interval\]' argument '10ms' is invalid\. Expected seconds/);
+  });
+
+  it('trunks set without path=value, trunks apply without a readable trunks file', async () => {
+    await assertUsage(['trunks', 'set', 'acme'], /missing required argument 'path=value'/);
+    await assertUsage(['trunks', 'set', 'acme', 'transfer.mode'], /^switchboard: "transfer\.mode": expected <path>=<value>/);
+    await assertUsage(['trunks', 'set', 'acme', '__proto__.polluted=1'], /__proto__ is not a field/);
+    await assertUsage(['trunks', 'apply'], /required option '-f, --file <file>' not specified/);
+    await assertUsage(['trunks', 'apply', '-f', '/nonexistent/trunks.yaml'], /^switchboard: --file: cannot read \/nonexistent\/trunks\.yaml: ENOENT\n$/);
+    await assertUsage(['trunks', 'apply', '-f', '/work/does-not-matter', '--revision', '-1'], /'--revision <n>' argument '-1' is invalid/);
+  });
+});
+
 describe('switchboard --help', () => {
   it('lists the commands, the global options and what each exit code means', async () => {
     const { code, out } = await run('--help');
     assert.equal(code, EXIT_CODES.ok);
-    for (const text of ['cdr', '--server <url>', '--user <user>', '--password <password>', '--creds <file>', '--timeout <ms>', '--json', 'Exit codes:']) {
+    for (const text of ['calls', 'workers', 'trunks', 'stats', 'cdr', '--server <url>', '--user <user>', '--password <password>', '--creds <file>', '--timeout <ms>', '--json', 'Exit codes:']) {
       assert.ok(out.includes(text), text);
     }
     for (const n of [0, 1, 2, 3, 4, 5]) assert.match(out, new RegExp(`^ {2}${n} {2}\\w`, 'm'));
   });
 
   it('works on every command, with the global options and the exit codes', async () => {
-    for (const argv of [['cdr', '--help'], ['cdr', 'ls', '--help'], ['cdr', 'show', '--help'], ['help', 'cdr']]) {
-      const { code, out } = await run(...argv);
-      assert.equal(code, EXIT_CODES.ok, argv.join(' '));
+    const commands = [
+      ['cdr'], ['cdr', 'ls'], ['cdr', 'show'], ['calls'], ['calls', 'ls'], ['calls', 'show'], ['calls', 'hangup'], ['calls', 'transfer'],
+      ['workers'], ['workers', 'ls'], ['workers', 'drain'], ['trunks'], ['trunks', 'ls'], ['trunks', 'show'], ['trunks', 'set'], ['trunks', 'apply'], ['stats'],
+    ];
+    for (const argv of [...commands.map((c) => [...c, '--help']), ['help', 'cdr'], ['help', 'calls'], ['calls', 'help', 'transfer']]) {
+      const { code, out, err } = await run(...argv);
+      assert.equal(code, EXIT_CODES.ok, `${argv.join(" ")}: ${err}`);
       assert.ok(out.includes('Global Options:') && out.includes('Exit codes:'), argv.join(' '));
     }
     assert.ok((await run('cdr', 'ls', '--help')).out.includes('--since <when>'));
+    assert.ok((await run('calls', 'ls', '--help')).out.includes('--trunk <trunk>'));
+    assert.ok((await run('stats', '--help')).out.includes('--watch [interval]'));
+    assert.ok((await run('trunks', 'apply', '--help')).out.includes('-f, --file <file>'));
+    assert.match((await run('trunks', 'set', '--help')).out, /Examples:\n {2}switchboard trunks set acme transfer\.mode=sip-only/);
   });
 });

@@ -2,7 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { asNotice, notice, type CliContext } from './cli-context.js';
+import { registerCallCommands } from './commands/calls.js';
 import { registerCdrCommands } from './commands/cdr.js';
+import { registerStatsCommand } from './commands/stats.js';
+import { registerTrunkCommands } from './commands/trunks.js';
+import { registerWorkerCommands } from './commands/workers.js';
 import { CliError, EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { addGlobalOptions } from './global-options.js';
 
@@ -23,6 +27,10 @@ export function createProgram(ctx: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('afterAll', exitCodesHelp());
   addGlobalOptions(program);
+  registerCallCommands(program, ctx);
+  registerWorkerCommands(program, ctx);
+  registerTrunkCommands(program, ctx);
+  registerStatsCommand(program, ctx);
   registerCdrCommands(program, ctx);
   return program;
 }

@@ -20,7 +20,8 @@ export class Engine {
 
   constructor(readonly ctx: EngineContext) {}
 
-  onInbound(env: InboundSip): void {
+  /** `traceparent`: the NATS header's, read by the worker only when tracing is on (a new call's span is its child). */
+  onInbound(env: InboundSip, traceparent?: string): void {
     const t = env.transport;
     const from: Destination = {
       protocol: t.protocol, address: t.remoteAddress, port: t.remotePort, nodeId: t.nodeId,
@@ -43,7 +44,7 @@ export class Engine {
       else leg.tell({ type: 'response', response: msg });
       return;
     }
-    this.onRequest(msg, from, env.route.toTag);
+    this.onRequest(msg, from, env.route.toTag, traceparent);
   }
 
   onSendFailure(f: SendFailure): void {
@@ -51,7 +52,7 @@ export class Engine {
     this.legOf(f.ref.split('|')[0] ?? '')?.tell({ type: 'send-failure', ref: f.ref });
   }
 
-  private onRequest(req: SipRequest, from: Destination, toTag: string): void {
+  private onRequest(req: SipRequest, from: Destination, toTag: string, traceparent: string | undefined): void {
     if (toTag !== '') {
       const leg = this.legOf(toTag);
       if (leg !== undefined) leg.tell({ type: 'request', request: req, from });
@@ -70,7 +71,7 @@ export class Engine {
           this.reply(req, 503, from, [['Retry-After', '1']]);
           return;
         }
-        CallActor.start(this.ctx, req, from);
+        CallActor.start(this.ctx, req, from, traceparent);
         return;
       }
       case 'CANCEL': {

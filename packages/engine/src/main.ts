@@ -3,16 +3,20 @@
 import { connect } from '@nats-io/transport-node';
 import { dirname, resolve } from 'node:path';
 import { loadConfigOrExit } from '@switchboard/config';
+import { startTelemetry } from '@switchboard/telemetry';
 import { loadTrunkingConfig } from '@switchboard/trunking';
 import { pino } from 'pino';
 import { loadWorkerConfig } from './worker/worker-config.js';
-import { WorkerNode } from './worker/worker-node.js';
+import { ENGINE_VERSION, WorkerNode } from './worker/worker-node.js';
 
 async function main(): Promise<void> {
   let configFile = '';
   const config = loadConfigOrExit('switchboard-worker', (file) => loadWorkerConfig((configFile = file)));
   const trunking = loadConfigOrExit('switchboard-worker', () => loadTrunkingConfig(resolve(dirname(configFile), config.trunking.file)));
   const log = pino({ level: config.log.level, base: { service: 'worker', worker: config.worker.id } });
+  // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+  const telemetry = await startTelemetry({ serviceName: 'switchboard-worker', serviceVersion: ENGINE_VERSION, nodeId: config.worker.id });
+  if (telemetry.enabled) log.info({ event: 'tracing', endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'traces exported over OTLP');
   const nc = await connect({
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
     maxReconnectAttempts: -1, waitOnFirstConnect: true,
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
     stopping = true;
     if (drain) await node.drain();
     await node.stop();
+    await telemetry.shutdown(); // bounded: a collector that is gone costs at most a second
     log.info({ event: 'stopped' }, 'worker stopped');
     process.exit(0);
   };

@@ -1,4 +1,5 @@
 import type { SipMessage } from '@switchboard/sip';
+import type { CallSpan } from './tracing/call-tracer.js';
 
 /** Where a message goes: a peer, and the transport node (and its listener) that reaches it. */
 export interface Destination {
@@ -16,6 +17,9 @@ export interface Destination {
 
 /** How actors send SIP: the worker publishes it to the transport node of the destination. */
 export interface SipLink {
-  /** `ref` comes back in a send failure (the client transaction's branch). */
-  send(message: SipMessage, to: Destination, ref?: string): void;
+  /**
+   * `ref` comes back in a send failure (the client transaction's branch). `trace`: the span of
+   * the traced call sending it (added by `tracedContext`; actors never pass it themselves).
+   */
+  send(message: SipMessage, to: Destination, ref?: string, trace?: CallSpan): void;
 }

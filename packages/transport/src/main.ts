@@ -2,6 +2,7 @@
 // switchboard-transport --config <file>: runs one transport node until SIGTERM/SIGINT.
 import { connect } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@switchboard/config';
+import { startTelemetry } from '@switchboard/telemetry';
 import { pino } from 'pino';
 import { loadTransportConfig } from './transport-config.js';
 import { TransportNode } from './transport-node.js';
@@ -9,6 +10,9 @@ import { TransportNode } from './transport-node.js';
 async function main(): Promise<void> {
   const config = loadConfigOrExit('switchboard-transport', (file) => loadTransportConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
+  // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
+  const telemetry = await startTelemetry({ serviceName: 'switchboard-transport', nodeId: config.transport.id });
+  if (telemetry.enabled) log.info({ event: 'tracing', endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'traces exported over OTLP');
   const nc = await connect({
     servers: config.nats.servers,
     name: `transport-${config.transport.id}`,
@@ -24,6 +28,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ event: 'stopping', signal }, 'transport node stopping');
     await node.stop();
+    await telemetry.shutdown(); // bounded: a collector that is gone costs at most a second
     log.info({ event: 'stopped' }, 'transport node stopped');
     process.exit(0);
   };

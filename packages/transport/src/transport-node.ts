@@ -11,6 +11,7 @@ import {
   BatchedPublisher, RoutingIds, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
   type InboundSip, type OutboundSip, type SendFailure, type TransportInfo,
 } from '@switchboard/wire';
+import { activeTelemetry, SpanKind, SpanStatusCode, spanContextOf, contextOf, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
 import type { TransportConfig } from './transport-config.js';
@@ -73,6 +74,8 @@ export class TransportNode {
   private readonly startedAt = Date.now();
   private stopping = false;
   private readonly publisher: BatchedPublisher<PublishOptions>;
+  /** Tracing on (startTelemetry ran before this node was made): `sip.receive` and `sip.send` spans. */
+  private readonly tracer: Tracer | undefined;
 
   constructor(
     private readonly config: TransportConfig,
@@ -81,6 +84,7 @@ export class TransportNode {
   ) {
     this.ids = new RoutingIds(config.routing.secret);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    this.tracer = activeTelemetry()?.tracer;
   }
 
   get id(): string {
@@ -310,9 +314,47 @@ export class TransportNode {
     if (subject === undefined) this.inboundSubjects.set(workerId, (subject = Subjects.workerInbound(workerId)));
     const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt: Date.now() };
     const h = natsHeaders();
-    h.set(TRACEPARENT_HEADER, newTraceparent());
+    // tracing off: a fresh id costs nothing; on: the worker's spans are children of this one
+    const span = this.tracer === undefined ? undefined : this.receiveSpan(this.tracer, workerId, route, transport);
+    h.set(TRACEPARENT_HEADER, span === undefined ? newTraceparent() : traceparentOf(span));
     this.publisher.send(subject, encodeEnvelope(envelope), { headers: h });
     this.counters.forwarded++;
+    span?.end();
+  }
+
+  /**
+   * One received message, forwarded: a new trace for each (the node is stateless, it cannot know a
+   * dialog's call); the worker joins a new call's trace to its INVITE's, and in-dialog requests to their call's.
+   */
+  private receiveSpan(tracer: Tracer, workerId: string, route: RoutingFields, t: TransportInfo): Span {
+    return tracer.startSpan('sip.receive', {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'sip.method': route.method, ...(route.kind === 'response' ? { 'sip.status_code': route.status } : {}), 'sip.call_id': route.callId,
+        'network.transport': t.protocol, 'network.peer.address': t.remoteAddress, 'network.peer.port': t.remotePort,
+        'switchboard.transport': this.id, 'switchboard.worker': workerId,
+      },
+    });
+  }
+
+  /** SIP a worker sent within a traced call (its `traceparent` header): a child span, ended once it is written. */
+  private sendSpan(tracer: Tracer, msg: Msg, out: OutboundSip): Span | undefined {
+    const parent = spanContextOf(msg.headers?.get(TRACEPARENT_HEADER));
+    if (parent === undefined) return undefined;
+    let route: RoutingFields | undefined;
+    try {
+      route = readRoutingFields(out.sip);
+    } catch {
+      route = undefined; // unreadable (never from our workers): the span still shows that it left
+    }
+    return tracer.startSpan('sip.send', {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        ...(route === undefined ? {} : { 'sip.method': route.method, 'sip.call_id': route.callId, ...(route.kind === 'response' ? { 'sip.status_code': route.status } : {}) }),
+        'network.transport': out.protocol, 'network.peer.address': out.address, 'network.peer.port': out.port,
+        'switchboard.transport': this.id, 'switchboard.worker': out.workerId,
+      },
+    }, contextOf(parent));
   }
 
   /** Answers a request the node will not forward; returns false when it was not a request to answer. */
@@ -351,24 +393,28 @@ export class TransportNode {
       this.log.warn({ event: 'dropped', reason: err.code, detail: err.message }, 'bad outbound envelope');
       return;
     }
-    if (out.protocol === 'udp') this.sendUdp(out);
-    else this.sendTcp(out);
+    const span = this.tracer === undefined ? undefined : this.sendSpan(this.tracer, msg, out);
+    if (out.protocol === 'udp') this.sendUdp(out, span);
+    else this.sendTcp(out, span);
   }
 
-  private sendUdp(out: OutboundSip): void {
+  private sendUdp(out: OutboundSip, span?: Span): void {
     const family = net.isIPv6(out.address) ? 6 : 4;
     const listener = this.udp.find((u) => u.family === family);
     if (listener === undefined) {
-      this.sendFailed(out, `no UDP listener for IPv${family}`);
+      this.sendFailed(out, `no UDP listener for IPv${family}`, span);
       return;
     }
     listener.socket.send(out.sip, out.port, out.address, (err) => {
-      if (err) this.sendFailed(out, err.message);
-      else this.counters.sent.udp++;
+      if (err) this.sendFailed(out, err.message, span);
+      else {
+        this.counters.sent.udp++;
+        span?.end();
+      }
     });
   }
 
-  private sendTcp(out: OutboundSip): void {
+  private sendTcp(out: OutboundSip, span?: Span): void {
     let conn = out.connectionId === undefined ? undefined : this.conns.get(out.connectionId);
     conn ??= this.conns.forPeer(out.address, out.port);
     if (conn === undefined) {
@@ -380,13 +426,20 @@ export class TransportNode {
     }
     const c = conn;
     c.socket.write(out.sip, (err) => {
-      if (!err) this.counters.sent.tcp++;
+      if (!err) {
+        this.counters.sent.tcp++;
+        span?.end();
+      }
       // the socket's own error ("ECONNREFUSED") says more than the write's ("socket closed")
-      else setImmediate(() => this.sendFailed(out, c.lastError ?? err.message));
+      else setImmediate(() => this.sendFailed(out, c.lastError ?? err.message, span));
     });
   }
 
-  private sendFailed(out: OutboundSip, reason: string): void {
+  private sendFailed(out: OutboundSip, reason: string, span?: Span): void {
+    if (span !== undefined) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+      span.end();
+    }
     this.counters.sendFailures++;
     this.log.info({ event: 'send-failed', reason, protocol: out.protocol, address: out.address, port: out.port, worker: out.workerId }, 'send failed');
     const failure: SendFailure = { v: 1, reason, protocol: out.protocol, address: out.address, port: out.port };

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BUSY, CHILD, GRANDCHILD, RECORDS, ROOT } from '../testing/cdr-records.js';
-import {
-  formatCdrDetail, formatCdrListJson, formatCdrShowJson, formatCdrTable, formatDuration, formatLocalIso, formatLocalTime,
-  inTreeOrder, treeIndent,
-} from './cdr-format.js';
+import { formatLocalIso, formatLocalTime } from '../output/time.js';
+import { formatCdrDetail, formatCdrListJson, formatCdrShowJson, formatCdrTable, inTreeOrder, treeIndent } from './cdr-format.js';
 
 const HEADERS = ['RECORD', 'STARTED', 'TRUNK', 'DIR', 'KIND', 'BILLABLE', 'FROM', 'TO', 'DISPOSITION', 'STATUS', 'DURATION', 'BILLED'];
 
@@ -100,26 +98,7 @@ describe('formatCdrShowJson', () => {
   });
 });
 
-describe('formatDuration', () => {
-  it('writes whole seconds as h, m and s', () => {
-    assert.equal(formatDuration(0), '0s');
-    assert.equal(formatDuration(5.4), '5s');
-    assert.equal(formatDuration(59.6), '1m00s');
-    assert.equal(formatDuration(65), '1m05s');
-    assert.equal(formatDuration(3600), '1h00m00s');
-    assert.equal(formatDuration(7387), '2h03m07s');
-    assert.equal(formatDuration(-1), '-');
-  });
-});
-
-describe('local times', () => {
-  it('prints the local wall clock, without and with its offset', () => {
-    const ms = new Date(2025, 0, 31, 14, 5, 9, 120).getTime();
-    assert.equal(formatLocalTime(ms), '2025-01-31T14:05:09');
-    assert.match(formatLocalIso(ms), /^2025-01-31T14:05:09\.120[+-]\d{2}:\d{2}$/);
-    assert.equal(Date.parse(formatLocalIso(ms)), ms);
-  });
-
+describe('treeIndent', () => {
   it('indents a tree level by four columns', () => {
     assert.deepEqual([0, 1, 2].map(treeIndent), ['', '  └ ', '      └ ']);
   });

@@ -3,7 +3,9 @@
 import { recordTrees, walkTrees, type CallDetailRecord, type PartyNumber } from '@switchboard/cdr';
 import { formatFields, type Field } from '../output/fields.js';
 import { formatJson } from '../output/json.js';
-import { formatTable, type Column } from '../output/table.js';
+import { DIRECTION_SHORT } from '../output/direction.js';
+import { formatTable, tableLines, type Column } from '../output/table.js';
+import { formatDuration, formatLocalIso, formatLocalTime } from '../output/time.js';
 
 /** A record and how deep it sits in its call's transfer tree (0: the call itself). */
 export interface PlacedRecord {
@@ -36,7 +38,7 @@ export function cdrRow({ record, depth }: PlacedRecord): string[] {
     treeIndent(depth) + record.id,
     formatLocalTime(record.startedAt),
     record.trunk ?? '-',
-    record.direction === undefined ? '-' : DIRECTION[record.direction],
+    record.direction === undefined ? '-' : DIRECTION_SHORT[record.direction],
     record.kind,
     record.billable ? 'yes' : 'no',
     partyNumber(record.from),
@@ -91,7 +93,7 @@ const DETAIL: { readonly [K in keyof Required<CallDetailRecord>]: (r: CallDetail
   carriersTried: (r) => (r.carriersTried.length === 0 ? '-' : r.carriersTried.join(', ')),
   legs: (r) => (r.legs.length === 0
     ? []
-    : lines(formatTable([{ header: 'LEG' }, { header: 'ROLE' }, { header: 'SIP CALL-ID' }], r.legs.map((l) => [l.leg, l.role, l.sipCallId])))),
+    : tableLines(formatTable([{ header: 'LEG' }, { header: 'ROLE' }, { header: 'SIP CALL-ID' }], r.legs.map((l) => [l.leg, l.role, l.sipCallId])))),
   startedAt: (r) => formatLocalIso(r.startedAt),
   ringingAt: (r) => (r.ringingAt === undefined ? '-' : formatLocalIso(r.ringingAt)),
   answeredAt: (r) => (r.answeredAt === undefined ? '-' : formatLocalIso(r.answeredAt)),
@@ -135,42 +137,13 @@ export function formatCdrDetail(record: CallDetailRecord, chain: readonly Placed
     formatDuration(r.billableSeconds),
   ]);
   const count = chain.length === 1 ? '1 record' : `${chain.length} records`;
-  const tree = lines(formatTable(CHAIN_COLUMNS, rows)).map((l) => `  ${l}`.trimEnd());
+  const tree = tableLines(formatTable(CHAIN_COLUMNS, rows)).map((l) => `  ${l}`.trimEnd());
   return `${formatFields(fields)}\nchain (${count}, * is this one):\n${tree.join('\n')}\n`;
 }
-
-const DIRECTION = { origination: 'orig', termination: 'term' } as const;
 
 /** The RECORD cell's prefix at a depth of the transfer tree: `  └ ` one level down, four spaces more per level below. */
 export function treeIndent(depth: number): string {
   return depth <= 0 ? '' : `${'    '.repeat(depth - 1)}  └ `;
-}
-
-/** Whole seconds as `5s`, `1m05s`, `2h03m07s`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '-';
-  const total = Math.round(seconds);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${pad2(m)}m${pad2(s)}s`;
-  if (m > 0) return `${m}m${pad2(s)}s`;
-  return `${s}s`;
-}
-
-/** Local time to the second, ISO 8601 without an offset (`2025-01-31T14:05:09`): short enough for a table. */
-export function formatLocalTime(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
-}
-
-/** Local time to the millisecond with its UTC offset (`2025-01-31T14:05:09.120+01:00`): exact, and parses back. */
-export function formatLocalIso(ms: number): string {
-  const d = new Date(ms);
-  const offset = -d.getTimezoneOffset();
-  const sign = offset < 0 ? '-' : '+';
-  const abs = Math.abs(offset);
-  return `${formatLocalTime(ms)}.${String(d.getMilliseconds()).padStart(3, '0')}${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
 }
 
 /** The number as the trunk's plan normalised it, else as received. */
@@ -183,12 +156,4 @@ function partyDetail(party: PartyNumber): string {
     return `${party.normalised} (received ${party.received})`;
   }
   return partyNumber(party);
-}
-
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
-function lines(text: string): string[] {
-  return text.replace(/\n$/, '').split('\n');
 }

@@ -30,3 +30,8 @@ function width(text: string): number {
   for (const _ of text) n++;
   return n;
 }
+
+/** A formatted table's lines, for nesting it under a field (`formatFields`) or indenting it. */
+export function tableLines(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n');
+}

@@ -1,6 +1,6 @@
 import type { CallDetail, CallSummary } from '@switchboard/admin';
 import type { CallEvent, PartyNumber } from '@switchboard/cdr';
-import { defaultReason, NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
+import { defaultReason, NameAddr, parseMessage, SipUri, type SipRequest } from '@switchboard/sip';
 import {
   isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
 } from '@switchboard/trunking';
@@ -13,9 +13,10 @@ import type { Destination } from '../sip-link.js';
 import { OriginKeeper } from '../transfer/sdp-origin.js';
 import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
 import type { CallAddress, RelayedCommand, RelayedEvent } from '../transfer/call-bridge.js';
-import { parseMessage } from '@switchboard/sip';
 import type { CallMessage, LegName, OperatorTransferAnswer } from './call-messages.js';
 import { LegActor, type LegMessage } from './leg-actor.js';
+import type { CallSpan } from '../tracing/call-tracer.js';
+import { tracedContext } from '../tracing/traced-context.js';
 import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
 import { anonymousIdentity, pstnCaller } from './presentation.js';
 
@@ -44,9 +45,10 @@ interface TransferInProgress {
   record: TransferRecord;
   /** Asked by an operator: the transferor did not ask, so it is released as soon as the new party answers. */
   operator: boolean;
+  startedAt: number;
 }
 
-/** What the CDRs need of each transfer of a call (issue 8). */
+/** Each transfer of a call, as operators see it (`calls show`). */
 export interface TransferRecord {
   id: string;
   transferor: LegName;
@@ -133,6 +135,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   self!: ActorRef<CallMessage>;
   private logContext: Record<string, unknown>;
   private logger: Logger | undefined;
+  /** The call's span when tracing is on. */
+  private span: CallSpan | undefined;
   /** The transport node and listener the call came in on: attempts leave through it too. */
   via!: Destination;
 
@@ -160,6 +164,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   /** Tells the worker's CDR actor what happened. */
   note(event: CallEvent): void {
+    this.span?.note(event); // the span ends with `ended`, like the records
     this.ctx.cdr.tell({ callId: this.callId, event });
   }
 
@@ -204,15 +209,14 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     return this.direction === 'termination' ? this.parties.remote : this.parties.customer;
   }
 
-  /** The transfers of this call so far (for the CDRs). */
-  get transferRecords(): readonly TransferRecord[] {
-    return this.transfers;
-  }
-
   /** Spawns the call and its incoming leg for `invite`, received from `from`, and applies the trunk policy. */
-  static start(ctx: EngineContext, invite: SipRequest, from: Destination): CallActor {
+  static start(ctx: EngineContext, invite: SipRequest, from: Destination, traceparent?: string): CallActor {
     const callId = newRoutingScope();
+    // tracing on: the call's span (a child of the INVITE's `sip.receive`); its actors get a context that stamps it on what they send
+    const span = ctx.tracer?.startCall(callId, invite.headers.callId ?? '', traceparent);
+    if (span !== undefined) ctx = tracedContext(ctx, span);
     const call = new CallActor(ctx, callId);
+    call.span = span;
     call.self = ctx.kernel.spawn(call.actorId, call);
     call.via = from;
     ctx.calls.set(callId, call);
@@ -220,6 +224,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const h = invite.headers;
     call.note({ type: 'started', at: Date.now(), sipCallId: h.callId ?? '' });
     call.logContext = { call: callId, callId: h.callId };
+    if (span?.traceId !== undefined) call.logContext.traceId = span.traceId;
     const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     call.adopt(a);
     a.acceptInvite(invite);
@@ -514,6 +519,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private onAnswered(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
     this.state = 'answered';
     this.answeredAt = Date.now();
+    this.ctx.counters.observe('call.setup_ms', this.answeredAt - this.startedAt);
     if (body.length > 0) this.rememberSdp(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
     // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
@@ -658,7 +664,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     });
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
     actor.self = ref;
-    this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record, operator: operator !== undefined };
+    this.transfer = { id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record, operator: operator !== undefined, startedAt: Date.now() };
     this.ctx.counters.add(`transfer.started.${record.kind}`);
     operator?.({ ok: true, transfer: id, kind: record.kind });
     (this.notifyTo ??= new Map()).set(id, leg);
@@ -714,6 +720,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     t.record.outcome = 'answered';
     t.record.status = 200;
     this.ctx.counters.add(`transfer.answered.${t.record.kind}`);
+    this.ctx.counters.observe('transfer.setup_ms', Date.now() - t.startedAt);
     this.log.info({ event: 'transfer-answered', transfer: t.id }, 'transfer answered: bridging the remaining party to the new leg');
     if (m.body.length > 0) this.rememberSdp(m.leg, m.body, m.contentType);
     this.pair = [t.remaining, m.leg];

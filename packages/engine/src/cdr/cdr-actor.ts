@@ -2,11 +2,11 @@ import { CallLedger, type CallDetailRecord, type CallEvent } from '@switchboard/
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
 
-/** One event of one call, told by its call actor (or a transfer's). */
-export interface CdrMessage {
-  callId: string;
-  event: CallEvent;
-}
+/** One event of one call, told by its call actor (or a transfer's); or, as the worker stops, `flush`. */
+export type CdrMessage =
+  | { callId: string; event: CallEvent }
+  /** The worker is stopping: every call's records now, as they stand (a call still up ends here for its records). */
+  | { flush: true };
 
 /** Where finished records go: the CDR stream's publisher on a worker, an array in unit tests. */
 export interface RecordSink {
@@ -50,7 +50,9 @@ export class CdrActor implements ActorBehaviour<CdrMessage> {
     return this.ledgers.size;
   }
 
-  receive({ callId, event }: CdrMessage): void {
+  receive(m: CdrMessage): void {
+    if ('flush' in m) return this.flush();
+    const { callId, event } = m;
     try {
       let ledger = this.ledgers.get(callId);
       if (event.type === 'started') this.ledgers.set(callId, (ledger = new CallLedger(callId, this.workerId)));
@@ -70,6 +72,11 @@ export class CdrActor implements ActorBehaviour<CdrMessage> {
       this.ledgers.delete(callId);
       this.log.error({ err: error, call: callId, event: event.type }, 'call detail record lost: its events could not be read');
     }
+  }
+
+  private flush(): void {
+    const at = Date.now();
+    for (const callId of [...this.ledgers.keys()]) this.receive({ callId, event: { type: 'ended', at } });
   }
 
   crashed(error: unknown): void {

@@ -14,6 +14,8 @@ import { scopeOf } from '@switchboard/wire';
 import type { Replaces } from '@switchboard/sip';
 import type { JoinReply } from './call-bridge.js';
 import { ReferSubscription, type ReferSubscriptionEffect, type ReferSubscriptionOptions } from './refer-subscription.js';
+import type { CallSpan } from '../tracing/call-tracer.js';
+import { tracedContext } from '../tracing/traced-context.js';
 
 /** What a transfer actor handles: its own steps, the new leg's events (forwarded by the call) and NOTIFY answers. */
 export type TransferMessage =
@@ -80,11 +82,21 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   private admission: Admission | undefined;
   private logger: Logger | undefined;
 
+  readonly ctx: EngineContext;
+  /** The transfer's span when the call is traced: a child of the call's; the new leg's INVITE carries it. */
+  private readonly span: CallSpan | undefined;
+
   constructor(
-    readonly ctx: EngineContext,
+    ctx: EngineContext,
     private readonly spec: TransferSpec,
   ) {
     this.actorId = `transfer-${spec.id}`;
+    const target = spec.target;
+    this.span = ctx.trace === undefined ? undefined : ctx.tracer?.startTransfer(ctx.trace, {
+      'switchboard.call.id': spec.callId, 'switchboard.transfer.id': spec.id, 'switchboard.transfer.kind': target.kind,
+      'switchboard.transfer.target': target.uri.toString(), 'switchboard.transfer.attended': target.replaces !== undefined,
+    });
+    this.ctx = this.span === undefined ? ctx : tracedContext(ctx, this.span);
     this.subscription = new ReferSubscription(spec.subscription);
   }
 
@@ -373,5 +385,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   stopped(): void {
     clearTimeout(this.expiry);
     this.releaseSlots();
+    // still planning or dialing: the call ended it
+    this.span?.end({ 'switchboard.transfer.outcome': this.state === 'planning' || this.state === 'dialing' ? 'aborted' : this.state });
   }
 }

@@ -22,7 +22,7 @@ export interface AdminTarget {
   transferCall(id: string, target: string): Promise<{ transfer: string; kind: string }>;
   startDrain(): void;
   adminStats(): WorkerStats;
-  getConfig(): ConfigSnapshot;
+  getConfig(): Promise<ConfigSnapshot>;
   setConfig(trunking: unknown, revision?: number): Promise<ConfigSnapshot>;
 }
 

@@ -13,12 +13,38 @@ export class ConfigWriteError extends Error {
   }
 }
 
-/** Validates a trunking configuration with the file's schema: the config, or the first problem as `path: message`. */
+/**
+ * Validates a trunking configuration with the file's schema: the config, or the first problem
+ * as `path: message`. A field the schema does not know is a problem too (a typo such as
+ * `maxCPS` would otherwise be dropped in silence and the write would change nothing).
+ */
 export function validateTrunking(value: unknown): { ok: true; config: TrunkingConfig } | { ok: false; message: string } {
   const parsed = TrunkingConfigSchema.safeParse(value);
-  if (parsed.success) return { ok: true, config: parsed.data };
-  const issue = parsed.error.issues[0];
-  return { ok: false, message: `${issue === undefined || issue.path.length === 0 ? 'trunking' : formatPath(issue.path)}: ${issue?.message ?? 'invalid'}` };
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, message: `${issue === undefined || issue.path.length === 0 ? 'trunking' : formatPath(issue.path)}: ${issue?.message ?? 'invalid'}` };
+  }
+  const unknown = unknownField(value, parsed.data, []);
+  if (unknown !== undefined) return { ok: false, message: `${formatPath(unknown)}: unknown field` };
+  return { ok: true, config: parsed.data };
+}
+
+/** The path of the first key of `raw` that validation dropped from `parsed`. */
+function unknownField(raw: unknown, parsed: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (Array.isArray(raw) && Array.isArray(parsed)) {
+    for (let i = 0; i < raw.length; i++) {
+      const found = unknownField(raw[i], parsed[i], [...path, i]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (raw === null || typeof raw !== 'object' || parsed === null || typeof parsed !== 'object') return undefined;
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in parsed)) return [...path, key];
+    const found = unknownField(value, (parsed as Record<string, unknown>)[key], [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**
@@ -55,12 +81,11 @@ export class LiveTrunking {
     return live;
   }
 
-  get revision(): number {
-    return this.current.revision;
-  }
-
-  get config(): TrunkingConfig {
-    return this.current.config;
+  /** What the store holds now (not what this worker last applied: a write on another worker may not have reached it yet). */
+  async get(): Promise<{ revision: number; config: TrunkingConfig }> {
+    const entry = await this.kv.get(TRUNKING_KEY);
+    const read = entry === null ? undefined : readEntry(entry.string());
+    return read?.ok === true && entry !== null ? { revision: entry.revision, config: read.config } : this.current;
   }
 
   /** Validates and stores a new configuration; `revision`: the one it was made from (compare-and-set). */

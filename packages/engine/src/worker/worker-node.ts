@@ -3,12 +3,14 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPublish } from '@switchboard/cdr';
 import type { NatsConnection, PublishOptions, Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { activeTelemetry } from '@switchboard/telemetry';
 import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { serializeMessage, SipResponse, type SipMessage } from '@switchboard/sip';
 import type { AdminRequest, CallDetail, CallSummary, ConfigSnapshot, WorkerStats } from '@switchboard/admin';
 import {
   BatchedPublisher, decodeInbound, decodeMap, decodeSendFailure, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, RoutingIds,
-  Subjects, type OutboundSip, type WorkerState,
+  Subjects, TRACEPARENT_HEADER, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import { CdrActor } from '../cdr/cdr-actor.js';
@@ -21,6 +23,9 @@ import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { Destination, SipLink } from '../sip-link.js';
 import type { WorkerConfig } from './worker-config.js';
+import type { CallSpan } from '../tracing/call-tracer.js';
+import { OtelCallTracer } from '../tracing/otel-call-tracer.js';
+import { TransactionSpans } from '../tracing/transaction-spans.js';
 import { AdminRefusal, AdminService, type AdminTarget } from './admin-service.js';
 import { ConfigWriteError, LiveTrunking } from './live-trunking.js';
 
@@ -40,6 +45,8 @@ export class WorkerNode implements SipLink, AdminTarget {
   private readonly publisher: BatchedPublisher<PublishOptions>;
   private readonly outboundSubjects = new Map<string, string>();
   private readonly cdrPublisher: CdrPublisher;
+  /** `sip.transaction` spans, when tracing is on (startTelemetry ran before this node was made). */
+  private readonly transactions: TransactionSpans | undefined;
   private cdrQuery: CdrQueryService | undefined;
   private admin: AdminService | undefined;
   private live: LiveTrunking | undefined;
@@ -58,6 +65,8 @@ export class WorkerNode implements SipLink, AdminTarget {
     cdrSpoolDir: string = config.cdr.spoolDir,
   ) {
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    const telemetry = activeTelemetry();
+    this.transactions = telemetry === undefined ? undefined : new TransactionSpans(telemetry.tracer, { workerId: config.worker.id, staleMs: 64 * config.worker.timers.t1 });
     // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
     this.digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
     this.seed = trunking;
@@ -109,6 +118,7 @@ export class WorkerNode implements SipLink, AdminTarget {
       log,
       invites: new Map(),
       calls: new Map(),
+      tracer: telemetry === undefined ? undefined : new OtelCallTracer(telemetry.tracer, config.worker.id),
     };
     this.engine = new Engine(ctx);
   }
@@ -147,7 +157,14 @@ export class WorkerNode implements SipLink, AdminTarget {
         callback: (err, msg) => {
           if (err !== null) return;
           try {
-            this.engine.onInbound(decodeInbound(msg.data));
+            const env = decodeInbound(msg.data);
+            if (this.transactions === undefined) this.engine.onInbound(env);
+            else {
+              // tracing on: the transport's `sip.receive` span is the parent (NATS has no OTel instrumentation)
+              const traceparent = msg.headers?.get(TRACEPARENT_HEADER) || undefined;
+              this.transactions.received(env, traceparent);
+              this.engine.onInbound(env, traceparent);
+            }
           } catch (e) {
             this.fault(e, 'inbound');
           }
@@ -207,14 +224,21 @@ export class WorkerNode implements SipLink, AdminTarget {
     }
   }
 
-  send(message: SipMessage, to: Destination, ref?: string): void {
+  send(message: SipMessage, to: Destination, ref?: string, trace?: CallSpan): void {
     if (message instanceof SipResponse) this.countResponse(message.status);
     const out: OutboundSip = { v: 1, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.id };
     if (to.connectionId !== undefined) out.connectionId = to.connectionId;
     if (ref !== undefined) out.ref = ref;
     let subject = this.outboundSubjects.get(to.nodeId);
     if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));
-    this.publisher.send(subject, encodeEnvelope(out));
+    // tracing on: the transport's `sip.send` span joins the call's trace through this header
+    const traceparent = this.transactions?.sent(message, trace);
+    if (traceparent === undefined) this.publisher.send(subject, encodeEnvelope(out));
+    else {
+      const h = natsHeaders();
+      h.set(TRACEPARENT_HEADER, traceparent);
+      this.publisher.send(subject, encodeEnvelope(out), { headers: h });
+    }
   }
 
   private countResponse(status: number): void {
@@ -276,10 +300,11 @@ export class WorkerNode implements SipLink, AdminTarget {
     return { ...(this.stats() as unknown as WorkerStats), callsByTrunk: byTrunk, callsPerSecond: Math.round(callsPerSecond * 100) / 100 };
   }
 
-  getConfig(): ConfigSnapshot {
+  async getConfig(): Promise<ConfigSnapshot> {
     const live = this.live;
     if (live === undefined) throw new AdminRefusal(503, 'the worker is starting');
-    return { revision: live.revision, trunking: live.config };
+    const { revision, config } = await live.get();
+    return { revision, trunking: config };
   }
 
   async setConfig(trunking: unknown, revision?: number): Promise<ConfigSnapshot> {
@@ -301,7 +326,7 @@ export class WorkerNode implements SipLink, AdminTarget {
     gc?.();
     return {
       workerId: this.id, state: this.state, calls: this.calls, callsByState: this.callsByState(), actors: this.kernel.size, invites: this.engine.ctx.invites.size,
-      counters: this.engine.ctx.counters.toJSON(), limitsHeld: Object.fromEntries(this.engine.ctx.limiter.held()),
+      counters: this.engine.ctx.counters.toJSON(), histograms: this.engine.ctx.counters.histograms(), limitsHeld: Object.fromEntries(this.engine.ctx.limiter.held()),
       cdr: { pending: this.cdrPublisher.pending, published: this.cdrPublisher.published, duplicates: this.cdrPublisher.duplicates },
       heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.startedAt, version: ENGINE_VERSION,
     };
@@ -330,7 +355,8 @@ export class WorkerNode implements SipLink, AdminTarget {
     await this.cdrQuery?.stop();
     await this.admin?.stop();
     await this.live?.close();
-    // the last calls' records: the CDR actor handles what their calls told it, then the stream confirms (or the spool keeps them)
+    // the last calls' records: the CDR actor builds them all now (not after its grace), then the stream confirms (or the spool keeps them)
+    this.engine.ctx.cdr.tell({ flush: true });
     await new Promise((r) => setTimeout(r, 20));
     this.kernel.shutdown();
     await this.cdrPublisher.close(2_000);
