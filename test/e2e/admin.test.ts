@@ -7,7 +7,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { SipResponse } from '@switchboard/sip';
 import { Svcm } from '@nats-io/services';
 import { AdminCallError, AdminClient } from '@switchboard/admin';
-import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
+import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { CONFIG_SERVICE, Subjects, WORKER_SERVICE } from '@switchboard/wire';
 import { callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
@@ -92,7 +92,7 @@ describe('admin API over NATS (services) against transport and two workers', () 
     const raw = await nc.request(Subjects.adminWorker('w1', 'stats'), '{not json', { timeout: 2_000 });
     assert.equal(raw.headers?.get('Nats-Service-Error-Code'), '400');
     assert.match(raw.string(), /not JSON/);
-    await assert.rejects(admin.showCall('00000000'), rejects(404));
+    await assert.rejects(admin.showCall('0000000000000000'), rejects(404));
   });
 
   test('calls.list and calls.show: the call, its legs and their dialogs; calls.hangup ends both legs with BYE', async () => {
@@ -141,8 +141,15 @@ describe('admin API over NATS (services) against transport and two workers', () 
       assert.equal((refused.message as SipResponse | undefined)?.status, 403, `refused on ${worker}`);
     }
     assert.equal((await call.request('INFO', { body: 'still here', contentType: 'text/plain' })).status, 200, 'the call in progress is up');
+    // and it keeps the policy it started with: its transfer to a prefix blocked since then goes through
+    carrier.onNextInvite({ ring: 0 });
+    assert.equal((await call.refer('sip:+14155553999@acme.trunks.example')).status, 202);
+    const target = await carrier.nextCall();
+    assert.match(target.invite.uri.toString(), /^sip:\+14155553999@/);
+    assert.equal(sipfragStatus(await call.waitForNotify(isFinalNotify)), 200);
     await call.hangup();
-    await far.ended;
+    await far.hangup();
+    await target.ended;
     // a write from an older revision is refused; an invalid one too, naming the field; the running config is untouched
     await assert.rejects(admin.setConfig(config, before.revision), rejects(409));
     const bad = structuredClone(config);

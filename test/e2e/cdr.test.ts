@@ -12,7 +12,7 @@ import { launchChromium } from '@switchboard/cdr-web/testing';
 import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type Call, type NatsServerHandle } from '@switchboard/testkit';
 import { CDR_STREAM } from '@switchboard/wire';
 import { repoRoot } from '../support/paths.js';
-import { natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { natsClient, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.11';
 const CARRIER_HOST = '127.0.0.22';
@@ -34,6 +34,28 @@ function trunking(ports: { pbx: number; carrier: number; peer: number }) {
   };
 }
 
+/** nats-server, transport t1, workers w1 and w2, and the PBX, carrier and peer UAs, with `options` for the workers. */
+async function startCluster(options: Parameters<typeof writeCluster>[2]) {
+  const nats = await startNatsServer();
+  const pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
+  const carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
+  const peer = await UserAgent.start({ name: 'peer', host: PEER_HOST, user: 'bob' });
+  const t1 = await startTransport('t1', nats.url);
+  const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, peer: peer.port }), { t1: 100, ...options });
+  const workers: ManagedProcess[] = [];
+  for (const id of ['w1', 'w2']) workers.push(await startWorker(id, file, nats.url));
+  await workersKnown(t1, ['w1', 'w2']);
+  return {
+    nats, pbx, carrier, peer, t1, workers, edge: { host: '127.0.0.1', port: t1.udpPort },
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop('SIGINT')));
+      await t1.proc.stop();
+      for (const ua of [pbx, carrier, peer]) await ua.stop();
+      await nats.stop();
+    },
+  };
+}
+
 /** The records of the call one of whose legs had SIP Call-ID `sipCallId`, once there are `count` of them. */
 async function chainOf(cdr: CdrClient, since: number, sipCallId: string, count: number): Promise<CallDetailRecord[]> {
   let seen: CallDetailRecord[] = [];
@@ -50,11 +72,10 @@ async function chainOf(cdr: CdrClient, since: number, sipCallId: string, count: 
 }
 
 describe('call detail records: calls and transfers through transport and two workers', () => {
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
   let nats: NatsServerHandle;
   let nc: NatsConnection;
   let cdr: CdrClient;
-  let t1: RunningTransport;
-  const workers: ManagedProcess[] = [];
   let pbx: UserAgent;
   let carrier: UserAgent;
   let peer: UserAgent;
@@ -64,25 +85,15 @@ describe('call detail records: calls and transfers through transport and two wor
   let chain: CallDetailRecord[] = [];
 
   before(async () => {
-    nats = await startNatsServer();
-    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
-    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
-    peer = await UserAgent.start({ name: 'peer', host: PEER_HOST, user: 'bob' });
-    t1 = await startTransport('t1', nats.url);
-    const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, peer: peer.port }), { t1: 100, limitsBucket: 'cdr-e2e', transferorByeMs: 1_000 });
-    for (const id of ['w1', 'w2']) workers.push(await startWorker(id, file, nats.url));
-    await workersKnown(t1, ['w1', 'w2']);
-    edge = { host: '127.0.0.1', port: t1.udpPort };
+    cluster = await startCluster({ limitsBucket: 'cdr-e2e', transferorByeMs: 1_000 });
+    ({ nats, pbx, carrier, peer, edge } = cluster);
     nc = await natsClient(nats.url);
     cdr = new CdrClient(nc);
   });
 
   after(async () => {
     await nc?.close();
-    await Promise.all(workers.map((w) => w.stop('SIGINT')));
-    await t1?.proc.stop();
-    for (const ua of [pbx, carrier, peer]) await ua?.stop();
-    await nats?.stop();
+    await cluster?.stop();
   });
 
   /** An origination call carrier → PBX (DID +14155550100), up. */
@@ -243,34 +254,19 @@ describe('call detail records: calls and transfers through transport and two wor
 });
 
 describe('call detail records survive a NATS restart', () => {
-  let nats: NatsServerHandle;
-  let t1: RunningTransport;
-  const workers: ManagedProcess[] = [];
-  let pbx: UserAgent;
-  let carrier: UserAgent;
-  let peer: UserAgent;
+  let cluster: Awaited<ReturnType<typeof startCluster>>;
 
   before(async () => {
-    nats = await startNatsServer();
-    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
-    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
-    peer = await UserAgent.start({ name: 'peer', host: PEER_HOST, user: 'bob' });
-    t1 = await startTransport('t1', nats.url);
-    const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, peer: peer.port }), { t1: 100, limitsBucket: 'cdr-restart', noAnswerMs: 2_000 });
-    for (const id of ['w1', 'w2']) workers.push(await startWorker(id, file, nats.url));
-    await workersKnown(t1, ['w1', 'w2']);
+    cluster = await startCluster({ limitsBucket: 'cdr-restart', noAnswerMs: 2_000 });
   });
 
   after(async () => {
-    await Promise.all(workers.map((w) => w.stop('SIGINT')));
-    await t1?.proc.stop();
-    for (const ua of [pbx, carrier, peer]) await ua?.stop();
-    await nats?.stop();
+    await cluster?.stop();
   });
 
   test('calls ending while nats-server is down: every record arrives once it is back, none twice', async () => {
+    const { nats, pbx, carrier, workers, edge } = cluster;
     const since = Date.now();
-    const edge = { host: '127.0.0.1', port: t1.udpPort };
     // four calls that are up, and three that ring at the carrier and will time out in the workers
     const up: Call[] = [];
     for (let i = 0; i < 4; i++) {

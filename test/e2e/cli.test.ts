@@ -150,13 +150,13 @@ describe('switchboard CLI against a live cluster', () => {
 
   test('an unknown call exits 2, a malformed id 1', async () => {
     const [show, hangup, transfer, malformed] = await Promise.all([
-      switchboard('calls', 'show', 'ffffffff'), switchboard('calls', 'hangup', 'ffffffff', '--json'),
-      switchboard('calls', 'transfer', 'ffffffff', '+14155552000'), switchboard('calls', 'show', 'nope'),
+      switchboard('calls', 'show', '00000000ffffffff'), switchboard('calls', 'hangup', '00000000ffffffff', '--json'),
+      switchboard('calls', 'transfer', '00000000ffffffff', '+14155552000'), switchboard('calls', 'show', 'nope'),
     ]);
     for (const r of [show, hangup, transfer]) {
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^switchboard: no call ffffffff on any of 2 worker\(s\)\n$/);
+      assert.match(r.stderr, /^switchboard: no call 00000000ffffffff on any of 2 worker\(s\)\n$/);
     }
     assert.equal(malformed.code, 1);
   });

@@ -1,3 +1,4 @@
+import { CALL_ID_PATTERN } from '@switchboard/wire';
 import { z } from 'zod';
 
 /**
@@ -8,7 +9,7 @@ import { z } from 'zod';
  * `Nats-Service-Error`) whose body is `{ error: { code, message } }`.
  */
 
-const CallId = z.string().regex(/^[0-9a-f]{8}$/, 'expected a call id (8 hex digits)');
+const CallId = z.string().regex(CALL_ID_PATTERN, 'expected a call id (16 hex digits)');
 const TrunkId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a trunk id');
 
 export const AdminRequests = {

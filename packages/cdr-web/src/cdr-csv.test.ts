@@ -32,7 +32,7 @@ describe('CDR CSV', () => {
     assert.equal(rows[0]?.[0], 'depth');
     const col = (name: string) => CDR_CSV_HEADER.indexOf(name);
     assert.deepEqual(rows.slice(1).map((r) => [r[col('depth')], r[col('id')], r[col('parentId')]]), [
-      ['0', 'a1b2c3d4-0', ''], ['1', 'a1b2c3d4-1', 'a1b2c3d4-0'], ['1', 'a1b2c3d4-2', 'a1b2c3d4-0'], ['0', '0badf00d-0', ''],
+      ['0', '00000000a1b2c3d4-0', ''], ['1', '00000000a1b2c3d4-1', '00000000a1b2c3d4-0'], ['1', '00000000a1b2c3d4-2', '00000000a1b2c3d4-0'], ['0', '000000000badf00d-0', ''],
     ]);
     const pstn = rows[2]!;
     assert.equal(pstn[col('kind')], 'pstn');

@@ -12,14 +12,14 @@ describe('CDR page filter', () => {
   });
 
   it('turns the fields into a CDR query', () => {
-    assert.deepEqual(parse('trunk=acme&since=1h&call=A1B2C3D4&disposition=busy&limit=50'), {
+    assert.deepEqual(parse('trunk=acme&since=1h&call=00000000A1B2C3D4&disposition=busy&limit=50'), {
       ok: true,
-      filter: { trunk: 'acme', since: '1h', call: 'a1b2c3d4', disposition: 'busy', limit: 50 },
-      query: { trunk: 'acme', since: NOW - 3_600_000, callId: 'a1b2c3d4', limit: 50 },
+      filter: { trunk: 'acme', since: '1h', call: '00000000a1b2c3d4', disposition: 'busy', limit: 50 },
+      query: { trunk: 'acme', since: NOW - 3_600_000, callId: '00000000a1b2c3d4', limit: 50 },
     });
-    const byRecord = parse('call=a1b2c3d4-2');
+    const byRecord = parse('call=00000000a1b2c3d4-2');
     assert.ok(byRecord.ok);
-    assert.deepEqual(byRecord.query, { recordId: 'a1b2c3d4-2', limit: 200 });
+    assert.deepEqual(byRecord.query, { recordId: '00000000a1b2c3d4-2', limit: 200 });
     const noTrunk = parse('trunk=_');
     assert.ok(noTrunk.ok);
     assert.equal(noTrunk.filter.trunk, '_');
@@ -37,7 +37,7 @@ describe('CDR page filter', () => {
     assert.equal(refused('trunk=acme.*'), 'trunk');
     assert.equal(refused('trunk=<b>'), 'trunk');
     assert.equal(refused('call=xyz'), 'call');
-    assert.equal(refused('call=a1b2c3d4-'), 'call');
+    assert.equal(refused('call=00000000a1b2c3d4-'), 'call');
     assert.equal(refused('disposition=lost'), 'disposition');
     assert.equal(refused('limit=0'), 'limit');
     assert.equal(refused('limit=1001'), 'limit');

@@ -1,3 +1,4 @@
+import { CALL_ID_PATTERN } from '@switchboard/wire';
 import {
   CDR_QUERY_DEFAULT_LIMIT, CDR_QUERY_MAX_LIMIT, CdrQuerySchema, DISPOSITIONS, parseDuration, recordTrees,
   type CallDetailRecord, type CdrQuery, type Disposition, type RecordTree,
@@ -39,7 +40,7 @@ export const NO_TRUNK = '_';
 /** The windows the form offers; any other `parseDuration` text works in a URL. */
 export const SINCE_CHOICES: readonly string[] = ['15m', '1h', '24h', '7d'];
 
-const CALL_ID = /^[0-9a-f]{8}$/;
+const CALL_ID = CALL_ID_PATTERN;
 
 export function formValuesOf(params: URLSearchParams): CdrFormValues {
   const get = (name: string) => (params.get(name) ?? '').trim();
@@ -91,7 +92,7 @@ export function parseCdrFilter(params: URLSearchParams, now: number): CdrFilterR
   if (!checked.success) {
     const field = String(checked.error.issues[0]?.path[0] ?? '');
     const param: keyof CdrFormValues = field === 'trunk' ? 'trunk' : field === 'limit' ? 'limit' : field === 'since' ? 'since' : 'call';
-    const message = param === 'call' ? 'expected a call id (8 hex digits) or a record id (<call id>-<n>)' : checked.error.issues[0]?.message ?? 'invalid';
+    const message = param === 'call' ? 'expected a call id (16 hex digits) or a record id (<call id>-<n>)' : checked.error.issues[0]?.message ?? 'invalid';
     return { ok: false, param, message };
   }
   return { ok: true, filter, query: checked.data };

@@ -101,15 +101,15 @@ describe('CDR page in Chromium', { timeout: 90_000 }, () => {
 
     const acme = await shownRows(page, 'acme');
     assert.deepEqual(acme.map((r) => [r.id, r.parent, r.classes, r.kind, r.billable]), [
-      ['a1b2c3d4-0', '', '', 'pstn', 'yes'],
-      ['a1b2c3d4-1', 'a1b2c3d4-0', 'referred', 'pstn', 'yes'],
-      ['a1b2c3d4-2', 'a1b2c3d4-0', 'referred', 'sip', 'no'],
+      ['00000000a1b2c3d4-0', '', '', 'pstn', 'yes'],
+      ['00000000a1b2c3d4-1', '00000000a1b2c3d4-0', 'referred', 'pstn', 'yes'],
+      ['00000000a1b2c3d4-2', '00000000a1b2c3d4-0', 'referred', 'sip', 'no'],
     ]);
     const [parent, pstn, sip] = acme;
     assert.ok(pstn!.x > parent!.x + 10, `a transfer's record id is indented: ${pstn!.x} vs ${parent!.x}`);
     assert.equal(sip!.x, pstn!.x);
-    assert.match((await page.locator('tr[data-record-id="a1b2c3d4-1"] td.record').textContent()) ?? '', /^↳/);
-    assert.deepEqual((await shownRows(page, 'globex')).map((r) => r.id), ['0badf00d-0']);
+    assert.match((await page.locator('tr[data-record-id="00000000a1b2c3d4-1"] td.record').textContent()) ?? '', /^↳/);
+    assert.deepEqual((await shownRows(page, 'globex')).map((r) => r.id), ['000000000badf00d-0']);
   });
 
   it('narrows to one trunk through the form', async () => {
@@ -121,7 +121,7 @@ describe('CDR page in Chromium', { timeout: 90_000 }, () => {
     assert.equal(url.searchParams.get('trunk'), 'globex');
     assert.equal(url.searchParams.get('since'), '1h');
     assert.deepEqual(await page.locator('section.trunk h2').allTextContents(), ['globex']);
-    assert.deepEqual((await shownRows(page, 'globex')).map((r) => r.id), ['0badf00d-0']);
+    assert.deepEqual((await shownRows(page, 'globex')).map((r) => r.id), ['000000000badf00d-0']);
     assert.equal(await page.inputValue('input[name="trunk"]'), 'globex');
   });
 
@@ -145,9 +145,9 @@ describe('CDR page in Chromium', { timeout: 90_000 }, () => {
     const lines = (await readFile(await download.path(), 'utf8')).split('\r\n');
     assert.match(lines[0] ?? '', /^depth,id,parentId,callId,trunk,direction,kind,billable,/);
     assert.deepEqual(lines.slice(1, -1).map((l) => l.split(',').slice(0, 8)), [
-      ['0', 'a1b2c3d4-0', '', 'a1b2c3d4', 'acme', 'origination', 'pstn', 'true'],
-      ['1', 'a1b2c3d4-1', 'a1b2c3d4-0', 'a1b2c3d4', 'acme', 'termination', 'pstn', 'true'],
-      ['1', 'a1b2c3d4-2', 'a1b2c3d4-0', 'a1b2c3d4', 'acme', 'termination', 'sip', 'false'],
+      ['0', '00000000a1b2c3d4-0', '', '00000000a1b2c3d4', 'acme', 'origination', 'pstn', 'true'],
+      ['1', '00000000a1b2c3d4-1', '00000000a1b2c3d4-0', '00000000a1b2c3d4', 'acme', 'termination', 'pstn', 'true'],
+      ['1', '00000000a1b2c3d4-2', '00000000a1b2c3d4-0', '00000000a1b2c3d4', 'acme', 'termination', 'sip', 'false'],
     ]);
   });
 

@@ -34,13 +34,13 @@ function cell(row: Row, name: string): string {
 describe('CDR page', () => {
   it('puts each referred call right under its parent, indented and marked', () => {
     const list = rows(render(sampleRecords()));
-    assert.deepEqual(list.map((r) => r.id), ['a1b2c3d4-0', 'a1b2c3d4-1', 'a1b2c3d4-2', '0badf00d-0']);
+    assert.deepEqual(list.map((r) => r.id), ['00000000a1b2c3d4-0', '00000000a1b2c3d4-1', '00000000a1b2c3d4-2', '000000000badf00d-0']);
     const [parent, pstn, sip] = list;
     assert.ok(parent !== undefined && pstn !== undefined && sip !== undefined);
     assert.equal(parent.parent, '');
     assert.deepEqual(parent.classes, []);
     for (const child of [pstn, sip]) {
-      assert.equal(child.parent, 'a1b2c3d4-0');
+      assert.equal(child.parent, '00000000a1b2c3d4-0');
       assert.equal(child.depth, 1);
       assert.deepEqual(child.classes, ['referred']);
       assert.match(child.html, /padding-left:2\.0em/);
@@ -60,41 +60,41 @@ describe('CDR page', () => {
   it('indents one step more per level of referral', () => {
     const [parent, , sip] = sampleRecords().filter((r) => r.trunk === 'acme').sort((a, b) => a.id.localeCompare(b.id));
     assert.ok(parent !== undefined && sip !== undefined);
-    const grandchild: CallDetailRecord = { ...sip, id: 'a1b2c3d4-3', parentId: 'a1b2c3d4-2', startedAt: sip.startedAt + 5_000 };
+    const grandchild: CallDetailRecord = { ...sip, id: '00000000a1b2c3d4-3', parentId: '00000000a1b2c3d4-2', startedAt: sip.startedAt + 5_000 };
     const list = rows(render([parent, sip, grandchild]));
     assert.deepEqual(list.map((r) => [r.id, r.parent, r.depth]), [
-      ['a1b2c3d4-0', '', 0], ['a1b2c3d4-2', 'a1b2c3d4-0', 1], ['a1b2c3d4-3', 'a1b2c3d4-2', 2],
+      ['00000000a1b2c3d4-0', '', 0], ['00000000a1b2c3d4-2', '00000000a1b2c3d4-0', 1], ['00000000a1b2c3d4-3', '00000000a1b2c3d4-2', 2],
     ]);
     assert.match(list[2]!.html, /padding-left:3\.5em/);
   });
 
   it('shows a record whose parent is outside the answer as a root that names its parent', () => {
-    const child = sampleRecords().find((r) => r.id === 'a1b2c3d4-1')!;
+    const child = sampleRecords().find((r) => r.id === '00000000a1b2c3d4-1')!;
     const [row] = rows(render([child]));
-    assert.equal(row?.parent, 'a1b2c3d4-0');
+    assert.equal(row?.parent, '00000000a1b2c3d4-0');
     assert.deepEqual(row?.classes, []);
-    assert.match(row?.html ?? '', /referred from a1b2c3d4-0/);
+    assert.match(row?.html ?? '', /referred from 00000000a1b2c3d4-0/);
   });
 
   it('has one table per trunk, headed by the trunk id, records without a trunk last', () => {
     const refused: CallDetailRecord = {
-      ...sampleRecords()[3]!, id: 'deadbeef-0', callId: 'deadbeef', disposition: 'refused', status: 403, statusText: 'Forbidden',
+      ...sampleRecords()[3]!, id: '00000000deadbeef-0', callId: '00000000deadbeef', disposition: 'refused', status: 403, statusText: 'Forbidden',
     };
     delete refused.trunk;
     const html = render([...sampleRecords(), refused]);
     const list = sections(html);
     assert.deepEqual(list.map((s) => [s.trunk, s.heading]), [['acme', 'acme'], ['globex', 'globex'], ['_', '(no trunk)']]);
     assert.equal((html.match(/<table>/g) ?? []).length, 3);
-    assert.deepEqual(rows(list[0]!.body).map((r) => r.id), ['a1b2c3d4-0', 'a1b2c3d4-1', 'a1b2c3d4-2']);
-    assert.deepEqual(rows(list[2]!.body).map((r) => r.id), ['deadbeef-0']);
+    assert.deepEqual(rows(list[0]!.body).map((r) => r.id), ['00000000a1b2c3d4-0', '00000000a1b2c3d4-1', '00000000a1b2c3d4-2']);
+    assert.deepEqual(rows(list[2]!.body).map((r) => r.id), ['00000000deadbeef-0']);
     assert.match(list[0]!.body, /href="\/cdr\.csv\?trunk=acme"/);
     assert.match(list[2]!.body, /href="\/cdr\.csv\?trunk=_"/);
   });
 
   it('shows the latest call first inside a trunk', () => {
     const first = sampleRecords()[3]!;
-    const later: CallDetailRecord = { ...first, id: '0badf00e-0', callId: '0badf00e', startedAt: first.startedAt + 1_000, endedAt: first.endedAt + 1_000 };
-    assert.deepEqual(rows(render([first, later])).map((r) => r.id), ['0badf00e-0', '0badf00d-0']);
+    const later: CallDetailRecord = { ...first, id: '000000000badf00e-0', callId: '000000000badf00e', startedAt: first.startedAt + 1_000, endedAt: first.endedAt + 1_000 };
+    assert.deepEqual(rows(render([first, later])).map((r) => r.id), ['000000000badf00e-0', '000000000badf00d-0']);
   });
 
   it('escapes everything that comes from a record', () => {
@@ -131,17 +131,17 @@ describe('CDR page', () => {
   it('filters by disposition keeping the calls referred from a match, and the calls above one as context', () => {
     const records = sampleRecords();
     const failedTransfer = { ...records[0]!, disposition: 'failed' as const, status: 503, statusText: 'Service Unavailable' };
-    assert.equal(failedTransfer.id, 'a1b2c3d4-1');
+    assert.equal(failedTransfer.id, '00000000a1b2c3d4-1');
     const list = rows(render([failedTransfer, records[1]!, records[2]!, records[3]!], 'disposition=failed'));
-    assert.deepEqual(list.map((r) => [r.id, r.classes]), [['a1b2c3d4-0', ['context']], ['a1b2c3d4-1', ['referred']]]);
+    assert.deepEqual(list.map((r) => [r.id, r.classes]), [['00000000a1b2c3d4-0', ['context']], ['00000000a1b2c3d4-1', ['referred']]]);
 
     const answered = rows(render(records, 'disposition=answered'));
-    assert.deepEqual(answered.map((r) => r.id), ['a1b2c3d4-0', 'a1b2c3d4-1', 'a1b2c3d4-2']);
+    assert.deepEqual(answered.map((r) => r.id), ['00000000a1b2c3d4-0', '00000000a1b2c3d4-1', '00000000a1b2c3d4-2']);
     assert.ok(answered.every((r) => !r.classes.includes('context')));
   });
 
   it('shows only records without a trunk for trunk=_', () => {
-    const refused: CallDetailRecord = { ...sampleRecords()[3]!, id: 'deadbeef-0', callId: 'deadbeef' };
+    const refused: CallDetailRecord = { ...sampleRecords()[3]!, id: '00000000deadbeef-0', callId: '00000000deadbeef' };
     delete refused.trunk;
     const html = render([...sampleRecords(), refused], 'trunk=_');
     assert.deepEqual(sections(html).map((s) => s.heading), ['(no trunk)']);

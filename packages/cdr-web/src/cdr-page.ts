@@ -108,7 +108,7 @@ function form(values: CdrFormValues, trunks: readonly string[]): string {
 <label>Trunk <input name="trunk" list="trunks" value="${h(values.trunk)}" placeholder="any" size="14"></label>
 <datalist id="trunks">${trunks.map((t) => `<option value="${h(t)}"></option>`).join('')}</datalist>
 <label>Ended in the last <select name="since">${option('', 'any time', values.since)}${sinceChoices.map((s) => option(s, s, values.since)).join('')}</select></label>
-<label>Call or record id <input name="call" value="${h(values.call)}" placeholder="8 hex digits" size="14"></label>
+<label>Call or record id <input name="call" value="${h(values.call)}" placeholder="16 hex digits" size="20"></label>
 <label>Disposition <select name="disposition">${option('', 'any', values.disposition)}${DISPOSITIONS.map((d) => option(d, d, values.disposition)).join('')}</select></label>
 <label>Limit <input name="limit" type="number" min="1" max="${CDR_QUERY_MAX_LIMIT}" value="${h(values.limit)}" placeholder="200"></label>
 <button type="submit">Show</button>

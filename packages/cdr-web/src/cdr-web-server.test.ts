@@ -78,7 +78,7 @@ describe('CDR web server', () => {
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="cdr-acme-2026-11-25.csv"');
     const lines = (await res.text()).split('\r\n');
     assert.match(lines[0] ?? '', /^depth,id,parentId,callId,trunk,/);
-    assert.deepEqual(lines.slice(1, -1).map((l) => l.split(',')[1]), ['a1b2c3d4-0', 'a1b2c3d4-1', 'a1b2c3d4-2']);
+    assert.deepEqual(lines.slice(1, -1).map((l) => l.split(',')[1]), ['00000000a1b2c3d4-0', '00000000a1b2c3d4-1', '00000000a1b2c3d4-2']);
     assert.equal(lines.at(-1), '');
     const all = await get('/cdr.csv');
     assert.equal(all.headers.get('content-disposition'), 'attachment; filename="cdr-all-2026-11-25.csv"');

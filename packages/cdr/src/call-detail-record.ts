@@ -11,7 +11,7 @@ export interface CallDetailRecord {
   v: 1;
   /** `<callId>-0` for the call, `<callId>-<n>` for its n-th transfer. */
   id: string;
-  /** Our call id (8 hex digits): the same for a call and every call referred from it. */
+  /** Our call id (16 hex digits): the same for a call and every call referred from it. */
   callId: string;
   /** Referred calls: the record of the call whose party sent the REFER. */
   parentId?: string;

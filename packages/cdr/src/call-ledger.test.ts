@@ -241,4 +241,33 @@ describe('CallLedger: transfers', () => {
     assert.equal(records[0]?.endedAt, T0 + 40_000);
     assert.equal(records[0]?.endedBy, 'callee', 'the second new party stands where the first transferor stood');
   });
+
+  it('a 200 that crosses our CANCEL or BYE after the call ended is no answer', () => {
+    const [r] = ledgerOf([
+      { type: 'started', at: T0, sipCallId: 'x@y' },
+      { type: 'attempt', leg: 'b1', at: T0, sipCallId: 'b1@w' },
+      { type: 'failed', leg: 'b1', at: T0 + 180_000, status: 408, statusText: 'No Answer', cause: 'no-answer' },
+      { type: 'final', at: T0 + 180_000, status: 408, statusText: 'No Answer' },
+      { type: 'ending', at: T0 + 180_000 },
+      { type: 'answered', leg: 'b1', at: T0 + 180_010 },
+      { type: 'ended', at: T0 + 180_100 },
+    ]).records();
+    assert.equal(r?.disposition, 'no-answer');
+    assert.equal(r?.answeredAt, undefined);
+    assert.equal(r?.billableSeconds, 0);
+  });
+
+  it('a transfer the trunk\'s policy refuses (a blocked destination) is refused', () => {
+    const [, referred] = ledgerOf([
+      ...answeredOrigination,
+      { type: 'transfer', index: 1, at: T0 + 10_000, transferor: 'b1', remaining: 'a', kind: 'pstn', billable: true, referTo: 'sip:+19005550100@acme.trunks.example', from: {}, to: {} },
+      { type: 'transfer-failed', index: 1, at: T0 + 10_001, status: 403, statusText: 'Destination Blocked', aborted: false, refused: true },
+      { type: 'ending', at: T0 + 20_000, by: 'a' },
+      { type: 'ended', at: T0 + 20_000 },
+    ]).records();
+    assert.equal(referred?.disposition, 'refused');
+    assert.equal(referred?.status, 403);
+    assert.equal(referred?.statusText, 'Destination Blocked');
+    assert.equal(referred?.endedBy, 'system');
+  });
 });

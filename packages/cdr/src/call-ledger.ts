@@ -32,33 +32,22 @@ export type CallEvent =
     type: 'transfer'; index: number; at: number; transferor: LegName; remaining: LegName;
     kind: 'pstn' | 'sip'; billable: boolean; referTo: string; referredBy?: string; from: PartyNumber; to: PartyNumber;
   }
-  /** Transfer n did not connect; `aborted`: the remaining party hung up first. */
-  | { type: 'transfer-failed'; index: number; at: number; status: number; statusText: string; aborted: boolean }
+  /** Transfer n did not connect; `aborted`: the remaining party hung up first; `refused`: the trunk's policy or a limit said no. */
+  | { type: 'transfer-failed'; index: number; at: number; status: number; statusText: string; aborted: boolean; refused?: boolean }
   /** Every leg is gone: the records can be built. */
   | { type: 'ended'; at: number };
 
-interface Segment {
+/** What a record will hold, while its call goes on. */
+interface Segment extends Pick<CallDetailRecord, 'startedAt' | 'ringingAt' | 'answeredAt' | 'kind' | 'billable' | 'from' | 'to' | 'referredBy' | 'referTo' | 'legs' | 'carrier' | 'statusText' | 'reason'> {
   parent?: number;
-  startedAt: number;
-  ringingAt?: number;
-  answeredAt?: number;
   endedAt?: number;
-  kind: 'pstn' | 'sip';
-  billable: boolean;
-  from: PartyNumber;
-  to: PartyNumber;
-  referredBy?: string;
-  referTo?: string;
-  legs: LegRecord[];
+  /** Every carrier tried, in order. */
   carriers: string[];
   /** Created on first use, like the other tables here: a ledger is held for every call in progress. */
   carrierOf?: Map<LegName, string>;
-  carrier?: string;
   refused: boolean;
   cancelled: boolean;
   status?: number;
-  statusText?: string;
-  reason?: string;
   cause?: 'response' | 'timeout' | 'transport-error' | 'no-answer' | 'no-ack';
   /** The legs that make the record's call: its caller's and the callee's that answered. */
   caller?: LegName;
@@ -136,7 +125,7 @@ export class CallLedger {
       }
       case 'answered': {
         const s = this.segmentOfLeg(e.leg);
-        if (s === undefined || s.answeredAt !== undefined || e.leg === s.caller) return;
+        if (s === undefined || s.answeredAt !== undefined || e.leg === s.caller || s.endedAt !== undefined || this.endingAt !== undefined) return;
         s.answeredAt = e.at;
         s.callee = e.leg;
         s.status = 200;
@@ -196,6 +185,9 @@ export class CallLedger {
         if (e.aborted) {
           s.cancelled = true;
           s.endedBy = 'caller';
+        } else if (e.refused === true) {
+          s.refused = true;
+          s.endedBy = 'system';
         } else s.endedBy = s.cause === 'response' ? 'callee' : 'system';
         if (s.status === undefined || e.aborted) {
           s.status = e.status;

@@ -124,4 +124,43 @@ describe('CdrPublisher', () => {
     assert.deepEqual(await readdir(dir), []);
     await second.close();
   });
+
+  it('counts records as pending while their batch is being written, and keeps them when the disk refuses', async () => {
+    const stream = new FakeStream();
+    let failWrites = 1;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class SlowSpool extends CdrSpool {
+      override async write(records: CallDetailRecord[]) {
+        await gate;
+        if (failWrites-- > 0) throw new Error('ENOSPC');
+        return super.write(records);
+      }
+    }
+    const errors: unknown[] = [];
+    const publisher = new CdrPublisher({ spool: new SlowSpool(dir), publish: stream.publish, backoffMs: 5, onError: (e) => errors.push(e) });
+    await publisher.start();
+    publisher.emit([record('00000040'), record('00000041')]);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(publisher.pending, 2, 'being spooled is pending');
+    release();
+    await until(() => stream.stored.size === 2, 'both stored after the disk came back');
+    assert.equal(publisher.pending, 0);
+    assert.ok(errors.length >= 1, 'the failed write was reported');
+    await publisher.close();
+  });
+
+  it('a batch whose rename into place a crash interrupted is adopted; a rewrite\'s leftover is dropped', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, '000000000000001-000000001.cdr.jsonl.tmp'), JSON.stringify(record('00000050')) + '\n');
+    await writeFile(join(dir, '000000000000002-000000002.cdr.jsonl'), JSON.stringify(record('00000051')) + '\n' + JSON.stringify(record('00000052')) + '\n');
+    await writeFile(join(dir, '000000000000002-000000002.cdr.jsonl.tmp'), JSON.stringify(record('00000052')) + '\n');
+    const stream = new FakeStream();
+    const publisher = new CdrPublisher({ spool: new CdrSpool(dir), publish: stream.publish });
+    await publisher.start();
+    await until(() => publisher.pending === 0 && stream.stored.size === 3, 'the three records');
+    assert.deepEqual([...stream.stored.keys()].sort(), ['00000050-0', '00000051-0', '00000052-0']);
+    assert.deepEqual(await readdir(dir), []);
+    await publisher.close();
+  });
 });

@@ -35,6 +35,8 @@ export class CdrPublisher {
   /** Batches being published: a retry round skips them (one publish of a batch at a time, one writer of its file). */
   private readonly publishing = new Set<SpoolBatch>();
   private flushScheduled = false;
+  /** Records taken from the queue whose batch file is being written. */
+  private spooling = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   private inFlight = new Set<Promise<void>>();
@@ -74,7 +76,7 @@ export class CdrPublisher {
 
   /** Records not yet confirmed by the stream (queued or spooled). */
   get pending(): number {
-    let n = this.queued.length;
+    let n = this.queued.length + this.spooling;
     for (const b of this.unsettled) n += b.records.length;
     return n;
   }
@@ -100,7 +102,18 @@ export class CdrPublisher {
   private async flush(): Promise<void> {
     const records = this.queued.splice(0);
     if (records.length === 0) return;
-    const batch = await this.options.spool.write(records);
+    this.spooling += records.length;
+    let batch: SpoolBatch;
+    try {
+      batch = await this.options.spool.write(records);
+    } catch (error) {
+      // the disk refused: keep them queued (in memory) and try again after the back-off
+      this.queued.unshift(...records);
+      this.scheduleRetry();
+      throw error;
+    } finally {
+      this.spooling -= records.length;
+    }
     this.unsettled.add(batch);
     if (this.retryTimer === undefined) await this.publishBatch(batch);
   }
@@ -132,7 +145,12 @@ export class CdrPublisher {
         firstError ??= result.reason;
       }
     });
-    await this.options.spool.settle(batch, remaining);
+    try {
+      await this.options.spool.settle(batch, remaining);
+    } catch (error) {
+      // the file still holds every record of the batch (a rewrite is renamed into place): only duplicates at risk
+      this.options.onError?.(error, this.pending);
+    }
     if (remaining.length === 0) {
       this.unsettled.delete(batch);
       return true;
@@ -152,8 +170,9 @@ export class CdrPublisher {
     }, delay);
   }
 
-  /** One round over the spooled batches, oldest first; stops at the first that still fails. */
+  /** One round: what could not be spooled, then the spooled batches, oldest first; stops at the first that still fails. */
   private async retry(): Promise<void> {
+    if (this.queued.length > 0) await this.flush();
     for (const batch of [...this.unsettled]) {
       if (this.closed) return;
       if (!(await this.publishBatch(batch))) return;

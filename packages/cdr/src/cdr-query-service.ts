@@ -36,10 +36,25 @@ export class CdrQueryService {
   private async answer(m: Msg): Promise<void> {
     const reply = await this.reply(m.data);
     try {
-      m.respond(JSON.stringify(reply));
+      m.respond(this.fit(reply));
     } catch (error) {
       this.onError(error);
     }
+  }
+
+  /** The reply as JSON within the server's max_payload: the oldest records left out (truncated) when it would not fit. */
+  private fit(reply: CdrQueryReply): string {
+    const max = this.nc.info?.max_payload ?? 1024 * 1024;
+    let text = JSON.stringify(reply);
+    if (!reply.ok) return text;
+    let records = reply.records;
+    while (Buffer.byteLength(text) > max && records.length > 0) {
+      // cut proportionally, then once more if still over: a few passes at most
+      const keep = Math.max(0, Math.floor(records.length * (max / Buffer.byteLength(text)) * 0.95));
+      records = records.slice(records.length - keep);
+      text = JSON.stringify({ ok: true, records, truncated: true });
+    }
+    return text;
   }
 
   private async reply(data: Uint8Array): Promise<CdrQueryReply> {

@@ -1,3 +1,4 @@
+import { CALL_ID_PATTERN } from '@switchboard/wire';
 import { z } from 'zod';
 import type { CallDetailRecord } from './call-detail-record.js';
 
@@ -10,8 +11,8 @@ export const CdrQuerySchema = z.object({
   since: z.number().int().nonnegative().optional(),
   until: z.number().int().nonnegative().optional(),
   trunk: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a trunk id').optional(),
-  callId: z.string().regex(/^[0-9a-f]{8}$/, 'expected 8 hex digits').optional(),
-  recordId: z.string().regex(/^[0-9a-f]{8}-\d{1,3}$/, 'expected <call id>-<n>').optional(),
+  callId: z.string().regex(CALL_ID_PATTERN, 'expected 16 hex digits').optional(),
+  recordId: z.string().regex(/^[0-9a-f]{16}-\d{1,3}$/, 'expected <call id>-<n>').optional(),
   limit: z.number().int().min(1).max(1000).optional(),
 }).strict();
 

@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { CallDetailRecord } from './call-detail-record.js';
 
 /** A batch of records on disk, not yet confirmed by the stream. */
@@ -25,6 +26,13 @@ export class CdrSpool {
   /** Creates the directory; the batches a previous run left, oldest first. */
   async open(): Promise<SpoolBatch[]> {
     await mkdir(this.dir, { recursive: true });
+    // a crash between writing a batch and renaming it into place leaves its .tmp: a new batch is
+    // adopted (its records were never published), a rewrite's is dropped (the older file holds more)
+    for (const tmp of (await readdir(this.dir)).filter((n) => n.endsWith(`${SUFFIX}.tmp`))) {
+      const file = join(this.dir, tmp.slice(0, -'.tmp'.length));
+      if (existsSync(file)) await unlink(join(this.dir, tmp)).catch(() => undefined);
+      else await rename(join(this.dir, tmp), file);
+    }
     const names = (await readdir(this.dir)).filter((n) => n.endsWith(SUFFIX)).sort();
     const batches: SpoolBatch[] = [];
     for (const name of names) {
@@ -47,8 +55,20 @@ export class CdrSpool {
   /** What is still unconfirmed of a batch: rewritten, or the file removed when nothing is. */
   async settle(batch: SpoolBatch, remaining: CallDetailRecord[]): Promise<void> {
     batch.records = remaining;
-    if (remaining.length === 0) await unlink(batch.file).catch(() => undefined);
-    else await writeDurably(batch.file, remaining);
+    if (remaining.length === 0) {
+      await unlink(batch.file).catch(() => undefined);
+      await syncDir(this.dir);
+    } else await writeDurably(batch.file, remaining);
+  }
+}
+
+/** A rename or unlink is durable once the directory is synced. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -62,6 +82,7 @@ async function writeDurably(file: string, records: CallDetailRecord[]): Promise<
     await handle.close();
   }
   await rename(tmp, file);
+  await syncDir(dirname(file));
 }
 
 /** A torn last line (a crash mid-write of a rewrite cannot leave one: rewrites are renamed into place) is skipped. */

@@ -49,12 +49,12 @@ describe('CDR stream and query (real nats-server)', () => {
     service = new CdrQueryService(nc, js);
     service.start();
     client = new CdrClient(nc, 3_000);
-    publisher.emit([record('000000a1', 0, 'acme', NOW - 7_200_000)]); // two hours ago
-    publisher.emit([record('000000a2', 0, 'acme', NOW - 60_000), record('000000a2', 1, 'acme', NOW - 60_000), record('000000a2', 2, 'acme', NOW - 60_000)]);
-    publisher.emit([record('000000b1', 0, 'beta', NOW - 30_000)]);
-    publisher.emit([record('000000c1', 0, undefined, NOW - 20_000)]);
+    publisher.emit([record('00000000000000a1', 0, 'acme', NOW - 7_200_000)]); // two hours ago
+    publisher.emit([record('00000000000000a2', 0, 'acme', NOW - 60_000), record('00000000000000a2', 1, 'acme', NOW - 60_000), record('00000000000000a2', 2, 'acme', NOW - 60_000)]);
+    publisher.emit([record('00000000000000b1', 0, 'beta', NOW - 30_000)]);
+    publisher.emit([record('00000000000000c1', 0, undefined, NOW - 20_000)]);
     // the same record again (a retry after a lost confirmation): stored once
-    publisher.emit([record('000000b1', 0, 'beta', NOW - 30_000)]);
+    publisher.emit([record('00000000000000b1', 0, 'beta', NOW - 30_000)]);
     for (let i = 0; i < 200 && (publisher.pending > 0 || publisher.published < 7); i++) await new Promise((r) => setTimeout(r, 10));
   });
 
@@ -75,30 +75,30 @@ describe('CDR stream and query (real nats-server)', () => {
 
   it('by time: records that ended since then, oldest first (the default window is an hour)', async () => {
     const { records } = await client.query({});
-    assert.deepEqual(records.map((r) => r.id), ['000000a2-0', '000000a2-1', '000000a2-2', '000000b1-0', '000000c1-0']);
+    assert.deepEqual(records.map((r) => r.id), ['00000000000000a2-0', '00000000000000a2-1', '00000000000000a2-2', '00000000000000b1-0', '00000000000000c1-0']);
     const all = await client.query({ since: NOW - 3 * 3_600_000 });
-    assert.equal(all.records[0]?.id, '000000a1-0');
+    assert.equal(all.records[0]?.id, '00000000000000a1-0');
     const window = await client.query({ since: NOW - 3 * 3_600_000, until: NOW - 45_000 });
-    assert.deepEqual(window.records.map((r) => r.id), ['000000a1-0', '000000a2-0', '000000a2-1', '000000a2-2']);
+    assert.deepEqual(window.records.map((r) => r.id), ['00000000000000a1-0', '00000000000000a2-0', '00000000000000a2-1', '00000000000000a2-2']);
   });
 
   it('by trunk', async () => {
     const { records } = await client.query({ trunk: 'beta' });
-    assert.deepEqual(records.map((r) => r.id), ['000000b1-0']);
+    assert.deepEqual(records.map((r) => r.id), ['00000000000000b1-0']);
   });
 
   it('by call or by record: the whole chain, whatever its age', async () => {
-    assert.deepEqual((await client.query({ callId: '000000a2' })).records.map((r) => r.id), ['000000a2-0', '000000a2-1', '000000a2-2']);
-    const chain = await client.chain('000000a2-1');
-    assert.deepEqual(chain?.map((r) => r.parentId), [undefined, '000000a2-0', '000000a2-1']);
-    assert.equal((await client.chain('000000a1-0'))?.length, 1);
-    assert.equal(await client.chain('0000dead-0'), undefined);
+    assert.deepEqual((await client.query({ callId: '00000000000000a2' })).records.map((r) => r.id), ['00000000000000a2-0', '00000000000000a2-1', '00000000000000a2-2']);
+    const chain = await client.chain('00000000000000a2-1');
+    assert.deepEqual(chain?.map((r) => r.parentId), [undefined, '00000000000000a2-0', '00000000000000a2-1']);
+    assert.equal((await client.chain('00000000000000a1-0'))?.length, 1);
+    assert.equal(await client.chain('000000000000dead-0'), undefined);
   });
 
   it('keeps the latest `limit` and says it left some out', async () => {
     const { records, truncated } = await client.query({ limit: 2 });
     assert.equal(truncated, true);
-    assert.deepEqual(records.map((r) => r.id), ['000000b1-0', '000000c1-0']);
+    assert.deepEqual(records.map((r) => r.id), ['00000000000000b1-0', '00000000000000c1-0']);
   });
 
   it('a bad query is refused with the field named', async () => {

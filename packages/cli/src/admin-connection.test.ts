@@ -21,8 +21,8 @@ describe('asCliError', () => {
     const bad = asCliError(new AdminCallError(400, 'trunks[0].domain: expected a domain name'), 'the configuration');
     assert.equal(bad.message, 'the cluster refused the configuration: trunks[0].domain: expected a domain name');
     assert.equal(bad.exitCode, EXIT_CODES.refused);
-    const missing = asCliError(new AdminCallError(404, 'no call ffffffff on any of 2 worker(s)'));
-    assert.equal(missing.message, 'no call ffffffff on any of 2 worker(s)');
+    const missing = asCliError(new AdminCallError(404, 'no call 00000000ffffffff on any of 2 worker(s)'));
+    assert.equal(missing.message, 'no call 00000000ffffffff on any of 2 worker(s)');
     assert.equal(missing.exitCode, EXIT_CODES['not-found']);
   });
 });

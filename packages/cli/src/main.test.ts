@@ -87,7 +87,7 @@ describe('switchboard cdr against a cluster', () => {
     for (const header of ['RECORD', 'STARTED', 'TRUNK', 'DIR', 'KIND', 'BILLABLE', 'FROM', 'TO', 'DISPOSITION', 'STATUS', 'DURATION', 'BILLED']) {
       assert.ok(lines[0]?.split(/\s+/).includes(header), header);
     }
-    assert.deepEqual(lines.slice(1).map((l) => /^\s*(?:└ )?\S+/.exec(l)?.[0]), ['b2c3d4e5-0', 'a1b2c3d4-0', '  └ a1b2c3d4-1', '      └ a1b2c3d4-2']);
+    assert.deepEqual(lines.slice(1).map((l) => /^\s*(?:└ )?\S+/.exec(l)?.[0]), ['00000000b2c3d4e5-0', '00000000a1b2c3d4-0', '  └ 00000000a1b2c3d4-1', '      └ 00000000a1b2c3d4-2']);
     assert.equal(typeof queries.at(-1)?.since, 'number');
   });
 
@@ -95,35 +95,35 @@ describe('switchboard cdr against a cluster', () => {
     const { code, stdout } = await switchboard('--server', url, 'cdr', 'ls', '--trunk', 'acme', '--json');
     assert.equal(code, EXIT_CODES.ok);
     const records = JSON.parse(stdout) as { id: string; depth: number }[];
-    assert.deepEqual(records.map((r) => [r.id, r.depth]), [['a1b2c3d4-0', 0], ['a1b2c3d4-1', 1], ['a1b2c3d4-2', 2]]);
+    assert.deepEqual(records.map((r) => [r.id, r.depth]), [['00000000a1b2c3d4-0', 0], ['00000000a1b2c3d4-1', 1], ['00000000a1b2c3d4-2', 2]]);
     assert.deepEqual(queries.at(-1), { trunk: 'acme' });
   });
 
   it('cdr ls says on stderr when more records matched than it shows', async () => {
     const { code, stdout, stderr } = await switchboard('--json', '--server', url, 'cdr', 'ls', '--limit', '1');
     assert.equal(code, EXIT_CODES.ok);
-    assert.deepEqual((JSON.parse(stdout) as { id: string }[]).map((r) => r.id), ['a1b2c3d4-0']);
+    assert.deepEqual((JSON.parse(stdout) as { id: string }[]).map((r) => r.id), ['00000000a1b2c3d4-0']);
     assert.match(stderr, /^switchboard: more records matched than the 1 shown/);
   });
 
   it('cdr show prints the record and its chain, --json as {record, chain}', async () => {
-    const text = await switchboard('--server', url, 'cdr', 'show', 'a1b2c3d4-1');
+    const text = await switchboard('--server', url, 'cdr', 'show', '00000000a1b2c3d4-1');
     assert.equal(text.code, EXIT_CODES.ok, text.stderr);
-    assert.match(text.stdout, /^id: +a1b2c3d4-1$/m);
-    assert.match(text.stdout, /^parentId: +a1b2c3d4-0$/m);
-    assert.match(text.stdout, /^ {2}\* +└ a1b2c3d4-1 /m);
-    const json = await switchboard('--server', url, 'cdr', 'show', 'a1b2c3d4-1', '--json');
+    assert.match(text.stdout, /^id: +00000000a1b2c3d4-1$/m);
+    assert.match(text.stdout, /^parentId: +00000000a1b2c3d4-0$/m);
+    assert.match(text.stdout, /^ {2}\* +└ 00000000a1b2c3d4-1 /m);
+    const json = await switchboard('--server', url, 'cdr', 'show', '00000000a1b2c3d4-1', '--json');
     assert.equal(json.code, EXIT_CODES.ok);
     const parsed = JSON.parse(json.stdout) as { record: { id: string }; chain: { id: string; depth: number }[] };
-    assert.equal(parsed.record.id, 'a1b2c3d4-1');
-    assert.deepEqual(parsed.chain.map((r) => r.id), ['a1b2c3d4-0', 'a1b2c3d4-1', 'a1b2c3d4-2']);
+    assert.equal(parsed.record.id, '00000000a1b2c3d4-1');
+    assert.deepEqual(parsed.chain.map((r) => r.id), ['00000000a1b2c3d4-0', '00000000a1b2c3d4-1', '00000000a1b2c3d4-2']);
   });
 
   it('cdr show of an unknown record exits 2', async () => {
-    const { code, stdout, stderr } = await switchboard('--server', url, 'cdr', 'show', 'ffffffff-0');
+    const { code, stdout, stderr } = await switchboard('--server', url, 'cdr', 'show', '00000000ffffffff-0');
     assert.equal(code, EXIT_CODES['not-found']);
     assert.equal(stdout, '');
-    assert.equal(stderr, 'switchboard: no record ffffffff-0\n');
+    assert.equal(stderr, 'switchboard: no record 00000000ffffffff-0\n');
   });
 
   it('a query the workers refuse exits 4, one they fail on exits 5', async () => {
@@ -147,7 +147,7 @@ describe('switchboard cdr against a cluster', () => {
   it('NATS without a worker answering exits 3', async () => {
     const empty = await startNatsServer();
     try {
-      const { code, stderr } = await switchboard('--server', empty.url, '--timeout', '2000', 'cdr', 'show', 'a1b2c3d4-0');
+      const { code, stderr } = await switchboard('--server', empty.url, '--timeout', '2000', 'cdr', 'show', '00000000a1b2c3d4-0');
       assert.equal(code, EXIT_CODES.unavailable);
       assert.match(stderr, /^switchboard: no CDR query answered on sb\.cdr\.query: /);
     } finally {

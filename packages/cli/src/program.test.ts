@@ -32,7 +32,7 @@ describe('switchboard option errors: exit 1, naming the option and why', () => {
   });
 
   it('a value the workers would refuse, caught here by their own schema', async () => {
-    await assertUsage(['cdr', 'ls', '--call', 'xyz'], /^switchboard: --call: expected 8 hex digits\n$/);
+    await assertUsage(['cdr', 'ls', '--call', 'xyz'], /^switchboard: --call: expected 16 hex digits\n$/);
     await assertUsage(['cdr', 'ls', '--trunk', 'no such trunk!'], /^switchboard: --trunk: expected a trunk id\n$/);
     await assertUsage(['cdr', 'show', 'not-a-record'], /^switchboard: record id: expected <call id>-<n>\n$/);
   });
@@ -76,10 +76,10 @@ describe('switchboard option errors: exit 1, naming the option and why', () => {
 
 describe('switchboard admin commands: bad arguments exit 1 before anything connects', () => {
   it('a call id, worker id or transfer target that is not one', async () => {
-    await assertUsage(['calls', 'show', 'xyz'], /value 'xyz' is invalid for argument 'id'\. Expected a call id \(8 hex digits/);
+    await assertUsage(['calls', 'show', 'xyz'], /value 'xyz' is invalid for argument 'id'\. Expected a call id \(16 hex digits/);
     await assertUsage(['calls', 'hangup', '1A2B3C4D0'], /is invalid for argument 'id'/);
-    await assertUsage(['calls', 'transfer', '1a2b3c4d', 'desk'], /value 'desk' is invalid for argument 'target'\. Expected a number/);
-    await assertUsage(['calls', 'transfer', '1a2b3c4d'], /missing required argument 'target'/);
+    await assertUsage(['calls', 'transfer', '000000001a2b3c4d', 'desk'], /value 'desk' is invalid for argument 'target'\. Expected a number/);
+    await assertUsage(['calls', 'transfer', '000000001a2b3c4d'], /missing required argument 'target'/);
     await assertUsage(['calls', 'ls', '--worker', 'w.1'], /'--worker <worker>' argument 'w\.1' is invalid\. Expected a worker id/);
     await assertUsage(['workers', 'drain', 'w-1'], /value 'w-1' is invalid for argument 'id'/);
   });

@@ -8,7 +8,7 @@ export {
   type InboundSip, type OutboundSip, type SendFailure, type Heartbeat, type TransportInfo, type Protocol, type WorkerState,
   type EnvelopeErrorCode,
 } from './envelopes.js';
-export { RoutingIds, newRoutingScope, scopeOf } from './routing-ids.js';
+export { RoutingIds, newRoutingScope, newCallId, CALL_ID_PATTERN, scopeOf } from './routing-ids.js';
 export { RendezvousSet } from './rendezvous.js';
 export { WorkerDirectory, type WorkerStatus } from './worker-directory.js';
 export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js';

@@ -30,6 +30,17 @@ function scoped(scope: string | undefined): string {
 }
 
 /** A new scope for `newBranch`/`newTag` (a leg's id, say). */
+/**
+ * A call's id: 16 hex digits (64 random bits), so that ids stay unique across the cluster for
+ * as long as records are kept (call detail records are filed and deduplicated by it).
+ */
+export function newCallId(): string {
+  return randomHex(8);
+}
+
+/** What a call id looks like (see newCallId). */
+export const CALL_ID_PATTERN = /^[0-9a-f]{16}$/;
+
 export function newRoutingScope(): string {
   return randomHex(4);
 }

@@ -78,7 +78,7 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
   calls
     .command('show')
     .description('show one call: its fields, legs and transfers')
-    .argument('<id>', 'the call, as `calls ls` prints it (8 hex digits)', parseCallId)
+    .argument('<id>', 'the call, as `calls ls` prints it (16 hex digits)', parseCallId)
     .addHelpText('after', SHOW_HELP)
     .action(async (id: string, _options: unknown, command: Command) => {
       const call = await withAdmin(command, (client) => client.showCall(id));
@@ -88,7 +88,7 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
   calls
     .command('hangup')
     .description('end a call: BYE to each of its legs')
-    .argument('<id>', 'the call (8 hex digits)', parseCallId)
+    .argument('<id>', 'the call (16 hex digits)', parseCallId)
     .addHelpText('after', HANGUP_HELP)
     .action(async (id: string, _options: unknown, command: Command) => {
       const answer = await withAdmin(command, (client) => client.hangup(id));
@@ -98,7 +98,7 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
   calls
     .command('transfer')
     .description("transfer a call's remote party to a number or a SIP URI")
-    .argument('<id>', 'the call (8 hex digits)', parseCallId)
+    .argument('<id>', 'the call (16 hex digits)', parseCallId)
     .argument('<target>', 'a number (+14155552000, dialled on the trunk) or a sip:, sips: or tel: URI', parseTransferTarget)
     .addHelpText('after', TRANSFER_HELP)
     .action(async (id: string, target: string, _options: unknown, command: Command) => {
@@ -120,10 +120,10 @@ export function listFilter(options: CallListOptions): { trunk?: string; state?: 
   return filter;
 }
 
-/** A call id as the workers check it (8 hex digits). */
+/** A call id as the workers check it (16 hex digits). */
 export function parseCallId(text: string): string {
   const parsed = AdminRequests['calls.show'].shape.id.safeParse(text);
-  if (!parsed.success) throw new InvalidArgumentError('Expected a call id (8 hex digits, as `calls ls` prints it).');
+  if (!parsed.success) throw new InvalidArgumentError('Expected a call id (16 hex digits, as `calls ls` prints it).');
   return text;
 }
 

@@ -9,10 +9,10 @@ const HEADERS = ['RECORD', 'STARTED', 'TRUNK', 'DIR', 'KIND', 'BILLABLE', 'FROM'
 describe('inTreeOrder', () => {
   it('puts each referred call right after the one it was referred from, one level deeper', () => {
     assert.deepEqual(inTreeOrder(RECORDS).map(({ record, depth }) => [record.id, depth]), [
-      ['b2c3d4e5-0', 0],
-      ['a1b2c3d4-0', 0],
-      ['a1b2c3d4-1', 1],
-      ['a1b2c3d4-2', 2],
+      ['00000000b2c3d4e5-0', 0],
+      ['00000000a1b2c3d4-0', 0],
+      ['00000000a1b2c3d4-1', 1],
+      ['00000000a1b2c3d4-2', 2],
     ]);
   });
 });
@@ -23,16 +23,16 @@ describe('formatCdrTable', () => {
   it('prints the headers, then a parent, its child and grandchild indented in order', () => {
     assert.deepEqual(lines[0]?.split(/\s+/), HEADERS);
     assert.equal(lines.length, 5);
-    assert.match(lines[1] ?? '', /^b2c3d4e5-0 /);
-    assert.match(lines[2] ?? '', /^a1b2c3d4-0 /);
-    assert.match(lines[3] ?? '', /^ {2}└ a1b2c3d4-1 /);
-    assert.match(lines[4] ?? '', /^ {6}└ a1b2c3d4-2 /);
+    assert.match(lines[1] ?? '', /^00000000b2c3d4e5-0 /);
+    assert.match(lines[2] ?? '', /^00000000a1b2c3d4-0 /);
+    assert.match(lines[3] ?? '', /^ {2}└ 00000000a1b2c3d4-1 /);
+    assert.match(lines[4] ?? '', /^ {6}└ 00000000a1b2c3d4-2 /);
   });
 
   it('fills a row from the record', () => {
     const cells = lines[2]?.split(/\s{2,}/);
     assert.deepEqual(cells, [
-      'a1b2c3d4-0', formatLocalTime(ROOT.startedAt), 'acme', 'term', 'pstn', 'yes', '+14155550100', '+14155551234', 'answered', '200', '1m08s', '1m06s',
+      '00000000a1b2c3d4-0', formatLocalTime(ROOT.startedAt), 'acme', 'term', 'pstn', 'yes', '+14155550100', '+14155551234', 'answered', '200', '1m08s', '1m06s',
     ]);
     assert.deepEqual(lines[1]?.split(/\s{2,}/).slice(3, 12), ['orig', 'pstn', 'yes', '+12125550100', '+14155550100', 'busy', '486', '2s', '0s']);
     assert.match(lines[3] ?? '', /sip:desk@other\.example/);
@@ -48,7 +48,7 @@ describe('formatCdrTable', () => {
 describe('formatCdrListJson', () => {
   it('is one JSON array in tree order with depth', () => {
     const parsed = JSON.parse(formatCdrListJson(inTreeOrder(RECORDS))) as Array<Record<string, unknown>>;
-    assert.deepEqual(parsed.map((r) => [r['id'], r['depth']]), [['b2c3d4e5-0', 0], ['a1b2c3d4-0', 0], ['a1b2c3d4-1', 1], ['a1b2c3d4-2', 2]]);
+    assert.deepEqual(parsed.map((r) => [r['id'], r['depth']]), [['00000000b2c3d4e5-0', 0], ['00000000a1b2c3d4-0', 0], ['00000000a1b2c3d4-1', 1], ['00000000a1b2c3d4-2', 2]]);
     assert.deepEqual(parsed[1], { ...ROOT, depth: 0 });
   });
 
@@ -69,10 +69,10 @@ describe('formatCdrDetail', () => {
       'carrier', 'carriersTried', 'legs', 'startedAt', 'ringingAt', 'answeredAt', 'endedAt', 'duration', 'billableSeconds',
       'disposition', 'status', 'statusText', 'reason', 'endedBy',
     ]);
-    assert.match(fields, /^parentId: +a1b2c3d4-0$/m);
+    assert.match(fields, /^parentId: +00000000a1b2c3d4-0$/m);
     assert.match(fields, /^referTo: +sip:desk@other\.example$/m);
     assert.match(fields, /^carrier: +-$/m);
-    assert.match(fields, /^legs:\n {2}LEG +ROLE +SIP CALL-ID\n {2}c1 +callee +sb-c1-a1b2c3d4$/m);
+    assert.match(fields, /^legs:\n {2}LEG +ROLE +SIP CALL-ID\n {2}c1 +callee +sb-c1-00000000a1b2c3d4$/m);
     assert.match(fields, /^duration: +30s \(30 s\)$/m);
     assert.match(fields, new RegExp(`^startedAt: +${formatLocalIso(CHILD.startedAt).replace(/[.+]/g, '\\$&')}$`, 'm'));
   });
@@ -85,9 +85,9 @@ describe('formatCdrDetail', () => {
     const rows = tree.trimEnd().split('\n');
     assert.equal(rows[0], '3 records, * is this one):');
     assert.match(rows[1] ?? '', /^ {2} {3}RECORD +STARTED/);
-    assert.match(rows[2] ?? '', /^ {5}a1b2c3d4-0 /);
-    assert.match(rows[3] ?? '', /^ {2}\* {4}└ a1b2c3d4-1 /);
-    assert.match(rows[4] ?? '', /^ {11}└ a1b2c3d4-2 /);
+    assert.match(rows[2] ?? '', /^ {5}00000000a1b2c3d4-0 /);
+    assert.match(rows[3] ?? '', /^ {2}\* {4}└ 00000000a1b2c3d4-1 /);
+    assert.match(rows[4] ?? '', /^ {11}└ 00000000a1b2c3d4-2 /);
   });
 });
 

@@ -47,7 +47,7 @@ export function registerCdrCommands(program: Command, ctx: CliContext): void {
     .option('--trunk <trunk>', "only this customer trunk's records")
     .option('--since <when>', 'calls that ended at or after: a duration ago (90s, 15m, 1h, 7d) or a time (2025-01-31T14:00)', parseTimeSpec)
     .option('--until <when>', 'calls that ended at or before: a duration ago or a time', parseTimeSpec)
-    .option('--call <callId>', "one call's records (8 hex digits, the start of a record id)")
+    .option('--call <callId>', "one call's records (16 hex digits, the start of a record id)")
     .option('--limit <n>', `the latest n records at most (default ${CDR_QUERY_DEFAULT_LIMIT})`, integerIn(1, CDR_QUERY_MAX_LIMIT))
     .addHelpText('after', LIST_HELP)
     .action(async (options: CdrListOptions, command: Command) => {

@@ -6,12 +6,12 @@ import type { CallDetail, CallSummary, ConfigSnapshot, WorkerStats } from '@swit
 export const NOW = new Date(2025, 0, 31, 14, 0, 0).getTime();
 
 export const UP: CallSummary = {
-  id: '1a2b3c4d', worker: 'w1', state: 'confirmed', trunk: 'acme', direction: 'termination',
+  id: '000000001a2b3c4d', worker: 'w1', state: 'confirmed', trunk: 'acme', direction: 'termination',
   from: '+12125550100', to: '+14155551234', startedAt: NOW - 125_000, answeredAt: NOW - 120_000, legs: 2, transfers: 1,
 };
 
 export const RINGING: CallSummary = {
-  id: '5e6f7a8b', worker: 'w2', state: 'early', direction: 'origination',
+  id: '000000005e6f7a8b', worker: 'w2', state: 'early', direction: 'origination',
   from: '+13105550100', startedAt: NOW - 4_000, legs: 2, transfers: 0,
 };
 
@@ -19,10 +19,10 @@ export const UP_DETAIL: CallDetail = {
   ...UP,
   legList: [
     { name: 'a', sipCallId: 'pbx-call-1@10.0.0.5', role: 'uas', dialog: 'confirmed', peer: '127.0.0.10:5060' },
-    { name: 'c1', sipCallId: 'sb-c1-1a2b3c4d', role: 'uac', dialog: 'confirmed', peer: '127.0.0.22:5060' },
+    { name: 'c1', sipCallId: 'sb-c1-000000001a2b3c4d', role: 'uac', dialog: 'confirmed', peer: '127.0.0.22:5060' },
     { name: 'remote', sipCallId: '', role: 'uac', dialog: 'relayed', peer: '' },
   ],
-  transferList: [{ id: '1a2b3c4d-1', target: 'sip:+14155552000@acme.trunks.example', kind: 'pstn', billable: true, outcome: 'answered', status: 200 }],
+  transferList: [{ id: '000000001a2b3c4d-1', target: 'sip:+14155552000@acme.trunks.example', kind: 'pstn', billable: true, outcome: 'answered', status: 200 }],
 };
 
 export const W1: WorkerStats = {

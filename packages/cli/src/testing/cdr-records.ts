@@ -1,13 +1,13 @@
-// Records for tests: call a1b2c3d4 was transferred (-1), and the transferred call transferred
-// again (-2); call b2c3d4e5 was busy. In the order a query answers them: by end, oldest first.
+// Records for tests: call 00000000a1b2c3d4 was transferred (-1), and the transferred call transferred
+// again (-2); call 00000000b2c3d4e5 was busy. In the order a query answers them: by end, oldest first.
 import type { CallDetailRecord } from '@switchboard/cdr';
 
 const T0 = Date.UTC(2025, 0, 31, 13, 0, 0);
 
 export const ROOT: CallDetailRecord = {
   v: 1,
-  id: 'a1b2c3d4-0',
-  callId: 'a1b2c3d4',
+  id: '00000000a1b2c3d4-0',
+  callId: '00000000a1b2c3d4',
   worker: 'w1',
   trunk: 'acme',
   direction: 'termination',
@@ -19,7 +19,7 @@ export const ROOT: CallDetailRecord = {
   carriersTried: ['carrier-a', 'carrier-b'],
   legs: [
     { leg: 'a', sipCallId: 'pbx-call-1@10.0.0.5', role: 'caller' },
-    { leg: 'b1', sipCallId: 'sb-b1-a1b2c3d4', role: 'callee' },
+    { leg: 'b1', sipCallId: 'sb-b1-00000000a1b2c3d4', role: 'callee' },
   ],
   startedAt: T0,
   ringingAt: T0 + 1_200,
@@ -35,9 +35,9 @@ export const ROOT: CallDetailRecord = {
 
 export const CHILD: CallDetailRecord = {
   v: 1,
-  id: 'a1b2c3d4-1',
-  callId: 'a1b2c3d4',
-  parentId: 'a1b2c3d4-0',
+  id: '00000000a1b2c3d4-1',
+  callId: '00000000a1b2c3d4',
+  parentId: '00000000a1b2c3d4-0',
   worker: 'w1',
   trunk: 'acme',
   direction: 'termination',
@@ -48,7 +48,7 @@ export const CHILD: CallDetailRecord = {
   referredBy: '+14155550100',
   referTo: 'sip:desk@other.example',
   carriersTried: [],
-  legs: [{ leg: 'c1', sipCallId: 'sb-c1-a1b2c3d4', role: 'callee' }],
+  legs: [{ leg: 'c1', sipCallId: 'sb-c1-00000000a1b2c3d4', role: 'callee' }],
   startedAt: T0 + 20_000,
   answeredAt: T0 + 21_000,
   endedAt: T0 + 50_000,
@@ -61,9 +61,9 @@ export const CHILD: CallDetailRecord = {
 
 export const GRANDCHILD: CallDetailRecord = {
   v: 1,
-  id: 'a1b2c3d4-2',
-  callId: 'a1b2c3d4',
-  parentId: 'a1b2c3d4-1',
+  id: '00000000a1b2c3d4-2',
+  callId: '00000000a1b2c3d4',
+  parentId: '00000000a1b2c3d4-1',
   worker: 'w2',
   trunk: 'acme',
   direction: 'termination',
@@ -75,7 +75,7 @@ export const GRANDCHILD: CallDetailRecord = {
   referTo: 'tel:+12125550199',
   carrier: 'carrier-a',
   carriersTried: ['carrier-a'],
-  legs: [{ leg: 'c1.1', sipCallId: 'sb-c11-a1b2c3d4', role: 'callee' }],
+  legs: [{ leg: 'c1.1', sipCallId: 'sb-c11-00000000a1b2c3d4', role: 'callee' }],
   startedAt: T0 + 30_000,
   endedAt: T0 + 45_000,
   duration: 15,
@@ -89,8 +89,8 @@ export const GRANDCHILD: CallDetailRecord = {
 
 export const BUSY: CallDetailRecord = {
   v: 1,
-  id: 'b2c3d4e5-0',
-  callId: 'b2c3d4e5',
+  id: '00000000b2c3d4e5-0',
+  callId: '00000000b2c3d4e5',
   worker: 'w2',
   trunk: 'globex',
   direction: 'origination',

@@ -4,7 +4,7 @@ import { defaultReason, NameAddr, parseMessage, SipUri, type SipRequest } from '
 import {
   isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
 } from '@switchboard/trunking';
-import { newRoutingScope } from '@switchboard/wire';
+import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../engine-context.js';
@@ -85,8 +85,9 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   /** When the INVITE arrived, and when the call was answered (Unix ms, for operators). */
   readonly startedAt = Date.now();
   answeredAt: number | undefined;
-  /** The trunk policy the call started under: a configuration change applies to later calls only. */
+  /** The trunk policy and SIP locator the call started under: a configuration change applies to later calls only. */
   private policy: EngineContext['policy'];
+  private locator: EngineContext['locator'];
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
   /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
@@ -147,6 +148,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.actorId = `call-${callId}`;
     this.logContext = { call: callId };
     this.policy = ctx.policy;
+    this.locator = ctx.locator;
   }
 
   /** Read by the worker's stats (calls by state); changed only by the actor. */
@@ -211,7 +213,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   /** Spawns the call and its incoming leg for `invite`, received from `from`, and applies the trunk policy. */
   static start(ctx: EngineContext, invite: SipRequest, from: Destination, traceparent?: string): CallActor {
-    const callId = newRoutingScope();
+    const callId = newCallId();
     // tracing on: the call's span (a child of the INVITE's `sip.receive`); its actors get a context that stamps it on what they send
     const span = ctx.tracer?.startCall(callId, invite.headers.callId ?? '', traceparent);
     if (span !== undefined) ctx = tracedContext(ctx, span);
@@ -359,6 +361,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
 
   receive(m: CallMessage): void {
     if ('leg' in m) this.noteLeg(m);
+    else this.endingBy = undefined;
     // before any leg routing: a join must always be answered, or the asking transfer waits for ever
     if (m.type === 'join-away') return this.onJoinAway(m);
     if (this.relay !== undefined && 'leg' in m && m.leg === this.relay.leg) return this.relayEvent(m);
@@ -467,6 +470,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     this.ctx.counters.add('operator.hangup');
     this.endingBy = undefined;
     this.transfer?.ref.tell({ type: 'abort' });
+    if (this.answeredAt === undefined) this.note({ type: 'final', at: Date.now(), status: 480, statusText: 'Ended By Operator' });
     this.state = 'ending';
     for (const leg of [...this.legs.keys()]) this.tell(leg, { type: 'hangup', status: 480, reason: 'Ended By Operator' });
   }
@@ -502,8 +506,6 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       case 'provisional':
         if (m.status > 100) this.note({ type: 'ringing', leg: m.leg, at });
         return;
-      case 'answered':
-        return this.note({ type: 'answered', leg: m.leg, at });
       case 'failed':
         if (m.cause === 'response') this.endingBy = m.leg;
         return this.note({ type: 'failed', leg: m.leg, at, status: m.status, statusText: m.reason, cause: m.cause, ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) });
@@ -519,6 +521,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   private onAnswered(leg: LegName, body: Uint8Array, contentType: string | undefined): void {
     this.state = 'answered';
     this.answeredAt = Date.now();
+    // noted here, where the call bridges it: a 200 crossing our CANCEL or BYE is no answer
+    this.note({ type: 'answered', leg, at: this.answeredAt });
     this.ctx.counters.observe('call.setup_ms', this.answeredAt - this.startedAt);
     if (body.length > 0) this.rememberSdp(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
@@ -659,7 +663,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       id, call: this.self, callId: this.callId, target, trunk,
       subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
-      caller, transferorNumber: this.parties.customer, via: this.via, policy: this.policy, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
+      caller, transferorNumber: this.parties.customer, via: this.via, policy: this.policy, locator: this.locator, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
       ...(this.sipParties?.has(leg) === true ? { referredBy: `<${this.sipParties.get(leg)}>` } : {}),
     });
     const ref = this.ctx.kernel.spawn(actor.actorId, actor);
@@ -717,6 +721,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
       return;
     }
     t.legs.delete(m.leg);
+    if (m.leg !== 'remote') this.note({ type: 'answered', leg: m.leg, at: Date.now() });
     t.record.outcome = 'answered';
     t.record.status = 200;
     this.ctx.counters.add(`transfer.answered.${t.record.kind}`);
@@ -801,7 +806,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (t === undefined || t.id !== m.transfer) return;
     t.record.outcome = 'failed';
     t.record.status = m.status;
-    this.note({ type: 'transfer-failed', index: this.transfers.indexOf(t.record) + 1, at: Date.now(), status: m.status, statusText: m.reason, aborted: false });
+    this.note({ type: 'transfer-failed', index: this.transfers.indexOf(t.record) + 1, at: Date.now(), status: m.status, statusText: m.reason, aborted: false, ...(m.refused === true ? { refused: true } : {}) });
     this.transfer = undefined;
     // the original call stays as it was — unless the transferor already left (blind transfer)
     if (t.transferorGone && this.state !== 'ending' && this.state !== 'ended') {

@@ -33,7 +33,8 @@ export type CallMessage =
   | { type: 'notify'; transfer: string; seq: number; headers: [string, string][]; body: string; contentType: string }
   /** The new party answered: bridge the remaining party to `leg` (and hold `release` until the call ends). */
   | { type: 'transfer-answered'; transfer: string; leg: LegName; body: Uint8Array; contentType: string | undefined; release: () => void }
-  | { type: 'transfer-failed'; transfer: string; status: number; reason: string }
+  /** `refused`: by the trunk's policy or a limit, before any leg was placed. */
+  | { type: 'transfer-failed'; transfer: string; status: number; reason: string; refused?: boolean }
   /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
   | { type: 'release-transferor'; leg: LegName }
   /** Attended transfer, on the call that holds the replaced dialog `leg`: hand its far party to `master`. */

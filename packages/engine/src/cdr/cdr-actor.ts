@@ -6,7 +6,7 @@ import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kern
 export type CdrMessage =
   | { callId: string; event: CallEvent }
   /** The worker is stopping: every call's records now, as they stand (a call still up ends here for its records). */
-  | { flush: true };
+  | { flush: true; done?: () => void };
 
 /** Where finished records go: the CDR stream's publisher on a worker, an array in unit tests. */
 export interface RecordSink {
@@ -51,7 +51,11 @@ export class CdrActor implements ActorBehaviour<CdrMessage> {
   }
 
   receive(m: CdrMessage): void {
-    if ('flush' in m) return this.flush();
+    if ('flush' in m) {
+      this.flush();
+      m.done?.();
+      return;
+    }
     const { callId, event } = m;
     try {
       let ledger = this.ledgers.get(callId);

@@ -53,8 +53,9 @@ export interface TransferSpec {
   referredBy?: string;
   /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
   legPrefix: string;
-  /** The trunk policy the call started under (a configuration change applies to later calls). */
+  /** The trunk policy and SIP locator the call started under (a configuration change applies to later calls). */
   policy: EngineContext['policy'];
+  locator: EngineContext['locator'];
 }
 
 /** The platform-wide count of transfer legs to other domains (README "Transfer"). */
@@ -163,7 +164,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
       const plan = this.spec.policy.planTransfer(trunk, target.number, { number: caller.number ?? this.diversionNumber() ?? '', anonymous: caller.anonymous || caller.number === undefined });
       if (plan.kind === 'refused') {
         this.ctx.counters.add(`refused.${plan.cause}`);
-        return this.fail(plan.status, plan.reason);
+        return this.fail(plan.status, plan.reason, true);
       }
       this.attempts = new OutboundAttempts(this, plan.targets, this.spec.offer, this.presentPstn(plan.caller), this.spec.legPrefix, { status: 503, reason: 'All Routes Failed' });
       if (!hasLimits(plan.limit)) return this.dial();
@@ -223,11 +224,11 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     const target = this.spec.target;
     if (admission.admitted) {
       if (target.kind === 'pstn') return this.dial();
-      void this.ctx.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
+      void this.spec.locator.locate(target.uri).then((hops) => this.self.tell({ type: 'located', hops }));
       return;
     }
     this.ctx.counters.add(`limit.${admission.limit}`);
-    this.fail(503, target.kind === 'sip' && admission.limit === 'concurrency' ? 'Too Many SIP Transfers' : limitReason(admission.limit));
+    this.fail(503, target.kind === 'sip' && admission.limit === 'concurrency' ? 'Too Many SIP Transfers' : limitReason(admission.limit), true);
   }
 
   private onLocated(hops: SipHop[]): void {
@@ -281,15 +282,18 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     }
   }
 
-  /** The new leg cannot be had: the final NOTIFY says why, and the original call stays as it was. */
-  private fail(status: number, reason: string): void {
+  /**
+   * The new leg cannot be had: the final NOTIFY says why, and the original call stays as it
+   * was. `refused`: the trunk's policy or a limit said no (the record's disposition).
+   */
+  private fail(status: number, reason: string, refused = false): void {
     if (this.state === 'failed' || this.state === 'aborted' || this.state === 'answered') return;
     this.state = 'failed';
     this.log.info({ event: 'transfer-failed', status, reason }, `transfer failed: ${status} ${reason}`);
     this.ctx.counters.add('transfer.failed');
     this.releaseSlots();
     this.run(this.subscription.handle({ type: 'final', status, reason }));
-    this.spec.call.tell({ type: 'transfer-failed', transfer: this.spec.id, status, reason });
+    this.spec.call.tell({ type: 'transfer-failed', transfer: this.spec.id, status, reason, ...(refused ? { refused } : {}) });
     this.maybeStop();
   }
 

@@ -93,7 +93,12 @@ export class AdminService {
       if (refusal === undefined) this.log.error({ err: error, endpoint }, 'admin endpoint failed');
       const code = refusal?.code ?? AdminErrors.internal;
       const message = refusal?.message ?? `${endpoint} failed: ${(error as Error).message}`;
-      msg.respondError(code, message, JSON.stringify({ error: { code, message } }));
+      try {
+        msg.respondError(code, message, JSON.stringify({ error: { code, message } }));
+      } catch (closed) {
+        // the connection is closing (the worker stops): nobody is left to tell
+        this.log.warn({ err: closed, endpoint }, 'admin answer not sent');
+      }
     }
   }
 }

@@ -57,6 +57,7 @@ function unknownField(raw: unknown, parsed: unknown, path: (string | number)[]):
  */
 export class LiveTrunking {
   private watching = true;
+  private stopWatch: (() => void) | undefined;
 
   private constructor(
     private readonly kv: KV,
@@ -77,7 +78,7 @@ export class LiveTrunking {
     const live = new LiveTrunking(kv, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
     if (read !== undefined && !read.ok) log.error({ event: 'config-invalid', detail: read.message }, 'the stored trunking configuration is invalid: running the file\'s');
     apply(live.current.config, live.current.revision);
-    void live.watch(apply);
+    void live.watch(apply).catch((error: unknown) => log.error({ err: error }, 'trunking configuration watch stopped'));
     return live;
   }
 
@@ -107,26 +108,44 @@ export class LiveTrunking {
 
   async close(): Promise<void> {
     this.watching = false;
+    this.stopWatch?.();
   }
 
+  /**
+   * Follows the key for as long as the worker runs: a watch that ends (its consumer given up
+   * after a NATS outage) or fails is opened again, and each time the stored value is read
+   * once, so a write made while no watch was open is not missed.
+   */
   private async watch(apply: (config: TrunkingConfig, revision: number) => void): Promise<void> {
-    const updates = await this.kv.watch({ key: TRUNKING_KEY, include: KvWatchInclude.UpdatesOnly });
-    for await (const entry of updates) {
-      if (!this.watching) {
-        updates.stop();
-        return;
+    while (this.watching) {
+      try {
+        const updates = await this.kv.watch({ key: TRUNKING_KEY, include: KvWatchInclude.UpdatesOnly });
+        this.stopWatch = () => updates.stop();
+        const latest = await this.kv.get(TRUNKING_KEY);
+        if (latest !== null) this.take(latest.revision, latest.string(), apply);
+        for await (const entry of updates) {
+          if (!this.watching) break;
+          if (entry.operation === 'PUT') this.take(entry.revision, entry.string(), apply);
+        }
+      } catch (error) {
+        if (this.watching) this.log.warn({ event: 'config-watch-failed', err: (error as Error).message }, 'trunking configuration watch failed: opening it again');
       }
-      if (entry.operation !== 'PUT' || entry.revision <= this.current.revision) continue;
-      const read = readEntry(entry.string());
-      if (!read.ok) {
-        // only a raw write (nats kv put) can bypass `set`'s validation: keep running what we have
-        this.log.error({ event: 'config-invalid', revision: entry.revision, detail: read.message }, 'ignored an invalid trunking configuration');
-        continue;
-      }
-      this.current = { revision: entry.revision, config: read.config };
-      apply(read.config, entry.revision);
-      this.log.info({ event: 'config-applied', revision: entry.revision }, 'trunking configuration applied to new calls');
+      if (this.watching) await new Promise((r) => setTimeout(r, 1_000));
     }
+  }
+
+  /** Applies a stored value newer than the one in force, when it validates. */
+  private take(revision: number, text: string, apply: (config: TrunkingConfig, revision: number) => void): void {
+    if (revision <= this.current.revision) return;
+    const read = readEntry(text);
+    if (!read.ok) {
+      // only a raw write (nats kv put) can bypass `set`'s validation: keep running what we have
+      this.log.error({ event: 'config-invalid', revision, detail: read.message }, 'ignored an invalid trunking configuration');
+      return;
+    }
+    this.current = { revision, config: read.config };
+    apply(read.config, revision);
+    this.log.info({ event: 'config-applied', revision }, 'trunking configuration applied to new calls');
   }
 }
 

@@ -356,8 +356,10 @@ export class WorkerNode implements SipLink, AdminTarget {
     await this.admin?.stop();
     await this.live?.close();
     // the last calls' records: the CDR actor builds them all now (not after its grace), then the stream confirms (or the spool keeps them)
-    this.engine.ctx.cdr.tell({ flush: true });
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      this.engine.ctx.cdr.tell({ flush: true, done: () => (clearTimeout(timer), resolve()) });
+    });
     this.kernel.shutdown();
     await this.cdrPublisher.close(2_000);
     await this.engine.ctx.limiter.close();
