@@ -16,7 +16,7 @@ const total = Number(process.argv[2] ?? 20_000);
 const steadyPerSecond = Number(process.argv[3] ?? 1_000);
 
 function record(i: number, n = 0): CallDetailRecord {
-  const callId = i.toString(16).padStart(8, '0');
+  const callId = i.toString(16).padStart(16, '0');
   const at = Date.now();
   return {
     v: 1, id: `${callId}-${n}`, callId, worker: 'w1', trunk: 'acme', direction: 'termination', kind: 'pstn', billable: true,
@@ -85,7 +85,7 @@ try {
   service.start();
   const client = new CdrClient(nc, 30_000);
   const info = await (await jetstreamManager(nc)).streams.info('SB_CDR');
-  for (const [name, query] of [['last hour, latest 200', { trunk: 'acme' }], ['last hour, latest 1000', { trunk: 'acme', limit: 1000 }], ['one call\'s chain', { callId: (total - 1).toString(16).padStart(8, '0') }]] as const) {
+  for (const [name, query] of [['last hour, latest 200', { trunk: 'acme' }], ['last hour, latest 1000', { trunk: 'acme', limit: 1000 }], ['one call\'s chain', { callId: (total - 1).toString(16).padStart(16, '0') }]] as const) {
     const runs: number[] = [];
     for (let k = 0; k < 5; k++) {
       const q0 = performance.now();

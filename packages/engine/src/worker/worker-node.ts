@@ -353,7 +353,8 @@ export class WorkerNode implements SipLink, AdminTarget {
     clearInterval(this.heartbeat);
     this.publisher.flush();
     await this.cdrQuery?.stop();
-    await this.admin?.stop();
+    // bounded: with NATS gone, stopping the services would wait for a server that is not there
+    await Promise.race([this.admin?.stop(), new Promise((r) => setTimeout(r, 1_000).unref())]);
     await this.live?.close();
     // the last calls' records: the CDR actor builds them all now (not after its grace), then the stream confirms (or the spool keeps them)
     await new Promise<void>((resolve) => {
