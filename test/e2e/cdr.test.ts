@@ -12,27 +12,12 @@ import { launchChromium } from '@switchboard/cdr-web/testing';
 import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type Call, type NatsServerHandle } from '@switchboard/testkit';
 import { CDR_STREAM } from '@switchboard/wire';
 import { repoRoot } from '../support/paths.js';
-import { natsClient, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { acmeTrunking, natsClient, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.11';
 const CARRIER_HOST = '127.0.0.22';
 const PEER_HOST = '127.0.0.41';
 
-function trunking(ports: { pbx: number; carrier: number; peer: number }) {
-  return {
-    carriers: [{ id: 'carrier', addresses: [{ host: CARRIER_HOST, port: ports.carrier }], sources: [`${CARRIER_HOST}/32`] }],
-    trunks: [{
-      id: 'acme', domain: 'acme.trunks.example', acl: [`${PBX_HOST}/32`],
-      dids: ['+14155550100'],
-      origination: { uris: [`sip:${PBX_HOST}:${ports.pbx}`] },
-      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
-      routing: [{ prefix: '+1', carriers: ['carrier'] }],
-      callerId: { allowed: ['+1212'] },
-      transfer: { maxPerCall: 3 },
-    }],
-    sipTransfers: { overrides: [{ domain: 'partner.example', addresses: [{ host: PEER_HOST, port: ports.peer }] }] },
-  };
-}
 
 /** nats-server, transport t1, workers w1 and w2, and the PBX, carrier and peer UAs, with `options` for the workers. */
 async function startCluster(options: Parameters<typeof writeCluster>[2]) {
@@ -41,7 +26,7 @@ async function startCluster(options: Parameters<typeof writeCluster>[2]) {
   const carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
   const peer = await UserAgent.start({ name: 'peer', host: PEER_HOST, user: 'bob' });
   const t1 = await startTransport('t1', nats.url);
-  const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, peer: peer.port }), { t1: 100, ...options });
+  const file = writeCluster(nats.url, acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port }, peer: { host: PEER_HOST, port: peer.port }, trunk: { transfer: { maxPerCall: 3 } } }), { t1: 100, ...options });
   const workers: ManagedProcess[] = [];
   for (const id of ['w1', 'w2']) workers.push(await startWorker(id, file, nats.url));
   await workersKnown(t1, ['w1', 'w2']);

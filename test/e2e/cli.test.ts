@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { acmeTrunking, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 const CLI_MAIN = join(repoRoot, 'packages/cli/dist/main.js');
@@ -18,19 +18,8 @@ const CARRIER_HOST = '127.0.0.52';
 /** The test's environment without an operator's NATS settings, which would change what the CLI connects to. */
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_NATS_')));
 
-function trunking(ports: { pbx: number; carrier: number }) {
-  return {
-    carriers: [{ id: 'carrier', addresses: [{ host: CARRIER_HOST, port: ports.carrier }], sources: [`${CARRIER_HOST}/32`] }],
-    trunks: [{
-      id: 'acme', domain: 'acme.trunks.example', acl: [`${PBX_HOST}/32`],
-      dids: ['+14155550100'],
-      origination: { uris: [`sip:${PBX_HOST}:${ports.pbx}`] },
-      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
-      routing: [{ prefix: '+1', carriers: ['carrier'] }],
-      callerId: { allowed: ['+1212'] },
-    }],
-  };
-}
+const trunking = (pbxPort: number, carrierPort: number) => acmeTrunking({ pbx: { host: PBX_HOST, port: pbxPort }, carrier: { host: CARRIER_HOST, port: carrierPort } });
+
 
 interface Run {
   code: number | null;
@@ -87,7 +76,7 @@ describe('switchboard CLI against a live cluster', () => {
     pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
     t1 = await startTransport('t1', nats.url);
-    const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port }), { t1: 100, limitsBucket: 'cli-e2e' });
+    const file = writeCluster(nats.url, trunking(pbx.port, carrier.port), { t1: 100, limitsBucket: 'cli-e2e' });
     for (const id of ['w1', 'w2']) workers.set(id, await startWorker(id, file, nats.url));
     await workersKnown(t1, ['w1', 'w2']);
     edge = { host: '127.0.0.1', port: t1.udpPort };
@@ -220,7 +209,7 @@ describe('switchboard CLI against a live cluster', () => {
 
     // the file's own configuration again (JSON, which is YAML), made from the revision read
     const file = join(dir, 'trunks.json');
-    writeFileSync(file, JSON.stringify(trunking({ pbx: pbx.port, carrier: carrier.port })));
+    writeFileSync(file, JSON.stringify(trunking(pbx.port, carrier.port)));
     const stale = await switchboard('trunks', 'apply', '-f', file, '--revision', String(before.revision - 1));
     assert.equal(stale.code, 4);
     assert.match(stale.stderr, /is not the latest/);

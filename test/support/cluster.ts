@@ -112,6 +112,28 @@ export function writeCluster(natsUrl: string, trunking: unknown, opts: ClusterOp
 }
 
 /**
+ * Trunk `acme` (domain acme.trunks.example, DID +14155550100) for a PBX at `pbx` (its ACL and
+ * origination URI) and one carrier at `carrier` (a source of origination calls, every +1 number
+ * routed to it), with caller IDs +1212…; `peer`: a SIP peer on partner.example for transfers to
+ * another domain; `trunk`: fields of the trunk to override.
+ */
+export function acmeTrunking(o: { pbx: { host: string; port: number }; carrier: { host: string; port: number }; peer?: { host: string; port: number }; trunk?: Record<string, unknown> }): unknown {
+  return {
+    carriers: [{ id: 'carrier', addresses: [{ host: o.carrier.host, port: o.carrier.port }], sources: [`${o.carrier.host}/32`] }],
+    trunks: [{
+      id: 'acme', domain: 'acme.trunks.example', acl: [`${o.pbx.host}/32`],
+      dids: ['+14155550100'],
+      origination: { uris: [`sip:${o.pbx.host}:${o.pbx.port}`] },
+      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+      routing: [{ prefix: '+1', carriers: ['carrier'] }],
+      callerId: { allowed: ['+1212'] },
+      ...o.trunk,
+    }],
+    ...(o.peer === undefined ? {} : { sipTransfers: { overrides: [{ domain: 'partner.example', addresses: [{ host: o.peer.host, port: o.peer.port }] }] } }),
+  };
+}
+
+/**
  * The simplest trunking: the PBX at 127.0.0.1 is trunk `acme` (by ACL, any +1 caller ID), and
  * every number goes to one carrier at 127.0.0.1:`carrierPort`, which is not a source of calls.
  */
