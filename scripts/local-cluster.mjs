@@ -44,7 +44,12 @@ function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   for (const c of [...children].reverse()) if (c.exitCode === null) c.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 1500).unref();
+  // the workers and the transport exit within a few seconds even when NATS is gone (their stop is bounded);
+  // whatever is still running then is killed, never left behind
+  setTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    process.exit(code);
+  }, 8000).unref();
   Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
 }
 process.on('SIGINT', () => stop(0));

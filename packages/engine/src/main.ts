@@ -9,6 +9,9 @@ import { pino } from 'pino';
 import { loadWorkerConfig } from './worker/worker-config.js';
 import { ENGINE_VERSION, WorkerNode } from './worker/worker-node.js';
 
+
+/** A stop that waits on NATS (draining the connection) gives up after this: the process must exit. */
+const STOP_TIMEOUT_MS = 5_000;
 async function main(): Promise<void> {
   let configFile = '';
   const config = loadConfigOrExit('switchboard-worker', (file) => loadWorkerConfig((configFile = file)));
@@ -27,7 +30,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (drain) await node.drain();
-    await node.stop();
+    // NATS may be gone already (the whole cluster stopping): the worker still exits; unconfirmed records stay in its spool
+    await Promise.race([
+      node.stop().catch((err: unknown) => log.warn({ event: 'stop-incomplete', err: (err as Error).message }, 'stopped without NATS')),
+      new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref()),
+    ]);
     await telemetry.shutdown(); // bounded: a collector that is gone costs at most a second
     log.info({ event: 'stopped' }, 'worker stopped');
     process.exit(0);

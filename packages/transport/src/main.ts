@@ -7,6 +7,9 @@ import { pino } from 'pino';
 import { loadTransportConfig } from './transport-config.js';
 import { TransportNode } from './transport-node.js';
 
+
+/** A stop that waits on NATS (draining the connection) gives up after this: the process must exit. */
+const STOP_TIMEOUT_MS = 5_000;
 async function main(): Promise<void> {
   const config = loadConfigOrExit('switchboard-transport', (file) => loadTransportConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
@@ -27,7 +30,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'stopping', signal }, 'transport node stopping');
-    await node.stop();
+    // NATS may be gone already (the whole cluster stopping): the node still exits
+    await Promise.race([
+      node.stop().catch((err: unknown) => log.warn({ event: 'stop-incomplete', err: (err as Error).message }, 'stopped without NATS')),
+      new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref()),
+    ]);
     await telemetry.shutdown(); // bounded: a collector that is gone costs at most a second
     log.info({ event: 'stopped' }, 'transport node stopped');
     process.exit(0);
