@@ -186,6 +186,8 @@ describe('admin API over NATS (services) against transport and two workers', () 
     for (let i = 0; i < 3; i++) ups.push(await termination(`+1415555410${i}`, 'w2')); // Call-IDs that w2 would win
     const calls = await admin.listCalls();
     for (let i = 0; i < 3; i++) assert.equal(calls.find((c) => c.to === `+1415555410${i}`)?.worker, 'w1');
+    const page = await admin.ask<{ calls: unknown[]; truncated: boolean }>(Subjects.adminWorker('w1', 'calls.list'), { limit: 2 });
+    assert.deepEqual([page.calls.length, page.truncated], [2, true], 'a listing is bounded, and says so');
     assert.equal(calls.find((c) => c.to === '+14155554000')?.worker, 'w2', 'the drained worker keeps its call');
     for (const up of [...ups, { call, far }]) {
       await up.call.hangup();

@@ -13,7 +13,8 @@ const CallId = z.string().regex(CALL_ID_PATTERN, 'expected a call id (16 hex dig
 const TrunkId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'expected a trunk id');
 
 export const AdminRequests = {
-  'calls.list': z.object({ trunk: TrunkId.optional(), state: z.string().max(20).optional() }).strict(),
+  /** At most `limit` calls per worker (default 1,000: an answer must fit NATS's max_payload); `truncated` says when more matched. */
+  'calls.list': z.object({ trunk: TrunkId.optional(), state: z.string().max(20).optional(), limit: z.number().int().min(1).max(2_000).optional() }).strict(),
   'calls.show': z.object({ id: CallId }).strict(),
   'calls.hangup': z.object({ id: CallId }).strict(),
   /** Transfers the call's remote party to `target` as if the customer had sent REFER (no NOTIFYs). */

@@ -16,7 +16,7 @@ export class AdminRefusal extends Error {
 export interface AdminTarget {
   readonly id: string;
   readonly version: string;
-  listCalls(filter: AdminRequest<'calls.list'>): CallSummary[];
+  listCalls(filter: AdminRequest<'calls.list'>): { calls: CallSummary[]; truncated: boolean };
   showCall(id: string): CallDetail | undefined;
   hangupCall(id: string): boolean;
   transferCall(id: string, target: string): Promise<{ transfer: string; kind: string }>;
@@ -50,7 +50,7 @@ export class AdminService {
       name: WORKER_SERVICE, version: t.version, description: `Switchboard worker ${t.id}: its calls, drain, stats`,
       metadata: { worker: t.id }, queue: '',
     });
-    this.endpoint(worker, 'calls.list', Subjects.adminWorker(t.id, 'calls.list'), (r) => ({ calls: t.listCalls(r) }));
+    this.endpoint(worker, 'calls.list', Subjects.adminWorker(t.id, 'calls.list'), (r) => t.listCalls(r));
     this.endpoint(worker, 'calls.show', Subjects.adminWorker(t.id, 'calls.show'), (r) => t.showCall(r.id) ?? notFound(r.id, t.id));
     this.endpoint(worker, 'calls.hangup', Subjects.adminWorker(t.id, 'calls.hangup'), (r) => (t.hangupCall(r.id) ? { id: r.id, worker: t.id } : notFound(r.id, t.id)));
     this.endpoint(worker, 'calls.transfer', Subjects.adminWorker(t.id, 'calls.transfer'), async (r) => ({ id: r.id, worker: t.id, ...(await t.transferCall(r.id, r.target)) }));

@@ -249,13 +249,16 @@ export class WorkerNode implements SipLink, AdminTarget {
 
   // ---- the admin endpoints (AdminTarget) ----
 
-  listCalls(filter: AdminRequest<'calls.list'>): CallSummary[] {
+  listCalls(filter: AdminRequest<'calls.list'>): { calls: CallSummary[]; truncated: boolean } {
+    const limit = filter.limit ?? 1_000;
     const out: CallSummary[] = [];
     for (const call of this.engine.ctx.calls.values()) {
       const summary = call.summary();
-      if ((filter.trunk === undefined || summary.trunk === filter.trunk) && (filter.state === undefined || summary.state === filter.state)) out.push(summary);
+      if ((filter.trunk !== undefined && summary.trunk !== filter.trunk) || (filter.state !== undefined && summary.state !== filter.state)) continue;
+      if (out.length === limit) return { calls: out, truncated: true };
+      out.push(summary);
     }
-    return out;
+    return { calls: out, truncated: false };
   }
 
   showCall(id: string): CallDetail | undefined {
