@@ -9,7 +9,7 @@ import { Svcm } from '@nats-io/services';
 import { AdminCallError, AdminClient } from '@switchboard/admin';
 import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { CONFIG_SERVICE, Subjects, WORKER_SERVICE } from '@switchboard/wire';
-import { callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { callIdLandingOn, callUp, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.14';
 const CARRIER_HOST = '127.0.0.23';
@@ -60,13 +60,8 @@ describe('admin API over NATS (services) against transport and two workers', () 
     await nats?.stop();
   });
 
-  async function termination(number: string, worker?: string): Promise<{ call: Call; far: Call }> {
-    carrier.onNextInvite({ ring: 0 });
-    const call = pbx.call({ to: `sip:${number}@acme.trunks.example`, via: edge, ...(worker === undefined ? {} : { callId: callIdLandingOn(worker, ['w1', 'w2']) }) });
-    const far = await carrier.nextCall();
-    await call.established;
-    return { call, far };
-  }
+  const termination = (number: string, worker?: string) =>
+    callUp(pbx, carrier, `sip:${number}@acme.trunks.example`, edge, worker === undefined ? undefined : callIdLandingOn(worker, ['w1', 'w2']));
 
   test('the workers are found by services discovery, with per-endpoint stats', async () => {
     assert.deepEqual((await admin.workers()).map((w) => w.id), ['w1', 'w2']);

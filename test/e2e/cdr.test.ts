@@ -12,7 +12,7 @@ import { launchChromium } from '@switchboard/cdr-web/testing';
 import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type Call, type NatsServerHandle } from '@switchboard/testkit';
 import { CDR_STREAM } from '@switchboard/wire';
 import { repoRoot } from '../support/paths.js';
-import { acmeTrunking, natsClient, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { acmeTrunking, callUp, natsClient, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.11';
 const CARRIER_HOST = '127.0.0.22';
@@ -83,11 +83,8 @@ describe('call detail records: calls and transfers through transport and two wor
 
   /** An origination call carrier → PBX (DID +14155550100), up. */
   async function origination(): Promise<{ call: Call; atPbx: Call }> {
-    pbx.onNextInvite({ ring: 0 });
-    const call = carrier.call({ to: 'sip:+14155550100@127.0.0.1', via: edge });
-    const atPbx = await pbx.nextCall();
-    await call.established;
-    return { call, atPbx };
+    const { call, far } = await callUp(carrier, pbx, 'sip:+14155550100@127.0.0.1', edge);
+    return { call, atPbx: far };
   }
 
   test('origination transferred to a number on the trunk\'s domain: two linked records, the second a billable PSTN call', async () => {
@@ -254,13 +251,7 @@ describe('call detail records survive a NATS restart', () => {
     const since = Date.now();
     // four calls that are up, and three that ring at the carrier and will time out in the workers
     const up: Call[] = [];
-    for (let i = 0; i < 4; i++) {
-      carrier.onNextInvite({ ring: 0 });
-      const call = pbx.call({ to: `sip:+1415555100${i}@acme.trunks.example`, via: edge });
-      await carrier.nextCall();
-      await call.established;
-      up.push(call);
-    }
+    for (let i = 0; i < 4; i++) up.push((await callUp(pbx, carrier, `sip:+1415555100${i}@acme.trunks.example`, edge)).call);
     const ringing: Call[] = [];
     for (let i = 0; i < 3; i++) {
       carrier.onNextInvite({ ring: 0, answer: false });

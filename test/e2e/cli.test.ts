@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { acmeTrunking, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { acmeTrunking, callUp, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 const CLI_MAIN = join(repoRoot, 'packages/cli/dist/main.js');
@@ -90,13 +90,7 @@ describe('switchboard CLI against a live cluster', () => {
   });
 
   /** A termination call PBX → carrier to `number`, up (both sides have the ACK exchanged). */
-  async function callUp(number: string): Promise<{ call: Call; far: Call }> {
-    carrier.onNextInvite({ ring: 0 });
-    const call = pbx.call({ to: `sip:${number}@acme.trunks.example`, via: edge });
-    const far = await carrier.nextCall();
-    await call.established;
-    return { call, far };
-  }
+  const termination = (number: string) => callUp(pbx, carrier, `sip:${number}@acme.trunks.example`, edge);
 
   test('workers ls: a table of both workers, and JSON', async () => {
     const [table, json] = await Promise.all([ok('workers', 'ls'), ok('workers', 'ls', '--json')]);
@@ -108,7 +102,7 @@ describe('switchboard CLI against a live cluster', () => {
   });
 
   test('calls ls | show | hangup: a call up is listed and shown with both legs; hung up, both UAs get BYE', async () => {
-    const { call, far } = await callUp('+14155551234');
+    const { call, far } = await termination('+14155551234');
     const [table, json, none] = await Promise.all([ok('calls', 'ls'), ok('calls', 'ls', '--json', '--trunk', 'acme'), ok('calls', 'ls', '--json', '--trunk', 'globex')]);
     assert.deepEqual(headers(table.stdout), ['ID', 'WORKER', 'STATE', 'TRUNK', 'DIR', 'FROM', 'TO', 'STARTED', 'ANSWERED', 'AGE', 'LEGS', 'XFERS']);
     const calls = JSON.parse(json.stdout) as { id: string; worker: string; trunk: string; state: string; direction: string; to: string; legs: number }[];
@@ -163,7 +157,7 @@ describe('switchboard CLI against a live cluster', () => {
   });
 
   test('trunks set: a blocked prefix refuses the next call to it (403), the call already up stays up', async () => {
-    const { call: ongoing, far: ongoingFar } = await callUp('+14155551111');
+    const { call: ongoing, far: ongoingFar } = await termination('+14155551111');
     const set = await ok('trunks', 'set', 'acme', 'restrictions.blocked=[{"prefix":"+1415555","name":"test"}]');
     const revisions = /^configuration revision (\d+) → (\d+)$/m.exec(set.stdout);
     assert.ok(revisions !== null, set.stdout);

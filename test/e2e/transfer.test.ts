@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { SipRequest } from '@switchboard/sip';
 import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { callIdLandingOn, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { callIdLandingOn, callUp, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.10';
 const CARRIER_HOST = '127.0.0.21';
@@ -61,21 +61,12 @@ describe('transfer: REFER through transport and two workers', () => {
   });
 
   /** A termination call PBX → carrier, up. */
-  async function termination(number = '+14155551000', callId?: string): Promise<{ call: Call; far: Call }> {
-    carrier.onNextInvite({ ring: 0 });
-    const call = pbx.call({ to: `sip:${number}@acme.trunks.example`, via: edge, ...(callId === undefined ? {} : { callId }) });
-    const far = await carrier.nextCall();
-    await call.established;
-    return { call, far };
-  }
+  const termination = (number = '+14155551000', callId?: string) => callUp(pbx, carrier, `sip:${number}@acme.trunks.example`, edge, callId);
 
   /** An origination call carrier → PBX (DID +14155550100), up. */
   async function origination(): Promise<{ call: Call; atPbx: Call }> {
-    pbx.onNextInvite({ ring: 0 });
-    const call = carrier.call({ to: 'sip:+14155550100@127.0.0.1', via: edge });
-    const atPbx = await pbx.nextCall();
-    await call.established;
-    return { call, atPbx };
+    const { call, far } = await callUp(carrier, pbx, 'sip:+14155550100@127.0.0.1', edge);
+    return { call, atPbx: far };
   }
 
   async function finalNotify(call: Call): Promise<SipRequest> {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ManagedProcess } from '@switchboard/testkit';
+import { ManagedProcess, type Call, type UserAgent } from '@switchboard/testkit';
 import { decodeMap, RendezvousSet, Subjects } from '@switchboard/wire';
 import { repoRoot } from './paths.js';
 
@@ -164,3 +164,14 @@ export function callIdLandingOn(worker: string, ...sets: string[][]): string {
   }
 }
 
+/**
+ * A call from `caller` to `uri` through the transport at `via`, answered at once by `callee`:
+ * both sides up, the ACK exchanged. `callId` picks the worker (see callIdLandingOn).
+ */
+export async function callUp(caller: UserAgent, callee: UserAgent, uri: string, via: { host: string; port: number }, callId?: string): Promise<{ call: Call; far: Call }> {
+  callee.onNextInvite({ ring: 0 });
+  const call = caller.call({ to: uri, via, ...(callId === undefined ? {} : { callId }) });
+  const far = await callee.nextCall();
+  await call.established;
+  return { call, far };
+}

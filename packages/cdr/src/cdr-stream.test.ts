@@ -109,3 +109,32 @@ describe('CDR stream and query (real nats-server)', () => {
     assert.match(unknownField.string(), /bad-request/);
   });
 });
+
+describe('CDR query answers fit the server\'s max_payload', () => {
+  it('leaves the oldest records out (truncated) rather than failing to answer', async (t) => {
+    const nats = await startNatsServer({ config: 'max_payload: 8192' });
+    const nc = await connect({ servers: nats.url });
+    const dir = await mkdtemp(join(tmpdir(), 'cdr-fit-'));
+    t.after(async () => {
+      await nc.close();
+      await nats.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const js = jetstream(nc);
+    await ensureCdrStream(await jetstreamManager(nc), { maxAgeMs: 86_400_000, duplicateWindowMs: 3_600_000, replicas: 1 });
+    const publisher = new CdrPublisher({ spool: new CdrSpool(dir), publish: jetStreamPublish(js, 2_000) });
+    await publisher.start();
+    const ids = Array.from({ length: 40 }, (_, i) => (0x100 + i).toString(16).padStart(16, '0'));
+    publisher.emit(ids.map((id, i) => record(id, 0, 'acme', NOW - 40_000 + i * 1_000)));
+    for (let i = 0; i < 200 && publisher.published < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    await publisher.close();
+    const service = new CdrQueryService(nc, js);
+    service.start();
+    t.after(() => service.stop());
+    const { records, truncated } = await new CdrClient(nc, 3_000).query({ limit: 40 });
+    assert.equal(truncated, true);
+    assert.ok(records.length > 0 && records.length < 40, `${records.length} records`);
+    assert.equal(records.at(-1)?.callId, ids.at(-1), 'the latest are kept');
+  });
+});
+

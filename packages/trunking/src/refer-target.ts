@@ -41,7 +41,11 @@ export function isReferRefusal(x: ReferTarget | ReferRefusal): x is ReferRefusal
  */
 export function readReferTarget(refer: SipRequest, trunk: Pick<TrunkConfig, 'domain' | 'numberPlan'>): ReferTarget | ReferRefusal {
   // getAll reads the compact form `r` too (RFC 3515 §2.1)
-  const lines = refer.headers.getAll('refer-to');
+  return readReferTo(refer.headers.getAll('refer-to'), trunk);
+}
+
+/** The same from the Refer-To header lines themselves (an operator's transfer has no REFER). */
+export function readReferTo(lines: readonly string[], trunk: Pick<TrunkConfig, 'domain' | 'numberPlan'>): ReferTarget | ReferRefusal {
   if (lines.length === 0) return MISSING;
   // RFC 3515 §2.4.1: "exactly one Refer-To header field value"
   if (lines.length > 1) return MULTIPLE;

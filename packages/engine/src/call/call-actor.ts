@@ -1,8 +1,8 @@
 import type { CallDetail, CallSummary } from '@switchboard/admin';
 import type { CallEvent, PartyNumber } from '@switchboard/cdr';
-import { defaultReason, NameAddr, parseMessage, SipUri, type SipRequest } from '@switchboard/sip';
+import { defaultReason, NameAddr, SipUri, type SipRequest } from '@switchboard/sip';
 import {
-  isLoopTarget, isReferRefusal, readReferTarget, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
+  isLoopTarget, isReferRefusal, readReferTo, type CallTarget, type OriginationPlan, type TerminationPlan, type TrunkConfig,
 } from '@switchboard/trunking';
 import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
@@ -485,17 +485,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     const trunk = this.trunk;
     if (leg === undefined || trunk === undefined) return respond({ ok: false, status: 403, reason: 'Transfer Not Allowed' });
     const uri = /^(sips?|tel):/i.test(target) ? target : `sip:${target}@${trunk.domain}`;
-    let refer: SipRequest;
-    try {
-      refer = parseMessage(Buffer.from([
-        'REFER sip:switchboard.invalid SIP/2.0', 'Via: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-operator', 'Max-Forwards: 70',
-        'From: <sip:operator@switchboard.invalid>;tag=operator', 'To: <sip:switchboard.invalid>', `Call-ID: operator-${this.callId}`,
-        'CSeq: 1 REFER', `Refer-To: <${uri}>`, 'Refer-Sub: false', 'Content-Length: 0', '', '',
-      ].join('\r\n'))) as SipRequest;
-    } catch {
-      return respond({ ok: false, status: 400, reason: 'Bad Refer-To' });
-    }
-    this.onRefer(leg, 'operator', refer, respond);
+    this.onRefer(leg, 'operator', { referTo: [`<${uri}>`], cseq: 1, referSub: false }, respond);
   }
 
   /** What the records need of a leg's event; `endingBy` names the party if this event ends the call. */
@@ -580,7 +570,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- in-dialog requests -----------------------------------------------------------------------
 
   private onRequest(m: Extract<CallMessage, { type: 'request' }>): void {
-    if (m.method === 'REFER') return this.onRefer(m.leg, m.token, m.request);
+    if (m.method === 'REFER') return this.onRefer(m.leg, m.token, m.request === undefined ? undefined : referAsk(m.request));
     const other = this.otherOf(m.leg);
     if (other === undefined || !this.legs.has(other)) {
       this.tell(m.leg, { type: 'answer-request', token: m.token, status: 481, reason: 'Call/Transaction Does Not Exist' });
@@ -606,7 +596,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   // ---- transfer (issue 7) ----------------------------------------------------------------------
 
   /** A REFER from a bridged party: refused, or accepted with 202 and handed to a new transfer actor. */
-  private onRefer(leg: LegName, token: string, refer: SipRequest | undefined, operator?: (answer: OperatorTransferAnswer) => void): void {
+  private onRefer(leg: LegName, token: string, refer: ReferAsk | undefined, operator?: (answer: OperatorTransferAnswer) => void): void {
     const answer = (status: number, reason: string, headers: [string, string][] = []) => {
       this.ctx.counters.add(status === 202 ? 'transfer.accepted' : 'transfer.refused');
       if (status !== 202) this.log.info({ event: 'refer-refused', status, reason, operator: operator !== undefined }, `REFER refused: ${status} ${reason}`);
@@ -623,8 +613,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (trunk.transfer.mode === 'disabled') return answer(403, 'Transfer Not Allowed');
     if (this.transfers.length >= trunk.transfer.maxPerCall) return answer(403, 'Too Many Transfers');
     // §8.1.1.5: a CSeq number must be below 2**31; the subscription's id= is built from it
-    if ((refer.headers.cseq?.seq ?? 0) >= 2 ** 31) return answer(400, 'Bad CSeq');
-    const target = readReferTarget(refer, trunk);
+    if (refer.cseq >= 2 ** 31) return answer(400, 'Bad CSeq');
+    const target = readReferTo(refer.referTo, trunk);
     if (isReferRefusal(target)) return answer(target.status, target.reason);
     if (target.kind === 'pstn' && trunk.transfer.mode === 'sip-only') return answer(403, 'PSTN Transfer Not Allowed');
     if (target.kind === 'sip' && trunk.transfer.mode === 'pstn-only') return answer(403, 'SIP Transfer Not Allowed');
@@ -634,8 +624,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     if (isLoopTarget(target, { trunk, parties })) return answer(403, 'Transfer Loop');
     const remainingSdp = this.sdpOf.get(remaining);
     if (remainingSdp === undefined) return answer(488, 'No Session to Transfer');
-    // RFC 4488: Refer-Sub: false asks for no subscription; we honour it and say so
-    const referSub = (refer.headers.get('refer-sub') ?? 'true').trim().toLowerCase() !== 'false';
+    const referSub = refer.referSub;
     const refers = (this.refersByLeg ??= new Map());
     const n = (refers.get(leg) ?? 0) + 1;
     refers.set(leg, n);
@@ -661,7 +650,7 @@ export class CallActor implements ActorBehaviour<CallMessage> {
     });
     const actor = new TransferActor(this.ctx, {
       id, call: this.self, callId: this.callId, target, trunk,
-      subscription: { cseq: refer.headers.cseq?.seq ?? 1, firstInDialog: n === 1, referSub },
+      subscription: { cseq: refer.cseq, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
       caller, transferorNumber: this.parties.customer, via: this.via, policy: this.policy, locator: this.locator, logContext: this.logContext, legPrefix: `c${this.transfers.length}.`,
       ...(this.sipParties?.has(leg) === true ? { referredBy: `<${this.sipParties.get(leg)}>` } : {}),
@@ -900,4 +889,21 @@ function receivedNumbers(invite: SipRequest): { from: PartyNumber; to: PartyNumb
   const fromUser = invite.headers.from?.uri instanceof SipUri ? invite.headers.from.uri.user : undefined;
   const toUser = invite.uri instanceof SipUri ? invite.uri.user : undefined;
   return { from: fromUser === undefined ? {} : { received: fromUser }, to: toUser === undefined ? {} : { received: toUser } };
+}
+
+/** What a transfer is asked with: a REFER's Refer-To lines, CSeq and Refer-Sub, or an operator's target. */
+interface ReferAsk {
+  referTo: readonly string[];
+  cseq: number;
+  referSub: boolean;
+}
+
+function referAsk(refer: SipRequest): ReferAsk {
+  return {
+    // getAll reads the compact form `r` too (RFC 3515 §2.1)
+    referTo: refer.headers.getAll('refer-to'),
+    cseq: refer.headers.cseq?.seq ?? 0,
+    // RFC 4488: Refer-Sub: false asks for no subscription; we honour it and say so
+    referSub: (refer.headers.get('refer-sub') ?? 'true').trim().toLowerCase() !== 'false',
+  };
 }

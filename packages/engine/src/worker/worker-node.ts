@@ -31,6 +31,10 @@ import { ConfigWriteError, LiveTrunking } from './live-trunking.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
+/** Counter names of responses sent, by class, and of the statuses operators watch on their own. */
+const RESPONSE_CLASS = ['', 'responses.1xx', 'responses.2xx', 'responses.3xx', 'responses.4xx', 'responses.5xx', 'responses.6xx'];
+const RESPONSE_NAMED = new Map([400, 403, 503].map((s) => [s, `responses.${s}`] as const));
+
 /**
  * A worker process: receives its SIP over NATS, runs the engine's actors, publishes what they
  * send to the transport node of each destination, and heartbeats its state and call count.
@@ -241,10 +245,12 @@ export class WorkerNode implements SipLink, AdminTarget {
     }
   }
 
+  /** On every response sent: counter names are constants, so the hot path builds no strings. */
   private countResponse(status: number): void {
     const counters = this.engine.ctx.counters;
-    counters.add(`responses.${Math.floor(status / 100)}xx`);
-    if (status === 400 || status === 403 || status === 503) counters.add(`responses.${status}`);
+    counters.add(RESPONSE_CLASS[Math.floor(status / 100)] ?? 'responses.other');
+    const named = RESPONSE_NAMED.get(status);
+    if (named !== undefined) counters.add(named);
   }
 
   // ---- the admin endpoints (AdminTarget) ----
