@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { dirname, resolve } from 'node:path';
 import { loadConfigOrExit } from '@switchboard/config';
 import { startTelemetry } from '@switchboard/telemetry';
-import { loadTrunkingConfig } from '@switchboard/trunking';
+import { loadTrunkingConfig } from './worker/load-trunking-config.js';
 import { pino } from 'pino';
 import { loadWorkerConfig } from './worker/worker-config.js';
 import { ENGINE_VERSION, WorkerNode } from './worker/worker-node.js';

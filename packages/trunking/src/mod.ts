@@ -7,4 +7,3 @@ export * from './caller-id.js';
 export * from './digest.js';
 export * from './trunk-policy.js';
 export * from './refer-target.js';
-export { loadTrunkingConfig } from './load-trunking-config.js';

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { serializeMessage, SipRequest, SipResponse, SipUri, type SipMessage } from '@switchboard/sip';
-import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle, type EngineOptions } from '../engine-harness.js';
-import { LocalCallLimiter, type Admission, type CallLimiter, type LimitRequest } from '../limits/mod.js';
+import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle, type EngineOptions } from '../testing/harness.js';
+import { LocalCallLimiter, type Admission, type CallLimiter, type LimitRequest } from '@switchboard/limits';
 
 const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
 

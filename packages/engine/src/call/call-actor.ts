@@ -7,18 +7,18 @@ import {
 import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../engine-context.js';
-import { admitFor, hasLimits, limitReason, type Admission } from '../limits/mod.js';
-import type { Destination } from '../sip-link.js';
-import { OriginKeeper } from '../transfer/sdp-origin.js';
+import type { EngineContext } from '../context.js';
+import { admitFor, hasLimits, limitReason, type Admission } from '@switchboard/limits';
+import type { Destination } from '../protocol/sip-link.js';
+import { OriginKeeper } from '../sdp/sdp-origin.js';
 import { TransferActor, type TransferMessage } from '../transfer/transfer-actor.js';
 import type { CallAddress, RelayedCommand, RelayedEvent } from '../transfer/call-bridge.js';
-import type { CallMessage, LegName, OperatorTransferAnswer } from './call-messages.js';
-import { LegActor, type LegMessage } from './leg-actor.js';
+import type { CallMessage, LegName, OperatorTransferAnswer } from '../protocol/call-messages.js';
+import { LegActor, type LegMessage } from '../dialog/leg-actor.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { tracedContext } from '../tracing/traced-context.js';
-import { OutboundAttempts, type Offer, type Presentation } from './outbound-attempts.js';
-import { anonymousIdentity, pstnCaller } from './presentation.js';
+import { OutboundAttempts, type Offer, type Presentation } from '../dialing/outbound-attempts.js';
+import { anonymousIdentity, pstnCaller } from '../dialing/presentation.js';
 
 /**
  * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target

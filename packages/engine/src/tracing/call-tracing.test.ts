@@ -7,8 +7,8 @@ import { readRoutingFields, serializeMessage, SipRequest, type SipMessage } from
 import type { CallEvent } from '@switchboard/cdr';
 import type { InboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
-import { A_PORT, B_PORT, answer, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../engine-harness.js';
-import type { Destination } from '../sip-link.js';
+import { A_PORT, B_PORT, answer, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import type { Destination } from '../protocol/sip-link.js';
 import type { CallSpan, CallTracer, TraceAttributes } from './call-tracer.js';
 
 const INVITE_TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

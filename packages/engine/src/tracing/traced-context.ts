@@ -1,6 +1,6 @@
 import type { SipMessage } from '@switchboard/sip';
-import type { EngineContext } from '../engine-context.js';
-import type { Destination, SipLink } from '../sip-link.js';
+import type { EngineContext } from '../context.js';
+import type { Destination, SipLink } from '../protocol/sip-link.js';
 import type { CallSpan } from './call-tracer.js';
 
 const UNTRACED_LINK = Symbol('untraced link');

@@ -1,5 +1,5 @@
-import type { CallMessage } from '../call/call-messages.js';
-import type { LegMessage } from '../call/leg-actor.js';
+import type { CallMessage } from '../protocol/call-messages.js';
+import type { LegMessage } from '../dialog/leg-actor.js';
 
 /** Who a joined call's other half is: a call actor on a worker (maybe this one). */
 export interface CallAddress {

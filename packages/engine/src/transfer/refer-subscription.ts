@@ -2,7 +2,7 @@
 // RFC 6665 event framework, with RFC 4488 `Refer-Sub: false`. Pure: the driver (the transfer
 // orchestration) sends each NOTIFY in its own client transaction, runs the expiry timer and
 // feeds back the answers; this machine only decides what the transferor is told, and when.
-import { isFailure, isProvisional } from '../transactions/effects.js';
+import { isFailure, isProvisional } from '@switchboard/transactions';
 
 export interface ReferSubscriptionOptions {
   /** The REFER's CSeq number: `Event: refer;id=<n>` is used when this is not the dialog's first REFER (RFC 3515 §2.4.6). */

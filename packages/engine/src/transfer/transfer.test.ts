@@ -8,11 +8,11 @@ import { describe, test } from 'node:test';
 import { SipRequest, SipResponse, SipUri, type SipMessage } from '@switchboard/sip';
 import {
   A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle, type EngineOptions,
-} from '../engine-harness.js';
-import { LocalCallLimiter } from '../limits/mod.js';
+} from '../testing/harness.js';
+import { LocalCallLimiter } from '@switchboard/limits';
 import { scopeOf } from '@switchboard/wire';
 import type { JoinReply } from './call-bridge.js';
-import type { TimerSettings } from '../transactions/timers.js';
+import type { TimerSettings } from '@switchboard/transactions';
 
 /** What the carrier answered the call with (the remaining party's session). */
 const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TEST_TRUNKING } from '../engine-harness.js';
+import { TEST_TRUNKING } from '../testing/harness.js';
 import { validateTrunking } from './live-trunking.js';
 
 const withTrunk = (fields: Record<string, unknown>) => ({ ...TEST_TRUNKING, trunks: [{ ...TEST_TRUNKING.trunks[0], ...fields }] });

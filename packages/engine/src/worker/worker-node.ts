@@ -13,15 +13,16 @@ import {
   Subjects, TRACEPARENT_HEADER, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
-import { CdrActor } from '../cdr/cdr-actor.js';
-import { Engine } from '../engine.js';
-import { Counters, type EngineContext } from '../engine-context.js';
-import { KvCallLimiter, LocalCallLimiter } from '../limits/mod.js';
+import { CdrActor } from '../records/cdr-actor.js';
+import { InboundRouter } from '../router.js';
+import type { EngineContext } from '../context.js';
+import { Counters } from '../metrics/counters.js';
+import { KvCallLimiter, LocalCallLimiter } from '@switchboard/limits';
 import { SipLocator } from '../locate/sip-locator.js';
 import { JOIN_ATTACH_MS, readBridgedMessage, readJoinRequest, type JoinReply } from '../transfer/call-bridge.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
-import type { Destination, SipLink } from '../sip-link.js';
+import type { Destination, SipLink } from '../protocol/sip-link.js';
 import type { WorkerConfig } from './worker-config.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { OtelCallTracer } from '../tracing/otel-call-tracer.js';
@@ -40,7 +41,7 @@ const RESPONSE_NAMED = new Map([400, 403, 503].map((s) => [s, `responses.${s}`] 
  * send to the transport node of each destination, and heartbeats its state and call count.
  */
 export class WorkerNode implements SipLink, AdminTarget {
-  readonly engine: Engine;
+  readonly engine: InboundRouter;
   readonly kernel: ActorKernel = new NactKernel();
   private state: WorkerState = 'active';
   private readonly subs: Subscription[] = [];
@@ -124,7 +125,7 @@ export class WorkerNode implements SipLink, AdminTarget {
       calls: new Map(),
       tracer: telemetry === undefined ? undefined : new OtelCallTracer(telemetry.tracer, config.worker.id),
     };
-    this.engine = new Engine(ctx);
+    this.engine = new InboundRouter(ctx);
   }
 
   get id(): string {

@@ -1,13 +1,13 @@
 import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } from '@switchboard/sip';
 import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
 import { CallActor } from './call/call-actor.js';
-import { ALLOW, SUPPORTED } from './capabilities.js';
-import type { LegMessage } from './call/leg-actor.js';
-import type { EngineContext } from './engine-context.js';
-import type { Destination } from './sip-link.js';
-import { cancelTargetKey, serverTransactionKey } from './transactions/transaction-key.js';
+import { ALLOW, SUPPORTED } from './dialog/capabilities.js';
+import type { LegMessage } from './dialog/leg-actor.js';
+import type { EngineContext } from './context.js';
+import type { Destination } from './protocol/sip-link.js';
+import { cancelTargetKey, serverTransactionKey } from '@switchboard/transactions';
 import type { BridgedMessage, JoinReply, JoinRequest } from './transfer/call-bridge.js';
-import type { CallMessage } from './call/call-messages.js';
+import type { CallMessage } from './protocol/call-messages.js';
 
 
 /**
@@ -15,7 +15,7 @@ import type { CallMessage } from './call/call-messages.js';
  * named by the scope in our Via branch (responses) or our tag (in-dialog requests), the leg
  * of the INVITE server transaction (retransmissions, CANCEL), or a new call.
  */
-export class Engine {
+export class InboundRouter {
   draining = false;
 
   constructor(readonly ctx: EngineContext) {}

@@ -4,10 +4,10 @@ import { failsOver, type CallTarget } from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../engine-context.js';
-import type { Destination } from '../sip-link.js';
-import type { CallMessage, FailureCause, LegName } from './call-messages.js';
-import { LegActor } from './leg-actor.js';
+import type { EngineContext } from '../context.js';
+import type { Destination } from '../protocol/sip-link.js';
+import type { CallMessage, FailureCause, LegName } from '../protocol/call-messages.js';
+import { LegActor } from '../dialog/leg-actor.js';
 
 /** What the party being connected contributes to every attempt. */
 export interface Offer {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Counters, Histogram } from './engine-context.js';
+import { Counters, Histogram } from './counters.js';
 
 describe('Histogram', () => {
   it('counts values into fixed buckets and reads percentiles off the bucket bounds', () => {

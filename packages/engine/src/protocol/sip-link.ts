@@ -1,5 +1,5 @@
 import type { SipMessage } from '@switchboard/sip';
-import type { CallSpan } from './tracing/call-tracer.js';
+import type { CallSpan } from '../tracing/call-tracer.js';
 
 /** Where a message goes: a peer, and the transport node (and its listener) that reaches it. */
 export interface Destination {

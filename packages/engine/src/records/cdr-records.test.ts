@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { CallDetailRecord } from '@switchboard/cdr';
 import { SipRequest, SipResponse, type SipMessage } from '@switchboard/sip';
-import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../engine-harness.js';
+import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
 
 type Harness = ReturnType<typeof makeEngine>;
 

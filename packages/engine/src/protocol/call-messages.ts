@@ -1,6 +1,6 @@
 import type { SipRequest } from '@switchboard/sip';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { LegActor, LegMessage } from './leg-actor.js';
+import type { LegActor, LegMessage } from '../dialog/leg-actor.js';
 import type { BridgedMessage, CallAddress, JoinReply } from '../transfer/call-bridge.js';
 
 /** `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed (UAC), one per target tried. */

@@ -4,17 +4,17 @@ import {
 } from '@switchboard/sip';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../engine-context.js';
-import type { Destination } from '../sip-link.js';
-import { ClientInviteTransaction } from '../transactions/client-invite-transaction.js';
-import { ClientNonInviteTransaction } from '../transactions/client-non-invite-transaction.js';
-import type { Effect, TimerName } from '../transactions/effects.js';
-import { ServerInviteTransaction } from '../transactions/server-invite-transaction.js';
-import { ServerNonInviteTransaction } from '../transactions/server-non-invite-transaction.js';
-import { serverTransactionKey } from '../transactions/transaction-key.js';
-import { Uas2xxRetransmitter } from '../transactions/uas-2xx-retransmitter.js';
-import { ALLOW, SUPPORTED } from '../capabilities.js';
-import type { CallMessage, LegName } from './call-messages.js';
+import type { EngineContext } from '../context.js';
+import type { Destination } from '../protocol/sip-link.js';
+import { ClientInviteTransaction } from '@switchboard/transactions';
+import { ClientNonInviteTransaction } from '@switchboard/transactions';
+import type { Effect, TimerName } from '@switchboard/transactions';
+import { ServerInviteTransaction } from '@switchboard/transactions';
+import { ServerNonInviteTransaction } from '@switchboard/transactions';
+import { serverTransactionKey } from '@switchboard/transactions';
+import { Uas2xxRetransmitter } from '@switchboard/transactions';
+import { ALLOW, SUPPORTED } from './capabilities.js';
+import type { CallMessage, LegName } from '../protocol/call-messages.js';
 import type { CallAddress, JoinReply } from '../transfer/call-bridge.js';
 
 /** Messages a leg actor handles: SIP from the wire, its timers, and the call's commands. */

@@ -7,16 +7,17 @@ import { DigestAuthenticator, TrunkingConfigSchema, TrunkPolicy, type TrunkingCo
 import { RoutingIds, type InboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
 import type { CallDetailRecord } from '@switchboard/cdr';
-import { CdrActor } from './cdr/cdr-actor.js';
-import { Engine } from './engine.js';
-import { Counters, type EngineContext } from './engine-context.js';
-import { LocalCallLimiter, type CallLimiter } from './limits/mod.js';
-import { SipLocator, type DnsResolver } from './locate/sip-locator.js';
-import { JOIN_ATTACH_MS, localBridge } from './transfer/call-bridge.js';
-import type { ActorKernel } from './kernel/actor-kernel.js';
-import { NactKernel } from './kernel/nact-kernel.js';
-import type { Destination, SipLink } from './sip-link.js';
-import type { TimerSettings } from './transactions/timers.js';
+import { CdrActor } from '../records/cdr-actor.js';
+import { InboundRouter } from '../router.js';
+import type { EngineContext } from '../context.js';
+import { Counters } from '../metrics/counters.js';
+import { LocalCallLimiter, type CallLimiter } from '@switchboard/limits';
+import { SipLocator, type DnsResolver } from '../locate/sip-locator.js';
+import { JOIN_ATTACH_MS, localBridge } from '../transfer/call-bridge.js';
+import type { ActorKernel } from '../kernel/actor-kernel.js';
+import { NactKernel } from '../kernel/nact-kernel.js';
+import type { Destination, SipLink } from '../protocol/sip-link.js';
+import type { TimerSettings } from '@switchboard/transactions';
 
 export interface Sent {
   message: SipMessage;
@@ -109,12 +110,12 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
     invites: new Map(),
     calls: new Map(),
   };
-  const engine: Engine = new Engine(ctx);
+  const engine: InboundRouter = new InboundRouter(ctx);
   return { engine, link, ctx, kernel, records };
 }
 
 /** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */
-export function deliver(engine: Engine, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp', remoteAddress = '127.0.0.1'): void {
+export function deliver(engine: InboundRouter, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp', remoteAddress = '127.0.0.1'): void {
   const sip = typeof msg === 'string' ? Buffer.from(msg) : serializeMessage(msg);
   const env: InboundSip = {
     v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
