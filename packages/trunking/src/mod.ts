@@ -7,3 +7,4 @@ export * from './caller-id.js';
 export * from './digest.js';
 export * from './trunk-policy.js';
 export * from './refer-target.js';
+export * from './refer-rules.js';

@@ -89,7 +89,7 @@ export function readReferTo(lines: readonly string[], trunk: Pick<TrunkConfig, '
  * Whether the new leg would come back into the call: a SIP target that is one of the trunk's
  * origination URIs (the customer's own PBX), or a target that is one of the call's parties.
  */
-export function isLoopTarget(target: ReferTarget, context: { trunk: Pick<TrunkConfig, 'origination'>; parties: string[] }): boolean {
+export function isLoopTarget(target: ReferTarget, context: { trunk: Pick<TrunkConfig, 'origination'>; parties: readonly string[] }): boolean {
   if (target.kind === 'pstn') return context.parties.some((party) => partyNumber(party) === target.number);
   for (const text of context.trunk.origination?.uris ?? []) {
     const uri = tryParseUri(text);
