@@ -7,9 +7,19 @@ export interface LimitRequest extends Limits {
   readonly key: string;
 }
 
+/**
+ * A slot held, as plain data: what one actor hands to another that will give it back with
+ * `CallLimiter.release` (a transfer's new call, kept by the call once the new party answers).
+ */
+export interface LimitHold {
+  readonly key: string;
+  /** 0 for an admission that holds no slot. */
+  readonly id: number;
+}
+
 export type Admission =
-  /** `release()` frees the concurrency slot when the call ends; calling it again does nothing. */
-  | { readonly admitted: true; release(): void }
+  /** `release()` (or `CallLimiter.release(hold)`) frees the concurrency slot when the call ends; releasing again does nothing. */
+  | { readonly admitted: true; readonly hold: LimitHold; release(): void }
   /**
    * `unavailable`: the limits could not be checked in time (the KV is unreachable, or the
    * request itself is malformed), and the call is refused rather than let through unlimited.
@@ -19,6 +29,8 @@ export type Admission =
 export interface CallLimiter {
   /** Never rejects. A request without limits is admitted at once, without I/O. */
   admit(request: LimitRequest): Promise<Admission>;
+  /** Gives back the slot of an admission by its hold (once; again, or for a hold of nothing, does nothing). */
+  release(hold: LimitHold): void;
   /** Counts held by this worker per key (for stats). */
   held(): ReadonlyMap<string, number>;
   /** Writes this worker's entries to zero (bounded by timeoutMs) and stops the lease refresh. */
@@ -26,7 +38,32 @@ export interface CallLimiter {
 }
 
 /** The admission of a request that has no limits: nothing to release. */
-export const UNLIMITED: Admission = Object.freeze({ admitted: true, release() {} });
+export const UNLIMITED: Admission = Object.freeze({ admitted: true, hold: Object.freeze({ key: '', id: 0 }), release() {} });
+
+/** The slots a limiter granted and not yet got back, by hold id: each is given back once. */
+export class HeldSlots {
+  private nextId = 1;
+  private readonly frees = new Map<number, () => void>();
+
+  /** An admission holding a slot of `key`; `free` gives the slot back (called at most once). */
+  grant(key: string, free: () => void): Admission {
+    const hold: LimitHold = { key, id: this.nextId++ };
+    this.frees.set(hold.id, free);
+    return { admitted: true, hold, release: () => this.release(hold) };
+  }
+
+  release(hold: LimitHold): void {
+    const free = this.frees.get(hold.id);
+    if (free === undefined) return;
+    this.frees.delete(hold.id);
+    free();
+  }
+
+  /** Forgets every hold (the limiter closed: its slots are given back as a whole). */
+  clear(): void {
+    this.frees.clear();
+  }
+}
 
 export const hasLimits = (request: Limits): boolean =>
   request.maxConcurrent !== undefined || request.maxPerSecond !== undefined;

@@ -15,7 +15,7 @@ import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from '@n
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
+import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
 import { decideLimits, type Limits } from './limit-decision.js';
 import { decodeLimitValue, encodeLimitValue, type LimitValue } from './limit-value.js';
 
@@ -79,6 +79,7 @@ export class KvCallLimiter implements CallLimiter {
   private readonly leaseRefresh: NodeJS.Timeout;
   /** open; closing: writing our shares to zero; closed; abandoned: stopped without a word, as in a crash. */
   private state: 'open' | 'closing' | 'closed' | 'abandoned' = 'open';
+  private readonly holds = new HeldSlots();
 
   private constructor(
     private readonly kv: KV,
@@ -138,10 +139,15 @@ export class KvCallLimiter implements CallLimiter {
     return held;
   }
 
+  release(hold: LimitHold): void {
+    this.holds.release(hold);
+  }
+
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
     clearInterval(this.leaseRefresh);
+    this.holds.clear();
     const drains: Promise<void>[] = [];
     for (const key of this.keys.values()) {
       this.refuseUnanswered(key);
@@ -301,14 +307,6 @@ export class KvCallLimiter implements CallLimiter {
       return;
     }
     key.held += 1;
-    let released = false;
-    pending.resolve({
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.releaseSlot(key);
-      },
-    });
+    pending.resolve(this.holds.grant(key.name, () => this.releaseSlot(key)));
   }
 }

@@ -28,6 +28,28 @@ describe('LocalCallLimiter', () => {
     assert.equal((await limiter.admit(request)).admitted, false);
   });
 
+  test('a hold handed over as data is given back by the limiter once: by release(hold), by the admission, or both', async () => {
+    const limiter = new LocalCallLimiter();
+    const request = { key: 'trunk.acme', maxConcurrent: 2 };
+    const first = await limiter.admit(request);
+    const second = await limiter.admit(request);
+    assert.ok(first.admitted && second.admitted);
+    assert.deepEqual(first.hold.key, 'trunk.acme');
+    assert.notEqual(first.hold.id, second.hold.id);
+    const handedOver = structuredClone(first.hold); // plain data: what crosses an actor's mailbox
+    limiter.release(handedOver);
+    limiter.release(handedOver);
+    first.release();
+    assert.deepEqual([...limiter.held()], [['trunk.acme', 1]]);
+    second.release();
+    limiter.release(second.hold);
+    assert.equal(limiter.held().size, 0);
+    const unlimited = await limiter.admit({ key: 'trunk.acme' });
+    assert.ok(unlimited.admitted);
+    limiter.release(unlimited.hold); // holds nothing: nothing happens
+    assert.equal(limiter.held().size, 0);
+  });
+
   test('keys are independent', async () => {
     const limiter = new LocalCallLimiter();
     assert.equal((await limiter.admit({ key: 'trunk.a', maxConcurrent: 1 })).admitted, true);

@@ -1,7 +1,7 @@
 // The limits of one process, kept in memory: for the engine's unit tests and single-worker
 // runs. Same decisions as the KV limiter (the same pure `decideLimits`), answered at once.
 import type { Logger } from 'pino';
-import { hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitRequest } from './call-limiter.js';
+import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
 import { decideLimits } from './limit-decision.js';
 import type { LimitValue } from './limit-value.js';
 
@@ -19,6 +19,7 @@ export class LocalCallLimiter implements CallLimiter {
   private readonly now: () => number;
   private readonly log: Logger | undefined;
   private state: 'open' | 'closed' = 'open';
+  private readonly holds = new HeldSlots();
 
   constructor(options: LocalCallLimiterOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -47,15 +48,13 @@ export class LocalCallLimiter implements CallLimiter {
     const [verdict] = decision.verdicts;
     if (verdict === undefined || !verdict.admitted) return Promise.resolve({ admitted: false, limit: verdict?.limit ?? 'unavailable', key });
     if (!verdict.slot) return Promise.resolve(UNLIMITED);
-    let released = false;
-    return Promise.resolve({
-      admitted: true,
-      release: () => {
-        if (released || this.state === 'closed') return;
-        released = true;
-        this.setHeld(key, (this.slots.get(key) ?? 0) - 1);
-      },
-    });
+    return Promise.resolve(this.holds.grant(key, () => {
+      if (this.state !== 'closed') this.setHeld(key, (this.slots.get(key) ?? 0) - 1);
+    }));
+  }
+
+  release(hold: LimitHold): void {
+    this.holds.release(hold);
   }
 
   held(): ReadonlyMap<string, number> {
@@ -65,6 +64,7 @@ export class LocalCallLimiter implements CallLimiter {
   close(): Promise<void> {
     this.state = 'closed';
     this.slots.clear();
+    this.holds.clear();
     return Promise.resolve();
   }
 

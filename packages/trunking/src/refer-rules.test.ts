@@ -47,13 +47,13 @@ const transfer = (s: Scenario, change: Partial<TrunkConfig['transfer']>): Scenar
 
 /** The target, failing the test when the REFER is refused. */
 function accepted(d: ReferDecision): { target: ReferTarget; referSub: boolean } {
-  if (d.verdict === 'refuse') return assert.fail(`refused ${d.status} ${d.reason}`);
+  if (d.kind === 'refused') return assert.fail(`refused ${d.status} ${d.reason}`);
   return d;
 }
 
 function refused(d: ReferDecision, status: number, reason: string): void {
-  assert.equal(d.verdict, 'refuse', 'expected a refusal');
-  if (d.verdict === 'refuse') assert.deepEqual({ status: d.status, reason: d.reason }, { status, reason });
+  assert.equal(d.kind, 'refused', 'expected a refusal');
+  if (d.kind === 'refused') assert.deepEqual({ status: d.status, reason: d.reason }, { status, reason });
 }
 
 /**
@@ -102,7 +102,7 @@ describe('decideRefer', () => {
       for (const [i, earlier] of RULES.entries()) {
         for (const later of RULES.slice(i + 1)) {
           const d = decide(earlier.breaks(later.breaks(BASELINE)));
-          assert.deepEqual(d, { verdict: 'refuse', status: earlier.status, reason: earlier.reason }, `${earlier.rule} before ${later.rule}`);
+          assert.deepEqual(d, { kind: 'refused', status: earlier.status, reason: earlier.reason }, `${earlier.rule} before ${later.rule}`);
         }
       }
     });
@@ -139,7 +139,7 @@ describe('decideRefer', () => {
     for (const [what, referTo, status, reason] of cases) {
       it(`${status} ${reason} for ${what}`, () => {
         assert.deepEqual(readReferTo(referTo, TRUNK), { status, reason });
-        assert.deepEqual(decide(ask(BASELINE, { referTo })), { verdict: 'refuse', status, reason });
+        assert.deepEqual(decide(ask(BASELINE, { referTo })), { kind: 'refused', status, reason });
       });
     }
   });

@@ -34,12 +34,12 @@ export interface ReferringCall {
 
 /** A REFER refused with a final response, or accepted (202) towards its target. */
 export type ReferDecision =
-  | { readonly verdict: 'refuse'; readonly status: number; readonly reason: string }
-  | { readonly verdict: 'accept'; readonly target: ReferTarget; readonly referSub: boolean };
+  | { readonly kind: 'refused'; readonly status: number; readonly reason: string }
+  | { readonly kind: 'accepted'; readonly target: ReferTarget; readonly referSub: boolean };
 
-type ReferRefusalDecision = Extract<ReferDecision, { verdict: 'refuse' }>;
+type ReferRefusalDecision = Extract<ReferDecision, { kind: 'refused' }>;
 
-const refuse = (status: number, reason: string): ReferRefusalDecision => ({ verdict: 'refuse', status, reason });
+const refuse = (status: number, reason: string): ReferRefusalDecision => ({ kind: 'refused', status, reason });
 
 const NOT_ALLOWED = refuse(403, 'Transfer Not Allowed');
 const PENDING = refuse(491, 'Request Pending');
@@ -74,5 +74,5 @@ export function decideRefer(call: ReferringCall, ask: ReferAsk | undefined, trun
   if (isLoopTarget(target, { trunk, parties: call.parties })) return LOOP;
   // the new leg's INVITE offers the remaining party's session: without it there is nothing to offer
   if (!call.remainingHasSession) return NO_SESSION;
-  return { verdict: 'accept', target, referSub: ask.referSub };
+  return { kind: 'accepted', target, referSub: ask.referSub };
 }

@@ -3,10 +3,12 @@ import type { NameAddr } from '@switchboard/sip';
 import { failsOver, type CallTarget } from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
+import type { CallEvent } from '@switchboard/cdr';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../context.js';
 import type { Destination } from '../protocol/sip-link.js';
-import type { CallMessage, FailureCause, LegName } from '../protocol/call-messages.js';
+import type { AttemptPrefix, CallMessage, FailureCause, LegName, Prepared } from '../protocol/call-messages.js';
+import type { LegMessage } from '../protocol/leg-messages.js';
 import { LegActor } from '../dialog/leg-actor.js';
 
 /** What the party being connected contributes to every attempt. */
@@ -29,11 +31,13 @@ export interface AttemptOwner {
   /** Where the attempts' legs report (always the call actor: it is the hub of every leg of a call). */
   readonly call: ActorRef<CallMessage>;
   /** Where `prepared` comes back (the owner itself). */
-  readonly self: ActorRef<Extract<CallMessage, { type: 'prepared' }>>;
+  readonly self: ActorRef<Prepared>;
   /** The transport node and listener the attempts leave through. */
-  readonly via: Destination;
+  readonly ingress: Destination;
   /** Spawns and registers a placed leg. */
-  adopt(leg: LegActor): void;
+  adopt(leg: LegActor): ActorRef<LegMessage>;
+  /** Tells the owner's span and the CDR actor what happened (an attempt is part of the call's trace and records). */
+  note(event: CallEvent): void;
 }
 
 /** When every target failed and no answer was worth relaying. */
@@ -57,8 +61,7 @@ export class OutboundAttempts {
     private readonly targets: readonly CallTarget[],
     private readonly offer: Offer,
     private readonly present: Presentation,
-    /** Prefix of the legs' names (`b` for a call's attempts, `c` for a transfer's). */
-    private readonly prefix: string,
+    private readonly prefix: AttemptPrefix,
     private readonly exhausted: Exhausted,
   ) {}
 
@@ -82,7 +85,7 @@ export class OutboundAttempts {
   }
 
   /** A target made ready (or not): placed, or skipped for the next. */
-  onPrepared(m: Extract<CallMessage, { type: 'prepared' }>): Exhausted | undefined {
+  onPrepared(m: Prepared): Exhausted | undefined {
     const target = this.targets[m.attempt];
     if (target === undefined || m.attempt !== this.nextIndex - 1 || this.current !== undefined) return undefined;
     if (m.address !== undefined) {
@@ -127,22 +130,23 @@ export class OutboundAttempts {
 
   /** Places one attempt: a new UAC leg whose INVITE is built from the plan, not from the other party's headers. */
   private place(target: CallTarget, address: string): void {
-    const { ctx, via } = this.owner;
+    const { ctx, ingress: via } = this.owner;
     const offer = this.offer;
     const peer: Destination = {
       protocol: target.transport, address, port: target.port, nodeId: via.nodeId, localAddress: via.localAddress, localPort: via.localPort,
     };
     const { from, headers } = this.present(target, via.localAddress);
     const to = new (from.constructor as typeof NameAddr)(target.uri.with({ params: [], port: undefined }));
-    const name = `${this.prefix}${++this.placed}`;
+    const name: LegName = `${this.prefix}${++this.placed}`;
     const leg = new LegActor(ctx, newRoutingScope(), name, 'uac', this.owner.call, `${newRoutingScope()}${newRoutingScope()}@${ctx.workerId}`, from, to, peer, target.uri);
-    this.owner.adopt(leg);
+    const ref = this.owner.adopt(leg);
     this.current = name;
-    this.owner.ctx.cdr.tell({ callId: this.owner.callId, event: { type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) } });
+    this.owner.note({ type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) });
     const hasSdp = offer.body.length > 0;
-    if (target.offer === 'delayed' && hasSdp) {
-      leg.placeInvite(target.uri, undefined, undefined, headers, offer.maxForwards, { body: offer.body, contentType: offer.contentType });
-    } else leg.placeInvite(target.uri, hasSdp ? offer.body : undefined, offer.contentType, headers, offer.maxForwards);
+    const invite = { type: 'place-invite', uri: target.uri, headers, maxForwards: offer.maxForwards } as const;
+    // delayed offer (§13.2.1): the carrier's 2xx offers, our SDP answers in the ACK
+    if (target.offer === 'delayed' && hasSdp) ref.tell({ ...invite, ackOffer: { body: offer.body, contentType: offer.contentType } });
+    else ref.tell({ ...invite, ...(hasSdp ? { body: offer.body } : {}), ...(offer.contentType === undefined ? {} : { contentType: offer.contentType }) });
   }
 }
 

@@ -1,16 +1,57 @@
 import type { SipRequest } from '@switchboard/sip';
+import type { Admission, LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { LegActor, LegMessage } from '../dialog/leg-actor.js';
 import type { BridgedMessage, CallAddress, JoinReply } from '../transfer/call-bridge.js';
+import type { Destination } from './sip-link.js';
+import type { LegMessage } from './leg-messages.js';
 
-/** `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed (UAC), one per target tried. */
-export type LegName = string;
+/**
+ * `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed
+ * (UAC), one per target tried; `c1.1`, `c1.2`…: the attempts of the call's first transfer;
+ * `remote`: the far party of a dialog an attended transfer joined, held by a call elsewhere.
+ */
+export type LegName = 'a' | 'remote' | `b${number}` | `c${number}.${number}`;
+
+/** The prefix of an attempt's leg name: `b` for a call's attempts, `c<n>.` for its n-th transfer's. */
+export type AttemptPrefix = 'b' | `c${number}.`;
 
 /** Why a placed leg failed: an answer of the far end, or something that stood for one. */
 export type FailureCause = 'response' | 'timeout' | 'transport-error' | 'no-answer' | 'no-ack';
 
+/**
+ * Who asked a leg to send an in-dialog request, and which request it was: handed back with the
+ * answer, so nobody parses a string to find its way.
+ */
+export type RequestToken =
+  /** An in-dialog request of the other party, relayed by the call (`id`: the call's relay number). */
+  | { readonly kind: 'relay'; readonly id: number }
+  /** A transfer's re-INVITE: of the remaining party (to the new party's session), or of the new party. */
+  | { readonly kind: 'reinvite'; readonly party: 'remaining' | 'new' }
+  /** A NOTIFY of a transfer's subscription (RFC 3515 §2.4.4), answered straight to the transfer. */
+  | { readonly kind: 'notify'; readonly seq: number };
+
+/** A leg's answer to a request it was asked to send: to the call, or to the `replyTo` of the request. */
+export interface RequestAnswered {
+  readonly type: 'request-answered';
+  readonly leg: LegName;
+  readonly token: RequestToken;
+  readonly status: number;
+  readonly reason: string;
+  readonly body?: Uint8Array;
+  readonly contentType?: string | undefined;
+}
+
+/** What the call knows of each of its legs, for operators (`calls show`): plain data, no actor. */
+export interface LegInfo {
+  readonly name: LegName;
+  readonly sipCallId: string;
+  readonly role: 'uas' | 'uac';
+  /** `protocol:address:port` of the party. */
+  readonly peer: string;
+}
+
 /** What legs tell their call. */
-export type CallMessage =
+export type LegEvent =
   | { type: 'provisional'; leg: LegName; status: number; reason: string; body: Uint8Array; contentType: string | undefined }
   | { type: 'answered'; leg: LegName; body: Uint8Array; contentType: string | undefined }
   | { type: 'failed'; leg: LegName; status: number; reason: string; cause: FailureCause; reasonHeader?: string }
@@ -19,38 +60,61 @@ export type CallMessage =
   | { type: 'cancelled'; leg: LegName; reasonHeader?: string }
   /** `reason`: set when the leg ended the session itself (its timer expired), not its party. */
   | { type: 'bye'; leg: LegName; reason?: string; reasonHeader?: string }
-  /** An in-dialog request to relay or decide on; a REFER carries the whole request. */
+  /** An in-dialog request to relay or decide on (`token`: the leg's key, for the answer); a REFER carries the whole request. */
   | { type: 'request'; leg: LegName; token: string; method: string; body: Uint8Array; contentType: string | undefined; request?: SipRequest }
-  | { type: 'request-answered'; leg: LegName; token: string; status: number; reason: string; body?: Uint8Array; contentType?: string | undefined }
+  | RequestAnswered
   | { type: 'ended'; leg: LegName; cause: string }
-  /** The call's own steps that waited on I/O: the trunk limit's verdict, the next target made ready. */
-  | { type: 'admitted' }
-  | { type: 'prepared'; attempt: number; address?: string; status?: number; reason?: string }
-  // ---- from a transfer actor (issue 7) ----
+  /** Attended transfer: this leg is the dialog a Replaces header names; its call hands the far party to `master`. */
+  | { type: 'join-away'; leg: LegName; master: CallAddress; replyTo: ActorRef<JoinReply> };
+
+/** A transfer's progress, told to its call (the transfer actor decides; the call bridges). */
+export type TransferEvent =
   /** A leg the transfer placed: the call registers it before the leg's first event arrives. */
-  | { type: 'adopt'; transfer: string; name: LegName; actor: LegActor; ref: ActorRef<LegMessage> }
-  /** Send this NOTIFY in the transferor's dialog; its answer goes back as `notify-answered`. */
-  | { type: 'notify'; transfer: string; seq: number; headers: [string, string][]; body: string; contentType: string }
-  /** The new party answered: bridge the remaining party to `leg` (and hold `release` until the call ends). */
-  | { type: 'transfer-answered'; transfer: string; leg: LegName; body: Uint8Array; contentType: string | undefined; release: () => void }
+  | { type: 'adopt'; transfer: string; info: LegInfo; ref: ActorRef<LegMessage> }
+  /** The new party answered: bridge the remaining party to `leg`; the call holds `hold` (the new call's limit slot) until it ends. */
+  | { type: 'transfer-answered'; transfer: string; newLeg: LegName; body: Uint8Array; contentType: string | undefined; hold?: LimitHold }
+  /** Attended transfer: the far party of the replaced dialog is the call's now, through `relay`. */
+  | { type: 'transfer-joined'; transfer: string; relay: CallAddress; body: Uint8Array; contentType: string | undefined; saw: Uint8Array | undefined }
   /** `refused`: by the trunk's policy or a limit, before any leg was placed. */
   | { type: 'transfer-failed'; transfer: string; status: number; reason: string; refused?: boolean }
+  /** The transfer actor is gone (its subscription is over). */
+  | { type: 'transfer-done'; transfer: string };
+
+const LEG_EVENTS: ReadonlySet<string> = new Set<LegEvent['type']>([
+  'provisional', 'answered', 'failed', 'confirmed', 'cancelled', 'bye', 'request', 'request-answered', 'ended', 'join-away',
+]);
+
+/** Whether a call's message is an event of one of its legs. */
+export const isLegEvent = (m: CallMessage): m is LegEvent => LEG_EVENTS.has(m.type);
+
+/** Everything a call actor handles. */
+export type CallMessage =
+  | LegEvent
+  | TransferEvent
+  /** The first step: the INVITE that created the call, received from `from`. */
+  | { type: 'start'; invite: SipRequest; from: Destination }
+  /** The call's own steps that waited on I/O: the trunk limit's verdict, the next target made ready. */
+  | { type: 'admitted'; admission: Admission }
+  | Prepared
   /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
-  | { type: 'release-transferor'; leg: LegName }
-  /** Attended transfer, on the call that holds the replaced dialog `leg`: hand its far party to `master`. */
-  | { type: 'join-away'; leg: LegName; master: CallAddress; respond: (reply: JoinReply) => void }
-  /** Attended transfer, on the master: the far party of the replaced dialog is ours now, through `relay`. */
-  | { type: 'transfer-joined'; transfer: string; relay: CallAddress; body: Uint8Array; contentType: string | undefined; saw: Uint8Array | undefined }
+  | { type: 'release-transferor'; transferor: LegName }
   /** A relaying call's master did not attach in time (see JOIN_ATTACH_MS). */
   | { type: 'join-unattached' }
   /** From the other half of a call joined across workers. */
   | { type: 'bridged'; message: BridgedMessage }
-  /** The transfer actor is gone (its subscription is over). */
-  | { type: 'transfer-done'; transfer: string }
-  // ---- from an operator (admin API, issue 9) ----
+  // ---- from an operator (admin API) ----
   /** End every leg: BYE to parties that are up, a final answer or CANCEL to the others. */
   | { type: 'operator-hangup' }
   /** Transfer the call's remote party to `target`, as the customer's REFER would (without NOTIFYs). */
-  | { type: 'operator-transfer'; target: string; respond: (answer: OperatorTransferAnswer) => void };
+  | { type: 'operator-transfer'; target: string; replyTo: ActorRef<OperatorTransferAnswer> };
+
+/** The next target of an attempt made ready (its carrier's rate, its address), or skipped with why. */
+export interface Prepared {
+  type: 'prepared';
+  attempt: number;
+  address?: string;
+  status?: number;
+  reason?: string;
+}
 
 export type OperatorTransferAnswer = { ok: true; transfer: string; kind: 'pstn' | 'sip' } | { ok: false; status: number; reason: string };

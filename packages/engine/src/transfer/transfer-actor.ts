@@ -5,9 +5,11 @@ import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../context.js';
 import { admitFor, hasLimits, limitReason, type Admission, type LimitRequest } from '@switchboard/limits';
 import type { SipHop } from '../locate/sip-locator.js';
+import type { CallEvent } from '@switchboard/cdr';
 import type { Destination } from '../protocol/sip-link.js';
-import type { CallMessage, LegName } from '../protocol/call-messages.js';
-import type { LegActor, LegMessage } from '../dialog/leg-actor.js';
+import type { CallMessage, LegEvent, LegName, Prepared, RequestAnswered } from '../protocol/call-messages.js';
+import type { LegMessage } from '../protocol/leg-messages.js';
+import type { LegActor } from '../dialog/leg-actor.js';
 import { OutboundAttempts, type AttemptOwner, type Offer, type Presentation } from '../dialing/outbound-attempts.js';
 import { anonymousIdentity, pstnCaller } from '../dialing/presentation.js';
 import { scopeOf } from '@switchboard/wire';
@@ -20,14 +22,19 @@ import { tracedContext } from '../tracing/traced-context.js';
 /** What a transfer actor handles: its own steps, the new leg's events (forwarded by the call) and NOTIFY answers. */
 export type TransferMessage =
   | { type: 'start' }
-  | Extract<CallMessage, { type: 'prepared' }>
-  | { type: 'admitted' }
+  | Prepared
+  | { type: 'admitted'; admission: Admission }
   | { type: 'located'; hops: SipHop[] }
   /** Attended transfer: the owner of the replaced dialog answered. */
   | { type: 'joined'; reply: JoinReply }
   /** An event of one of this transfer's legs, forwarded by the call (the hub of every leg). */
-  | { type: 'leg'; event: CallMessage }
+  | { type: 'leg'; event: LegEvent }
+  /** The transferor's leg answers a NOTIFY (sent to it straight, answered straight back). */
+  | RequestAnswered
+  /** A NOTIFY that could not be sent: its answer stands for the transferor's. */
   | { type: 'notify-answered'; seq: number; status: number }
+  /** The transferor's dialog is gone: its NOTIFYs are answered 481 (RFC 6665 §4.2.2), the transfer goes on. */
+  | { type: 'transferor-gone' }
   | { type: 'expiry' }
   /** The remaining party is gone: cancel the new leg, end the subscription. */
   | { type: 'abort' };
@@ -35,6 +42,10 @@ export type TransferMessage =
 /** Everything a transfer starts from: decided by the call when it accepted the REFER. */
 export interface TransferSpec {
   id: string;
+  /** Which of the call's transfers this is (1, 2…): its record's and its legs' number. */
+  index: number;
+  /** The transferor's leg: the NOTIFYs go to it straight (absent for an operator's transfer). */
+  transferor?: ActorRef<LegMessage>;
   call: ActorRef<CallMessage>;
   /** The call's own id (an attended transfer names it to the worker it joins). */
   callId: string;
@@ -47,12 +58,12 @@ export interface TransferSpec {
   caller: { number: string | undefined; anonymous: boolean };
   /** The transferor, for Referred-By (RFC 3892) and, on the PSTN, Diversion. */
   transferorNumber: string | undefined;
-  via: Destination;
+  ingress: Destination;
   logContext: Record<string, unknown>;
   /** Referred-By when the transferor is a party on another domain (a chain): its own URI. */
   referredBy?: string;
   /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
-  legPrefix: string;
+  legPrefix: `c${number}.`;
   /** The trunk policy and SIP locator the call started under (a configuration change applies to later calls). */
   policy: EngineContext['policy'];
   locator: EngineContext['locator'];
@@ -81,6 +92,9 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   private readonly legRefs = new Map<LegName, ActorRef<LegMessage>>();
   /** What the transfer holds until the call takes it over (a trunk slot, or a platform SIP-transfer slot). */
   private admission: Admission | undefined;
+  /** The NOTIFY waiting for the transferor's answer, and whether the transferor is gone. */
+  private notifying: number | undefined;
+  private transferorGone = false;
   private logger: Logger | undefined;
 
   readonly ctx: EngineContext;
@@ -113,17 +127,24 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     return this.spec.call;
   }
 
-  get via(): Destination {
-    return this.spec.via;
+  get ingress(): Destination {
+    return this.spec.ingress;
   }
 
-  adopt(leg: LegActor): void {
+  adopt(leg: LegActor): ActorRef<LegMessage> {
     leg.callContext = { ...this.spec.logContext, transfer: this.spec.id };
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
     this.legRefs.set(leg.name, ref);
     // before the leg sends anything: the call must know the leg before its first event
-    this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, name: leg.name, actor: leg, ref });
+    this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, info: leg.info, ref });
+    return ref;
+  }
+
+  /** The transfer's span and the call's records learn of its attempts. */
+  note(event: CallEvent): void {
+    this.span?.note(event);
+    this.ctx.cdr.tell({ callId: this.spec.callId, event });
   }
 
   receive(m: TransferMessage): void {
@@ -132,7 +153,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         this.run(this.subscription.handle({ type: 'start' }));
         return this.plan();
       case 'admitted':
-        return this.onAdmitted();
+        return this.onAdmitted(m.admission);
       case 'located':
         return this.onLocated(m.hops);
       case 'joined':
@@ -144,8 +165,15 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
       }
       case 'leg':
         return this.onLeg(m.event);
+      case 'request-answered':
+        if (m.token.kind === 'notify') this.onNotifyAnswered(m.token.seq, m.status);
+        return;
       case 'notify-answered':
-        return this.run(this.subscription.handle({ type: 'notify-answered', seq: m.seq, status: m.status }));
+        return this.onNotifyAnswered(m.seq, m.status);
+      case 'transferor-gone':
+        this.transferorGone = true;
+        if (this.notifying !== undefined) this.onNotifyAnswered(this.notifying, 481);
+        return;
       case 'expiry':
         this.expiry = undefined;
         return this.run(this.subscription.handle({ type: 'expired' }));
@@ -176,10 +204,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   /** The verdict comes back as `admitted`; a transfer given up meanwhile takes no slot. */
   private admit(limit: LimitRequest): void {
-    admitFor(this.ctx.limiter, limit, () => this.state !== 'planning', (admission) => {
-      this.admission = admission;
-      this.self.tell({ type: 'admitted' });
-    });
+    admitFor(this.ctx.limiter, limit, () => this.state !== 'planning', (admission) => this.self.tell({ type: 'admitted', admission }));
   }
 
   /**
@@ -218,9 +243,12 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     this.maybeStop();
   }
 
-  private onAdmitted(): void {
-    const admission = this.admission;
-    if (this.state !== 'planning' || admission === undefined) return;
+  private onAdmitted(admission: Admission): void {
+    if (this.state !== 'planning') {
+      if (admission.admitted) admission.release();
+      return;
+    }
+    this.admission = admission;
     const target = this.spec.target;
     if (admission.admitted) {
       if (target.kind === 'pstn') return this.dial();
@@ -248,8 +276,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     if (exhausted !== undefined) this.fail(exhausted.status, exhausted.reason);
   }
 
-  private onLeg(e: CallMessage): void {
-    if (!('leg' in e)) return;
+  private onLeg(e: LegEvent): void {
     if (e.type === 'answered' && (this.state !== 'dialing' || e.leg !== this.attempts?.current)) {
       // a 200 that crossed our CANCEL (transfer given up, or an earlier attempt): nobody is on this call
       this.legRefs.get(e.leg)?.tell({ type: 'hangup' });
@@ -263,14 +290,10 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         this.state = 'answered';
         // RFC 3515 §2.4.5: the final 200 only now that the target has really answered
         this.run(this.subscription.handle({ type: 'final', status: 200, reason: 'OK' }));
-        const admission = this.admission;
-        const id = this.spec.id;
         // the call holds the new call's slot from now on, and gives it back when it ends
-        const release = () => {
-          if (admission?.admitted === true) admission.release();
-        };
+        const hold = this.admission?.admitted === true ? this.admission.hold : undefined;
         this.admission = undefined;
-        this.spec.call.tell({ type: 'transfer-answered', transfer: id, leg: e.leg, body: e.body, contentType: e.contentType, release });
+        this.spec.call.tell({ type: 'transfer-answered', transfer: this.spec.id, newLeg: e.leg, body: e.body, contentType: e.contentType, ...(hold === undefined ? {} : { hold }) });
         return this.maybeStop();
       }
       case 'failed': {
@@ -347,12 +370,23 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   // ---- the subscription -------------------------------------------------------------------------
 
+  private onNotifyAnswered(seq: number, status: number): void {
+    if (this.notifying !== seq) return;
+    this.notifying = undefined;
+    this.run(this.subscription.handle({ type: 'notify-answered', seq, status }));
+  }
+
   private run(effects: ReferSubscriptionEffect[]): void {
     for (const e of effects) {
       switch (e.type) {
-        case 'notify':
-          this.spec.call.tell({ type: 'notify', transfer: this.spec.id, seq: e.seq, headers: e.headers, body: e.body, contentType: e.contentType });
+        case 'notify': {
+          const transferor = this.spec.transferor;
+          this.notifying = e.seq;
+          // no dialog to notify in: the subscription ends, not the transfer (RFC 6665 §4.2.2)
+          if (transferor === undefined || this.transferorGone) this.self.tell({ type: 'notify-answered', seq: e.seq, status: 481 });
+          else transferor.tell({ type: 'send-request', token: { kind: 'notify', seq: e.seq }, method: 'NOTIFY', headers: e.headers, body: Buffer.from(e.body), contentType: e.contentType, replyTo: this.self });
           break;
+        }
         case 'start-expiry':
           clearTimeout(this.expiry);
           this.expiry = setTimeout(() => this.self.tell({ type: 'expiry' }), e.ms);
