@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { NameAddr } from '@switchboard/sip';
 import { failsOver, type CallTarget } from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
+import type { CallEvent } from '@switchboard/cdr';
 import type { Logger } from 'pino';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../context.js';
@@ -34,6 +35,8 @@ export interface AttemptOwner {
   readonly via: Destination;
   /** Spawns and registers a placed leg. */
   adopt(leg: LegActor): void;
+  /** Records an attempt where the owner records its events: its span (when traced) and the CDR actor. */
+  note(event: CallEvent): void;
 }
 
 /** When every target failed and no answer was worth relaying. */
@@ -138,7 +141,7 @@ export class OutboundAttempts {
     const leg = new LegActor(ctx, newRoutingScope(), name, 'uac', this.owner.call, `${newRoutingScope()}${newRoutingScope()}@${ctx.workerId}`, from, to, peer, target.uri);
     this.owner.adopt(leg);
     this.current = name;
-    this.owner.ctx.cdr.tell({ callId: this.owner.callId, event: { type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) } });
+    this.owner.note({ type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) });
     const hasSdp = offer.body.length > 0;
     if (target.offer === 'delayed' && hasSdp) {
       leg.placeInvite(target.uri, undefined, undefined, headers, offer.maxForwards, { body: offer.body, contentType: offer.contentType });

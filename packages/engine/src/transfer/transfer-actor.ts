@@ -14,6 +14,7 @@ import { scopeOf } from '@switchboard/wire';
 import type { Replaces } from '@switchboard/sip';
 import type { JoinReply } from './call-bridge.js';
 import { ReferSubscription, type ReferSubscriptionEffect, type ReferSubscriptionOptions } from './refer-subscription.js';
+import type { CallEvent } from '@switchboard/cdr';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { tracedContext } from '../tracing/traced-context.js';
 
@@ -124,6 +125,12 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     this.legRefs.set(leg.name, ref);
     // before the leg sends anything: the call must know the leg before its first event
     this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, name: leg.name, actor: leg, ref });
+  }
+
+  /** The new leg's attempts: on the transfer's span, and in the call's record like the call's own. */
+  note(event: CallEvent): void {
+    this.span?.note(event);
+    this.ctx.cdr.tell({ callId: this.callId, event });
   }
 
   receive(m: TransferMessage): void {
