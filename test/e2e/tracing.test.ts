@@ -21,6 +21,7 @@ interface ReceivedSpan {
   name: string;
   attributes: Record<string, Value>;
   links: { traceId: string; spanId: string }[];
+  events: { name: string; attributes: Record<string, Value> }[];
 }
 
 interface OtlpAnyValue {
@@ -40,6 +41,7 @@ interface OtlpSpan {
   name: string;
   attributes?: OtlpKeyValue[];
   links?: { traceId: string; spanId: string }[];
+  events?: { name: string; attributes?: OtlpKeyValue[] }[];
 }
 interface OtlpTraces {
   resourceSpans?: { resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
@@ -101,6 +103,7 @@ class OtlpReceiver {
           this.spans.push({
             service, traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name,
             attributes: attributesOf(s.attributes), links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),
+            events: (s.events ?? []).map((e) => ({ name: e.name, attributes: attributesOf(e.attributes) })),
           });
         }
       }
@@ -180,6 +183,8 @@ describe('tracing: one trace per call across the transport and the worker (OTLP/
     assert.equal(callSpan.attributes['switchboard.call.direction'], 'termination');
     assert.equal(callSpan.attributes['switchboard.call.disposition'], 'answered');
     assert.equal(callSpan.attributes['switchboard.worker'], 'w1');
+    // the attempt to the carrier is an event of the call span, as the call's record has it
+    assert.deepEqual(callSpan.events.filter((e) => e.name === 'attempt').map((e) => e.attributes), [{ leg: 'b1', carrier: 'carrier', 'sip.call_id': far.callId }]);
     const trace = callSpan.traceId;
 
     // its parent: the transport's receive span of the PBX's INVITE, carried over NATS in `traceparent`
@@ -251,6 +256,9 @@ describe('tracing: one trace per call across the transport and the worker (OTLP/
     assert.equal(transfer.traceId, callSpan.traceId);
     assert.equal(transfer.attributes['switchboard.transfer.kind'], 'pstn');
     assert.equal(transfer.attributes['switchboard.transfer.outcome'], 'answered');
+    // the new leg's attempt is the transfer span's event, not the call span's
+    assert.deepEqual(transfer.events.filter((e) => e.name === 'attempt').map((e) => e.attributes), [{ leg: 'c1.1', carrier: 'carrier', 'sip.call_id': target.callId }]);
+    assert.deepEqual(callSpan.events.filter((e) => e.name === 'attempt').map((e) => e.attributes.leg), ['b1']);
     const newLeg = await receiver.waitFor(
       (spans) => spans.find((s) => s.name === 'sip.transaction' && s.attributes['sip.method'] === 'INVITE' && s.attributes['sip.call_id'] === target.callId),
       'the new leg\'s INVITE transaction',

@@ -138,6 +138,27 @@ describe('call tracing: spans at the call actor, carried by what the call sends'
     h.kernel.shutdown();
   });
 
+  test('on: each attempt is an event of the span that placed it: the carrier leg on the call\'s, the new leg on the transfer\'s', async () => {
+    const tracer = new RecordingTracer();
+    const h = tracedEngine(tracer);
+    const ok = await establish(h);
+    const [call] = tracer.spans;
+    const toCarrier = h.traces.find((t) => t.message instanceof SipRequest && t.message.method === 'INVITE' && t.trace === call && t.message.headers.callId !== ok.headers.callId);
+    assert.ok(toCarrier !== undefined, 'the INVITE to the carrier');
+    const callAttempts = call?.events.filter((e) => e.type === 'attempt');
+    assert.deepEqual(callAttempts?.map((e) => e.type === 'attempt' && [e.leg, e.carrier, e.sipCallId]), [['b1', 'carrierB', toCarrier.message.headers.callId]]);
+    h.traces.splice(0);
+    deliverTraced(h, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT);
+    await settle(40);
+    const transfer = tracer.spans[1];
+    const newInvite = h.traces.find((t) => t.message instanceof SipRequest && t.message.method === 'INVITE');
+    assert.ok(newInvite !== undefined, 'the new leg\'s INVITE');
+    const transferAttempts = transfer?.events.filter((e) => e.type === 'attempt');
+    assert.deepEqual(transferAttempts?.map((e) => e.type === 'attempt' && [e.leg, e.carrier, e.sipCallId]), [['c1.1', 'carrierB', newInvite.message.headers.callId]]);
+    assert.equal(call?.events.filter((e) => e.type === 'attempt').length, 1, 'the transfer\'s attempt is not the call span\'s');
+    h.kernel.shutdown();
+  });
+
   test('on: a transfer gets a span under the call\'s, and its new leg\'s INVITE carries it', async () => {
     const tracer = new RecordingTracer();
     const h = tracedEngine(tracer);

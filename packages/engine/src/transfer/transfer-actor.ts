@@ -141,10 +141,10 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     return ref;
   }
 
-  /** The transfer's span and the call's records learn of its attempts. */
+  /** The new leg's attempts: on the transfer's span, and in the call's record like the call's own. */
   note(event: CallEvent): void {
     this.span?.note(event);
-    this.ctx.cdr.tell({ callId: this.spec.callId, event });
+    this.ctx.cdr.tell({ callId: this.callId, event });
   }
 
   receive(m: TransferMessage): void {
