@@ -71,7 +71,7 @@ export class InboundRouter {
           this.reply(req, 503, from, [['Retry-After', '1']]);
           return;
         }
-        CallActor.start(this.ctx, req, from, traceparent);
+        CallActor.start(this.ctx, req, from, key ?? `${req.headers.callId}|${req.headers.cseq?.seq}`, traceparent);
         return;
       }
       case 'CANCEL': {

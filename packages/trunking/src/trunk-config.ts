@@ -1,6 +1,6 @@
-import { isIP } from 'node:net';
 import { parseUri, SipUri } from '@switchboard/sip';
 import { z } from 'zod';
+import { ipVersion } from './ip-address.js';
 
 // The trunking configuration: trunks (customers), carriers (the PSTN side) and numbers, in one
 // file. Everything a call's policy reads is here; cross-references are checked at load time so
@@ -20,7 +20,7 @@ const Hostname = z
 /** An IPv4/IPv6 address or a CIDR block. */
 export const Cidr = z.string().refine((s) => parseCidr(s) !== undefined, 'expected an IP address or CIDR block (e.g. 203.0.113.0/24)');
 
-const Host = z.string().refine((s) => isIP(s) !== 0 || Hostname.safeParse(s).success, 'expected an IP address or a host name');
+const Host = z.string().refine((s) => ipVersion(s) !== 0 || Hostname.safeParse(s).success, 'expected an IP address or a host name');
 
 const Transport = z.enum(['udp', 'tcp']);
 
@@ -217,7 +217,7 @@ export function parseCidr(text: string): CidrBlock | undefined {
 
 /** The bytes of an IP address; IPv4-mapped IPv6 (`::ffff:a.b.c.d`) becomes IPv4, as sockets report both. */
 export function ipBytes(text: string): Uint8Array | undefined {
-  const kind = isIP(text);
+  const kind = ipVersion(text);
   if (kind === 4) return Uint8Array.from(text.split('.').map(Number));
   if (kind !== 6) return undefined;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text);

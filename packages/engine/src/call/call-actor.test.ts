@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { serializeMessage, SipRequest, SipResponse, SipUri, type SipMessage } from '@switchboard/sip';
 import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle, type EngineOptions } from '../testing/harness.js';
-import { LocalCallLimiter, type Admission, type CallLimiter, type LimitRequest } from '@switchboard/limits';
+import { HeldSlots, LocalCallLimiter, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from '@switchboard/limits';
 
 const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
 
@@ -449,6 +449,7 @@ describe('call actor: the trunk limits', () => {
   test('limits that cannot be checked: 503 Limits Unavailable (a refusal and a limiter that fails alike)', async () => {
     const unavailable: CallLimiter = {
       admit: (r) => Promise.resolve({ admitted: false, limit: 'unavailable', key: r.key }),
+      release: () => undefined,
       held: () => new Map(),
       close: () => Promise.resolve(),
     };
@@ -471,6 +472,7 @@ class PendingLimiter implements CallLimiter {
   readonly requests: LimitRequest[] = [];
   private readonly waiting: ((a: Admission) => void)[] = [];
   releases = 0;
+  private readonly holds = new HeldSlots();
   admit(request: LimitRequest): Promise<Admission> {
     this.requests.push(request);
     return new Promise((resolve) => this.waiting.push(resolve));
@@ -479,7 +481,10 @@ class PendingLimiter implements CallLimiter {
   admitNext(): void {
     const resolve = this.waiting.shift();
     assert.ok(resolve, 'an admission is pending');
-    resolve({ admitted: true, release: () => void this.releases++ });
+    resolve(this.holds.grant('trunk.test', () => void this.releases++));
+  }
+  release(hold: LimitHold): void {
+    this.holds.release(hold);
   }
   held(): ReadonlyMap<string, number> {
     return new Map();

@@ -4,7 +4,8 @@ import { NameAddr, SipUri, defaultReason, type SipRequest } from '@switchboard/s
 import type { CallTarget, OriginationPlan, TerminationPlan, TrunkConfig, TrunkPolicy } from '@switchboard/trunking';
 import type { Logger } from 'pino';
 import type { EngineContext } from '../context.js';
-import type { FailureCause, LegEvent, LegName, Prepared } from '../protocol/call-messages.js';
+import type { ActorRef } from '../kernel/actor-kernel.js';
+import type { CallMessage, FailureCause, LegEvent, LegName, Prepared } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { CallSessions } from '../sdp/call-sessions.js';
 import { OutboundAttempts, type AttemptOwner, type Exhausted, type Presentation } from './outbound-attempts.js';
@@ -14,6 +15,7 @@ type CallPlan = TerminationPlan | OriginationPlan;
 
 /** The call as its setup sees it: what the setup decides is written back into it. */
 export interface SettingUpCall extends AttemptOwner {
+  readonly self: ActorRef<CallMessage>;
   readonly policy: TrunkPolicy;
   readonly logContext: Record<string, unknown>;
   readonly sessions: CallSessions;
