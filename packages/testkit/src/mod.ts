@@ -4,12 +4,15 @@ export { ManagedProcess, type LogLine } from './managed-process.js';
 export { startNatsServer, type NatsServerHandle } from './nats-server.js';
 export { UdpSipClient, TcpSipClient, type Received } from './sip-clients.js';
 export { requestText, randomId, type RequestText } from './sip-text.js';
-export {
-  UserAgent, Call, summarize, sipfragStatus, isFinalNotify,
-  type UserAgentOptions, type CallOptions, type InviteScript, type InviteScriptSource, type CallState, type CallEnd,
-  type CallEvent, type LogEntry, type LogFilter, type LogMatch, type Target, type SipTransport, type ResponseSpec,
-  type RequestHandler, type RequestOptions, type OutOfDialogOptions, type HeaderList, type HeaderPair,
-} from './user-agent.js';
+export { UserAgent } from './user-agent/user-agent.js';
+export { Call, type CallEvent } from './user-agent/call.js';
+export type { CallState, CallEnd } from './user-agent/dialog.js';
+export { summarize, type LogEntry, type LogFilter, type LogMatch } from './user-agent/message-log.js';
+export { sipfragStatus, isFinalNotify } from './user-agent/bodies.js';
+export type {
+  UserAgentOptions, CallOptions, InviteScript, InviteScriptSource, Target, SipTransport, ResponseSpec,
+  RequestHandler, RequestOptions, OutOfDialogOptions, HeaderList, HeaderPair,
+} from './user-agent/options.js';
 export { sdpOffer, sdpAnswer, parseSdp, bumpSdpVersion, randomRtpPort, type SdpOptions, type SdpInfo, type SdpMedia } from './sdp.js';
 export {
   NetSipAgent, startNetSipUas, startNetSipUac, startNetSipTransferor, netSipAvailable,

@@ -2,7 +2,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSdp } from './sdp.js';
 import { startNetSipUac, startNetSipUas, type NetSipAgent } from './netsip.js';
-import { UserAgent } from './user-agent.js';
+import { UserAgent } from './user-agent/user-agent.js';
 
 // Interoperability with an independent SIP stack: Perl Net::SIP (libnet-sip-perl), over UDP.
 

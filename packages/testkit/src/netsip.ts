@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './managed-process.js';
-import type { Target } from './user-agent.js';
+import type { Target } from './user-agent/options.js';
 
 /*
  * An independent SIP stack for interoperability tests: Perl's Net::SIP (Debian package

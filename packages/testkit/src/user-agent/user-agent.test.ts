@@ -1,10 +1,12 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SipRequest } from '@switchboard/sip';
-import { bumpSdpVersion, parseSdp, sdpAnswer, sdpOffer } from './sdp.js';
-import { TcpSipClient, UdpSipClient } from './sip-clients.js';
-import { requestText } from './sip-text.js';
-import { isFinalNotify, sipfragStatus, UserAgent, type SipTransport, type UserAgentOptions } from './user-agent.js';
+import { bumpSdpVersion, parseSdp, sdpAnswer, sdpOffer } from '../sdp.js';
+import { TcpSipClient, UdpSipClient } from '../sip-clients.js';
+import { requestText } from '../sip-text.js';
+import { isFinalNotify, sipfragStatus } from './bodies.js';
+import type { SipTransport, UserAgentOptions } from './options.js';
+import { UserAgent } from './user-agent.js';
 
 /** A "PBX" and a "carrier" talking directly to each other, stopped when the test ends. */
 async function pair(t: TestContext, transport: SipTransport, extra: Partial<UserAgentOptions> = {}): Promise<{ pbx: UserAgent; carrier: UserAgent }> {
