@@ -7,7 +7,7 @@ import {
 import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, TrunkingInForce } from '../context.js';
 import { admitFor, hasLimits, limitReason, type Admission } from '@switchboard/limits';
 import type { Destination } from '../protocol/sip-link.js';
 import { OriginKeeper } from '../sdp/sdp-origin.js';
@@ -86,8 +86,8 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   readonly startedAt = Date.now();
   answeredAt: number | undefined;
   /** The trunk policy and SIP locator the call started under: a configuration change applies to later calls only. */
-  private policy: EngineContext['policy'];
-  private locator: EngineContext['locator'];
+  private policy: TrunkingInForce['policy'];
+  private locator: TrunkingInForce['locator'];
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
   /** Every leg of the call; `remote` is the far party of a joined call on another half (attended transfer). */
@@ -147,8 +147,9 @@ export class CallActor implements ActorBehaviour<CallMessage> {
   ) {
     this.actorId = `call-${callId}`;
     this.logContext = { call: callId };
-    this.policy = ctx.policy;
-    this.locator = ctx.locator;
+    const trunking = ctx.trunking.current;
+    this.policy = trunking.policy;
+    this.locator = trunking.locator;
   }
 
   /** Read by the worker's stats (calls by state); changed only by the actor. */
