@@ -18,41 +18,63 @@ export interface SessionTimerSettings {
   minSE: number;
 }
 
-/** What every actor of a worker shares. */
+/** RFC 3263 location of SIP destinations on other domains (transfers), overrides first. */
+export interface SipLocate {
+  locate(uri: SipUri): Promise<SipHop[]>;
+}
+
+/** Made from one revision of the trunking configuration, so a call never mixes two. */
+export interface TrunkingInForce {
+  /** Who may call, and where calls go (issue 6). */
+  readonly policy: TrunkPolicy;
+  readonly locator: SipLocate;
+}
+
+/**
+ * The trunking configuration in force: `current` is replaced as a whole when the cluster's
+ * configuration changes (worker/live-trunking.ts). A call reads it once, as it starts, and
+ * keeps what it read: a change applies to later calls only.
+ */
+export interface LiveTrunkingView {
+  readonly current: TrunkingInForce;
+}
+
+/**
+ * What every actor of a worker shares: wiring made once, before the first call, and never
+ * reassigned. What changes while the worker runs lives behind `trunking`.
+ */
 export interface EngineContext {
-  workerId: string;
-  ids: RoutingIds;
-  link: SipLink;
-  kernel: ActorKernel;
-  timers: TimerSettings;
-  sessionTimers: SessionTimerSettings;
-  /** Who may call, and where calls go (issue 6): replaced as a whole when the configuration changes. */
-  policy: TrunkPolicy;
+  readonly workerId: string;
+  readonly ids: RoutingIds;
+  readonly link: SipLink;
+  readonly kernel: ActorKernel;
+  readonly timers: TimerSettings;
+  readonly sessionTimers: SessionTimerSettings;
+  /** The trunk policy and SIP locator in force. */
+  readonly trunking: LiveTrunkingView;
   /** Cluster-wide concurrency and calls-per-second limits of trunks and carriers. */
-  limiter: CallLimiter;
+  readonly limiter: CallLimiter;
   /** Resolves a host name of a carrier or customer URI to an address. */
-  resolve: (host: string) => Promise<string>;
-  /** RFC 3263 location of SIP destinations on other domains (transfers), overrides first. */
-  locator: { locate(uri: SipUri): Promise<SipHop[]> };
+  readonly resolve: (host: string) => Promise<string>;
   /** How long after a successful transfer the engine waits for the transferor's BYE before sending its own (RFC 5589 §6). */
-  transferorByeMs: number;
+  readonly transferorByeMs: number;
   /** Attended transfer: calls reaching calls, on this worker or another (NATS). */
-  bridge: CallBridge;
+  readonly bridge: CallBridge;
   /** How long a relaying call waits for its master to attach (JOIN_ATTACH_MS). */
-  joinAttachMs: number;
+  readonly joinAttachMs: number;
   /** The worker's CDR actor: every call tells it what happened, it emits the records. */
-  cdr: ActorRef<CdrMessage>;
+  readonly cdr: ActorRef<CdrMessage>;
   /** Counters the stats subject reports (refusals by cause, failovers, limit refusals). */
-  counters: Counters;
+  readonly counters: Counters;
   /** How long a placed leg may ring (provisional, no final) before the engine cancels it. */
-  noAnswerMs: number;
-  log: Logger;
+  readonly noAnswerMs: number;
+  readonly log: Logger;
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
-  invites: Map<string, string>;
+  readonly invites: Map<string, string>;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
-  calls: Map<string, CallActor>;
+  readonly calls: Map<string, CallActor>;
   /** Call and transfer spans (issue 9): absent when tracing is off, and in unit tests. */
-  tracer?: CallTracer;
+  readonly tracer?: CallTracer;
   /** On a traced call's or transfer's own context (`tracedContext`): its span. */
-  trace?: CallSpan;
+  readonly trace?: CallSpan;
 }

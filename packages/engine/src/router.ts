@@ -86,7 +86,7 @@ export class InboundRouter {
         return; // an ACK matching nothing is dropped (§17.2.3)
     }
     // outside a dialog, only customers and carriers are answered; anyone else learns nothing
-    if (!this.ctx.policy.knowsSource(from.address)) {
+    if (!this.ctx.trunking.current.policy.knowsSource(from.address)) {
       this.ctx.counters.add('refused.unknown-source');
       this.reply(req, 403, from);
       return;

@@ -74,6 +74,8 @@ export class EnvelopeError extends Error {
   constructor(
     readonly code: EnvelopeErrorCode,
     message: string,
+    /** `unknown-version`: the version the envelope carried (a number, or how another value looked); absent when it had none. */
+    readonly version?: number | string,
   ) {
     super(message);
   }
@@ -100,7 +102,8 @@ function check(value: unknown, shape: Shape, what: string): void {
   }
 }
 
-function decodeVersioned(data: Uint8Array, what: string): Record<string, unknown> {
+/** Unpacks a map and checks its `v` (for this package's decoders; not part of its face). */
+export function decodeVersioned(data: Uint8Array, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = packr.unpack(data);
@@ -113,7 +116,9 @@ function decodeVersioned(data: Uint8Array, what: string): Record<string, unknown
   const v = (value as { v?: unknown }).v;
   // String() of a decoded map can throw (a `toString` key that is not a function): describe it by type
   const shown = typeof v === 'object' && v !== null ? typeof v : String(v);
-  if (v !== ENVELOPE_VERSION) throw new EnvelopeError('unknown-version', `${what}: version ${shown}`);
+  if (v !== ENVELOPE_VERSION) {
+    throw new EnvelopeError('unknown-version', `${what}: version ${v === undefined ? 'missing' : shown}`, typeof v === 'number' ? v : v === undefined ? undefined : shown);
+  }
   return value as Record<string, unknown>;
 }
 

@@ -8,6 +8,10 @@ export {
   type InboundSip, type OutboundSip, type SendFailure, type Heartbeat, type TransportInfo, type Protocol, type WorkerState,
   type EnvelopeErrorCode,
 } from './envelopes.js';
+export {
+  encodeJoinRequest, decodeJoinRequest, encodeJoinReply, decodeJoinReply, encodeBridged, decodeBridged,
+  type JoinRequest, type JoinReply, type CallAddress, type Bridged, type BridgedMessage, type RelayedEvent, type RelayedCommand, type FailureCause,
+} from './bridge.js';
 export { RoutingIds, newRoutingScope, newCallId, CALL_ID_PATTERN, scopeOf } from './routing-ids.js';
 export { RendezvousSet } from './rendezvous.js';
 export { WorkerDirectory, type WorkerStatus } from './worker-directory.js';

@@ -6,7 +6,7 @@ import type { TrunkConfig } from '@switchboard/trunking';
 import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, TrunkingInForce } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import { CallSetup } from '../dialing/call-setup.js';
 import { isLegEvent, type CallMessage, type LegEvent, type LegName, type OperatorTransferAnswer } from '../protocol/call-messages.js';
@@ -49,8 +49,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   readonly startedAt = Date.now();
   answeredAt: number | undefined;
   /** The trunk policy and SIP locator the call started under: a configuration change applies to later calls only. */
-  readonly policy: EngineContext['policy'];
-  readonly locator: EngineContext['locator'];
+  readonly policy: TrunkingInForce['policy'];
+  readonly locator: TrunkingInForce['locator'];
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
   private readonly legs = new Map<LegName, CallLeg>();
@@ -83,8 +83,9 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   ) {
     this.actorId = `call-${callId}`;
     this.logContext = { call: callId };
-    this.policy = ctx.policy;
-    this.locator = ctx.locator;
+    const trunking = ctx.trunking.current;
+    this.policy = trunking.policy;
+    this.locator = trunking.locator;
   }
 
   /**

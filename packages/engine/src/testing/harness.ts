@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import type { CallDetailRecord } from '@switchboard/cdr';
 import { CdrActor } from '../records/cdr-actor.js';
 import { InboundRouter } from '../router.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, SipLocate } from '../context.js';
 import { Counters } from '../metrics/counters.js';
 import { LocalCallLimiter, type CallLimiter } from '@switchboard/limits';
 import { SipLocator, type DnsResolver } from '../locate/sip-locator.js';
@@ -61,6 +61,12 @@ export const TEST_TRUNKING = {
   }],
 };
 
+/**
+ * The context as tests see it: a test may set a field (its log, its link) before the first
+ * call; the engine itself reads it as an EngineContext, all readonly.
+ */
+export type TestContext = { -readonly [K in keyof EngineContext]: EngineContext[K] };
+
 export interface EngineOptions {
   timers?: TimerSettings;
   kernel?: ActorKernel;
@@ -68,7 +74,7 @@ export interface EngineOptions {
   trunking?: unknown;
   limiter?: CallLimiter;
   resolve?: (host: string) => Promise<string>;
-  locator?: EngineContext['locator'];
+  locator?: SipLocate;
   transferorByeMs?: number;
   joinAttachMs?: number;
 }
@@ -87,19 +93,23 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
   const records: CallDetailRecord[] = [];
   const log = pino({ level: 'silent' });
   const trunking: TrunkingConfig = TrunkingConfigSchema.parse(options.trunking ?? TEST_TRUNKING);
-  const ctx: EngineContext = {
+  const ctx: TestContext = {
     workerId: 'w1',
     ids: new RoutingIds('engine-test-secret-0123456789'),
     link,
     kernel,
     timers,
     sessionTimers: { minSE },
-    policy: new TrunkPolicy(trunking, new DigestAuthenticator({ secret: 'engine-test-digest-secret' })),
+    trunking: {
+      current: {
+        policy: new TrunkPolicy(trunking, new DigestAuthenticator({ secret: 'engine-test-digest-secret' })),
+        locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
+      },
+    },
     limiter: options.limiter ?? new LocalCallLimiter(),
     resolve: options.resolve ?? (async (host) => {
       throw new Error(`no address for ${host}`);
     }),
-    locator: options.locator ?? new SipLocator({ overrides: trunking.sipTransfers.overrides, resolver: NO_DNS }),
     transferorByeMs: options.transferorByeMs ?? 32_000,
     bridge: localBridge(() => engine),
     joinAttachMs: options.joinAttachMs ?? JOIN_ATTACH_MS,

@@ -9,8 +9,8 @@ const UNTRACED_LINK = Symbol('untraced link');
  * The context of a traced call's (or transfer's) actors: the same context, except that its
  * `link` hands `span` to the worker with everything the actors send, so SIP leaving for the
  * transport carries the call's trace — without the legs knowing about tracing. Every other
- * field is read through the prototype, so what the worker replaces on its own context (the
- * limiter, the policy) is seen here too. Untraced calls (tracing off) use the worker's context.
+ * field is read through the prototype, so the worker's own wiring (its limiter, the trunking in
+ * force behind `trunking`) is shared. Untraced calls (tracing off) use the worker's context.
  */
 export function tracedContext(ctx: EngineContext, span: CallSpan): EngineContext {
   // a transfer's context is made from its call's: it sends through the worker's own link, not the call's

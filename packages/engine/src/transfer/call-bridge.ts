@@ -1,11 +1,15 @@
+import {
+  ENVELOPE_VERSION, type Bridged, type CallAddress as WireCallAddress, type JoinReply as WireJoinReply, type JoinRequest as WireJoinRequest,
+  type RelayedCommand as WireRelayedCommand, type RelayedEvent as WireRelayedEvent,
+} from '@switchboard/wire';
 import type { CallMessage } from '../protocol/call-messages.js';
 import type { LegMessage } from '../dialog/leg-actor.js';
 
+// The engine's side of @switchboard/wire's join and bridge envelopes: what the actors build and
+// receive, and the explicit mapping at the NATS edge (the version; the master's name for the far party).
+
 /** Who a joined call's other half is: a call actor on a worker (maybe this one). */
-export interface CallAddress {
-  worker: string;
-  call: string;
-}
+export type CallAddress = WireCallAddress;
 
 /**
  * Attended transfer (RFC 3891): the call holding the REFER (the master) asks the worker that
@@ -13,12 +17,7 @@ export interface CallAddress {
  * dialog's far party. Ownership needs no table: the tag carries the worker id (MAC-checked)
  * and the leg's scope.
  */
-export interface JoinRequest {
-  legScope: string;
-  callId: string;
-  tags: string[];
-  master: CallAddress;
-}
+export type JoinRequest = Omit<WireJoinRequest, 'v'>;
 
 export type JoinReply =
   | { ok: true; relay: CallAddress; sdp?: Uint8Array; sdpType?: string; saw?: Uint8Array }
@@ -31,6 +30,9 @@ export type RelayedCommand = Extract<LegMessage, { type: 'send-request' | 'answe
 
 /** `attached`: the master took the far party over (until then the relay may not assume anyone listens). */
 export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand } | { to: 'relay'; attached: true };
+
+/** What the master call names the far party it reaches through a relay. */
+export const REMOTE_LEG = 'remote';
 
 /** How long a relay waits for its master to attach before it hangs up the far party it holds for nobody. */
 export const JOIN_ATTACH_MS = 5_000;
@@ -49,24 +51,106 @@ export function localBridge(engine: () => { onJoin(r: JoinRequest, respond: (rep
   };
 }
 
-const EVENTS = new Set(['provisional', 'failed', 'bye', 'request', 'request-answered', 'ended']);
-const COMMANDS = new Set(['send-request', 'answer-request', 'hangup']);
-
-/** Checks a decoded bridge message: what another worker sends is input like any other. */
-export function readBridgedMessage(x: unknown): { call: string; message: BridgedMessage } | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const { call, message } = x as { call?: unknown; message?: { to?: unknown; event?: { type?: unknown }; command?: { type?: unknown } } };
-  if (typeof call !== 'string' || typeof message !== 'object' || message === null) return undefined;
-  if (message.to === 'master' && typeof message.event?.type === 'string' && EVENTS.has(message.event.type)) return { call, message: message as BridgedMessage };
-  if (message.to === 'relay' && typeof message.command?.type === 'string' && COMMANDS.has(message.command.type)) return { call, message: message as BridgedMessage };
-  if (message.to === 'relay' && (message as { attached?: unknown }).attached === true) return { call, message: { to: 'relay', attached: true } };
-  return undefined;
+export function toWireJoinRequest(r: JoinRequest): WireJoinRequest {
+  return { v: ENVELOPE_VERSION, legScope: r.legScope, callId: r.callId, tags: r.tags, master: { worker: r.master.worker, call: r.master.call } };
 }
 
-export function readJoinRequest(x: unknown): JoinRequest | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const r = x as Partial<JoinRequest>;
-  const okMaster = typeof r.master === 'object' && r.master !== null && typeof r.master.worker === 'string' && typeof r.master.call === 'string';
-  if (typeof r.legScope !== 'string' || typeof r.callId !== 'string' || !Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string') || !okMaster) return undefined;
-  return r as JoinRequest;
+export function fromWireJoinRequest(r: WireJoinRequest): JoinRequest {
+  return { legScope: r.legScope, callId: r.callId, tags: r.tags, master: r.master };
+}
+
+export function toWireJoinReply(r: JoinReply): WireJoinReply {
+  if (!r.ok) return { v: ENVELOPE_VERSION, ok: false, status: r.status, reason: r.reason };
+  return {
+    v: ENVELOPE_VERSION, ok: true, relay: { worker: r.relay.worker, call: r.relay.call },
+    ...(r.sdp === undefined ? {} : { sdp: r.sdp }), ...(r.sdpType === undefined ? {} : { sdpType: r.sdpType }), ...(r.saw === undefined ? {} : { saw: r.saw }),
+  };
+}
+
+export function fromWireJoinReply(r: WireJoinReply): JoinReply {
+  if (!r.ok) return { ok: false, status: r.status, reason: r.reason };
+  return { ok: true, relay: r.relay, ...(r.sdp === undefined ? {} : { sdp: r.sdp }), ...(r.sdpType === undefined ? {} : { sdpType: r.sdpType }), ...(r.saw === undefined ? {} : { saw: r.saw }) };
+}
+
+/**
+ * The envelope of `message` for call `call` on another worker; undefined for a command that is
+ * not relayed (the call actor tells its `remote` leg whatever it tells a leg).
+ */
+export function toWireBridged(call: string, message: BridgedMessage): Bridged | undefined {
+  if (message.to === 'master') return { v: ENVELOPE_VERSION, call, message: { to: 'master', event: toWireEvent(message.event) } };
+  if ('attached' in message) return { v: ENVELOPE_VERSION, call, message: { to: 'relay', attached: true } };
+  const command = toWireCommand(message.command);
+  return command === undefined ? undefined : { v: ENVELOPE_VERSION, call, message: { to: 'relay', command } };
+}
+
+export function fromWireBridged(b: Bridged): { call: string; message: BridgedMessage } {
+  const m = b.message;
+  if (m.to === 'master') return { call: b.call, message: { to: 'master', event: fromWireEvent(m.event) } };
+  if ('attached' in m) return { call: b.call, message: { to: 'relay', attached: true } };
+  return { call: b.call, message: { to: 'relay', command: fromWireCommand(m.command) } };
+}
+
+/** Drops the relay's leg name (and a REFER's parsed request): the master knows the party as `remote`. */
+function toWireEvent(e: RelayedEvent): WireRelayedEvent {
+  switch (e.type) {
+    case 'provisional':
+      return { type: e.type, status: e.status, reason: e.reason, body: e.body, ...(e.contentType === undefined ? {} : { contentType: e.contentType }) };
+    case 'failed':
+      return { type: e.type, status: e.status, reason: e.reason, cause: e.cause, ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+    case 'bye':
+      return { type: e.type, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+    case 'request':
+      return { type: e.type, token: e.token, method: e.method, body: e.body, ...(e.contentType === undefined ? {} : { contentType: e.contentType }) };
+    case 'request-answered':
+      return {
+        type: e.type, token: e.token, status: e.status, reason: e.reason,
+        ...(e.body === undefined ? {} : { body: e.body }), ...(e.contentType === undefined ? {} : { contentType: e.contentType }),
+      };
+    case 'ended':
+      return { type: e.type, cause: e.cause };
+  }
+}
+
+function fromWireEvent(e: WireRelayedEvent): RelayedEvent {
+  const leg = REMOTE_LEG;
+  switch (e.type) {
+    case 'provisional':
+      return { type: e.type, leg, status: e.status, reason: e.reason, body: e.body, contentType: e.contentType };
+    case 'failed':
+      return { type: e.type, leg, status: e.status, reason: e.reason, cause: e.cause, ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+    case 'bye':
+      return { type: e.type, leg, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+    case 'request':
+      return { type: e.type, leg, token: e.token, method: e.method, body: e.body, contentType: e.contentType };
+    case 'request-answered':
+      return { type: e.type, leg, token: e.token, status: e.status, reason: e.reason, ...(e.body === undefined ? {} : { body: e.body }), contentType: e.contentType };
+    case 'ended':
+      return { type: e.type, leg, cause: e.cause };
+  }
+}
+
+function toWireCommand(c: RelayedCommand): WireRelayedCommand | undefined {
+  switch (c.type) {
+    case 'send-request':
+      return { type: c.type, token: c.token, method: c.method, ...content(c) };
+    case 'answer-request':
+      return { type: c.type, token: c.token, status: c.status, ...(c.reason === undefined ? {} : { reason: c.reason }), ...content(c) };
+    case 'hangup':
+      return { type: c.type, ...(c.status === undefined ? {} : { status: c.status }), ...(c.reason === undefined ? {} : { reason: c.reason }) };
+    default:
+      // reachable despite the type: the call actor casts whatever it tells its `remote` leg
+      return undefined;
+  }
+}
+
+function content(c: { body?: Uint8Array; contentType?: string; headers?: [string, string][] }): { body?: Uint8Array; contentType?: string; headers?: [string, string][] } {
+  return {
+    ...(c.body === undefined ? {} : { body: c.body }), ...(c.contentType === undefined ? {} : { contentType: c.contentType }),
+    ...(c.headers === undefined ? {} : { headers: c.headers }),
+  };
+}
+
+/** The wire's commands are the legs' own: the compiler holds the two shapes together. */
+function fromWireCommand(c: WireRelayedCommand): RelayedCommand {
+  return c;
 }

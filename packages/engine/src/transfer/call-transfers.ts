@@ -4,7 +4,7 @@ import type { SipRequest } from '@switchboard/sip';
 import { decideRefer, type ReferAsk, type TrunkConfig, type TrunkPolicy } from '@switchboard/trunking';
 import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, TrunkingInForce } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallMessage, LegEvent, LegInfo, LegName, OperatorTransferAnswer, TransferEvent } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
@@ -51,7 +51,7 @@ export interface TransferringCall {
   readonly log: Logger;
   readonly logContext: Record<string, unknown>;
   readonly policy: TrunkPolicy;
-  readonly locator: EngineContext['locator'];
+  readonly locator: TrunkingInForce['locator'];
   readonly ingress: Destination;
   readonly sessions: CallSessions;
   readonly trunkConfig: TrunkConfig | undefined;

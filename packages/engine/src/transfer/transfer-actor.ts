@@ -2,7 +2,7 @@ import { NameAddr, SipUri } from '@switchboard/sip';
 import type { CallTarget, ReferTarget, TrunkConfig } from '@switchboard/trunking';
 import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, TrunkingInForce } from '../context.js';
 import { admitFor, hasLimits, limitReason, type Admission, type LimitRequest } from '@switchboard/limits';
 import type { SipHop } from '../locate/sip-locator.js';
 import type { CallEvent } from '@switchboard/cdr';
@@ -65,8 +65,8 @@ export interface TransferSpec {
   /** Names of the new legs (`c1.`, `c2.`… per transfer of the call): unique among the call's legs. */
   legPrefix: `c${number}.`;
   /** The trunk policy and SIP locator the call started under (a configuration change applies to later calls). */
-  policy: EngineContext['policy'];
-  locator: EngineContext['locator'];
+  policy: TrunkingInForce['policy'];
+  locator: TrunkingInForce['locator'];
 }
 
 /** The platform-wide count of transfer legs to other domains (README "Transfer"). */

@@ -4,6 +4,31 @@ import { formatPath } from '@switchboard/config';
 import { TrunkingConfigSchema, type TrunkingConfig } from '@switchboard/trunking';
 import { CONFIG_BUCKET, TRUNKING_KEY } from '@switchboard/wire';
 import type { Logger } from 'pino';
+import type { LiveTrunkingView, TrunkingInForce } from '../context.js';
+
+/**
+ * The worker's trunking in force: made from the file, then from each configuration the watch
+ * applies — policy and locator together, replaced as a whole, so a call that read `current`
+ * keeps one consistent pair whatever changes after.
+ */
+export class LiveTrunkingHolder implements LiveTrunkingView {
+  private inForce: TrunkingInForce;
+
+  constructor(
+    private readonly make: (config: TrunkingConfig) => TrunkingInForce,
+    seed: TrunkingConfig,
+  ) {
+    this.inForce = make(seed);
+  }
+
+  get current(): TrunkingInForce {
+    return this.inForce;
+  }
+
+  apply(config: TrunkingConfig): void {
+    this.inForce = this.make(config);
+  }
+}
 
 /** A write refused: the field path and why, or a revision that is no longer the latest. */
 export class ConfigWriteError extends Error {

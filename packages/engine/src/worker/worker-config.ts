@@ -1,4 +1,5 @@
 import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, type EnvOverride } from '@switchboard/config';
+import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } from '@switchboard/limits';
 import { z } from 'zod';
 
 export const WorkerConfigSchema = z.object({
@@ -30,13 +31,13 @@ export const WorkerConfigSchema = z.object({
     /** Cluster-wide call limits (JetStream KV; see docs/architecture.md "Limits"). */
     limits: z
       .object({
-        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default('sb-limits'),
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default(DEFAULT_LIMITS_BUCKET),
         /** A crashed worker's calls stop counting this long after its last refresh. */
-        leaseMs: z.number().int().min(300).default(15_000),
+        leaseMs: z.number().int().min(300).default(DEFAULT_LEASE_MS),
         /** Longer than this without a verdict, a limited call is refused (503) rather than kept waiting. */
-        timeoutMs: z.number().int().positive().default(1_000),
+        timeoutMs: z.number().int().positive().default(DEFAULT_LIMIT_TIMEOUT_MS),
       })
-      .default({ bucket: 'sb-limits', leaseMs: 15_000, timeoutMs: 1_000 }),
+      .default({ bucket: DEFAULT_LIMITS_BUCKET, leaseMs: DEFAULT_LEASE_MS, timeoutMs: DEFAULT_LIMIT_TIMEOUT_MS }),
   }),
   trunking: z.object({
     /** The trunks, carriers and numbers (YAML or JSON), relative to this file. */

@@ -1,0 +1,137 @@
+// The worker's NATS link against a real nats-server: two links stand for two workers joined by
+// an attended transfer; raw publishes stand for a worker of another version.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
+import { decodeJoinReply, encodeMap, Subjects } from '@switchboard/wire';
+import { pino } from 'pino';
+import { Counters } from '../metrics/counters.js';
+import type { LegMessage } from '../dialog/leg-actor.js';
+import type { BridgedMessage, JoinReply, JoinRequest, RelayedCommand } from '../transfer/call-bridge.js';
+import { NatsLink, type LinkTarget } from './nats-link.js';
+
+let server: NatsServerHandle;
+const connections: NatsConnection[] = [];
+
+before(async () => {
+  server = await startNatsServer();
+});
+
+after(async () => {
+  for (const nc of connections) await nc.close().catch(() => {});
+  await server.stop();
+});
+
+async function connection(): Promise<NatsConnection> {
+  const nc = await connect({ servers: server.url });
+  connections.push(nc);
+  return nc;
+}
+
+/** A worker's link whose router records what reached it, and whose log lines are kept. */
+async function worker(workerId: string, answer: JoinReply = { ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' }) {
+  const joins: JoinRequest[] = [];
+  const bridged: { call: string; message: BridgedMessage }[] = [];
+  const router: LinkTarget = {
+    onInbound: () => undefined,
+    onSendFailure: () => undefined,
+    onJoin: (request, respond) => {
+      joins.push(request);
+      respond(answer);
+    },
+    onBridged: (call, message) => void bridged.push({ call, message }),
+  };
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  }));
+  const nc = await connection();
+  const link = new NatsLink({ workerId, nc, log, counters: new Counters(), transactions: undefined, router: () => router, stats: () => ({ workerId }) });
+  await link.subscribe();
+  return { link, nc, joins, bridged, lines };
+}
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await sleep(10);
+  assert.ok(check(), `never happened: ${what}`);
+}
+
+const JOIN: JoinRequest = { legScope: 'w2.00112233', callId: 'replaced@pbx.example', tags: ['w2.00112233.aabb', 'fa1'], master: { worker: 'w1', call: 'c1' } };
+
+describe('worker-to-worker messages over NATS', () => {
+  test('a join and the bridged messages of a joined call reach the other worker as the actors sent them', async () => {
+    const relay: JoinReply = { ok: true, relay: { worker: 'w2', call: 'c2' }, sdp: Buffer.from('v=0\r\n'), sdpType: 'application/sdp' };
+    const w1 = await worker('w1');
+    const w2 = await worker('w2', relay);
+    assert.deepEqual(await w1.link.bridge.join('w2', JOIN), relay);
+    assert.deepEqual(w2.joins, [JOIN]);
+    // the relay's leg is `b1`; the master knows that party as `remote`, and never sees the REFER's parsed request
+    w2.link.bridge.send({ worker: 'w1', call: 'c1' }, { to: 'master', event: { type: 'bye', leg: 'b1', reasonHeader: 'Q.850;cause=16' } });
+    w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', attached: true });
+    w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', command: { type: 'send-request', token: 'x:reinvite', method: 'INVITE', headers: [['Supported', 'timer']] } });
+    // the call actor casts what it tells its `remote` leg: a command the bridge does not carry stays home
+    const toLeg = (m: LegMessage) => m as RelayedCommand;
+    w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', command: toLeg({ type: 'answer', status: 200 }) });
+    await eventually(() => w1.bridged.length === 1 && w2.bridged.length === 2, 'the bridged messages');
+    assert.deepEqual(w1.lines.map((l) => [l.event, l.reason]), [['dropped', 'not-relayed']]);
+    assert.deepEqual(w1.bridged, [{ call: 'c1', message: { to: 'master', event: { type: 'bye', leg: 'remote', reasonHeader: 'Q.850;cause=16' } } }]);
+    assert.deepEqual(w2.bridged, [
+      { call: 'c2', message: { to: 'relay', attached: true } },
+      { call: 'c2', message: { to: 'relay', command: { type: 'send-request', token: 'x:reinvite', method: 'INVITE', headers: [['Supported', 'timer']] } } },
+    ]);
+  });
+
+  test('a bridge message of another version is dropped with a log line naming it, never misread', async () => {
+    const w3 = await worker('w3');
+    const other = await connection();
+    const v1 = { v: 1, call: 'c3', message: { to: 'relay', command: { type: 'hangup' } } };
+    other.publish(Subjects.workerBridge('w3'), encodeMap({ ...v1, v: 2 }));
+    other.publish(Subjects.workerBridge('w3'), encodeMap({ call: 'c3', message: v1.message }));
+    other.publish(Subjects.workerBridge('w3'), encodeMap(v1));
+    await eventually(() => w3.bridged.length === 1, 'the v1 message');
+    assert.deepEqual(w3.bridged, [{ call: 'c3', message: { to: 'relay', command: { type: 'hangup' } } }], 'only the v1 message reached the router');
+    const refused = w3.lines.filter((l) => l.reason === 'unknown-version');
+    assert.equal(refused.length, 2, JSON.stringify(w3.lines));
+    assert.deepEqual(refused.map((l) => [l.level, l.event, l.subject, l.version]), [[40, 'dropped', 'bridge', 2], [40, 'dropped', 'bridge', 'none']]);
+  });
+
+  test('a join request of another version is answered at once with an error, and logged', async () => {
+    const w4 = await worker('w4', { ok: true, relay: { worker: 'w4', call: 'c4' } });
+    const other = await connection();
+    const asked = Date.now();
+    const reply = await other.request(Subjects.workerJoin('w4'), encodeMap({ v: 2, ...JOIN }), { timeout: 1_000 });
+    assert.ok(Date.now() - asked < 1_000);
+    assert.deepEqual(decodeJoinReply(reply.data), { v: 1, ok: false, status: 503, reason: 'Join Version Not Supported' });
+    assert.deepEqual(w4.joins, [], 'the router never saw it');
+    const [line] = w4.lines.filter((l) => l.reason === 'unknown-version');
+    assert.equal(line?.level, 40);
+    assert.equal(line?.event, 'refused');
+    assert.equal(line?.subject, 'join');
+    assert.equal(line?.version, 2);
+    // a malformed v1 request is answered too (400), and a good one reaches the router
+    const bad = await other.request(Subjects.workerJoin('w4'), encodeMap({ v: 1, ...JOIN, tags: 'none' }), { timeout: 1_000 });
+    assert.deepEqual(decodeJoinReply(bad.data), { v: 1, ok: false, status: 400, reason: 'Bad Join Request' });
+    const good = await other.request(Subjects.workerJoin('w4'), encodeMap({ v: 1, ...JOIN }), { timeout: 1_000 });
+    assert.deepEqual(decodeJoinReply(good.data), { v: 1, ok: true, relay: { worker: 'w4', call: 'c4' } });
+    assert.deepEqual(w4.joins, [JOIN]);
+  });
+
+  test('a join reply of another version fails the join rather than being read', async () => {
+    const w5 = await worker('w5');
+    const other = await connection();
+    other.subscribe(Subjects.workerJoin('w6'), {
+      callback: (_err, msg) => {
+        msg.respond(encodeMap({ v: 2, ok: true, relay: { worker: 'w6', call: 'c6' } }));
+      },
+    });
+    await other.flush();
+    await assert.rejects(w5.link.bridge.join('w6', JOIN));
+    assert.deepEqual(w5.lines.filter((l) => l.reason === 'unknown-version').map((l) => [l.event, l.subject, l.version, l.worker]), [['refused', 'join reply', 2, 'w6']]);
+  });
+});
