@@ -2,7 +2,7 @@ import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } 
 import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
 import { CallActor } from './call/call-actor.js';
 import { ALLOW, SUPPORTED } from './dialog/capabilities.js';
-import type { LegMessage } from './dialog/leg-actor.js';
+import type { LegMessage } from './protocol/leg-messages.js';
 import type { EngineContext } from './context.js';
 import type { Destination } from './protocol/sip-link.js';
 import { cancelTargetKey, serverTransactionKey } from '@switchboard/transactions';
@@ -111,7 +111,7 @@ export class InboundRouter {
   onJoin(request: JoinRequest, respond: (reply: JoinReply) => void): void {
     const leg = this.ctx.kernel.find<LegMessage>(`leg-${request.legScope}`);
     if (leg === undefined) respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
-    else leg.tell({ type: 'join', callId: request.callId, tags: request.tags, master: request.master, respond });
+    else leg.tell({ type: 'join', callId: request.callId, tags: request.tags, master: request.master, replyTo: { id: `join-${request.legScope}`, tell: respond } });
   }
 
   /** A message between the halves of a call joined across workers. */

@@ -28,14 +28,14 @@ const EVENTS: RelayedEvent[] = [
   { type: 'bye' },
   { type: 'request', token: 't1', method: 'INFO', body: SDP, contentType: 'application/dtmf-relay' },
   { type: 'request', token: 't2', method: 'INVITE', body: Buffer.alloc(0) },
-  { type: 'request-answered', token: 't3', status: 200, reason: 'OK', body: SDP, contentType: 'application/sdp' },
-  { type: 'request-answered', token: 't4', status: 491, reason: 'Request Pending' },
+  { type: 'request-answered', token: { kind: 'relay', id: 3 }, status: 200, reason: 'OK', body: SDP, contentType: 'application/sdp' },
+  { type: 'request-answered', token: { kind: 'reinvite', party: 'remaining' }, status: 491, reason: 'Request Pending' },
   { type: 'ended', cause: 'bye' },
 ];
 
 const COMMANDS: RelayedCommand[] = [
-  { type: 'send-request', token: 'x:reinvite', method: 'INVITE', body: SDP, contentType: 'application/sdp', headers: [['Session-Expires', '1800;refresher=uas']] },
-  { type: 'send-request', token: 'x:bye', method: 'BYE' },
+  { type: 'send-request', token: { kind: 'reinvite', party: 'new' }, method: 'INVITE', body: SDP, contentType: 'application/sdp', headers: [['Session-Expires', '1800;refresher=uas']] },
+  { type: 'send-request', token: { kind: 'notify', seq: 2 }, method: 'BYE' },
   { type: 'answer-request', token: 't1', status: 200, reason: 'OK', body: SDP, contentType: 'application/sdp', headers: [['Supported', 'timer']] },
   { type: 'answer-request', token: 't2', status: 488 },
   { type: 'hangup', status: 503, reason: 'Service Unavailable' },
@@ -156,8 +156,12 @@ describe('worker-to-worker envelopes: what is refused', () => {
     refused(() => decodeBridged(event({ type: 'answered', body: SDP })), 'missing-field', 'an event the relay does not send');
     refused(() => decodeBridged(event({ type: 'failed', status: 500, reason: 'x', cause: 'meteor' })), 'missing-field', 'an unknown failure cause');
     refused(() => decodeBridged(command({ type: 'join', callId: 'x' })), 'missing-field', 'a command the master does not send');
-    refused(() => decodeBridged(command({ type: 'send-request', token: 't', method: 'INFO', headers: [['Only-Name']] })), 'missing-field', 'a header without a value');
-    refused(() => decodeBridged(command({ type: 'send-request', token: 't', method: 'INFO', headers: [['X', 1]] })), 'missing-field', 'a header value that is a number');
+    refused(() => decodeBridged(command({ type: 'send-request', token: { kind: 'relay', id: 1 }, method: 'INFO', headers: [['Only-Name']] })), 'missing-field', 'a header without a value');
+    refused(() => decodeBridged(command({ type: 'send-request', token: 'x:reinvite', method: 'INFO' })), 'missing-field', 'a token that is a string');
+    refused(() => decodeBridged(command({ type: 'send-request', token: { kind: 'relay' }, method: 'INFO' })), 'missing-field', 'a relay token without its id');
+    refused(() => decodeBridged(command({ type: 'send-request', token: { kind: 'reinvite', party: 'other' }, method: 'INFO' })), 'missing-field', 'a re-INVITE token for no party');
+    refused(() => decodeBridged(command({ type: 'send-request', token: { kind: 'gossip', seq: 1 }, method: 'INFO' })), 'missing-field', 'a token of an unknown kind');
+    refused(() => decodeBridged(command({ type: 'send-request', token: { kind: 'relay', id: 1 }, method: 'INFO', headers: [['X', 1]] })), 'missing-field', 'a header value that is a number');
     refused(() => decodeBridged(command({ type: 'send-request', token: 't', method: 'INFO', headers: 'X: 1' })), 'missing-field', 'headers as text');
     refused(() => decodeBridged(encodeMap({ v: 1, call: 'c', message: { to: 'elsewhere', attached: true } })), 'missing-field', 'an unknown destination');
     refused(() => decodeBridged(encodeMap({ v: 1, call: 'c', message: { to: 'relay', attached: false } })), 'missing-field', 'attached: false');

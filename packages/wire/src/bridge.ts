@@ -30,18 +30,30 @@ export type JoinReply =
 export type FailureCause = 'response' | 'timeout' | 'transport-error' | 'no-answer' | 'no-ack';
 const FAILURE_CAUSES: ReadonlySet<string> = new Set<FailureCause>(['response', 'timeout', 'transport-error', 'no-answer', 'no-ack']);
 
+/**
+ * Who asked a leg to send an in-dialog request, and which request it was: handed back with
+ * the answer (across workers too, for the far party of a joined call).
+ */
+export type RequestToken =
+  /** An in-dialog request of the other party, relayed by the call (`id`: the call's relay number). */
+  | { readonly kind: 'relay'; readonly id: number }
+  /** A transfer's re-INVITE: of the remaining party (to the new party's session), or of the new party. */
+  | { readonly kind: 'reinvite'; readonly party: 'remaining' | 'new' }
+  /** A NOTIFY of a transfer's subscription (RFC 3515 §2.4.4), answered straight to the transfer. */
+  | { readonly kind: 'notify'; readonly seq: number };
+
 /** The far party's events, relay → master (where that party is the leg `remote`). */
 export type RelayedEvent =
   | { type: 'provisional'; status: number; reason: string; body: Uint8Array; contentType?: string }
   | { type: 'failed'; status: number; reason: string; cause: FailureCause; reasonHeader?: string }
   | { type: 'bye'; reason?: string; reasonHeader?: string }
   | { type: 'request'; token: string; method: string; body: Uint8Array; contentType?: string }
-  | { type: 'request-answered'; token: string; status: number; reason: string; body?: Uint8Array; contentType?: string }
+  | { type: 'request-answered'; token: RequestToken; status: number; reason: string; body?: Uint8Array; contentType?: string }
   | { type: 'ended'; cause: string };
 
 /** The master's commands for the far party, master → relay. */
 export type RelayedCommand =
-  | { type: 'send-request'; token: string; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
+  | { type: 'send-request'; token: RequestToken; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   | { type: 'hangup'; status?: number; reason?: string };
 
@@ -128,7 +140,7 @@ function readEvent(o: Fields): RelayedEvent {
       return { type, token: o.string('token'), method: o.string('method'), body: o.bytes('body'), ...withContentType() };
     case 'request-answered': {
       const body = o.optionalBytes('body');
-      return { type, token: o.string('token'), status: o.number('status'), reason: o.string('reason'), ...(body === undefined ? {} : { body }), ...withContentType() };
+      return { type, token: readToken(o.map('token')), status: o.number('status'), reason: o.string('reason'), ...(body === undefined ? {} : { body }), ...withContentType() };
     }
     case 'ended':
       return { type, cause: o.string('cause') };
@@ -151,7 +163,7 @@ function readCommand(o: Fields): RelayedCommand {
   };
   switch (type) {
     case 'send-request':
-      return { type, token: o.string('token'), method: o.string('method'), ...content() };
+      return { type, token: readToken(o.map('token')), method: o.string('method'), ...content() };
     case 'answer-request':
       return { type, token: o.string('token'), status: o.number('status'), ...withReason(), ...content() };
     case 'hangup': {
@@ -167,6 +179,23 @@ function readCommand(o: Fields): RelayedCommand {
 function isMap(v: unknown): v is Record<string, unknown> {
   const proto: unknown = typeof v === 'object' && v !== null ? Object.getPrototypeOf(v) : undefined;
   return proto === Object.prototype || proto === null;
+}
+
+function readToken(o: Fields): RequestToken {
+  const kind = o.string('kind');
+  switch (kind) {
+    case 'relay':
+      return { kind, id: o.number('id') };
+    case 'notify':
+      return { kind, seq: o.number('seq') };
+    case 'reinvite': {
+      const party = o.string('party');
+      if (party !== 'remaining' && party !== 'new') throw o.invalid('party', party);
+      return { kind, party };
+    }
+    default:
+      throw o.invalid('kind', kind);
+  }
 }
 
 function isFailureCause(cause: string): cause is FailureCause {

@@ -10,7 +10,7 @@ export {
 } from './envelopes.js';
 export {
   encodeJoinRequest, decodeJoinRequest, encodeJoinReply, decodeJoinReply, encodeBridged, decodeBridged,
-  type JoinRequest, type JoinReply, type CallAddress, type Bridged, type BridgedMessage, type RelayedEvent, type RelayedCommand, type FailureCause,
+  type JoinRequest, type JoinReply, type CallAddress, type Bridged, type BridgedMessage, type RelayedEvent, type RelayedCommand, type FailureCause, type RequestToken,
 } from './bridge.js';
 export { RoutingIds, newRoutingScope, newCallId, CALL_ID_PATTERN, scopeOf } from './routing-ids.js';
 export { RendezvousSet } from './rendezvous.js';

@@ -1,4 +1,5 @@
 import type { SipRequest } from '@switchboard/sip';
+import type { FailureCause, RequestToken } from '@switchboard/wire';
 import type { Admission, LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { BridgedMessage, CallAddress, JoinReply } from '../transfer/call-bridge.js';
@@ -15,20 +16,8 @@ export type LegName = 'a' | 'remote' | `b${number}` | `c${number}.${number}`;
 /** The prefix of an attempt's leg name: `b` for a call's attempts, `c<n>.` for its n-th transfer's. */
 export type AttemptPrefix = 'b' | `c${number}.`;
 
-/** Why a placed leg failed: an answer of the far end, or something that stood for one. */
-export type FailureCause = 'response' | 'timeout' | 'transport-error' | 'no-answer' | 'no-ack';
-
-/**
- * Who asked a leg to send an in-dialog request, and which request it was: handed back with the
- * answer, so nobody parses a string to find its way.
- */
-export type RequestToken =
-  /** An in-dialog request of the other party, relayed by the call (`id`: the call's relay number). */
-  | { readonly kind: 'relay'; readonly id: number }
-  /** A transfer's re-INVITE: of the remaining party (to the new party's session), or of the new party. */
-  | { readonly kind: 'reinvite'; readonly party: 'remaining' | 'new' }
-  /** A NOTIFY of a transfer's subscription (RFC 3515 §2.4.4), answered straight to the transfer. */
-  | { readonly kind: 'notify'; readonly seq: number };
+/** Why a placed leg failed (an answer of the far end, or something that stood for one); who asked a leg for a request: as on the wire. */
+export type { FailureCause, RequestToken } from '@switchboard/wire';
 
 /** A leg's answer to a request it was asked to send: to the call, or to the `replyTo` of the request. */
 export interface RequestAnswered {

@@ -4,7 +4,7 @@ import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallMessage, LegEvent, LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { CallSessions } from '../sdp/call-sessions.js';
-import type { BridgedMessage, CallAddress, CallBridge, RelayedCommand, RelayedEvent } from './call-bridge.js';
+import type { BridgedMessage, CallAddress, CallBridge, RelayedEvent } from './call-bridge.js';
 
 /** The call holding a replaced dialog, as the relay sees it. */
 export interface RelayingCall {
@@ -99,7 +99,11 @@ export function remoteLeg(bridge: CallBridge, relay: CallAddress): ActorRef<LegM
   return {
     id: `remote-${relay.call}`,
     tell: (command: LegMessage) => {
-      if (command.type === 'send-request' || command.type === 'answer-request' || command.type === 'hangup') bridge.send(relay, { to: 'relay', command: command as RelayedCommand });
+      // a reply address cannot cross workers: the far party's answers come back as its events
+      if (command.type === 'send-request') {
+        const { replyTo: _local, ...relayed } = command;
+        bridge.send(relay, { to: 'relay', command: relayed });
+      } else if (command.type === 'answer-request' || command.type === 'hangup') bridge.send(relay, { to: 'relay', command });
     },
   };
 }

@@ -3,7 +3,7 @@ import {
   type RelayedCommand as WireRelayedCommand, type RelayedEvent as WireRelayedEvent,
 } from '@switchboard/wire';
 import type { CallMessage } from '../protocol/call-messages.js';
-import type { LegMessage } from '../dialog/leg-actor.js';
+import type { LegMessage } from '../protocol/leg-messages.js';
 
 // The engine's side of @switchboard/wire's join and bridge envelopes: what the actors build and
 // receive, and the explicit mapping at the NATS edge (the version; the master's name for the far party).

@@ -3,7 +3,8 @@ import type { CdrPublisher } from '@switchboard/cdr';
 import type { WorkerState } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { EngineContext } from '../context.js';
-import type { ActorKernel } from '../kernel/actor-kernel.js';
+import type { ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
+import type { OperatorTransferAnswer } from '../protocol/call-messages.js';
 import { AdminRefusal, type AdminTarget } from './admin-service.js';
 import { ConfigWriteError, type LiveTrunking } from './live-trunking.js';
 
@@ -67,13 +68,16 @@ export class WorkerAdminTarget implements AdminTarget {
     if (call === undefined) return Promise.reject(new AdminRefusal(404, `no call ${id} on worker ${this.id}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new AdminRefusal(503, 'the call did not answer in time')), TRANSFER_ANSWER_MS);
-      call.self.tell({
-        type: 'operator-transfer', target, respond: (answer) => {
+      // the call answers an address: this request's, at the edge where NATS waits for it
+      const replyTo: ActorRef<OperatorTransferAnswer> = {
+        id: `operator-transfer-${id}`,
+        tell: (answer) => {
           clearTimeout(timer);
           if (answer.ok) resolve({ transfer: answer.transfer, kind: answer.kind });
           else reject(new AdminRefusal(422, `transfer refused: ${answer.status} ${answer.reason}`));
         },
-      });
+      };
+      call.self.tell({ type: 'operator-transfer', target, replyTo });
     });
   }
 

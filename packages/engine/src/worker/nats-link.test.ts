@@ -9,7 +9,7 @@ import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeJoinReply, encodeMap, Subjects } from '@switchboard/wire';
 import { pino } from 'pino';
 import { Counters } from '../metrics/counters.js';
-import type { LegMessage } from '../dialog/leg-actor.js';
+import type { LegMessage } from '../protocol/leg-messages.js';
 import type { BridgedMessage, JoinReply, JoinRequest, RelayedCommand } from '../transfer/call-bridge.js';
 import { NatsLink, type LinkTarget } from './nats-link.js';
 

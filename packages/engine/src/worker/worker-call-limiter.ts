@@ -1,4 +1,4 @@
-import type { Admission, CallLimiter, LimitRequest } from '@switchboard/limits';
+import type { Admission, CallLimiter, LimitHold, LimitRequest } from '@switchboard/limits';
 
 /**
  * The worker's call limiter: the cluster-wide one (JetStream KV) needs NATS, so the worker
@@ -15,6 +15,10 @@ export class WorkerCallLimiter implements CallLimiter {
 
   admit(request: LimitRequest): Promise<Admission> {
     return this.opened?.admit(request) ?? Promise.resolve({ admitted: false, limit: 'unavailable', key: request.key });
+  }
+
+  release(hold: LimitHold): void {
+    this.opened?.release(hold);
   }
 
   held(): ReadonlyMap<string, number> {
