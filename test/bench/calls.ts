@@ -1,13 +1,18 @@
 // Call benchmark: PBX-side load over UDP (testkit UA) → transport → two workers → carrier
 // UA, all on this machine with a nats-server. Prints calls/s and failures at a target rate,
-// INVITE→200 latency percentiles at half load, and worker heap bytes per established call.
-// The trunk has cluster-wide limits set far above the load (so every call pays for the KV
-// admission and release), unless LIMITS=off.
-// Usage: [LIMITS=off] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// INVITE→200 latency percentiles at half load, the CPU time each cluster process spent per
+// answered call in the two load phases, and worker heap bytes per established call
+// (`concurrent` 0 leaves the held-calls phase out). The last line, `summary:`, is what
+// test/bench/compare.sh collects. The trunk has cluster-wide limits set far above the load (so
+// every call pays for the KV admission and release), unless LIMITS=off. SWITCHBOARD_ROOT=<checkout>
+// runs that checkout's built transport and workers (the UAs stay this tree's).
+// Usage: [LIMITS=off] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import { startNatsServer, UserAgent, type Call } from '@switchboard/testkit';
+import { startNatsServer, UserAgent, type Call, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { engineRoot, oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const rate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 10);
@@ -28,6 +33,32 @@ await workersKnown(transport, ['w1', 'w2']);
 const nc = await connect({ servers: nats.url });
 const trunk = { host: '127.0.0.1', port: transport.udpPort };
 
+// proc(5): utime and stime, fields 14 and 15 of /proc/<pid>/stat, count every thread of the
+// process (libuv's pool, V8's GC helpers, nats-server's goroutines) in clock ticks;
+// /proc/<pid>/schedstat would give nanoseconds but only for the main thread.
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces and parentheses: count fields after its last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+function pidOf(p: ManagedProcess): number {
+  if (p.child.pid === undefined) throw new Error(`${p.name} has no pid: it did not start`);
+  return p.child.pid;
+}
+/** The cluster's processes, whose CPU time per call is the figure that travels between machines. */
+const measured = [
+  { name: 'transport t1', pid: pidOf(transport.proc) },
+  ...workers.map((w, i) => ({ name: `worker w${i + 1}`, pid: pidOf(w) })),
+  { name: 'nats-server', pid: pidOf(nats.process) },
+];
+/** CPU ms of each measured process, then of this process (the UAs: not the cluster's, shown apart). */
+function cpuNow(): number[] {
+  const own = process.cpuUsage();
+  return [...measured.map((m) => cpuMs(m.pid)), (own.user + own.system) / 1000];
+}
+
 let n = 0;
 function place(): Call {
   return pbx.call({ to: `sip:+1415${String(++n).padStart(7, '0')}@trunk.example`, via: trunk });
@@ -37,14 +68,25 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
+interface Phase {
+  answered: number;
+  failed: number;
+  /** INVITE→200 ms of the answered calls, sorted. */
+  latencies: number[];
+  elapsed: number;
+  /** CPU ms spent in the phase: each of `measured`, then this process. */
+  cpu: number[];
+}
+
 /** Places calls at `cps` for `durationS`; each is held `holdMs`, then hung up. */
-async function load(cps: number, durationS: number): Promise<{ answered: number; failed: number; latencies: number[]; elapsed: number }> {
+async function load(cps: number, durationS: number): Promise<Phase> {
   const latencies: number[] = [];
   let answered = 0;
   let failed = 0;
   const pending: Promise<void>[] = [];
   /** Calls the PBX stopped waiting for (no 2xx within its timeout): they may still be answered later. */
   const abandoned: Call[] = [];
+  const cpuBefore = cpuNow();
   const start = Date.now();
   let placed = 0;
   await new Promise<void>((resolve) => {
@@ -79,7 +121,8 @@ async function load(cps: number, durationS: number): Promise<{ answered: number;
   await Promise.all(pending);
   // an abandoned call is ended like a PBX would: CANCEL while unanswered, BYE if it was answered late
   await Promise.all(abandoned.map((c) => c.hangup().catch(() => undefined)));
-  return { answered, failed, latencies: latencies.sort((a, b) => a - b), elapsed };
+  const cpu = cpuNow().map((ms, i) => ms - (cpuBefore[i] ?? 0));
+  return { answered, failed, latencies: latencies.sort((a, b) => a - b), elapsed, cpu };
 }
 
 async function workerStats(): Promise<{ calls: number; heapUsed: number }[]> {
@@ -93,6 +136,7 @@ async function workerStats(): Promise<{ calls: number; heapUsed: number }[]> {
 
 const row = (k: string, v: string) => console.log(`${k.padEnd(36)} ${v}`);
 console.log(`call benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; calls held ${holdMs} ms`);
+console.log(`transport and workers from ${engineRoot}`);
 
 await load(50, 2); // warm-up
 const full = await load(rate, seconds);
@@ -101,32 +145,64 @@ row('  INVITE→200 at full rate', `p50 ${percentile(full.latencies, 50).toFixed
 const half = await load(Math.round(rate / 2), seconds);
 row(`${Math.round(rate / 2)} calls/s offered for ${seconds} s`, `p50 ${percentile(half.latencies, 50).toFixed(1)} ms · p99 ${percentile(half.latencies, 99).toFixed(1)} ms (${half.failed} failed)`);
 
-// heap per established call: establish `concurrent` calls, hold them all, compare heaps
-await new Promise((r) => setTimeout(r, 35_000)); // let Timers L/M/K of the load phases end
-const before = await workerStats();
-const held: Call[] = [];
-let failedHeld = 0;
-const start = Date.now();
-while (held.length + failedHeld < concurrent) {
-  const batch: Promise<void>[] = [];
-  for (let i = 0; i < 25 && held.length + failedHeld + batch.length < concurrent; i++) {
-    const call = place();
-    batch.push(call.answered.then(() => void held.push(call), () => void failedHeld++));
-  }
-  await Promise.all(batch);
+/** CPU ms per answered call of each measured process over `phases`, then their cluster sum, then the UAs'. */
+function perCall(...phases: Phase[]): { ms: number[]; cluster: number; uas: number } {
+  const answered = Math.max(1, phases.reduce((s, p) => s + p.answered, 0));
+  const ms = measured.map((_, i) => phases.reduce((s, p) => s + (p.cpu[i] ?? 0), 0) / answered);
+  const uas = phases.reduce((s, p) => s + (p.cpu[measured.length] ?? 0), 0) / answered;
+  return { ms, cluster: ms.reduce((s, v) => s + v, 0), uas };
 }
-await new Promise((r) => setTimeout(r, 35_000)); // INVITE transactions reach Terminated (Timer L)
-const during = await workerStats();
-const calls = during.reduce((s, w) => s + w.calls, 0);
-const delta = during.reduce((s, w) => s + w.heapUsed, 0) - before.reduce((s, w) => s + w.heapUsed, 0);
-row(`${concurrent} calls held (set up in ${((Date.now() - start) / 1000 - 35).toFixed(1)} s)`, `${calls} up on the workers, ${failedHeld} failed; worker heap +${(delta / 1048576).toFixed(1)} MiB = ${Math.round(delta / Math.max(1, calls))} bytes per call`);
-await Promise.all(held.map((c) => c.hangup().catch(() => undefined)));
-// an overloaded run may leave calls on their 32 s timers (L, the 2xx ACK wait, then BYE)
-await new Promise((r) => setTimeout(r, 75_000));
-const after = await workerStats();
-const left = after.reduce((s, w) => s + w.calls, 0);
-const states = after.map((w) => Object.entries((w as { callsByState?: Record<string, number> }).callsByState ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')).filter(Boolean).join('; ');
-row('after every call was hung up', `${left} calls left on the workers${left > 0 ? ` (${states})` : ''}`);
+
+/** Heap per established call: establishes `concurrent` calls, holds them all, compares the workers' heaps. */
+async function heldCalls(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 35_000)); // let Timers L/M/K of the load phases end
+  const before = await workerStats();
+  const held: Call[] = [];
+  let failedHeld = 0;
+  const start = Date.now();
+  while (held.length + failedHeld < concurrent) {
+    const batch: Promise<void>[] = [];
+    for (let i = 0; i < 25 && held.length + failedHeld + batch.length < concurrent; i++) {
+      const call = place();
+      batch.push(call.answered.then(() => void held.push(call), () => void failedHeld++));
+    }
+    await Promise.all(batch);
+  }
+  await new Promise((r) => setTimeout(r, 35_000)); // INVITE transactions reach Terminated (Timer L)
+  const during = await workerStats();
+  const calls = during.reduce((s, w) => s + w.calls, 0);
+  const delta = during.reduce((s, w) => s + w.heapUsed, 0) - before.reduce((s, w) => s + w.heapUsed, 0);
+  row(`${concurrent} calls held (set up in ${((Date.now() - start) / 1000 - 35).toFixed(1)} s)`, `${calls} up on the workers, ${failedHeld} failed; worker heap +${(delta / 1048576).toFixed(1)} MiB = ${Math.round(delta / Math.max(1, calls))} bytes per call`);
+  await Promise.all(held.map((c) => c.hangup().catch(() => undefined)));
+  // an overloaded run may leave calls on their 32 s timers (L, the 2xx ACK wait, then BYE)
+  await new Promise((r) => setTimeout(r, 75_000));
+  const after = await workerStats();
+  const left = after.reduce((s, w) => s + w.calls, 0);
+  const states = after.map((w) => Object.entries((w as { callsByState?: Record<string, number> }).callsByState ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')).filter(Boolean).join('; ');
+  row('after every call was hung up', `${left} calls left on the workers${left > 0 ? ` (${states})` : ''}`);
+}
+if (concurrent > 0) await heldCalls();
+
+const columns = [
+  { title: `${rate}/s phase`, c: perCall(full) },
+  { title: `${Math.round(rate / 2)}/s phase`, c: perCall(half) },
+  { title: 'both phases', c: perCall(full, half) },
+];
+const cell = (v: number) => v.toFixed(3).padStart(14);
+console.log(`\nCPU ms per answered call (user+system from /proc/<pid>/stat, ${(1000 / clockTicks).toFixed(0)} ms ticks; from just before the phase's first INVITE to its last call's end):`);
+console.log(`${'process'.padEnd(28)}${columns.map((c) => c.title.padStart(14)).join('')}`);
+measured.forEach((m, i) => console.log(`${`${m.name} (pid ${m.pid})`.padEnd(28)}${columns.map((c) => cell(c.c.ms[i] ?? NaN)).join('')}`));
+console.log(`${'cluster total'.padEnd(28)}${columns.map((c) => cell(c.c.cluster)).join('')}`);
+console.log(`${'benchmark UAs (not in total)'.padEnd(28)}${columns.map((c) => cell(c.c.uas)).join('')}`);
+console.log(`${'calls answered'.padEnd(28)}${[full.answered, half.answered, full.answered + half.answered].map((count) => String(count).padStart(14)).join('')}`);
+
+const both = perCall(full, half);
+console.log(
+  `summary: ${rate}/s offered, ${Math.round(full.answered / full.elapsed)} calls/s answered, ${full.failed + half.failed} failed` +
+    ` · p50 ${percentile(full.latencies, 50).toFixed(1)} ms p99 ${percentile(full.latencies, 99).toFixed(1)} ms` +
+    ` (at ${Math.round(rate / 2)}/s: p50 ${percentile(half.latencies, 50).toFixed(1)} ms p99 ${percentile(half.latencies, 99).toFixed(1)} ms)` +
+    ` · CPU ${both.cluster.toFixed(3)} ms/call (${measured.map((m, i) => `${m.name.replace(/^(transport|worker) /, '')} ${(both.ms[i] ?? NaN).toFixed(3)}`).join(', ')})`,
+);
 
 await nc.close();
 await Promise.all(workers.map((w) => w.stop('SIGINT')));

@@ -1,14 +1,20 @@
 // Starts real transport nodes and echo workers against a real nats-server for e2e tests and benchmarks.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ManagedProcess, type Call, type UserAgent } from '@switchboard/testkit';
 import { decodeMap, RendezvousSet, Subjects } from '@switchboard/wire';
 import { repoRoot } from './paths.js';
 
 export const ROUTING_SECRET = 'test-routing-secret-0123456789';
-export const TRANSPORT_MAIN = join(repoRoot, 'packages/transport/dist/main.js');
+/**
+ * The checkout whose built transport and worker the cluster runs. SWITCHBOARD_ROOT=<another
+ * checkout> runs that build under this tree's configuration and harness, so two builds can be
+ * compared in one session on one machine (test/bench/compare.sh).
+ */
+export const engineRoot = process.env.SWITCHBOARD_ROOT === undefined || process.env.SWITCHBOARD_ROOT === '' ? repoRoot : resolve(process.env.SWITCHBOARD_ROOT);
+export const TRANSPORT_MAIN = join(engineRoot, 'packages/transport/dist/main.js');
 export const ECHO_WORKER = join(repoRoot, 'test/dist/support/echo-worker.js');
 
 export interface RunningTransport {
@@ -76,7 +82,7 @@ export async function transportStats(nc: NatsConnection, id: string): Promise<Re
   return decodeMap(reply.data) as Record<string, any>;
 }
 
-export const WORKER_MAIN = join(repoRoot, 'packages/engine/dist/main.js');
+export const WORKER_MAIN = join(engineRoot, 'packages/engine/dist/main.js');
 
 export interface ClusterOptions {
   minSE?: number;
