@@ -138,7 +138,7 @@ function toWireCommand(c: RelayedCommand): WireRelayedCommand | undefined {
     case 'hangup':
       return { type: c.type, ...(c.status === undefined ? {} : { status: c.status }), ...(c.reason === undefined ? {} : { reason: c.reason }) };
     default:
-      // reachable despite the type: the call actor casts whatever it tells its `remote` leg
+      // defensive: `remoteLeg` passes only these three, but what reaches a NATS edge is checked there
       return undefined;
   }
 }

@@ -74,8 +74,8 @@ describe('worker-to-worker messages over NATS', () => {
     // the relay's leg is `b1`; the master knows that party as `remote`, and never sees the REFER's parsed request
     w2.link.bridge.send({ worker: 'w1', call: 'c1' }, { to: 'master', event: { type: 'bye', leg: 'b1', reasonHeader: 'Q.850;cause=16' } });
     w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', attached: true });
-    w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', command: { type: 'send-request', token: 'x:reinvite', method: 'INVITE', headers: [['Supported', 'timer']] } });
-    // the call actor casts what it tells its `remote` leg: a command the bridge does not carry stays home
+    w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', command: { type: 'send-request', token: { kind: 'reinvite', party: 'remaining' }, method: 'INVITE', headers: [['Supported', 'timer']] } });
+    // only send-request, answer-request and hangup cross workers: anything else given to the bridge stays home
     const toLeg = (m: LegMessage) => m as RelayedCommand;
     w1.link.bridge.send({ worker: 'w2', call: 'c2' }, { to: 'relay', command: toLeg({ type: 'answer', status: 200 }) });
     await eventually(() => w1.bridged.length === 1 && w2.bridged.length === 2, 'the bridged messages');
@@ -83,7 +83,7 @@ describe('worker-to-worker messages over NATS', () => {
     assert.deepEqual(w1.bridged, [{ call: 'c1', message: { to: 'master', event: { type: 'bye', leg: 'remote', reasonHeader: 'Q.850;cause=16' } } }]);
     assert.deepEqual(w2.bridged, [
       { call: 'c2', message: { to: 'relay', attached: true } },
-      { call: 'c2', message: { to: 'relay', command: { type: 'send-request', token: 'x:reinvite', method: 'INVITE', headers: [['Supported', 'timer']] } } },
+      { call: 'c2', message: { to: 'relay', command: { type: 'send-request', token: { kind: 'reinvite', party: 'remaining' }, method: 'INVITE', headers: [['Supported', 'timer']] } } },
     ]);
   });
 
