@@ -27,5 +27,5 @@ export {
   type TransactionKey,
 } from './transaction-key.js';
 export {
-  type Transaction, type ClientTransaction, type ServerTransaction, type ClientTransactionEvent, type ServerTransactionEvent,
+  clientTransaction, serverTransaction, type Transaction, type ClientTransaction, type ServerTransaction, type ClientTransactionEvent, type ServerTransactionEvent,
 } from './transaction.js';

@@ -6,7 +6,7 @@ import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
 import { request, response } from './fixtures.js';
 import { ServerInviteTransaction } from './server-invite-transaction.js';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
-import type { ClientTransaction, ServerTransaction } from './transaction.js';
+import { clientTransaction, serverTransaction, type ClientTransaction, type ServerTransaction } from './transaction.js';
 
 describe('Transaction', () => {
   test('kind tells an INVITE transaction from a non-INVITE one, on both sides', () => {
@@ -18,6 +18,15 @@ describe('Transaction', () => {
     assert.deepEqual(servers.map((t) => t.kind), ['invite', 'non-invite']);
     for (const t of clients) assert.equal(t.handle({ type: 'start' })[0]?.type, 'send');
     for (const t of servers) assert.ok(t.handle({ type: 'start' }).some((e) => e.type === 'pass-up'));
+  });
+
+  test('clientTransaction and serverTransaction pick the kind by method', () => {
+    const invite = request();
+    const bye = request({ method: 'BYE', toTag: 'uas-tag-1' });
+    assert.ok(clientTransaction(invite, { reliable: true }) instanceof ClientInviteTransaction);
+    assert.ok(clientTransaction(bye, { reliable: true }) instanceof ClientNonInviteTransaction);
+    assert.ok(serverTransaction(invite, { reliable: true }) instanceof ServerInviteTransaction);
+    assert.ok(serverTransaction(bye, { reliable: true }) instanceof ServerNonInviteTransaction);
   });
 
   test('a non-INVITE server transaction ignores an ACK (§17.2.3: an ACK matches only an INVITE transaction)', () => {

@@ -4,10 +4,11 @@ import type { SipRequest } from '@switchboard/sip';
 import type {
   AckEvent, Effect, RequestEvent, RespondEvent, ResponseEvent, StartEvent, TimerEvent, TransportErrorEvent,
 } from './effects.js';
-import type { ClientInviteTransaction } from './client-invite-transaction.js';
-import type { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
-import type { ServerInviteTransaction } from './server-invite-transaction.js';
-import type { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
+import { ClientInviteTransaction } from './client-invite-transaction.js';
+import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
+import { ServerInviteTransaction } from './server-invite-transaction.js';
+import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
+import type { TransactionOptions } from './timers.js';
 
 /** A transaction machine: `handle` takes every event its side (client or server) may receive. */
 export interface Transaction<E, S extends string = string> {
@@ -29,3 +30,13 @@ export type ClientTransaction = ClientInviteTransaction | ClientNonInviteTransac
 
 /** A server transaction of either kind; `kind` narrows it to its class. */
 export type ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction;
+
+/** The client transaction that sends `request`: INVITE's (§17.1.1) or the non-INVITE one (§17.1.2). */
+export function clientTransaction(request: SipRequest, options: TransactionOptions): ClientTransaction {
+  return request.method === 'INVITE' ? new ClientInviteTransaction(request, options) : new ClientNonInviteTransaction(request, options);
+}
+
+/** The server transaction that serves `request`: INVITE's (§17.2.1) or the non-INVITE one (§17.2.2). */
+export function serverTransaction(request: SipRequest, options: TransactionOptions): ServerTransaction {
+  return request.method === 'INVITE' ? new ServerInviteTransaction(request, options) : new ServerNonInviteTransaction(request, options);
+}
