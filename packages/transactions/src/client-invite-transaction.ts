@@ -1,9 +1,10 @@
 // The INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) with the Accepted state of
 // RFC 6026 §7.2 (a 2xx no longer terminates it: it absorbs 2xx retransmissions until Timer M).
 import { createAck, type SipRequest, type SipResponse } from '@switchboard/sip';
+import type { Transaction, ClientTransactionEvent } from './transaction.js';
 import {
   isFailure, isProvisional, isSuccess,
-  type Effect, type ResponseEvent, type StartEvent, type TimerEvent, type TransportErrorEvent,
+  type Effect,
 } from './effects.js';
 import {
   ArmedTimers, DEFAULT_TIMER_SETTINGS, doubled, timerD, transactionTimeout,
@@ -12,7 +13,7 @@ import {
 
 export type ClientInviteState = 'Calling' | 'Proceeding' | 'Completed' | 'Accepted' | 'Terminated';
 
-export type ClientInviteEvent = StartEvent | ResponseEvent | TimerEvent | TransportErrorEvent;
+export type ClientInviteEvent = ClientTransactionEvent;
 
 /**
  * One INVITE sent by the TU. `handle({ type: 'start' })` sends it; responses, timer fires and
@@ -25,7 +26,8 @@ export type ClientInviteEvent = StartEvent | ResponseEvent | TimerEvent | Transp
  * - with Timer D = 0 (reliable transport) Completed is left at once, in the same step;
  * - a transport error in Accepted is ignored: there the ACKs are the TU's (§13.2.2.4), not ours.
  */
-export class ClientInviteTransaction {
+export class ClientInviteTransaction implements Transaction<ClientInviteEvent, ClientInviteState> {
+  readonly kind = 'invite';
   readonly request: SipRequest;
   readonly reliable: boolean;
   readonly timers: TimerSettings;

@@ -1,8 +1,9 @@
 // The non-INVITE client transaction: RFC 3261 §17.1.2 (Figure 6).
 import type { SipRequest, SipResponse } from '@switchboard/sip';
+import type { Transaction, ClientTransactionEvent } from './transaction.js';
 import {
   isProvisional,
-  type Effect, type ResponseEvent, type StartEvent, type TimerEvent, type TransportErrorEvent,
+  type Effect,
 } from './effects.js';
 import {
   ArmedTimers, DEFAULT_TIMER_SETTINGS, doubled, timerT4, transactionTimeout,
@@ -11,7 +12,7 @@ import {
 
 export type ClientNonInviteState = 'Trying' | 'Proceeding' | 'Completed' | 'Terminated';
 
-export type ClientNonInviteEvent = StartEvent | ResponseEvent | TimerEvent | TransportErrorEvent;
+export type ClientNonInviteEvent = ClientTransactionEvent;
 
 /**
  * One non-INVITE request (BYE, CANCEL, REFER, NOTIFY, OPTIONS, ...) sent by the TU.
@@ -20,7 +21,8 @@ export type ClientNonInviteEvent = StartEvent | ResponseEvent | TimerEvent | Tra
  * With K = 0 (reliable transport) Completed is left at once, in the same step. A transport
  * error in Completed is ignored: the transaction sends nothing there.
  */
-export class ClientNonInviteTransaction {
+export class ClientNonInviteTransaction implements Transaction<ClientNonInviteEvent, ClientNonInviteState> {
+  readonly kind = 'non-invite';
   readonly request: SipRequest;
   readonly reliable: boolean;
   readonly timers: TimerSettings;

@@ -26,3 +26,6 @@ export {
   clientTransactionKey, clientResponseKey, serverTransactionKey, serverAckKey, cancelTargetKey, hasMagicCookie,
   type TransactionKey,
 } from './transaction-key.js';
+export {
+  clientTransaction, serverTransaction, type Transaction, type ClientTransaction, type ServerTransaction, type ClientTransactionEvent, type ServerTransactionEvent,
+} from './transaction.js';

@@ -2,9 +2,10 @@
 // RFC 6026 §7.1 and §8.5-8.8 (a 2xx no longer terminates it: it absorbs INVITE retransmissions
 // and passes ACKs up until Timer L; transport errors leave the state unchanged).
 import { createResponse, type SipRequest, type SipResponse } from '@switchboard/sip';
+import type { Transaction, ServerTransactionEvent } from './transaction.js';
 import {
   isFailure, isProvisional, isSuccess,
-  type AckEvent, type Effect, type RequestEvent, type RespondEvent, type StartEvent, type TimerEvent, type TransportErrorEvent,
+  type Effect,
 } from './effects.js';
 import {
   ArmedTimers, DEFAULT_TIMER_SETTINGS, doubled, timerT4, transactionTimeout,
@@ -13,7 +14,7 @@ import {
 
 export type ServerInviteState = 'Proceeding' | 'Completed' | 'Confirmed' | 'Accepted' | 'Terminated';
 
-export type ServerInviteEvent = StartEvent | RequestEvent | AckEvent | RespondEvent | TimerEvent | TransportErrorEvent;
+export type ServerInviteEvent = ServerTransactionEvent;
 
 /**
  * One received INVITE. `handle({ type: 'start' })` sends `100 Trying` at once (so no TU delay
@@ -30,7 +31,8 @@ export type ServerInviteEvent = StartEvent | RequestEvent | AckEvent | RespondEv
  *   the TU sent, until Timer L (64*T1).
  * - A response the state cannot send (a 1xx after the final, a second final) returns no effects.
  */
-export class ServerInviteTransaction {
+export class ServerInviteTransaction implements Transaction<ServerInviteEvent, ServerInviteState> {
+  readonly kind = 'invite';
   readonly request: SipRequest;
   readonly reliable: boolean;
   readonly timers: TimerSettings;

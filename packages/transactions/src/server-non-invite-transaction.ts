@@ -1,15 +1,16 @@
 // The non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8), transport errors as
 // updated by RFC 6026 §8.8 (inform the TU, keep the state).
 import type { SipRequest, SipResponse } from '@switchboard/sip';
+import type { Transaction, ServerTransactionEvent } from './transaction.js';
 import {
   isProvisional,
-  type Effect, type RequestEvent, type RespondEvent, type StartEvent, type TimerEvent, type TransportErrorEvent,
+  type Effect,
 } from './effects.js';
 import { ArmedTimers, DEFAULT_TIMER_SETTINGS, timerJ, type TimerSettings, type TransactionOptions } from './timers.js';
 
 export type ServerNonInviteState = 'Trying' | 'Proceeding' | 'Completed' | 'Terminated';
 
-export type ServerNonInviteEvent = StartEvent | RequestEvent | RespondEvent | TimerEvent | TransportErrorEvent;
+export type ServerNonInviteEvent = ServerTransactionEvent;
 
 /**
  * One received non-INVITE request (BYE, CANCEL, REFER, NOTIFY, OPTIONS, ...).
@@ -18,7 +19,8 @@ export type ServerNonInviteEvent = StartEvent | RequestEvent | RespondEvent | Ti
  * answer them with the last response; Timer J (64*T1; 0 on reliable transports: Terminated in
  * the same step) ends Completed. A response the state cannot send returns no effects.
  */
-export class ServerNonInviteTransaction {
+export class ServerNonInviteTransaction implements Transaction<ServerNonInviteEvent, ServerNonInviteState> {
+  readonly kind = 'non-invite';
   readonly request: SipRequest;
   readonly reliable: boolean;
   readonly timers: TimerSettings;
@@ -47,6 +49,7 @@ export class ServerNonInviteTransaction {
 
   handle(event: ServerNonInviteEvent): Effect[] {
     const out: Effect[] = [];
+    if (event.type === 'ack') return out; // §17.2.3: an ACK matches only an INVITE server transaction
     switch (this.current) {
       case 'Trying':
         switch (event.type) {

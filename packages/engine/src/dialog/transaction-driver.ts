@@ -1,0 +1,288 @@
+// The driver side of one leg's transactions: the pure machines (@switchboard/transactions) by key,
+// the timers they and the leg arm, the 2xx retransmission (§13.3.1.4), and the requests a dialog
+// sends on its own (in-dialog requests, the 2xx ACK, stateless answers). It runs what a machine
+// asks of its driver (send, arm, disarm) and hands the rest to its subclass, the transaction user
+// (RFC 3261 §17: the TU), through the abstract hooks, in the order the machine emitted them.
+import { createInDialogRequest, createResponse, type SipRequest, type SipResponse } from '@switchboard/sip';
+import {
+  clientTransaction, serverTransaction, serverTransactionKey, Uas2xxRetransmitter,
+  type ClientTransaction, type Effect, type ServerTransaction, type TimerName,
+} from '@switchboard/transactions';
+import type { EngineContext } from '../context.js';
+import type { ActorRef } from '../kernel/actor-kernel.js';
+import type { Destination } from '../protocol/sip-link.js';
+import type { DialogState } from './dialog-state.js';
+import { contactFor, viaFor } from './leg-requests.js';
+import type { LegMessage } from './leg-actor.js';
+
+export interface ClientEntry {
+  readonly tx: ClientTransaction;
+  /** Whose request it is: the call's (its token), the leg's own ('bye', 'cancel', 'session-refresh'), none for the opening INVITE. */
+  readonly token?: string;
+}
+
+/** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
+const RETRANSMISSION = '2xx';
+
+export abstract class TransactionDriver {
+  self!: ActorRef<LegMessage>;
+  // Created on first use and dropped when empty (see `compact`): a call that is up and quiet
+  // holds no transaction, so it should hold no table either (measured: ~16 Maps per call).
+  private serversTable: Map<string, ServerTransaction> | undefined;
+  private clientsTable: Map<string, ClientEntry> | undefined;
+  private pendingTable: Map<string, ServerTransaction> | undefined;
+  private timersTable: Map<string, NodeJS.Timeout> | undefined;
+  private retransmitter: Uas2xxRetransmitter | undefined;
+  /** Delayed offer (RFC 3261 §13.2.1): the SDP our ACK to the first INVITE's 2xx carries as the answer. */
+  protected ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined;
+
+  constructor(
+    protected readonly ctx: EngineContext,
+    readonly scope: string,
+    protected peer: Destination,
+    protected readonly dialog: DialogState,
+  ) {}
+
+  // ---- what the transaction user hears ------------------------------------------------------
+
+  /** A final or provisional response the client transaction `entry` passed up (§17.1). */
+  protected abstract passedUp(entry: ClientEntry, response: SipResponse): void;
+  /** Timer B, F or H fired, or the transport failed (§17.1.4, §17.2.4). */
+  protected abstract transactionFailed(key: string, why: 'timeout' | 'transport-error'): void;
+  /** §13.3.1.4: no ACK for our 2xx within 64*T1. */
+  protected abstract ackTimedOut(): void;
+  /** The transaction under `key` is gone with its timers. */
+  protected abstract transactionEnded(key: string): void;
+
+  // ---- the tables ------------------------------------------------------------------------------
+
+  protected get servers(): Map<string, ServerTransaction> {
+    return (this.serversTable ??= new Map());
+  }
+
+  protected get clients(): Map<string, ClientEntry> {
+    return (this.clientsTable ??= new Map());
+  }
+
+  /** Requests passed to the call, by token, waiting for its answer. */
+  protected get pendingAnswers(): Map<string, ServerTransaction> {
+    return (this.pendingTable ??= new Map());
+  }
+
+  private get timers(): Map<string, NodeJS.Timeout> {
+    return (this.timersTable ??= new Map());
+  }
+
+  /** No transaction left: an ended leg may stop. */
+  protected get idle(): boolean {
+    return (this.serversTable?.size ?? 0) === 0 && (this.clientsTable?.size ?? 0) === 0;
+  }
+
+  /** §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare). */
+  protected get invitePending(): boolean {
+    for (const { tx } of this.clientsTable?.values() ?? []) {
+      if (tx.kind === 'invite' && (tx.state === 'Calling' || tx.state === 'Proceeding')) return true;
+    }
+    return false;
+  }
+
+  protected compact(): void {
+    if (this.serversTable?.size === 0) this.serversTable = undefined;
+    if (this.clientsTable?.size === 0) this.clientsTable = undefined;
+    if (this.pendingTable?.size === 0) this.pendingTable = undefined;
+    if (this.timersTable?.size === 0) this.timersTable = undefined;
+  }
+
+  // ---- transactions in and out ---------------------------------------------------------------
+
+  /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
+  protected startClient(key: string, request: SipRequest, token?: string): void {
+    const tx = clientTransaction(request, { reliable: this.peer.protocol === 'tcp', timers: this.ctx.timers });
+    this.clients.set(key, token === undefined ? { tx } : { tx, token });
+    this.run(key, tx.handle({ type: 'start' }), this.peer);
+  }
+
+  /** Opens and starts the server transaction of `request`, received from `from`, under `key`. */
+  protected startServer(key: string, request: SipRequest, from: Destination): ServerTransaction {
+    const tx = serverTransaction(request, { reliable: from.protocol === 'tcp', timers: this.ctx.timers });
+    this.servers.set(key, tx);
+    this.run(key, tx.handle({ type: 'start' }), from);
+    return tx;
+  }
+
+  protected respond(key: string, tx: ServerTransaction, response: SipResponse): void {
+    this.run(key, tx.handle({ type: 'respond', response }), this.peer);
+  }
+
+  protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination): void {
+    this.ctx.link.send(createResponse(req, status, { toTag: this.dialog.localTag, reason }), to);
+  }
+
+  /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
+  protected sendInDialog(method: string, token: string, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
+    const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
+    const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
+    this.startClient(branch, request, token);
+  }
+
+  protected sendAck(res: SipResponse): void {
+    // §13.2.2.4: the ACK for a 2xx is a new transaction-less request in the dialog, same CSeq number
+    const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
+    const seq = res.headers.cseq?.seq ?? this.dialog.localCSeq;
+    const offer = seq === 1 ? this.ackOffer : undefined;
+    const ack = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), 'ACK', { via: viaFor(this.peer, branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });
+    this.ctx.link.send(ack, this.peer);
+  }
+
+  /** A response from the wire, to the client transaction it matches (§17.1.3). */
+  protected onResponse(res: SipResponse): void {
+    const branch = res.headers.topVia?.branch ?? '';
+    // a CANCEL shares its INVITE's branch (§9.1): its transaction is kept under its own key
+    const key = res.headers.cseq?.method === 'CANCEL' ? `${branch}|CANCEL` : branch;
+    const entry = this.clients.get(key);
+    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), this.peer);
+    // a 2xx retransmission after the INVITE transaction is gone: ACK it again (§13.2.2.4)
+    if (res.headers.cseq?.method === 'INVITE' && res.status >= 200 && res.status < 300) this.sendAck(res);
+  }
+
+  /**
+   * An ACK for a non-2xx final matches its INVITE transaction by key (§17.2.3); one for a 2xx has
+   * its own branch, and goes to the INVITE transaction that sent the 2xx (Accepted). Returns
+   * whether it was the ACK for a 2xx we were retransmitting (§13.3.1.4), which stops now.
+   */
+  protected ackServerTransactions(ack: SipRequest, key: string): boolean {
+    const own = this.servers.get(key);
+    if (own !== undefined) this.ackTo(key, own, ack);
+    else for (const [k, tx] of this.servers) this.ackTo(k, tx, ack);
+    const retransmitter = this.retransmitter;
+    if (retransmitter === undefined) return false;
+    this.retransmitter = undefined;
+    this.run(RETRANSMISSION, retransmitter.handle({ type: 'ack' }), this.peer);
+    return true;
+  }
+
+  private ackTo(key: string, tx: ServerTransaction, ack: SipRequest): void {
+    if (tx.kind === 'invite' && (tx.state === 'Completed' || tx.state === 'Accepted')) this.run(key, tx.handle({ type: 'ack', request: ack }), this.peer);
+  }
+
+  /** A request its server transaction already has: the transaction answers it again (§17.2.3). */
+  protected retransmitted(key: string, req: SipRequest, from: Destination): boolean {
+    const tx = this.serversTable?.get(key);
+    if (tx !== undefined) this.run(key, tx.handle({ type: 'request', request: req }), from);
+    return tx !== undefined;
+  }
+
+  /** An ended leg still lets its transactions answer retransmissions, and 481s anything new. */
+  protected onRequestAfterEnd(req: SipRequest, from: Destination): void {
+    const key = serverTransactionKey(req) ?? '';
+    const tx = this.servers.get(key);
+    if (tx !== undefined) this.run(key, tx.handle(req.method === 'ACK' ? { type: 'ack', request: req } : { type: 'request', request: req }), from);
+    else if (req.method !== 'ACK') this.respondStateless(req, 481, undefined, from);
+  }
+
+  /**
+   * §13.3.1.4: our 2xx to an INVITE is the UAS core's to retransmit until its ACK; a new 2xx (to a
+   * re-INVITE) replaces the last.
+   */
+  protected retransmit(response: SipResponse): void {
+    this.retransmitter?.handle({ type: 'stop' });
+    this.retransmitter = new Uas2xxRetransmitter(response, this.ctx.timers);
+    this.run(RETRANSMISSION, this.retransmitter.handle({ type: 'start' }), this.peer);
+  }
+
+  protected onTimer(key: string, timer: TimerName): void {
+    const machine = key === RETRANSMISSION ? this.retransmitter : (this.serversTable?.get(key) ?? this.clientsTable?.get(key)?.tx);
+    if (machine !== undefined) this.run(key, machine.handle({ type: 'timer', timer }), this.peer);
+  }
+
+  /** The transport could not deliver what the client transaction `ref` sent (§17.1.4). */
+  protected onSendFailure(ref: string): void {
+    const entry = this.clientsTable?.get(ref);
+    if (entry !== undefined) this.run(ref, entry.tx.handle({ type: 'transport-error' }), this.peer);
+  }
+
+  // ---- the effects --------------------------------------------------------------------------------
+
+  private run(key: string, effects: Effect[], to: Destination): void {
+    for (const e of effects) {
+      switch (e.type) {
+        case 'send':
+          this.ctx.link.send(e.message, to, e.message.kind === 'request' ? key : undefined);
+          break;
+        case 'start-timer': {
+          const { timer } = e;
+          this.arm(`${key}|${timer}`, e.ms, () => this.self.tell({ type: 'timer', key, timer }));
+          break;
+        }
+        case 'cancel-timer':
+          this.disarm(`${key}|${e.timer}`);
+          break;
+        case 'pass-up': {
+          const entry = this.clientsTable?.get(key);
+          if (e.message.kind === 'response' && entry !== undefined) this.passedUp(entry, e.message);
+          break;
+        }
+        case 'timeout':
+        case 'transport-error':
+          this.transactionFailed(key, e.type);
+          break;
+        case 'ack-timeout':
+          this.ackTimedOut();
+          break;
+        case 'terminated':
+          this.forgetTransaction(key);
+          break;
+      }
+    }
+  }
+
+  /** Drops the transaction under `key` and every timer it had armed. */
+  protected forgetTransaction(key: string): void {
+    this.serversTable?.delete(key);
+    this.clientsTable?.delete(key);
+    for (const [id, t] of this.timersTable ?? []) {
+      if (id.startsWith(`${key}|`)) {
+        clearTimeout(t);
+        this.timersTable?.delete(id);
+      }
+    }
+    this.transactionEnded(key);
+    this.compact();
+  }
+
+  // ---- timers ---------------------------------------------------------------------------------------
+
+  /** A timer of the leg itself; kept with the transactions' (under `leg|`), so `release` frees them alike. */
+  protected startLegTimer(name: 'no-answer' | 'cancel-wait', ms: number): void {
+    this.arm(`leg|${name}`, ms, () => this.self.tell({ type: 'leg-timer', name }));
+  }
+
+  protected stopLegTimer(name: 'no-answer' | 'cancel-wait'): void {
+    this.disarm(`leg|${name}`);
+  }
+
+  private arm(id: string, ms: number, fire: () => void): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.set(id, setTimeout(() => {
+      this.timersTable?.delete(id);
+      fire();
+    }, ms));
+  }
+
+  private disarm(id: string): void {
+    const t = this.timersTable?.get(id);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.timersTable?.delete(id);
+  }
+
+  /** Frees every timer and transaction (also on a crash). */
+  protected releaseTransactions(): void {
+    for (const t of this.timersTable?.values() ?? []) clearTimeout(t);
+    this.serversTable = undefined;
+    this.clientsTable = undefined;
+    this.pendingTable = undefined;
+    this.timersTable = undefined;
+    this.retransmitter = undefined;
+  }
+}
