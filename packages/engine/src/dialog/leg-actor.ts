@@ -3,35 +3,14 @@ import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../context.js';
 import type { Destination } from '../protocol/sip-link.js';
-import { serverTransactionKey, type ServerTransaction, type TimerName } from '@switchboard/transactions';
+import { serverTransactionKey, type ServerTransaction } from '@switchboard/transactions';
 import { ALLOW, SUPPORTED } from './capabilities.js';
 import { DialogState } from './dialog-state.js';
 import { cancelFor, contactFor, ownReason, viaFor } from './leg-requests.js';
-import { TransactionDriver, type ClientEntry } from './transaction-driver.js';
-import { SessionTimer, type SessionTimerArming, type SessionTimerName } from './session-timer.js';
-import type { CallMessage, LegName } from '../protocol/call-messages.js';
-import type { CallAddress, JoinReply } from '../transfer/call-bridge.js';
-
-/** The leg's own timers (not a transaction's): the ringing bound, §9.1's wait after CANCEL, RFC 4028's two. */
-export type LegTimerName = 'no-answer' | 'cancel-wait' | SessionTimerName;
-
-/** Messages a leg actor handles: SIP from the wire, its timers, and the call's commands. */
-export type LegMessage =
-  | { type: 'request'; request: SipRequest; from: Destination }
-  | { type: 'response'; response: SipResponse }
-  | { type: 'timer'; key: string; timer: TimerName }
-  | { type: 'leg-timer'; name: LegTimerName }
-  | { type: 'send-failure'; ref: string }
-  /** UAS leg: answer the INVITE that created the call (provisional or final). */
-  | { type: 'answer'; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
-  /** Send a request inside this leg's dialog (a relayed re-INVITE, UPDATE, INFO...). */
-  | { type: 'send-request'; token: string; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
-  /** Answer a request this leg passed to the call as `request` with `token`. */
-  | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
-  /** Attended transfer: is this the dialog a Replaces header names (RFC 3891 §3)? If so the call hands its far party over. */
-  | { type: 'join'; callId: string; tags: string[]; master: CallAddress; respond: (reply: JoinReply) => void }
-  /** End this leg: BYE when confirmed, CANCEL when an early UAC, a final error when an early UAS. */
-  | { type: 'hangup'; status?: number; reason?: string };
+import { TransactionDriver, type ClientEntry, type RequestOwner } from './transaction-driver.js';
+import { SessionTimer, type SessionTimerArming } from './session-timer.js';
+import type { CallMessage, LegInfo, LegName, RequestAnswered, RequestToken } from '../protocol/call-messages.js';
+import type { LegMessage, LegTimerName } from '../protocol/leg-messages.js';
 
 /**
  * One SIP dialog of a call (RFC 3261 §12): the customer side as UAS, or the far side as UAC.
@@ -70,13 +49,9 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.actorId = `leg-${scope}`;
   }
 
-  /** For operators: the dialog's state and the peer it talks to. */
-  get dialogState(): string {
-    return this.dialog.phase;
-  }
-
-  get peerAddress(): string {
-    return `${this.peer.protocol}:${this.peer.address}:${this.peer.port}`;
+  /** What the call keeps of the leg for operators: plain data, taken when the leg is made. */
+  get info(): LegInfo {
+    return { name: this.name, sipCallId: this.callId, role: this.role, peer: `${this.peer.protocol}:${this.peer.address}:${this.peer.port}` };
   }
 
   /** Created on first use: most calls never log, and a child logger per leg costs memory per call. */
@@ -87,7 +62,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- wiring -------------------------------------------------------------------------
 
   /** UAS: the request that created the call. Starts the INVITE server transaction (100 at once). */
-  acceptInvite(invite: SipRequest): void {
+  private acceptInvite(invite: SipRequest): void {
     this.dialog.acceptInvite(invite);
     const key = serverTransactionKey(invite) ?? `${invite.headers.callId}|${invite.headers.cseq?.seq}`;
     this.invite = { key, tx: this.startServer(key, invite, this.peer) };
@@ -95,7 +70,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   }
 
   /** UAC: sends the INVITE that opens this leg. */
-  placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number, ackOffer?: { body: Uint8Array; contentType: string | undefined }): void {
+  private placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number, ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined): void {
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     this.ackOffer = ackOffer;
     const d = this.dialog.requestContext(contactFor(this.peer));
@@ -112,8 +87,9 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   receive(m: LegMessage): void {
     if (this.ended) {
       // an ended leg still runs its transactions (and the timers that end them) to their end, and refuses anything new
-      if (m.type === 'join') return m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
+      if (m.type === 'join') return m.replyTo.tell({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
       if (m.type === 'request') return this.onRequestAfterEnd(m.request, m.from);
+      if (m.type === 'send-request') return this.noDialog({ token: m.token, replyTo: m.replyTo });
       if (m.type !== 'response' && m.type !== 'timer' && m.type !== 'leg-timer' && m.type !== 'send-failure') return;
     }
     switch (m.type) {
@@ -129,15 +105,19 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
         return this.onSendFailure(m.ref);
       case 'answer':
         return this.answerInvite(m.status, m.reason, m.body, m.contentType, m.headers ?? []);
+      case 'accept-invite':
+        return this.acceptInvite(m.invite);
+      case 'place-invite':
+        return this.placeInvite(m.uri, m.body, m.contentType, m.headers, m.maxForwards, m.ackOffer);
       case 'send-request':
-        return this.sendRequest(m.method, m.token, m.body, m.contentType, m.headers ?? []);
+        return this.sendRequest(m.method, { token: m.token, replyTo: m.replyTo }, m.body, m.contentType, m.headers ?? []);
       case 'answer-request':
         return this.answerRequest(m.token, m.status, m.reason, m.body, m.contentType, m.headers ?? []);
       case 'hangup':
         return this.hangup(m.status, m.reason);
       case 'join':
-        if (!this.dialog.isNamedBy(m.callId, m.tags) || this.dialog.phase !== 'confirmed') return m.respond({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
-        this.call.tell({ type: 'join-away', leg: this.name, master: m.master, respond: m.respond });
+        if (!this.dialog.isNamedBy(m.callId, m.tags) || this.dialog.phase !== 'confirmed') return m.replyTo.tell({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
+        this.call.tell({ type: 'join-away', leg: this.name, master: m.master, replyTo: m.replyTo });
         return;
     }
   }
@@ -219,7 +199,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- what the transactions pass up ---------------------------------------------------
 
   protected passedUp(entry: ClientEntry, response: SipResponse): void {
-    if (entry.tx.kind === 'invite' && entry.token === undefined) this.onInviteResponse(response);
+    if (entry.tx.kind === 'invite' && entry.owner === undefined) this.onInviteResponse(response);
     else this.onRequestAnswered(entry, response);
   }
 
@@ -256,16 +236,27 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   }
 
   private onRequestAnswered(entry: ClientEntry, res: SipResponse): void {
-    if (res.status < 200 || entry.token === undefined) return;
-    if (entry.token === 'session-refresh') {
+    const owner = entry.owner;
+    if (res.status < 200 || owner === undefined) return;
+    if (owner === 'session-refresh') {
       const next = this.session?.refreshAnswered(res);
       if (next === 'refused') this.hangupBoth('session refresh refused');
       else this.armSession(next);
       return;
     }
     if (entry.tx.kind === 'invite' && res.status < 300) this.sendAck(res);
-    this.call.tell({ type: 'request-answered', leg: this.name, token: entry.token, status: res.status, reason: res.reason, body: res.body, contentType: res.headers.get('content-type') });
+    if (typeof owner === 'object') this.answered(owner, { status: res.status, reason: res.reason, body: res.body, contentType: res.headers.get('content-type') });
     if (entry.tx.request.method === 'BYE') this.finish('hangup');
+  }
+
+  /** The answer to a request the call or a transfer asked for goes to whoever asked. */
+  private answered(owner: { token: RequestToken; replyTo: ActorRef<RequestAnswered> | undefined }, answer: Pick<RequestAnswered, 'status' | 'reason' | 'body' | 'contentType'>): void {
+    (owner.replyTo ?? this.call).tell({ type: 'request-answered', leg: this.name, token: owner.token, ...answer });
+  }
+
+  /** A request asked of a leg with no dialog (not up yet, or over): 481 at once (RFC 3261 §12.2.2). */
+  private noDialog(owner: { token: RequestToken; replyTo: ActorRef<RequestAnswered> | undefined }): void {
+    this.answered(owner, { status: 481, reason: 'Call/Transaction Does Not Exist' });
   }
 
   // ---- commands from the call ----------------------------------------------------------
@@ -292,12 +283,12 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     }
   }
 
-  private sendRequest(method: string, token: string, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][]): void {
+  private sendRequest(method: string, owner: RequestOwner, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][]): void {
     if (this.dialog.phase !== 'confirmed' || this.dialog.remoteTag === undefined) {
-      this.call.tell({ type: 'request-answered', leg: this.name, token, status: 481, reason: 'Call/Transaction Does Not Exist' });
+      if (typeof owner === 'object') this.noDialog(owner);
       return;
     }
-    this.sendInDialog(method, token, { headers, body, contentType });
+    this.sendInDialog(method, owner, { headers, body, contentType });
   }
 
   private answerRequest(token: string, status: number, reason: string | undefined, body: Uint8Array | undefined, contentType: string | undefined, extra: [string, string][]): void {
@@ -394,14 +385,12 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   protected transactionFailed(key: string, why: 'timeout' | 'transport-error'): void {
     const entry = this.clients.get(key);
     if (entry !== undefined) {
-      if (entry.tx.kind === 'invite' && entry.token === undefined) {
+      if (entry.tx.kind === 'invite' && entry.owner === undefined) {
         this.dialog.terminate();
         this.call.tell({ type: 'failed', leg: this.name, status: why === 'timeout' ? 408 : 503, reason: why === 'timeout' ? 'Request Timeout' : 'Transport Error', cause: why });
         this.finish(why);
-      } else if (entry.token === 'bye') this.finish(why);
-      else if (entry.token !== undefined && entry.token !== 'cancel') {
-        this.call.tell({ type: 'request-answered', leg: this.name, token: entry.token, status: 408, reason: 'Request Timeout' });
-      }
+      } else if (entry.owner === 'bye') this.finish(why);
+      else if (typeof entry.owner === 'object') this.answered(entry.owner, { status: 408, reason: 'Request Timeout' });
       return;
     }
     // Timer H: our final response was never ACKed

@@ -13,12 +13,19 @@ import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { DialogState } from './dialog-state.js';
 import { contactFor, viaFor } from './leg-requests.js';
-import type { LegMessage } from './leg-actor.js';
+import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
+import type { LegMessage } from '../protocol/leg-messages.js';
+
+/**
+ * Whose request a client transaction carries: the leg's own (BYE, CANCEL, a session refresh),
+ * or one its call or a transfer asked for — answered to `replyTo` (default: the call) with its token.
+ */
+export type RequestOwner = 'bye' | 'cancel' | 'session-refresh' | { readonly token: RequestToken; readonly replyTo: ActorRef<RequestAnswered> | undefined };
 
 export interface ClientEntry {
   readonly tx: ClientTransaction;
-  /** Whose request it is: the call's (its token), the leg's own ('bye', 'cancel', 'session-refresh'), none for the opening INVITE. */
-  readonly token?: string;
+  /** None for the opening INVITE. */
+  readonly owner?: RequestOwner;
 }
 
 /** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
@@ -96,9 +103,9 @@ export abstract class TransactionDriver {
   // ---- transactions in and out ---------------------------------------------------------------
 
   /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
-  protected startClient(key: string, request: SipRequest, token?: string): void {
+  protected startClient(key: string, request: SipRequest, owner?: RequestOwner): void {
     const tx = clientTransaction(request, { reliable: this.peer.protocol === 'tcp', timers: this.ctx.timers });
-    this.clients.set(key, token === undefined ? { tx } : { tx, token });
+    this.clients.set(key, owner === undefined ? { tx } : { tx, owner });
     this.run(key, tx.handle({ type: 'start' }), this.peer);
   }
 
@@ -119,10 +126,10 @@ export abstract class TransactionDriver {
   }
 
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
-  protected sendInDialog(method: string, token: string, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
+  protected sendInDialog(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
-    this.startClient(branch, request, token);
+    this.startClient(branch, request, owner);
   }
 
   protected sendAck(res: SipResponse): void {

@@ -1,15 +1,21 @@
 import type { SipRequest, SipResponse, Uri } from '@switchboard/sip';
 import type { TimerName } from '@switchboard/transactions';
+import type { SessionTimerName } from '../dialog/session-timer.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallAddress, JoinReply } from '../transfer/call-bridge.js';
 import type { RequestAnswered, RequestToken } from './call-messages.js';
 import type { Destination } from './sip-link.js';
 
+/** The leg's own timers (not a transaction's): the ringing bound, §9.1's wait after CANCEL, RFC 4028's two. */
+export type LegTimerName = 'no-answer' | 'cancel-wait' | SessionTimerName;
+
 /** Messages a leg actor handles: SIP from the wire, its timers, and the commands of its call (or of a transfer). */
 export type LegMessage =
   | { type: 'request'; request: SipRequest; from: Destination }
   | { type: 'response'; response: SipResponse }
+  /** A transaction's timer (RFC 3261 §17 letters). */
   | { type: 'timer'; key: string; timer: TimerName }
+  | { type: 'leg-timer'; name: LegTimerName }
   | { type: 'send-failure'; ref: string }
   /** UAS leg, its first step: the INVITE that created the call (the INVITE server transaction starts, 100 at once). */
   | { type: 'accept-invite'; invite: SipRequest }
