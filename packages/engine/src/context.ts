@@ -2,9 +2,9 @@ import type { Logger } from 'pino';
 import type { SipUri } from '@switchboard/sip';
 import type { TrunkPolicy } from '@switchboard/trunking';
 import type { SipHop } from './locate/sip-locator.js';
-import type { CallBridge } from './transfer/call-bridge.js';
+import type { CallBridge, CallMessage } from './protocol/call-messages.js';
 import type { CdrMessage } from './records/cdr-actor.js';
-import type { CallActor } from './call/call-actor.js';
+import type { CallDetail, CallSummary } from '@switchboard/admin';
 import type { RoutingIds } from '@switchboard/wire';
 import type { ActorKernel, ActorRef } from './kernel/actor-kernel.js';
 import type { CallLimiter } from '@switchboard/limits';
@@ -72,9 +72,17 @@ export interface EngineContext {
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
   readonly invites: Map<string, string>;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
-  readonly calls: Map<string, CallActor>;
+  readonly calls: Map<string, LiveCall>;
   /** Call and transfer spans (issue 9): absent when tracing is off, and in unit tests. */
   readonly tracer?: CallTracer;
   /** On a traced call's or transfer's own context (`tracedContext`): its span. */
   readonly trace?: CallSpan;
+}
+
+/** A call in progress as the worker sees it: for operators, stats and drain; the call actor is one. */
+export interface LiveCall {
+  readonly state: string;
+  readonly self: ActorRef<CallMessage>;
+  summary(): CallSummary;
+  detail(): CallDetail;
 }

@@ -6,7 +6,8 @@ import type { LegMessage } from './protocol/leg-messages.js';
 import type { EngineContext } from './context.js';
 import type { Destination } from './protocol/sip-link.js';
 import { cancelTargetKey, serverTransactionKey } from '@switchboard/transactions';
-import type { BridgedMessage, JoinReply, JoinRequest } from './transfer/call-bridge.js';
+import type { JoinReply, JoinRequest } from './protocol/bridge-messages.js';
+import type { BridgedMessage } from './protocol/call-messages.js';
 import type { CallMessage } from './protocol/call-messages.js';
 
 

@@ -1,34 +1,12 @@
 import type { SipRequest } from '@switchboard/sip';
-import type { FailureCause, RequestToken } from '@switchboard/wire';
 import type { Admission, LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { BridgedMessage, CallAddress, JoinReply } from '../transfer/call-bridge.js';
-import type { Destination } from './sip-link.js';
+import type { CallAddress, JoinReply, JoinRequest } from './bridge-messages.js';
 import type { LegMessage } from './leg-messages.js';
+import type { FailureCause, LegName, Prepared, RequestAnswered } from './requests.js';
+import type { Destination } from './sip-link.js';
 
-/**
- * `a`: the leg that brought the call in (UAS); `b1`, `b2`…: the attempts the engine placed
- * (UAC), one per target tried; `c1.1`, `c1.2`…: the attempts of the call's first transfer;
- * `remote`: the far party of a dialog an attended transfer joined, held by a call elsewhere.
- */
-export type LegName = 'a' | 'remote' | `b${number}` | `c${number}.${number}`;
-
-/** The prefix of an attempt's leg name: `b` for a call's attempts, `c<n>.` for its n-th transfer's. */
-export type AttemptPrefix = 'b' | `c${number}.`;
-
-/** Why a placed leg failed (an answer of the far end, or something that stood for one); who asked a leg for a request: as on the wire. */
-export type { FailureCause, RequestToken } from '@switchboard/wire';
-
-/** A leg's answer to a request it was asked to send: to the call, or to the `replyTo` of the request. */
-export interface RequestAnswered {
-  readonly type: 'request-answered';
-  readonly leg: LegName;
-  readonly token: RequestToken;
-  readonly status: number;
-  readonly reason: string;
-  readonly body?: Uint8Array;
-  readonly contentType?: string | undefined;
-}
+export type { AttemptPrefix, FailureCause, LegName, Prepared, RequestAnswered, RequestToken } from './requests.js';
 
 /** What the call knows of each of its legs, for operators (`calls show`): plain data, no actor. */
 export interface LegInfo {
@@ -97,13 +75,18 @@ export type CallMessage =
   /** Transfer the call's remote party to `target`, as the customer's REFER would (without NOTIFYs). */
   | { type: 'operator-transfer'; target: string; replyTo: ActorRef<OperatorTransferAnswer> };
 
-/** The next target of an attempt made ready (its carrier's rate, its address), or skipped with why. */
-export interface Prepared {
-  type: 'prepared';
-  attempt: number;
-  address?: string;
-  status?: number;
-  reason?: string;
-}
-
 export type OperatorTransferAnswer = { ok: true; transfer: string; kind: 'pstn' | 'sip' } | { ok: false; status: number; reason: string };
+
+/** The events of the far party, sent by the relay to the master (the leg is called `remote` there). */
+export type RelayedEvent = Extract<CallMessage, { type: 'provisional' | 'failed' | 'bye' | 'request' | 'request-answered' | 'ended' }>;
+/** The master's commands for the far party, sent to the relay. */
+export type RelayedCommand = Extract<LegMessage, { type: 'send-request' | 'answer-request' | 'hangup' }>;
+
+/** `attached`: the master took the far party over (until then the relay may not assume anyone listens). */
+export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand } | { to: 'relay'; attached: true };
+
+/** How calls on different workers (or the same one) reach each other. */
+export interface CallBridge {
+  join(worker: string, request: JoinRequest): Promise<JoinReply>;
+  send(to: CallAddress, message: BridgedMessage): void;
+}

@@ -2,8 +2,8 @@ import type { SipRequest, SipResponse, Uri } from '@switchboard/sip';
 import type { TimerName } from '@switchboard/transactions';
 import type { SessionTimerName } from '../dialog/session-timer.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { CallAddress, JoinReply } from '../transfer/call-bridge.js';
-import type { RequestAnswered, RequestToken } from './call-messages.js';
+import type { CallAddress, JoinReply } from './bridge-messages.js';
+import type { RequestAnswered, RequestToken } from './requests.js';
 import type { Destination } from './sip-link.js';
 
 /** The leg's own timers (not a transaction's): the ringing bound, §9.1's wait after CANCEL, RFC 4028's two. */

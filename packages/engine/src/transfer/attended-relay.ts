@@ -4,7 +4,8 @@ import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallMessage, LegEvent, LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { CallSessions } from '../sdp/call-sessions.js';
-import type { BridgedMessage, CallAddress, CallBridge, RelayedEvent } from './call-bridge.js';
+import type { CallAddress } from '../protocol/bridge-messages.js';
+import type { BridgedMessage, CallBridge, RelayedEvent } from '../protocol/call-messages.js';
 
 /** The call holding a replaced dialog, as the relay sees it. */
 export interface RelayingCall {

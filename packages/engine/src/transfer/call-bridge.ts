@@ -2,46 +2,11 @@ import {
   ENVELOPE_VERSION, type Bridged, type CallAddress as WireCallAddress, type JoinReply as WireJoinReply, type JoinRequest as WireJoinRequest,
   type RelayedCommand as WireRelayedCommand, type RelayedEvent as WireRelayedEvent,
 } from '@switchboard/wire';
-import type { CallMessage } from '../protocol/call-messages.js';
-import type { LegMessage } from '../protocol/leg-messages.js';
+import { REMOTE_LEG, type JoinReply, type JoinRequest } from '../protocol/bridge-messages.js';
+import type { BridgedMessage, CallBridge, RelayedCommand, RelayedEvent } from '../protocol/call-messages.js';
 
 // The engine's side of @switchboard/wire's join and bridge envelopes: what the actors build and
 // receive, and the explicit mapping at the NATS edge (the version; the master's name for the far party).
-
-/** Who a joined call's other half is: a call actor on a worker (maybe this one). */
-export type CallAddress = WireCallAddress;
-
-/**
- * Attended transfer (RFC 3891): the call holding the REFER (the master) asks the worker that
- * owns the replaced dialog — named by our tag in the Replaces header — to hand over that
- * dialog's far party. Ownership needs no table: the tag carries the worker id (MAC-checked)
- * and the leg's scope.
- */
-export type JoinRequest = Omit<WireJoinRequest, 'v'>;
-
-export type JoinReply =
-  | { ok: true; relay: CallAddress; sdp?: Uint8Array; sdpType?: string; saw?: Uint8Array }
-  | { ok: false; status: number; reason: string };
-
-/** The events of the far party, sent by the relay to the master (the leg is called `remote` there). */
-export type RelayedEvent = Extract<CallMessage, { type: 'provisional' | 'failed' | 'bye' | 'request' | 'request-answered' | 'ended' }>;
-/** The master's commands for the far party, sent to the relay. */
-export type RelayedCommand = Extract<LegMessage, { type: 'send-request' | 'answer-request' | 'hangup' }>;
-
-/** `attached`: the master took the far party over (until then the relay may not assume anyone listens). */
-export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand } | { to: 'relay'; attached: true };
-
-/** What the master call names the far party it reaches through a relay. */
-export const REMOTE_LEG = 'remote';
-
-/** How long a relay waits for its master to attach before it hangs up the far party it holds for nobody. */
-export const JOIN_ATTACH_MS = 5_000;
-
-/** How calls on different workers (or the same one) reach each other. */
-export interface CallBridge {
-  join(worker: string, request: JoinRequest): Promise<JoinReply>;
-  send(to: CallAddress, message: BridgedMessage): void;
-}
 
 /** A bridge inside one worker: joins and messages go straight to its engine. */
 export function localBridge(engine: () => { onJoin(r: JoinRequest, respond: (reply: JoinReply) => void): void; onBridged(call: string, m: BridgedMessage): void }): CallBridge {

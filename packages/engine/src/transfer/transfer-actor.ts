@@ -14,7 +14,7 @@ import { OutboundAttempts, type AttemptOwner, type Offer, type Presentation } fr
 import { anonymousIdentity, pstnCaller } from '../dialing/presentation.js';
 import { scopeOf } from '@switchboard/wire';
 import type { Replaces } from '@switchboard/sip';
-import type { JoinReply } from './call-bridge.js';
+import type { JoinReply } from '../protocol/bridge-messages.js';
 import { ReferSubscription, type ReferSubscriptionEffect, type ReferSubscriptionOptions } from './refer-subscription.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { tracedContext } from '../tracing/traced-context.js';

@@ -11,7 +11,7 @@ import {
 } from '../testing/harness.js';
 import { LocalCallLimiter } from '@switchboard/limits';
 import { scopeOf } from '@switchboard/wire';
-import type { JoinReply } from './call-bridge.js';
+import type { JoinReply } from '../protocol/bridge-messages.js';
 import type { TimerSettings } from '@switchboard/transactions';
 
 /** What the carrier answered the call with (the remaining party's session). */

@@ -10,7 +10,8 @@ import { decodeJoinReply, encodeMap, Subjects } from '@switchboard/wire';
 import { pino } from 'pino';
 import { Counters } from '../metrics/counters.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
-import type { BridgedMessage, JoinReply, JoinRequest, RelayedCommand } from '../transfer/call-bridge.js';
+import type { JoinReply, JoinRequest } from '../protocol/bridge-messages.js';
+import type { BridgedMessage, RelayedCommand } from '../protocol/call-messages.js';
 import { NatsLink, type LinkTarget } from './nats-link.js';
 
 let server: NatsServerHandle;

@@ -8,9 +8,9 @@ import {
 import type { Logger } from 'pino';
 import type { InboundRouter } from '../router.js';
 import type { Counters } from '../metrics/counters.js';
-import {
-  fromWireBridged, fromWireJoinReply, fromWireJoinRequest, toWireBridged, toWireJoinReply, toWireJoinRequest, type BridgedMessage, type CallBridge, type JoinReply, type JoinRequest,
-} from '../transfer/call-bridge.js';
+import type { JoinReply, JoinRequest } from '../protocol/bridge-messages.js';
+import type { BridgedMessage, CallBridge } from '../protocol/call-messages.js';
+import { fromWireBridged, fromWireJoinReply, fromWireJoinRequest, toWireBridged, toWireJoinReply, toWireJoinRequest } from '../transfer/call-bridge.js';
 import type { Destination, SipLink } from '../protocol/sip-link.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import type { TransactionSpans } from '../tracing/transaction-spans.js';

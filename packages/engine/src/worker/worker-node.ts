@@ -13,7 +13,7 @@ import { InboundRouter } from '../router.js';
 import type { EngineContext } from '../context.js';
 import { Counters } from '../metrics/counters.js';
 import { SipLocator } from '../locate/sip-locator.js';
-import { JOIN_ATTACH_MS } from '../transfer/call-bridge.js';
+import { JOIN_ATTACH_MS } from '../protocol/bridge-messages.js';
 import type { ActorKernel } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import type { WorkerConfig } from './worker-config.js';
