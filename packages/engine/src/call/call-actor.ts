@@ -9,7 +9,7 @@ import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext, TrunkingInForce } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import { CallSetup } from '../dialing/call-setup.js';
-import { isLegEvent, type CallMessage, type LegEvent, type LegName, type OperatorTransferAnswer } from '../protocol/call-messages.js';
+import { isLegEvent, type CallMessage, type LegEvent, type LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import { CallSessions, isSdp } from '../sdp/call-sessions.js';
@@ -17,7 +17,9 @@ import { AttendedRelay } from '../transfer/attended-relay.js';
 import { CallTransfers, type TransferRecord, type TransferringCall } from '../transfer/call-transfers.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import { tracedContext } from '../tracing/traced-context.js';
+import { legEventRecord } from '../records/leg-event-record.js';
 import { callDetail, callSummary, type CallFacts, type CallLegView } from './call-view.js';
+import { InDialogRelay } from './in-dialog-relay.js';
 
 /**
  * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target
@@ -67,9 +69,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   private relay: AttendedRelay | undefined;
   /** The call's own trunk slot, and those of the calls its transfers added (given back when it ends). */
   private holds: LimitHold[] | undefined;
-  /** Relayed in-dialog requests: relay id → the leg that waits for the answer and its request's key. */
-  private relaysTable: Map<number, { from: LegName; key: string }> | undefined;
-  private relayCount = 0;
+  private inDialog: InDialogRelay | undefined;
   self!: ActorRef<CallMessage>;
   readonly logContext: Record<string, unknown>;
   private logger: Logger | undefined;
@@ -279,7 +279,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
       case 'operator-hangup':
         return this.onOperatorHangup();
       case 'operator-transfer':
-        return this.onOperatorTransfer(m.target, m.replyTo);
+        return this.transfers.startForOperator(m.target, m.replyTo);
     }
   }
 
@@ -303,47 +303,18 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     for (const leg of [...this.legs.keys()]) this.tell(leg, { type: 'hangup', status: 480, reason: 'Ended By Operator' });
   }
 
-  /**
-   * An operator's transfer goes through the same rules and the same transfer actor as the
-   * customer's REFER: the customer's leg is the transferor (released as soon as the new party
-   * answers), the far party remains. There is nobody to NOTIFY (Refer-Sub: false).
-   */
-  private onOperatorTransfer(target: string, replyTo: ActorRef<OperatorTransferAnswer>): void {
-    const leg = this.customerLeg;
-    const trunk = this.trunkConfig;
-    if (leg === undefined || trunk === undefined) return replyTo.tell({ ok: false, status: 403, reason: 'Transfer Not Allowed' });
-    const uri = /^(sips?|tel):/i.test(target) ? target : `sip:${target}@${trunk.domain}`;
-    this.transfers.start(leg, { referTo: [`<${uri}>`], cseq: 1, referSub: false }, { operator: replyTo });
-  }
-
   // ---- the bridge -------------------------------------------------------------------------------------
 
-  /** What the records need of a leg's event; `endingBy` names the party if this event ends the call. */
+  /** What the records need of a leg's event, and what operators see of its dialog. */
   private noteLeg(m: LegEvent): void {
-    this.endingBy = undefined;
-    const at = Date.now();
+    const record = legEventRecord(m, Date.now());
+    this.endingBy = record.endingBy;
+    if (record.event !== undefined) this.note(record.event);
     const leg = this.legs.get(m.leg);
-    switch (m.type) {
-      case 'provisional':
-        if (m.status > 100) this.note({ type: 'ringing', leg: m.leg, at });
-        return;
-      case 'answered':
-      case 'confirmed':
-        if (leg !== undefined && (m.type === 'confirmed' || leg.info?.role === 'uac')) leg.dialog = 'confirmed';
-        return;
-      case 'failed':
-        if (leg !== undefined) leg.dialog = 'terminated';
-        if (m.cause === 'response') this.endingBy = m.leg;
-        return this.note({ type: 'failed', leg: m.leg, at, status: m.status, statusText: m.reason, cause: m.cause, ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) });
-      case 'cancelled':
-      case 'bye':
-        if (leg !== undefined) leg.dialog = 'terminated';
-        // a BYE the leg sent itself (its session expired) is ours, not its party's
-        if (m.type === 'bye' && m.reason !== undefined) return this.note({ type: 'released', leg: m.leg, at });
-        this.endingBy = m.leg;
-        return this.note({ type: 'hangup', leg: m.leg, at, cancel: m.type === 'cancelled', ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) });
-      default:
-    }
+    if (leg === undefined) return;
+    // a UAS dialog is confirmed by the ACK of our 2xx, a UAC one by the 2xx itself
+    if (m.type === 'confirmed' || (m.type === 'answered' && leg.info?.role === 'uac')) leg.dialog = 'confirmed';
+    else if (m.type === 'failed' || m.type === 'cancelled' || m.type === 'bye') leg.dialog = 'terminated';
   }
 
   /** The attempt the call was waiting for answered: the call is bridged. */
@@ -384,7 +355,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     if (other !== undefined) this.tell(other, { type: 'hangup' });
   }
 
-  /** An in-dialog request of one party goes to the other, under a relay id of the call's. */
+  /** An in-dialog request of one party goes to the other; its answer comes back the same way. */
   private relayRequest(m: Extract<LegEvent, { type: 'request' }>): void {
     const other = this.otherOf(m.leg);
     if (other === undefined || !this.legs.has(other)) {
@@ -392,20 +363,14 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
       return;
     }
     if (m.body.length > 0 && isSdp(m.contentType)) this.sessions.remember(m.leg, m.body, m.contentType);
-    const id = ++this.relayCount;
-    (this.relaysTable ??= new Map()).set(id, { from: m.leg, key: m.token });
-    this.tell(other, { type: 'send-request', token: { kind: 'relay', id }, method: m.method, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
+    this.tell(other, (this.inDialog ??= new InDialogRelay()).forward(m));
   }
 
   private relayAnswer(m: Extract<LegEvent, { type: 'request-answered' }>): void {
-    if (m.token.kind !== 'relay') return;
-    const relay = this.relaysTable?.get(m.token.id);
-    if (relay === undefined) return;
-    this.relaysTable?.delete(m.token.id);
-    if (this.relaysTable?.size === 0) this.relaysTable = undefined;
-    const body = m.body !== undefined && m.body.length > 0 ? m.body : undefined;
-    if (body !== undefined && m.status < 300 && isSdp(m.contentType)) this.sessions.remember(m.leg, body, m.contentType);
-    this.tell(relay.from, { type: 'answer-request', token: relay.key, status: m.status, reason: m.reason, ...(body === undefined ? {} : { body, contentType: m.contentType }) });
+    const answer = this.inDialog?.answer(m);
+    if (answer === undefined) return;
+    if (m.body !== undefined && m.body.length > 0 && m.status < 300 && isSdp(m.contentType)) this.sessions.remember(m.leg, m.body, m.contentType);
+    this.tell(answer.leg, answer.command);
   }
 
   /** Sends to a leg; SDP going to a party that has seen another origin keeps that origin (RFC 3264 §8). */
@@ -434,7 +399,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
 
   stopped(): void {
     this.release();
-    this.relaysTable = undefined;
+    this.inDialog = undefined;
   }
 
   /** Gives back what the call holds outside itself: its place in the call table and its slots. */

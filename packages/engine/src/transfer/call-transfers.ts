@@ -117,6 +117,19 @@ export class CallTransfers {
     return this.current !== undefined;
   }
 
+  /**
+   * An operator's transfer goes through the same rules and the same transfer actor as the
+   * customer's REFER: the customer's leg is the transferor (released as soon as the new party
+   * answers), the far party remains. There is nobody to NOTIFY (Refer-Sub: false).
+   */
+  startForOperator(target: string, replyTo: ActorRef<OperatorTransferAnswer>): void {
+    const leg = this.call.customerLeg;
+    const trunk = this.call.trunkConfig;
+    if (leg === undefined || trunk === undefined) return replyTo.tell({ ok: false, status: 403, reason: 'Transfer Not Allowed' });
+    const uri = /^(sips?|tel):/i.test(target) ? target : `sip:${target}@${trunk.domain}`;
+    this.start(leg, { referTo: [`<${uri}>`], cseq: 1, referSub: false }, { operator: replyTo });
+  }
+
   onRefer(leg: LegName, key: string, refer: SipRequest | undefined): void {
     this.start(leg, refer === undefined ? undefined : referAsk(refer), { key });
   }

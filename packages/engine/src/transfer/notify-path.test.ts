@@ -1,0 +1,93 @@
+// The path of a transfer's NOTIFY through the actors: the transfer actor sends it to the
+// transferor's leg, the leg's answer comes straight back (two mailbox hops); the call is not on
+// the way, and no string is parsed to find it. Observed with a kernel that records every
+// message each actor receives.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SipRequest, type SipMessage } from '@switchboard/sip';
+import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
+import { NactKernel } from '../kernel/nact-kernel.js';
+import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+
+interface Received {
+  actor: string;
+  type: string;
+  token?: unknown;
+}
+
+/** A kernel that records, for each message an actor receives, the actor and the message's type and token. */
+class RecordingKernel implements ActorKernel {
+  readonly received: Received[] = [];
+  private readonly inner = new NactKernel();
+
+  spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
+    const received = this.received;
+    const recording: ActorBehaviour<M> = {
+      receive(m: M) {
+        const { type, token } = m as { type?: string; token?: unknown };
+        received.push({ actor: id, type: type ?? '?', ...(token === undefined ? {} : { token }) });
+        behaviour.receive(m);
+      },
+      crashed: (error, m) => behaviour.crashed(error, m),
+      stopped: () => behaviour.stopped?.(),
+    };
+    return this.inner.spawn(id, recording);
+  }
+
+  find<M>(id: string): ActorRef<M> | undefined {
+    return this.inner.find<M>(id);
+  }
+
+  stop(id: string): void {
+    this.inner.stop(id);
+  }
+
+  get size(): number {
+    return this.inner.size;
+  }
+
+  shutdown(): void {
+    this.inner.shutdown();
+  }
+}
+
+const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
+const one = (all: SipMessage[], what: string): SipMessage => {
+  assert.equal(all.length, 1, `one ${what}, got ${all.length}`);
+  return all[0] as SipMessage;
+};
+
+describe('transfer: the NOTIFY path', () => {
+  test('transfer → transferor leg (send-request, token notify) → transfer (request-answered): the call sees neither', async () => {
+    const kernel = new RecordingKernel();
+    const h = makeEngine(undefined, kernel);
+    deliver(h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const bInvite = one(h.link.take(B_PORT, isReq('INVITE')), 'INVITE to the carrier') as SipRequest;
+    deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
+    await settle();
+    const ok = one(h.link.take(A_PORT, isRes(200, 'INVITE')), '200 to the PBX');
+    deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
+    await settle();
+
+    kernel.received.splice(0);
+    deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT);
+    await settle();
+    one(h.link.take(A_PORT, isRes(202, 'REFER')), '202');
+    const notify = one(h.link.take(A_PORT, isReq('NOTIFY')), 'NOTIFY 100');
+    deliver(h.engine, answer(notify, 200), A_PORT);
+    await settle();
+
+    const transfer = kernel.received.find((r) => r.actor.startsWith('transfer-'))?.actor;
+    assert.ok(transfer, 'a transfer actor ran');
+    const notifyToken = { kind: 'notify', seq: 1 };
+    const sent = kernel.received.filter((r) => r.type === 'send-request' && (r.token as { kind?: string } | undefined)?.kind === 'notify');
+    assert.equal(sent.length, 1, 'the NOTIFY is asked of one actor');
+    assert.match(sent[0]?.actor ?? '', /^leg-/, 'of the transferor\'s leg');
+    const answered = kernel.received.filter((r) => r.type === 'request-answered' && (r.token as { kind?: string } | undefined)?.kind === 'notify');
+    assert.deepEqual(answered, [{ actor: transfer, type: 'request-answered', token: notifyToken }], 'its answer goes straight to the transfer');
+    const call = kernel.received.filter((r) => r.actor.startsWith('call-'));
+    assert.ok(call.every((r) => (r.token as { kind?: string } | undefined)?.kind !== 'notify' && r.type !== 'notify'), `the call saw no NOTIFY: ${JSON.stringify(call)}`);
+    h.kernel.shutdown();
+  });
+});
