@@ -138,7 +138,7 @@ describe('decideRefer', () => {
     ];
     for (const [what, referTo, status, reason] of cases) {
       it(`${status} ${reason} for ${what}`, () => {
-        assert.deepEqual(readReferTo(referTo, TRUNK), { status, reason });
+        assert.deepEqual(readReferTo(referTo, TRUNK), { kind: 'refused', status, reason });
         assert.deepEqual(decide(ask(BASELINE, { referTo })), { kind: 'refused', status, reason });
       });
     }

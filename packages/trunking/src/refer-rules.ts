@@ -66,7 +66,7 @@ export function decideRefer(call: ReferringCall, ask: ReferAsk | undefined, trun
   // RFC 3261 §8.1.1.5: a CSeq number must be below 2**31; the subscription's id= is built from it
   if (ask.cseq >= 2 ** 31) return BAD_CSEQ;
   const target = readReferTo(ask.referTo, trunk);
-  if (isReferRefusal(target)) return refuse(target.status, target.reason);
+  if (isReferRefusal(target)) return target;
   if (target.kind === 'pstn' && mode === 'sip-only') return PSTN_NOT_ALLOWED;
   if (target.kind === 'sip' && mode === 'pstn-only') return SIP_NOT_ALLOWED;
   // a party on another domain holds the call for the customer, but may not bill the customer's trunk

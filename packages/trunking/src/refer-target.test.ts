@@ -37,58 +37,58 @@ function sip(referTo: string) {
 describe('readReferTarget', () => {
   describe('refusals', () => {
     it('400 Missing Refer-To without the header', () => {
-      assert.deepEqual(readReferTarget(refer(), trunk), { status: 400, reason: 'Missing Refer-To' });
+      assert.deepEqual(readReferTarget(refer(), trunk), { kind: 'refused', status: 400, reason: 'Missing Refer-To' });
     });
     it('400 Multiple Refer-To for two header lines (long and compact form)', () => {
       const r = refer(['Refer-To', '<sip:+14155550101@acme.trunks.example>'], ['r', '<sip:bob@example.com>']);
-      assert.deepEqual(readReferTarget(r, trunk), { status: 400, reason: 'Multiple Refer-To' });
+      assert.deepEqual(readReferTarget(r, trunk), { kind: 'refused', status: 400, reason: 'Multiple Refer-To' });
     });
     it('400 Multiple Refer-To for a comma list on one line', () => {
-      assert.deepEqual(read('<sip:+14155550101@acme.trunks.example>, <sip:bob@example.com>'), { status: 400, reason: 'Multiple Refer-To' });
+      assert.deepEqual(read('<sip:+14155550101@acme.trunks.example>, <sip:bob@example.com>'), { kind: 'refused', status: 400, reason: 'Multiple Refer-To' });
     });
     it('reads a comma inside a quoted display name as part of one value', () => {
       assert.equal(sip('"Doe, John" <sip:john@example.com>').host, 'example.com');
     });
     it('400 Bad Refer-To for an unparseable value', () => {
-      assert.deepEqual(read('<sip:bob@example.com'), { status: 400, reason: 'Bad Refer-To' });
-      assert.deepEqual(read('not a uri'), { status: 400, reason: 'Bad Refer-To' });
-      assert.deepEqual(read('"unterminated <sip:bob@example.com>'), { status: 400, reason: 'Bad Refer-To' });
-      assert.deepEqual(read('  '), { status: 400, reason: 'Bad Refer-To' });
+      assert.deepEqual(read('<sip:bob@example.com'), { kind: 'refused', status: 400, reason: 'Bad Refer-To' });
+      assert.deepEqual(read('not a uri'), { kind: 'refused', status: 400, reason: 'Bad Refer-To' });
+      assert.deepEqual(read('"unterminated <sip:bob@example.com>'), { kind: 'refused', status: 400, reason: 'Bad Refer-To' });
+      assert.deepEqual(read('  '), { kind: 'refused', status: 400, reason: 'Bad Refer-To' });
     });
     it('400 Bad Refer-To for URI headers outside angle brackets (RFC 3261 §20)', () => {
-      assert.deepEqual(read('sip:bob@example.com?Replaces=abc'), { status: 400, reason: 'Bad Refer-To' });
+      assert.deepEqual(read('sip:bob@example.com?Replaces=abc'), { kind: 'refused', status: 400, reason: 'Bad Refer-To' });
     });
     it('400 Unsupported Refer-To URI for a scheme other than sip, sips and tel', () => {
-      assert.deepEqual(read('<mailto:bob@example.com>'), { status: 400, reason: 'Unsupported Refer-To URI' });
-      assert.deepEqual(read('<https://example.com/transfer>'), { status: 400, reason: 'Unsupported Refer-To URI' });
+      assert.deepEqual(read('<mailto:bob@example.com>'), { kind: 'refused', status: 400, reason: 'Unsupported Refer-To URI' });
+      assert.deepEqual(read('<https://example.com/transfer>'), { kind: 'refused', status: 400, reason: 'Unsupported Refer-To URI' });
     });
     it('403 Unsupported Refer Method for a method other than INVITE', () => {
-      assert.deepEqual(read('<sip:bob@example.com;method=BYE>'), { status: 403, reason: 'Unsupported Refer Method' });
-      assert.deepEqual(read('<sip:+14155550101@acme.trunks.example;method=SUBSCRIBE>'), { status: 403, reason: 'Unsupported Refer Method' });
-      assert.deepEqual(read('<sip:bob@example.com;method>'), { status: 403, reason: 'Unsupported Refer Method' });
+      assert.deepEqual(read('<sip:bob@example.com;method=BYE>'), { kind: 'refused', status: 403, reason: 'Unsupported Refer Method' });
+      assert.deepEqual(read('<sip:+14155550101@acme.trunks.example;method=SUBSCRIBE>'), { kind: 'refused', status: 403, reason: 'Unsupported Refer Method' });
+      assert.deepEqual(read('<sip:bob@example.com;method>'), { kind: 'refused', status: 403, reason: 'Unsupported Refer Method' });
     });
     it('400 Bad Replaces for an unparseable or repeated Replaces', () => {
-      assert.deepEqual(read('<sip:bob@example.com?Replaces=abc%40host%3Bto-tag%3D1>'), { status: 400, reason: 'Bad Replaces' });
-      assert.deepEqual(read('<sip:bob@example.com?Replaces=>'), { status: 400, reason: 'Bad Replaces' });
+      assert.deepEqual(read('<sip:bob@example.com?Replaces=abc%40host%3Bto-tag%3D1>'), { kind: 'refused', status: 400, reason: 'Bad Replaces' });
+      assert.deepEqual(read('<sip:bob@example.com?Replaces=>'), { kind: 'refused', status: 400, reason: 'Bad Replaces' });
       assert.deepEqual(
         read('<sip:bob@example.com?Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2&Replaces=b%3Bto-tag%3D1%3Bfrom-tag%3D2>'),
-        { status: 400, reason: 'Bad Replaces' },
+        { kind: 'refused', status: 400, reason: 'Bad Replaces' },
       );
     });
     it('404 Not Found for a name on the trunk’s domain', () => {
-      assert.deepEqual(read('<sip:alice@acme.trunks.example>'), { status: 404, reason: 'Not Found' });
-      assert.deepEqual(read('<sip:acme.trunks.example>'), { status: 404, reason: 'Not Found' });
-      assert.deepEqual(read('<sip:*72@acme.trunks.example>'), { status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<sip:alice@acme.trunks.example>'), { kind: 'refused', status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<sip:acme.trunks.example>'), { kind: 'refused', status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<sip:*72@acme.trunks.example>'), { kind: 'refused', status: 404, reason: 'Not Found' });
     });
     it('484 Address Incomplete for digits too short to be a number', () => {
-      assert.deepEqual(read('<sip:41555@acme.trunks.example>'), { status: 484, reason: 'Address Incomplete' });
-      assert.deepEqual(read('<tel:+1415>'), { status: 484, reason: 'Address Incomplete' });
+      assert.deepEqual(read('<sip:41555@acme.trunks.example>'), { kind: 'refused', status: 484, reason: 'Address Incomplete' });
+      assert.deepEqual(read('<tel:+1415>'), { kind: 'refused', status: 484, reason: 'Address Incomplete' });
     });
     it('404 Not Found for digits too long to be a number', () => {
-      assert.deepEqual(read('<sip:+1415555010012345@acme.trunks.example>'), { status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<sip:+1415555010012345@acme.trunks.example>'), { kind: 'refused', status: 404, reason: 'Not Found' });
     });
     it('404 Not Found for a local tel number in another country’s context', () => {
-      assert.deepEqual(read('<tel:02079460000;phone-context=+44>'), { status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<tel:02079460000;phone-context=+44>'), { kind: 'refused', status: 404, reason: 'Not Found' });
     });
   });
 
@@ -120,7 +120,7 @@ describe('readReferTarget', () => {
     it('reads a local tel: number in the plan’s country or on the trunk’s domain', () => {
       assert.equal(pstn('<tel:4155550101;phone-context=+1-415>').number, '+14155550101');
       assert.equal(pstn('<tel:1-415-555-0101;phone-context=acme.trunks.example>').number, '+14155550101');
-      assert.deepEqual(read('<tel:4155550101;phone-context=other.example>'), { status: 404, reason: 'Not Found' });
+      assert.deepEqual(read('<tel:4155550101;phone-context=other.example>'), { kind: 'refused', status: 404, reason: 'Not Found' });
     });
     it('matches the domain in another case, with a trailing dot, with a port', () => {
       assert.equal(pstn('<sip:+14155550101@ACME.Trunks.Example>').number, '+14155550101');
@@ -207,7 +207,7 @@ describe('readReferTarget', () => {
 
 describe('isReferRefusal', () => {
   it('tells refusals from targets', () => {
-    assert.equal(isReferRefusal({ status: 400, reason: 'Bad Refer-To' }), true);
+    assert.equal(isReferRefusal({ kind: 'refused', status: 400, reason: 'Bad Refer-To' }), true);
     assert.equal(isReferRefusal(target('<sip:bob@example.com>')), false);
   });
 });

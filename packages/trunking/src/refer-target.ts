@@ -13,25 +13,26 @@ export type ReferTarget =
 
 /** Why a REFER is answered with an error instead of 202. */
 export interface ReferRefusal {
+  kind: 'refused';
   status: number;
   reason: string;
 }
 
-const MISSING: ReferRefusal = { status: 400, reason: 'Missing Refer-To' };
-const MULTIPLE: ReferRefusal = { status: 400, reason: 'Multiple Refer-To' };
-const BAD: ReferRefusal = { status: 400, reason: 'Bad Refer-To' };
+const MISSING: ReferRefusal = { kind: 'refused', status: 400, reason: 'Missing Refer-To' };
+const MULTIPLE: ReferRefusal = { kind: 'refused', status: 400, reason: 'Multiple Refer-To' };
+const BAD: ReferRefusal = { kind: 'refused', status: 400, reason: 'Bad Refer-To' };
 // RFC 3515 §2.4.2 leaves the code open ("4xx"); 400 with a reason an operator can read
-const UNSUPPORTED_SCHEME: ReferRefusal = { status: 400, reason: 'Unsupported Refer-To URI' };
-const UNSUPPORTED_METHOD: ReferRefusal = { status: 403, reason: 'Unsupported Refer Method' };
-const BAD_REPLACES: ReferRefusal = { status: 400, reason: 'Bad Replaces' };
-const INCOMPLETE: ReferRefusal = { status: 484, reason: 'Address Incomplete' };
-const NOT_FOUND: ReferRefusal = { status: 404, reason: 'Not Found' };
+const UNSUPPORTED_SCHEME: ReferRefusal = { kind: 'refused', status: 400, reason: 'Unsupported Refer-To URI' };
+const UNSUPPORTED_METHOD: ReferRefusal = { kind: 'refused', status: 403, reason: 'Unsupported Refer Method' };
+const BAD_REPLACES: ReferRefusal = { kind: 'refused', status: 400, reason: 'Bad Replaces' };
+const INCOMPLETE: ReferRefusal = { kind: 'refused', status: 484, reason: 'Address Incomplete' };
+const NOT_FOUND: ReferRefusal = { kind: 'refused', status: 404, reason: 'Not Found' };
 
 /** Visual separators (RFC 3966 §5.1.1), as `normaliseNumber` drops them. */
 const VISUAL = /[\s\-.()]/g;
 
 export function isReferRefusal(x: ReferTarget | ReferRefusal): x is ReferRefusal {
-  return !('kind' in x);
+  return x.kind === 'refused';
 }
 
 /**
