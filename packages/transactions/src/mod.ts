@@ -26,6 +26,5 @@ export {
   clientTransactionKey, clientResponseKey, serverTransactionKey, serverAckKey, cancelTargetKey, hasMagicCookie,
   type TransactionKey,
 } from './transaction-key.js';
-export {
-  clientTransaction, serverTransaction, type Transaction, type ClientTransaction, type ServerTransaction, type ClientTransactionEvent, type ServerTransactionEvent,
-} from './transaction.js';
+export { type Transaction, type ClientTransactionEvent, type ServerTransactionEvent } from './transaction.js';
+export { clientTransaction, serverTransaction, type ClientTransaction, type ServerTransaction } from './create-transaction.js';

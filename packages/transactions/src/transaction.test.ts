@@ -6,7 +6,7 @@ import { ClientNonInviteTransaction } from './client-non-invite-transaction.js';
 import { request, response } from './fixtures.js';
 import { ServerInviteTransaction } from './server-invite-transaction.js';
 import { ServerNonInviteTransaction } from './server-non-invite-transaction.js';
-import { clientTransaction, serverTransaction, type ClientTransaction, type ServerTransaction } from './transaction.js';
+import { clientTransaction, serverTransaction, type ClientTransaction, type ServerTransaction } from './create-transaction.js';
 
 describe('Transaction', () => {
   test('kind tells an INVITE transaction from a non-INVITE one, on both sides', () => {

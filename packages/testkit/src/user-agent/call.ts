@@ -2,16 +2,25 @@ import { createAck, createCancel, createInDialogRequest, createResponse, type Si
 import { randomRtpPort, sdpAnswer, sdpOffer } from '../sdp.js';
 import { bodyText, isSdp, toBuffer } from './bodies.js';
 import { ClientTransaction } from './client-transaction.js';
-import { ALLOW, Dialog, type CallEnd } from './dialog.js';
+import { ALLOW, Dialog, type CallEnd, type DialogHost } from './dialog.js';
 import type { Flow } from './flow.js';
 import type { CallOptions, HeaderList, InviteScript, RequestHandler, ResponseSpec } from './options.js';
-import type { ServerTransaction } from './server-transaction.js';
-import type { UserAgent } from './user-agent.js';
+import type { InviteServerCall, ServerTransaction } from './server-transaction.js';
 
 export type CallEvent = 'ringing' | 'answered' | 'established' | 'failed' | 'outcome' | 'ended';
 
+/** What a call needs of its user agent beyond its dialog's (the UserAgent is one): its history and its waits. */
+export interface CallHost extends DialogHost {
+  readonly keepHistory: boolean;
+  readonly calls: Call[];
+  readonly _dialogs: Map<string, Call>;
+  /** The agent's log as text, for a failed wait's message. */
+  describe(): string;
+  until<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T>;
+}
+
 /** A call as one UA sees it, placed (role 'uac') or received ('uas'): a dialog and its transactions. */
-export class Call extends Dialog {
+export class Call extends Dialog implements InviteServerCall {
   /** 1xx received (UAC) or sent (UAS), 100 included. */
   readonly provisional: SipResponse[] = [];
   /** No response at all to the INVITE (Timer B). */
@@ -27,7 +36,7 @@ export class Call extends Dialog {
   private opts: CallOptions | undefined;
 
   /** @internal Use UserAgent.call() or UserAgent.nextCall(). */
-  constructor(ua: UserAgent, role: 'uac' | 'uas', invite: SipRequest, flow: Flow, localTag: string, nextHop: 'route' | 'fixed') {
+  constructor(override readonly ua: CallHost, role: 'uac' | 'uas', invite: SipRequest, flow: Flow, localTag: string, nextHop: 'route' | 'fixed') {
     super(ua, role, invite, flow, localTag, nextHop);
     if (ua.keepHistory) ua.calls.push(this);
     ua._dialogs.set(`${this.callId}|${localTag}`, this);

@@ -1,7 +1,12 @@
 import { serializeMessage, type SipRequest, type SipResponse } from '@switchboard/sip';
 import type { Flow } from './flow.js';
 import type { LogEntry } from './message-log.js';
-import type { UserAgent } from './user-agent.js';
+import type { TransactionHost } from './transaction-host.js';
+
+/** The agent of a client transaction: it routes responses to the transaction by this table. */
+export interface ClientTransactionHost extends TransactionHost {
+  readonly _clientTxs: Map<string, ClientTransaction>;
+}
 
 /** A client transaction (RFC 3261 §17.1) with its retransmissions over UDP. */
 export class ClientTransaction {
@@ -15,7 +20,7 @@ export class ClientTransaction {
   private timeoutTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly ua: UserAgent,
+    private readonly ua: ClientTransactionHost,
     readonly request: SipRequest,
     readonly flow: Flow,
     private readonly onResponse: (res: SipResponse, entry: LogEntry) => void,

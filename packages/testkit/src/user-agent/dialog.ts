@@ -1,15 +1,14 @@
 import {
   createAck, createInDialogRequest, createResponse, NameAddr, type DialogRequestContext, type SipMessage,
-  type SipRequest, type SipResponse, type Uri,
+  type SipRequest, type SipResponse, type Uri, type Via,
 } from '@switchboard/sip';
 import { bumpSdpVersion, randomRtpPort, sdpOffer } from '../sdp.js';
 import { bodyText, isSdp, toBuffer } from './bodies.js';
-import { ClientTransaction } from './client-transaction.js';
+import { ClientTransaction, type ClientTransactionHost } from './client-transaction.js';
 import type { Flow } from './flow.js';
-import type { LogEntry } from './message-log.js';
-import type { HeaderList, HeaderPair, InviteScript, RequestOptions, ResponseSpec } from './options.js';
+import type { LogEntry, LogMatch } from './message-log.js';
+import type { HandledCall, HeaderList, HeaderPair, InviteScript, RequestOptions, ResponseSpec } from './options.js';
 import type { ServerTransaction } from './server-transaction.js';
-import type { UserAgent } from './user-agent.js';
 
 export type CallState =
   | 'calling' // UAC: INVITE sent, nothing back yet; UAS: INVITE received, nothing sent yet
@@ -37,11 +36,28 @@ export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, REFER, NO
 const WITH_CONTACT = new Set(['INVITE', 'UPDATE', 'REFER', 'NOTIFY', 'SUBSCRIBE']);
 
 /**
+ * What a dialog needs of its user agent (the UserAgent is one): its address for Contact and
+ * Via, where a URI leads, its log, its waits, and the table that routes requests to dialogs.
+ */
+export interface DialogHost extends ClientTransactionHost {
+  readonly host: string;
+  readonly timeoutMs: number;
+  readonly _contact: NameAddr;
+  readonly _dialogs: Pick<Map<string, Dialog>, 'get' | 'delete'>;
+  newVia(): Via;
+  /** A flow for a URI whose host is an IP literal (RFC 3263 without DNS). */
+  _resolve(uri: Uri): Flow | undefined;
+  /** The final response of a transaction, or its error, within `timeoutMs`. */
+  _transaction(tx: ClientTransaction, timeoutMs: number, what: string): Promise<SipResponse>;
+  entries(match?: LogMatch): LogEntry[];
+}
+
+/**
  * The dialog of a Call (RFC 3261 §12): its state, the requests sent in it, the answers to
  * those received, and our 2xx retransmitted until its ACK (§13.3.1.4). The INVITE that makes
  * the dialog, the scripts and the waits are the Call's (call.ts).
  */
-export abstract class Dialog {
+export abstract class Dialog implements HandledCall {
   state: CallState = 'calling';
   /** Our tag: From tag of a placed call, To tag of a received one. */
   readonly localTag: string;
@@ -75,7 +91,7 @@ export abstract class Dialog {
   private readonly pending2xx = new Map<number, { timer: NodeJS.Timeout | undefined; initial: boolean }>();
 
   constructor(
-    readonly ua: UserAgent,
+    readonly ua: DialogHost,
     readonly role: 'uac' | 'uas',
     /** The initial INVITE, as sent or received. */
     readonly invite: SipRequest,

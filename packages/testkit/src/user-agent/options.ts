@@ -1,5 +1,4 @@
-import type { HeaderInput, NameAddr, SipRequest, Uri } from '@switchboard/sip';
-import type { Call } from './call.js';
+import type { HeaderInput, NameAddr, SipRequest, SipResponse, Uri } from '@switchboard/sip';
 
 /* What a test gives a UserAgent: its options, the scripts of its calls, the answers to requests. */
 
@@ -24,8 +23,27 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
+/**
+ * The call an in-dialog request came in, as its handler may use it: a Call (call.ts) is one.
+ * Declared here rather than imported, so these options stay a leaf that the agent builds on.
+ */
+export interface HandledCall {
+  readonly callId: string;
+  readonly role: 'uac' | 'uas';
+  readonly invite: SipRequest;
+  /** In-dialog requests received (ACKs apart), in order. */
+  readonly requests: readonly SipRequest[];
+  readonly localSdp: string | undefined;
+  readonly remoteSdp: string | undefined;
+  request(method: string, o?: RequestOptions): Promise<SipResponse>;
+  reinvite(sdp?: string, o?: RequestOptions): Promise<SipResponse>;
+  refer(referTo: string | Uri | NameAddr, o?: RequestOptions & { referSub?: boolean; referredBy?: string }): Promise<SipResponse>;
+  notify(sipfrag: string, subscriptionState?: string, o?: RequestOptions & { event?: string }): Promise<SipResponse>;
+  hangup(o?: RequestOptions): Promise<SipResponse>;
+}
+
 /** Decides the answer to a request; undefined falls back to the default behaviour. */
-export type RequestHandler = (request: SipRequest, call?: Call) => ResponseSpec | number | undefined;
+export type RequestHandler = (request: SipRequest, call?: HandledCall) => ResponseSpec | number | undefined;
 
 /** What the UAS side does with an incoming INVITE. Times are in ms from the INVITE's arrival. */
 export interface InviteScript {

@@ -1,7 +1,20 @@
 import { serializeMessage, type SipRequest, type SipResponse } from '@switchboard/sip';
-import type { Call } from './call.js';
 import type { Flow } from './flow.js';
-import type { UserAgent } from './user-agent.js';
+import type { TransactionHost } from './transaction-host.js';
+
+/** The agent of a server transaction: it matches requests to transactions by this table, and says where responses go. */
+export interface ServerTransactionHost extends TransactionHost {
+  readonly _serverTxs: Map<string, ServerTransaction>;
+  /** Where a response to `req`, received on `source`, goes (RFC 3261 §18.2.2). */
+  _responseFlow(req: SipRequest, source: Flow): Flow;
+}
+
+/** The call an INVITE server transaction serves (a Call, call.ts): told of a CANCEL and of the ACK of a failure. */
+export interface InviteServerCall {
+  readonly localTag: string;
+  _onCancel(cancel: SipRequest): void;
+  _onAckOfFailure(ack: SipRequest): void;
+}
 
 /** A server transaction (RFC 3261 §17.2): answers retransmitted requests with the last response. */
 export class ServerTransaction {
@@ -10,12 +23,12 @@ export class ServerTransaction {
   /** Drop the request's retransmissions (and a CANCEL of it) without a word. */
   ignoring = false;
   acked = false;
-  call: Call | undefined;
+  call: InviteServerCall | undefined;
   readonly flow: Flow;
   private timerG: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly ua: UserAgent,
+    private readonly ua: ServerTransactionHost,
     readonly request: SipRequest,
     source: Flow,
     readonly key: string,

@@ -31,7 +31,9 @@ import { Waits } from './waits.js';
  * (requests inside a call), client-transaction.ts and server-transaction.ts (RFC 3261 §17
  * with the UDP retransmissions), sockets.ts (UDP/TCP), flow.ts (where messages go),
  * message-log.ts (the log and its filters), waits.ts (timers and waits), bodies.ts (SDP,
- * sipfrag), options.ts (what a test passes in).
+ * sipfrag), options.ts (what a test passes in). Those below the agent see it through the
+ * interfaces they declare (TransactionHost in transaction-host.ts, ClientTransactionHost,
+ * ServerTransactionHost, DialogHost, CallHost), so none imports this file.
  */
 
 function bracketHost(host: string): string {
