@@ -45,7 +45,7 @@ export class InboundRouter {
       else leg.tell({ type: 'response', response: msg });
       return;
     }
-    this.onRequest(msg, from, env.route.toTag, traceparent);
+    this.onRequest(msg, from, env.route.toTag, traceparent, env.receivedAt);
   }
 
   onSendFailure(f: SendFailure): void {
@@ -53,10 +53,10 @@ export class InboundRouter {
     this.legOf(f.ref.split('|')[0] ?? '')?.tell({ type: 'send-failure', ref: f.ref });
   }
 
-  private onRequest(req: SipRequest, from: Destination, toTag: string, traceparent: string | undefined): void {
+  private onRequest(req: SipRequest, from: Destination, toTag: string, traceparent: string | undefined, receivedAt: number): void {
     if (toTag !== '') {
       const leg = this.legOf(toTag);
-      if (leg !== undefined) leg.tell({ type: 'request', request: req, from });
+      if (leg !== undefined) leg.tell({ type: 'request', request: req, from, receivedAt });
       else if (req.method !== 'ACK') this.reply(req, 481, from);
       return;
     }
@@ -65,7 +65,7 @@ export class InboundRouter {
         const key = serverTransactionKey(req);
         const owner = key === undefined ? undefined : this.ctx.invites.get(key);
         if (owner !== undefined) {
-          this.ctx.kernel.find<LegMessage>(owner)?.tell({ type: 'request', request: req, from });
+          this.ctx.kernel.find<LegMessage>(owner)?.tell({ type: 'request', request: req, from, receivedAt });
           return;
         }
         if (this.draining) {
@@ -79,7 +79,7 @@ export class InboundRouter {
         const key = cancelTargetKey(req);
         const owner = key === undefined ? undefined : this.ctx.invites.get(key);
         const leg = owner === undefined ? undefined : this.ctx.kernel.find<LegMessage>(owner);
-        if (leg !== undefined) leg.tell({ type: 'request', request: req, from });
+        if (leg !== undefined) leg.tell({ type: 'request', request: req, from, receivedAt });
         else this.reply(req, 481, from);
         return;
       }

@@ -55,6 +55,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   readonly locator: TrunkingInForce['locator'];
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
+  private endingAt: number | undefined;
   private readonly legs = new Map<LegName, CallLeg>();
   /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
   pair: [LegName, LegName | undefined] = ['a', undefined];
@@ -124,7 +125,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   /** Entering `ending` is the end of the call for its records, whoever's BYE came first. */
   set state(next: CallState) {
     if (next === 'ending' && this.callState !== 'ending' && this.callState !== 'ended') {
-      this.note({ type: 'ending', at: Date.now(), ...(this.endingBy === undefined ? {} : { by: this.endingBy }) });
+      this.note({ type: 'ending', at: this.endingAt ?? Date.now(), ...(this.endingBy === undefined ? {} : { by: this.endingBy }) });
     }
     this.callState = next;
   }
@@ -212,7 +213,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
       if (m.type === 'join-away') return AttendedRelay.handOver(this, m);
       if (this.relay?.holds(m.leg) === true) return this.relay.relayEvent(m);
       if (this.transfersOfCall?.owns(m) === true) return this.transfersOfCall.forward(m);
-    } else this.endingBy = undefined;
+    } else this.endingBy = this.endingAt = undefined;
     switch (m.type) {
       case 'start':
         this.setup = new CallSetup(this);
@@ -296,7 +297,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     if (this.state === 'ending' || this.state === 'ended') return;
     this.log.info({ event: 'operator-hangup' }, 'call ended by an operator');
     this.ctx.counters.add('operator.hangup');
-    this.endingBy = undefined;
+    this.endingBy = this.endingAt = undefined;
     this.transfersOfCall?.abort();
     if (this.answeredAt === undefined) this.note({ type: 'final', at: Date.now(), status: 480, statusText: 'Ended By Operator' });
     this.state = 'ending';
@@ -309,6 +310,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   private noteLeg(m: LegEvent): void {
     const record = legEventRecord(m, Date.now());
     this.endingBy = record.endingBy;
+    this.endingAt = record.endingAt;
     if (record.event !== undefined) this.note(record.event);
     const leg = this.legs.get(m.leg);
     if (leg === undefined) return;

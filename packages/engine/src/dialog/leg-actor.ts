@@ -94,7 +94,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     }
     switch (m.type) {
       case 'request':
-        return this.onRequest(m.request, m.from);
+        return this.onRequest(m.request, m.from, m.receivedAt);
       case 'response':
         return this.onResponse(m.response);
       case 'timer':
@@ -137,11 +137,11 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
 
   // ---- inbound SIP -------------------------------------------------------------------------
 
-  private onRequest(req: SipRequest, from: Destination): void {
+  private onRequest(req: SipRequest, from: Destination, receivedAt: number | undefined): void {
     this.peer = { ...from };
     const key = serverTransactionKey(req) ?? `${req.headers.callId}|${req.headers.cseq?.seq}|${req.method}`;
     if (req.method === 'ACK') return this.onAck(req, key);
-    if (req.method === 'CANCEL') return this.onCancel(req, from);
+    if (req.method === 'CANCEL') return this.onCancel(req, from, sentAt(receivedAt));
     if (this.retransmitted(key, req, from)) return;
     if (!this.dialog.admitRequest(req)) return this.respondStateless(req, 500, 'CSeq Out of Order', from);
     const tx = this.startServer(key, req, from);
@@ -150,7 +150,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     switch (req.method) {
       case 'BYE':
         this.respond(key, tx, createResponse(req, 200, { toTag: localTag }));
-        this.call.tell({ type: 'bye', leg: this.name, ...ownReason(req) });
+        this.call.tell({ type: 'bye', leg: this.name, ...ownReason(req), ...sentAt(receivedAt) });
         return this.finish('bye');
       case 'OPTIONS':
         return this.respond(key, tx, createResponse(req, 200, { toTag: localTag, headers: [['Allow', ALLOW], ['Supported', SUPPORTED]] }));
@@ -186,12 +186,12 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     }
   }
 
-  private onCancel(cancel: SipRequest, from: Destination): void {
+  private onCancel(cancel: SipRequest, from: Destination, at: { at?: number }): void {
     // §9.2: 200 to the CANCEL; 487 to the INVITE if it is still unanswered
     this.respondStateless(cancel, 200, undefined, from);
     if (this.invite !== undefined && this.invite.tx.state === 'Proceeding') {
       this.respond(this.invite.key, this.invite.tx, createResponse(this.invite.tx.request, 487, { toTag: this.dialog.localTag }));
-      this.call.tell({ type: 'cancelled', leg: this.name, ...ownReason(cancel) });
+      this.call.tell({ type: 'cancelled', leg: this.name, ...ownReason(cancel), ...at });
       this.finish('cancelled');
     }
   }
@@ -434,4 +434,13 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.invite = undefined;
     this.uacInvite = undefined;
   }
+}
+
+/**
+ * When the party sent a request, for the records: the transport's receive time, which is the
+ * first one when the request got through only as a retransmission after a NATS outage. A clock
+ * ahead of ours is not believed (never later than now).
+ */
+function sentAt(receivedAt: number | undefined): { at?: number } {
+  return receivedAt === undefined ? {} : { at: Math.min(receivedAt, Date.now()) };
 }

@@ -23,10 +23,10 @@ export type LegEvent =
   | { type: 'answered'; leg: LegName; body: Uint8Array; contentType: string | undefined }
   | { type: 'failed'; leg: LegName; status: number; reason: string; cause: FailureCause; reasonHeader?: string }
   | { type: 'confirmed'; leg: LegName }
-  /** `reasonHeader`: the request's or answer's Reason header (RFC 3326), for the records. */
-  | { type: 'cancelled'; leg: LegName; reasonHeader?: string }
-  /** `reason`: set when the leg ended the session itself (its timer expired), not its party. */
-  | { type: 'bye'; leg: LegName; reason?: string; reasonHeader?: string }
+  /** `reasonHeader`: the request's or answer's Reason header (RFC 3326), for the records; `at`: when the transport received the CANCEL. */
+  | { type: 'cancelled'; leg: LegName; reasonHeader?: string; at?: number }
+  /** `reason`: set when the leg ended the session itself (its timer expired), not its party; `at`: when the transport received the BYE. */
+  | { type: 'bye'; leg: LegName; reason?: string; reasonHeader?: string; at?: number }
   /** An in-dialog request to relay or decide on (`token`: the leg's key, for the answer); a REFER carries the whole request. */
   | { type: 'request'; leg: LegName; token: string; method: string; body: Uint8Array; contentType: string | undefined; request?: SipRequest }
   | RequestAnswered

@@ -11,7 +11,8 @@ export type LegTimerName = 'no-answer' | 'cancel-wait' | SessionTimerName;
 
 /** Messages a leg actor handles: SIP from the wire, its timers, and the commands of its call (or of a transfer). */
 export type LegMessage =
-  | { type: 'request'; request: SipRequest; from: Destination }
+  /** `receivedAt`: when the transport first received it (Unix ms): the time of a BYE or CANCEL for the records. */
+  | { type: 'request'; request: SipRequest; from: Destination; receivedAt?: number }
   | { type: 'response'; response: SipResponse }
   /** A transaction's timer (RFC 3261 §17 letters). */
   | { type: 'timer'; key: string; timer: TimerName }

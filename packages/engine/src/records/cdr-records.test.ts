@@ -39,6 +39,19 @@ async function answered(h: Harness): Promise<{ ok: SipResponse; bInvite: SipRequ
 }
 
 describe('call detail records from calls', () => {
+  test('a BYE that got through only after a NATS outage: the record ends when the transport first received it', async (t) => {
+    const h = makeEngine();
+    t.after(() => h.kernel.shutdown());
+    const { ok } = await answered(h);
+    const sentAt = Date.now(); // the first BYE, dropped at the transport while NATS was down
+    await new Promise((r) => setTimeout(r, 500)); // its retransmission gets through later
+    deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT, 'udp', '127.0.0.1', sentAt);
+    await settle();
+    const [r] = await recordsOf(h, 1);
+    assert.equal(r?.endedAt, sentAt);
+    assert.equal(r?.endedBy, 'caller');
+  });
+
   test('an answered call the PBX hangs up: one record with both legs, the carrier, who hung up', async (t) => {
     const h = makeEngine();
     t.after(() => h.kernel.shutdown());

@@ -17,9 +17,14 @@ describe('legEventRecord', () => {
   });
 
   it('a party\'s BYE or CANCEL is its hang-up; a BYE the leg sent itself (session expired) is a release of ours', () => {
-    assert.deepEqual(legEventRecord({ type: 'bye', leg: 'a' }, at), { event: { type: 'hangup', leg: 'a', at, cancel: false }, endingBy: 'a' });
-    assert.deepEqual(legEventRecord({ type: 'cancelled', leg: 'a', reasonHeader: 'SIP;cause=200' }, at), { event: { type: 'hangup', leg: 'a', at, cancel: true, reason: 'SIP;cause=200' }, endingBy: 'a' });
+    assert.deepEqual(legEventRecord({ type: 'bye', leg: 'a' }, at), { event: { type: 'hangup', leg: 'a', at, cancel: false }, endingBy: 'a', endingAt: at });
+    assert.deepEqual(legEventRecord({ type: 'cancelled', leg: 'a', reasonHeader: 'SIP;cause=200' }, at), { event: { type: 'hangup', leg: 'a', at, cancel: true, reason: 'SIP;cause=200' }, endingBy: 'a', endingAt: at });
     assert.deepEqual(legEventRecord({ type: 'bye', leg: 'a', reason: 'session expired' }, at), { event: { type: 'released', leg: 'a', at } });
+  });
+
+  it('a BYE that got through late (after a NATS outage) ends the call when the transport first received it', () => {
+    const late = legEventRecord({ type: 'bye', leg: 'b1', at: at - 7_000 }, at);
+    assert.deepEqual(late, { event: { type: 'hangup', leg: 'b1', at: at - 7_000, cancel: false }, endingBy: 'b1', endingAt: at - 7_000 });
   });
 
   it('other events note nothing', () => {

@@ -6,6 +6,8 @@ export interface LegEventRecord {
   event?: CallEvent;
   /** The leg whose party's BYE, CANCEL or final answer this is: who ended the call, if it ends now. */
   endingBy?: LegName;
+  /** When that party ended it (its BYE or CANCEL as the transport received it). */
+  endingAt?: number;
 }
 
 const NOTHING: LegEventRecord = Object.freeze({});
@@ -21,13 +23,17 @@ export function legEventRecord(m: LegEvent, at: number): LegEventRecord {
         ...(m.cause === 'response' ? { endingBy: m.leg } : {}),
       };
     case 'cancelled':
-    case 'bye':
+    case 'bye': {
       // a BYE the leg sent itself (its session expired) is ours, not its party's
       if (m.type === 'bye' && m.reason !== undefined) return { event: { type: 'released', leg: m.leg, at } };
+      // the party's own time: a BYE that got through only after a NATS outage ended the call when it was sent
+      const sent = m.at ?? at;
       return {
-        event: { type: 'hangup', leg: m.leg, at, cancel: m.type === 'cancelled', ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) },
+        event: { type: 'hangup', leg: m.leg, at: sent, cancel: m.type === 'cancelled', ...(m.reasonHeader === undefined ? {} : { reason: m.reasonHeader }) },
         endingBy: m.leg,
+        endingAt: sent,
       };
+    }
     default:
       return NOTHING;
   }

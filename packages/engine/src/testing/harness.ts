@@ -126,10 +126,11 @@ export function makeEngine(timers: TimerSettings = { t1: 500, t2: 4000, t4: 5000
 }
 
 /** Delivers `msg` to the engine as if transport node `t1` received it from 127.0.0.1:`port`. */
-export function deliver(engine: InboundRouter, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp', remoteAddress = '127.0.0.1'): void {
+/** `receivedAt`: when the transport received it (default now; earlier for a retransmission that got through after an outage). */
+export function deliver(engine: InboundRouter, msg: SipMessage | string, port: number, protocol: 'udp' | 'tcp' = 'udp', remoteAddress = '127.0.0.1', receivedAt = Date.now()): void {
   const sip = typeof msg === 'string' ? Buffer.from(msg) : serializeMessage(msg);
   const env: InboundSip = {
-    v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
+    v: 1, sip, route: readRoutingFields(sip), receivedAt,
     transport: { protocol, localAddress: '127.0.0.1', localPort: 5060, remoteAddress, remotePort: port, nodeId: 't1' },
   };
   engine.onInbound(env);
