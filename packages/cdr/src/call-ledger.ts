@@ -27,7 +27,8 @@ export type CallEvent =
   /** The answer the caller got when the call was not answered. */
   | { type: 'final'; at: number; status: number; statusText: string }
   /** The call is over (its legs are being released); `by`: the leg whose party ended it, if one did. */
-  | { type: 'ending'; at: number; by?: LegName }
+  /** `reason`: the Reason header (RFC 3326) of our BYEs when we end the call ourselves (its maximum duration). */
+  | { type: 'ending'; at: number; by?: LegName; reason?: string }
   | {
     type: 'transfer'; index: number; at: number; transferor: LegName; remaining: LegName;
     kind: 'pstn' | 'sip'; billable: boolean; referTo: string; referredBy?: string; from: PartyNumber; to: PartyNumber;
@@ -78,6 +79,7 @@ export class CallLedger {
   private recorded = true;
   private endingAt: number | undefined;
   private endingBy: LegName | undefined;
+  private endingReason: string | undefined;
 
   constructor(
     readonly callId: string,
@@ -168,6 +170,7 @@ export class CallLedger {
       case 'ending':
         this.endingAt ??= e.at;
         if (e.by !== undefined) this.endingBy ??= e.by;
+        if (e.reason !== undefined) this.endingReason ??= e.reason;
         return;
       case 'transfer': {
         const parent = this.segmentIndexOfLeg(e.transferor);
@@ -245,7 +248,9 @@ export class CallLedger {
       if (s.answeredAt !== undefined) record.answeredAt = s.answeredAt;
       const statusText = s.statusText ?? (s.status === undefined && s.cancelled ? 'Request Terminated' : undefined);
       if (statusText !== undefined) record.statusText = statusText;
-      if (s.reason !== undefined) record.reason = s.reason;
+      // a record that lasted until the call ended, which we ended ourselves, says why
+      const reason = s.reason ?? (s.endedAt === undefined ? this.endingReason : undefined);
+      if (reason !== undefined) record.reason = reason;
       out.push(record);
     });
     return out;

@@ -6,7 +6,7 @@ import type { TrunkConfig } from './trunk-config.js';
 
 type Restrictions = TrunkConfig['restrictions'];
 
-const restrictions = (r: Partial<Restrictions>): Restrictions => ({ allowedPrefixes: [], blocked: [], ...r });
+const restrictions = (r: Partial<Restrictions>): Restrictions => ({ allowedPrefixes: [], blocked: [], maxCallSeconds: 0, ...r });
 
 describe('checkDestination', () => {
   it('allows everything when nothing is blocked and the allow list is empty', () => {

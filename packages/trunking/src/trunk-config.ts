@@ -98,8 +98,13 @@ export const TrunkConfig = z.object({
       maxConcurrent: z.number().int().positive().optional(),
       /** New outbound calls per second, across the cluster. */
       maxCps: z.number().int().positive().optional(),
+      /**
+       * Longest a call may last once answered, in seconds (0: no limit): a call nobody ends (a
+       * lost BYE, a peer that gave up) is ended on both sides with BYE, never lives forever.
+       */
+      maxCallSeconds: z.number().int().min(0).max(7 * 86_400).default(4 * 3_600),
     })
-    .default({ allowedPrefixes: [], blocked: [] }),
+    .default({ allowedPrefixes: [], blocked: [], maxCallSeconds: 4 * 3_600 }),
   callerId: z
     .object({
       /** Number prefixes the customer may present besides its own DIDs. */

@@ -35,6 +35,9 @@ interface CallLeg extends CallLegView {
 
 const NO_TRANSFERS: readonly TransferRecord[] = [];
 
+/** The Reason (RFC 3326) of our BYEs when a call reaches its maximum duration: Q.850 102, recovery on timer expiry. */
+export const MAX_DURATION_REASON = 'Q.850;cause=102;text="Maximum call duration"';
+
 /**
  * A call: the B2BUA bridge between two legs — first the leg that came in (a, UAS) and the
  * attempt that answered (b1, b2…, UAC), later the remaining party and a transfer's new leg
@@ -56,6 +59,9 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   /** The leg whose party's BYE, CANCEL or final answer is being handled: who ended the call, if it ends now. */
   private endingBy: LegName | undefined;
   private endingAt: number | undefined;
+  /** Why we ended the call ourselves (the Reason of our BYEs), for its records. */
+  private endingReason: string | undefined;
+  private maxDuration: NodeJS.Timeout | undefined;
   private readonly legs = new Map<LegName, CallLeg>();
   /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
   pair: [LegName, LegName | undefined] = ['a', undefined];
@@ -125,7 +131,10 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   /** Entering `ending` is the end of the call for its records, whoever's BYE came first. */
   set state(next: CallState) {
     if (next === 'ending' && this.callState !== 'ending' && this.callState !== 'ended') {
-      this.note({ type: 'ending', at: this.endingAt ?? Date.now(), ...(this.endingBy === undefined ? {} : { by: this.endingBy }) });
+      this.note({
+        type: 'ending', at: this.endingAt ?? Date.now(),
+        ...(this.endingBy === undefined ? {} : { by: this.endingBy }), ...(this.endingReason === undefined ? {} : { reason: this.endingReason }),
+      });
     }
     this.callState = next;
   }
@@ -279,6 +288,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         return this.relay?.unattached();
       case 'operator-hangup':
         return this.onOperatorHangup();
+      case 'max-duration':
+        return this.onMaxDuration();
       case 'operator-transfer':
         return this.transfers.startForOperator(m.target, m.replyTo);
     }
@@ -293,15 +304,29 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
 
   // ---- operators (admin API) ---------------------------------------------------------------------
 
+  /** A call nobody ended (a lost BYE, a peer that gave up) ends at its trunk's maximum duration, on both sides. */
+  private onMaxDuration(): void {
+    if (this.state === 'ending' || this.state === 'ended') return;
+    this.log.warn({ event: 'max-duration', seconds: this.trunkConfig?.restrictions.maxCallSeconds }, 'call reached its maximum duration: ending it');
+    this.ctx.counters.add('calls.max-duration');
+    this.endAll({ type: 'hangup', reasonHeader: MAX_DURATION_REASON });
+  }
+
   private onOperatorHangup(): void {
     if (this.state === 'ending' || this.state === 'ended') return;
     this.log.info({ event: 'operator-hangup' }, 'call ended by an operator');
     this.ctx.counters.add('operator.hangup');
-    this.endingBy = this.endingAt = undefined;
-    this.transfersOfCall?.abort();
     if (this.answeredAt === undefined) this.note({ type: 'final', at: Date.now(), status: 480, statusText: 'Ended By Operator' });
+    this.endAll({ type: 'hangup', status: 480, reason: 'Ended By Operator' });
+  }
+
+  /** We end the call ourselves: every leg, whatever its state (BYE, CANCEL or a final answer), and a transfer in progress. */
+  private endAll(hangup: Extract<LegMessage, { type: 'hangup' }>): void {
+    this.endingBy = this.endingAt = undefined;
+    this.endingReason = hangup.reasonHeader;
+    this.transfersOfCall?.abort();
     this.state = 'ending';
-    for (const leg of [...this.legs.keys()]) this.tell(leg, { type: 'hangup', status: 480, reason: 'Ended By Operator' });
+    for (const leg of [...this.legs.keys()]) this.tell(leg, hangup);
   }
 
   // ---- the bridge -------------------------------------------------------------------------------------
@@ -328,6 +353,11 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     this.ctx.counters.observe('call.setup_ms', this.answeredAt - this.startedAt);
     if (body.length > 0) this.sessions.remember(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
+    const maxSeconds = this.trunkConfig?.restrictions.maxCallSeconds ?? 0;
+    if (maxSeconds > 0) {
+      this.maxDuration = setTimeout(() => this.self.tell({ type: 'max-duration' }), maxSeconds * 1000);
+      this.maxDuration.unref();
+    }
     // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
     this.setup = undefined;
     this.tell('a', { type: 'answer', status: 200, ...(body.length > 0 ? { body, contentType } : {}) });
@@ -409,6 +439,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     if (this.callState !== 'ended') this.note({ type: 'ended', at: Date.now() });
     this.state = 'ended';
     this.relay?.stop();
+    clearTimeout(this.maxDuration);
     this.ctx.calls.delete(this.callId);
     this.transfersOfCall?.stop();
     this.setup?.stop();

@@ -114,7 +114,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
       case 'answer-request':
         return this.answerRequest(m.token, m.status, m.reason, m.body, m.contentType, m.headers ?? []);
       case 'hangup':
-        return this.hangup(m.status, m.reason);
+        return this.hangup(m.status, m.reason, m.reasonHeader);
       case 'join':
         if (!this.dialog.isNamedBy(m.callId, m.tags) || this.dialog.phase !== 'confirmed') return m.replyTo.tell({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
         this.call.tell({ type: 'join-away', leg: this.name, master: m.master, replyTo: m.replyTo });
@@ -304,7 +304,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (accepted) this.retransmit(response);
   }
 
-  private hangup(status: number | undefined, reason: string | undefined): void {
+  private hangup(status: number | undefined, reason: string | undefined, reasonHeader: string | undefined): void {
     if (this.role === 'uas' && this.invite !== undefined && this.invite.tx.state === 'Proceeding') {
       return this.answerInvite(status ?? 480, reason, undefined, undefined, []);
     }
@@ -314,15 +314,16 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
       else this.cancelPending = true;
       return;
     }
-    if (this.dialog.phase === 'confirmed') return this.sendBye();
+    if (this.dialog.phase === 'confirmed') return this.sendBye(reasonHeader);
     this.finish('hangup');
   }
 
   // ---- SIP out -------------------------------------------------------------------------------
 
-  private sendBye(): void {
+  /** `reasonHeader`: why we end the call (RFC 3326), when it is we who end it. */
+  private sendBye(reasonHeader?: string): void {
     this.dialog.terminate();
-    this.sendInDialog('BYE', 'bye', {});
+    this.sendInDialog('BYE', 'bye', reasonHeader === undefined ? {} : { headers: [['Reason', reasonHeader]] });
   }
 
   private sendCancel(): void {

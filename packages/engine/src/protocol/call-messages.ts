@@ -65,6 +65,8 @@ export type CallMessage =
   | Prepared
   /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
   | { type: 'release-transferor'; transferor: LegName }
+  /** The call reached its trunk's maximum duration (`restrictions.maxCallSeconds`). */
+  | { type: 'max-duration' }
   /** A relaying call's master did not attach in time (see JOIN_ATTACH_MS). */
   | { type: 'join-unattached' }
   /** From the other half of a call joined across workers. */

@@ -33,5 +33,5 @@ export type LegMessage =
   | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   /** Attended transfer: is this the dialog a Replaces header names (RFC 3891 §3)? If so the call hands its far party over. */
   | { type: 'join'; callId: string; tags: string[]; master: CallAddress; replyTo: ActorRef<JoinReply> }
-  /** End this leg: BYE when confirmed, CANCEL when an early UAC, a final error when an early UAS. */
-  | { type: 'hangup'; status?: number; reason?: string };
+  /** End this leg: BYE when confirmed (with `reasonHeader` as its Reason, RFC 3326), CANCEL when an early UAC, a final error when an early UAS. */
+  | { type: 'hangup'; status?: number; reason?: string; reasonHeader?: string };
