@@ -3,69 +3,120 @@
 // and permissions"), the transport node and two workers of config/switchboard.yaml, the
 // CDR page (127.0.0.1:8080), and a
 // demo carrier (127.0.0.2:5080, carrier `demo-pstn` of config/trunks.yaml) that answers every
-// call. Ctrl-C stops all.
+// call. A process that exits is started again after a back-off (nats-server on the same
+// store); Ctrl-C stops all.
+//
+// Overrides, so that a second cluster (a test's) runs beside this one: SWITCHBOARD_CONFIG (the
+// configuration file, whose transport section names the SIP ports), SWITCHBOARD_NATS_PORT,
+// SWITCHBOARD_DATA_DIR (default .local), SWITCHBOARD_CDR_WEB_LISTEN, DEMO_CARRIER_HOST and
+// DEMO_CARRIER_PORT.
 import { spawn } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const config = process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
 const natsPort = process.env.SWITCHBOARD_NATS_PORT ?? '4222';
+const natsStore = join(process.env.SWITCHBOARD_DATA_DIR ?? '.local', 'nats');
 const natsBin = ['/usr/bin/nats-server', '/usr/sbin/nats-server'].find(existsSync) ?? 'nats-server';
-mkdirSync('.local/nats', { recursive: true });
+mkdirSync(natsStore, { recursive: true });
 
-const children = [];
-function run(name, command, args, env = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      let text = line;
-      try {
-        const j = JSON.parse(line);
-        const { level, time, msg, service, node, ...rest } = j;
-        text = `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
-        if (j.event === 'listening' && Array.isArray(j.listeners)) {
-          for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
-          console.log('  from 127.0.0.1 you are trunk "acme" (config/trunks.yaml): dial sip:+14155551234@acme.trunks.example;\n  the demo carrier answers after a second\n');
-        }
-      } catch {}
-      console.log(`[${name}] ${text}`);
-    });
-  }
-  child.on('exit', (code, signal) => {
-    console.log(`[${name}] exited (${signal ?? code})`);
-    if (!stopping) stop(1);
-  });
-  children.push(child);
-  return child;
-}
+// A process that crashes at start-up (a port taken, a bad configuration) is retried ever more
+// slowly instead of filling the terminal; one that ran a while before dying starts again quickly.
+const FIRST_RESTART_DELAY_MS = 500;
+const MAX_RESTART_DELAY_MS = 10_000;
+const RAN_WELL_MS = 30_000;
+// the workers and the transport exit within a few seconds even when NATS is gone (their stop is bounded)
+const STOP_BOUND_MS = 8_000;
 
 let stopping = false;
-function stop(code = 0) {
+let bannerShown = false;
+/** One entry per supervised process: its current child, if it runs, and its next back-off. */
+const services = [];
+
+function prettyLine(line) {
+  try {
+    const j = JSON.parse(line);
+    const { level, time, msg, service, node, ...rest } = j;
+    if (j.event === 'listening' && Array.isArray(j.listeners) && !bannerShown) {
+      bannerShown = true;
+      for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
+      console.log('  from 127.0.0.1 you are trunk "acme" (config/trunks.yaml): dial sip:+14155551234@acme.trunks.example;\n  the demo carrier answers after a second\n');
+    }
+    return `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
+  } catch {
+    return line;
+  }
+}
+
+function supervise(name, command, args, env = {}) {
+  const service = { name, child: undefined, exited: undefined, delayMs: FIRST_RESTART_DELAY_MS, restartTimer: undefined };
+  services.push(service);
+  const launch = () => {
+    service.restartTimer = undefined;
+    if (stopping) return;
+    const startedAt = Date.now();
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    service.child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => console.log(`[${name}] ${prettyLine(line)}`));
+    }
+    // a spawn that fails (no such binary) reports 'error', and maybe 'exit' after it: handled once
+    service.exited = new Promise((resolve) => {
+      let done = false;
+      const ended = (how) => {
+        if (done) return;
+        done = true;
+        service.child = undefined;
+        resolve();
+        if (stopping) {
+          console.log(`[${name}] exited (${how})`);
+          return;
+        }
+        const ranMs = Date.now() - startedAt;
+        if (ranMs >= RAN_WELL_MS) service.delayMs = FIRST_RESTART_DELAY_MS;
+        const delayMs = service.delayMs;
+        service.delayMs = Math.min(delayMs * 2, MAX_RESTART_DELAY_MS);
+        console.log(`[${name}] exited (${how}) after ${(ranMs / 1000).toFixed(1)} s; restarting in ${delayMs} ms`);
+        service.restartTimer = setTimeout(launch, delayMs);
+      };
+      child.once('exit', (code, signal) => ended(signal === null ? `code ${code}` : `signal ${signal}`));
+      child.once('error', (err) => ended(`error ${err.message}`));
+    });
+    if (child.pid !== undefined) console.log(`[${name}] started (pid ${child.pid})`);
+  };
+  launch();
+}
+
+function stop() {
   if (stopping) return;
   stopping = true;
-  for (const c of [...children].reverse()) if (c.exitCode === null) c.kill('SIGTERM');
-  // the workers and the transport exit within a few seconds even when NATS is gone (their stop is bounded);
-  // whatever is still running then is killed, never left behind
+  for (const s of services) clearTimeout(s.restartTimer);
+  const running = services.filter((s) => s.child !== undefined);
+  for (const s of [...running].reverse()) s.child.kill('SIGTERM');
+  // whatever is still running after the bound is killed, never left behind
   setTimeout(() => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    process.exit(code);
-  }, 8000).unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => process.exit(code));
+    for (const s of running) s.child?.kill('SIGKILL');
+    process.exit(0);
+  }, STOP_BOUND_MS).unref();
+  Promise.all(running.map((s) => s.exited)).then(() => process.exit(0));
 }
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 
-run('nats', natsBin, ['-c', 'config/nats-local.conf', '-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', '.local/nats']);
+supervise('nats', natsBin, ['-c', 'config/nats-local.conf', '-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', natsStore]);
 await new Promise((r) => setTimeout(r, 500));
 const natsEnv = { SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}` };
 // each process connects as its own user of config/nats-local.conf, whose passwords are `<user>-dev-password`
 const natsUser = (user) => ({ ...natsEnv, SWITCHBOARD_NATS_USER: user, SWITCHBOARD_NATS_PASS: `${user}-dev-password` });
-run('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080', '127.0.0.2']);
+supervise('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080', process.env.DEMO_CARRIER_HOST ?? '127.0.0.2']);
 for (const id of ['w1', 'w2']) {
-  run(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser('worker'), SWITCHBOARD_WORKER_ID: id });
+  supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser('worker'), SWITCHBOARD_WORKER_ID: id });
 }
-run('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
+supervise('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
 const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
-run('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));
-console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js --user admin --password admin-dev-password cdr ls`);
-console.log('Switchboard local cluster starting — Ctrl-C stops it.');
+supervise('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));
+if (!stopping) {
+  console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js --user admin --password admin-dev-password cdr ls`);
+  console.log('Switchboard local cluster starting — Ctrl-C stops it.');
+}
