@@ -1,7 +1,8 @@
 // A stand-in worker process for transport tests and benchmarks: it heartbeats like a real
 // worker, answers every request with 200 OK (X-Worker names it), and on request sends SIP
 // of its own through the transport (X-Send-To: tcp:<host>:<port>) to exercise outbound
-// connections, response routing by branch, and send failures.
+// connections, response routing by branch, and send failures. X-Received-At echoes the
+// envelope's receivedAt.
 // Env: NATS_URL, WORKER_ID, ROUTING_SECRET. SIGUSR2 toggles active/draining.
 import { connect, type Msg } from '@nats-io/transport-node';
 import {
@@ -46,6 +47,7 @@ function answer(env: InboundSip, req: SipRequest, status: number, extra: [string
     ['X-Top-Via', req.headers.get('via') ?? ''],
     ['X-Connection', env.transport.connectionId ?? ''],
     ['X-Transport-Node', env.transport.nodeId],
+    ['X-Received-At', String(env.receivedAt)],
     ...extra,
   ];
   send(env, createResponse(req, status, { toTag: ids.newTag(workerId), headers, ...(reason === undefined ? {} : { reason }) }));

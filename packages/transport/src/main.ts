@@ -10,6 +10,8 @@ import { TransportNode } from './transport-node.js';
 
 /** A stop that waits on NATS (draining the connection) gives up after this: the process must exit. */
 const STOP_TIMEOUT_MS = 5_000;
+const RECONNECT_WAIT_MS = 250;
+const RECONNECT_JITTER_MS = 100;
 async function main(): Promise<void> {
   const config = loadConfigOrExit('switchboard-transport', (file) => loadTransportConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
@@ -22,6 +24,9 @@ async function main(): Promise<void> {
     user: config.nats.user,
     pass: config.nats.pass,
     maxReconnectAttempts: -1,
+    // back within a second of NATS returning (the default waits 2 s); the jitter spreads the nodes' retries
+    reconnectTimeWait: RECONNECT_WAIT_MS,
+    reconnectJitter: RECONNECT_JITTER_MS,
     waitOnFirstConnect: true,
   });
   const node = new TransportNode(config, nc, log);

@@ -56,6 +56,7 @@ describe('loadTransportConfig', () => {
     assert.equal(c.transport.retryAfterSeconds, 5);
     assert.equal(c.transport.maxMessageBytes, 65_535);
     assert.equal(c.transport.shutdownGraceMs, 5_000);
+    assert.deepEqual(c.transport.natsOutage, { heldPerConnection: 64, heldTotal: 4_096, firstReceipts: 10_000 });
     assert.equal(c.log.level, 'info');
     assert.deepEqual(c.nats.servers, ['nats://127.0.0.1:4222']);
     assert.equal(c.routing.secret, SECRET);
@@ -125,6 +126,15 @@ describe('loadTransportConfig', () => {
     assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  retryAfterSeconds: 7200\n')), {}, 'transport.retryAfterSeconds');
     assertRefused(write(MINIMAL), { SWITCHBOARD_NATS_URL: ' , ' }, 'nats.servers');
     assertRefused(write(MINIMAL), { SWITCHBOARD_LOG_LEVEL: 'verbose' }, 'log.level');
+  });
+
+  test('the NATS outage bounds are read, defaulted field by field, and refused naming the field', () => {
+    const c = loadTransportConfig(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  natsOutage: { heldPerConnection: 8 }\n')), {});
+    assert.deepEqual(c.transport.natsOutage, { heldPerConnection: 8, heldTotal: 4_096, firstReceipts: 10_000 });
+    const bad = (field: string, value: string) => write(MINIMAL.replace('  id: tn1\n', `  id: tn1\n  natsOutage: { ${field}: ${value} }\n`));
+    assertRefused(bad('heldPerConnection', '0'), {}, 'transport.natsOutage.heldPerConnection');
+    assertRefused(bad('heldTotal', '1.5'), {}, 'transport.natsOutage.heldTotal');
+    assertRefused(bad('firstReceipts', '"many"'), {}, 'transport.natsOutage.firstReceipts');
   });
 
   test('a missing file is a ConfigError naming it', () => {

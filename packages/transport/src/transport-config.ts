@@ -29,6 +29,17 @@ export const TransportConfigSchema = z.object({
     retryAfterSeconds: z.number().int().min(0).max(3600).default(5),
     maxMessageBytes: z.number().int().min(1024).max(65_535).default(65_535),
     shutdownGraceMs: z.number().int().min(0).default(5_000),
+    /** While NATS is unreachable: what is held for the workers, and how much (README "NATS outages"). */
+    natsOutage: z
+      .object({
+        /** In-dialog TCP messages held per connection; past it a request gets 503 + Retry-After. */
+        heldPerConnection: z.number().int().min(1).max(10_000).default(64),
+        /** The same across every connection. */
+        heldTotal: z.number().int().min(1).max(1_000_000).default(4_096),
+        /** In-dialog UDP requests dropped during an outage whose first receive time is kept for their retransmission. */
+        firstReceipts: z.number().int().min(1).max(1_000_000).default(10_000),
+      })
+      .default({ heldPerConnection: 64, heldTotal: 4_096, firstReceipts: 10_000 }),
   }),
   nats: NatsSection,
   routing: RoutingSection,

@@ -8,7 +8,13 @@ export type DropReason =
   | 'ack-no-worker'
   | 'unframeable-stream'
   | 'bad-envelope'
-  | 'oversized';
+  | 'oversized'
+  /** UDP, NATS unreachable: the peer retransmits (RFC 3261 §17.1.1.2, §17.1.2.2, §13.3.1.4). */
+  | 'nats-down'
+  /** TCP, NATS unreachable and the connection's (or every connection's) hold full: an ACK or a response. */
+  | 'held-full'
+  /** Held for NATS on a TCP connection that closed before it came back. */
+  | 'held-connection-closed';
 
 /** What a transport node counts; served on its stats subject. */
 export class TransportCounters {
@@ -20,8 +26,8 @@ export class TransportCounters {
   readonly refused: Record<string, number> = {};
   readonly dropped: Partial<Record<DropReason, number>> = {};
 
-  drop(reason: DropReason): void {
-    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  drop(reason: DropReason, n = 1): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
   }
 
   refuse(status: number): void {

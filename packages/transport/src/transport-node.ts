@@ -1,6 +1,5 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
   createRefusal, looksLikeResponse, parseMessage, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
@@ -14,6 +13,9 @@ import {
 import { activeTelemetry, SpanKind, SpanStatusCode, spanContextOf, contextOf, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
+import type { HeldMessage } from './held-messages.js';
+import { NatsLink } from './nats-link.js';
+import { advertisedAddress, plainAddress } from './peer-address.js';
 import type { TransportConfig } from './transport-config.js';
 import { TransportCounters, type DropReason } from './transport-counters.js';
 
@@ -26,22 +28,6 @@ export interface BoundListener {
 type Reply = (bytes: Buffer) => void;
 
 const CRLF = Buffer.from('\r\n');
-
-/** What peers can reach a listener at: `advertise`, the host, or for a wildcard host this machine's first address. */
-function advertisedAddress(host: string, advertise: string | undefined): string {
-  if (advertise !== undefined) return advertise;
-  if (host !== '0.0.0.0' && host !== '::') return host;
-  const family = host === '::' ? 'IPv6' : 'IPv4';
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === family && !a.internal) return a.address;
-  }
-  return host === '::' ? '::1' : '127.0.0.1';
-}
-
-/** `::ffff:192.0.2.1` (a dual-stack socket's view of an IPv4 peer) → `192.0.2.1`. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
 
 /** Parses and validates a request; the fault to answer with, or the message. */
 function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
@@ -64,6 +50,8 @@ function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRe
 export class TransportNode {
   readonly counters = new TransportCounters();
   readonly directory = new WorkerDirectory();
+  /** Whether NATS is reachable, and what waits for it. */
+  readonly link: NatsLink;
   private readonly ids: RoutingIds;
   private readonly conns = new ConnectionTable();
   private readonly udp: { socket: dgram.Socket; family: 4 | 6; bound: BoundListener }[] = [];
@@ -85,6 +73,7 @@ export class TransportNode {
     this.ids = new RoutingIds(config.routing.secret);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
+    this.link = new NatsLink(this.directory, log, config.transport.natsOutage);
   }
 
   get id(): string {
@@ -102,8 +91,10 @@ export class TransportNode {
     this.subscribe(Subjects.transportStats(this.id), stats);
     this.subscribe(Subjects.transportStatsAll, stats);
     await this.nc.flush();
+    this.link.watch(this.nc, () => this.link.releaseHeld(this.releaseHeld));
     this.expiryTimer = setInterval(() => {
       for (const id of this.directory.expire()) this.log.warn({ event: 'worker-lost', worker: id }, 'worker missed its heartbeats: dropped');
+      this.link.releaseHeld(this.releaseHeld); // the grace after a reconnection may be over
     }, HEARTBEAT_INTERVAL_MS / 2);
     this.expiryTimer.unref();
     for (const l of this.config.transport.listen) {
@@ -139,6 +130,7 @@ export class TransportNode {
       uptimeMs: Date.now() - this.startedAt,
       connections: this.conns.size,
       workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls })),
+      nats: this.link.snapshot(),
     });
   }
 
@@ -217,7 +209,11 @@ export class TransportNode {
       this.log.debug({ connection: conn.id }, 'idle TCP connection closed');
       socket.destroy();
     });
-    socket.on('close', () => this.conns.remove(conn));
+    socket.on('close', () => {
+      this.conns.remove(conn);
+      const lost = this.link.discard(conn.id);
+      if (lost > 0) this.counters.drop('held-connection-closed', lost);
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       conn.lastError = err.code === undefined ? err.message : `${err.code}: ${err.message}`;
       this.log.debug({ err, connection: conn.id }, 'TCP connection error');
@@ -259,7 +255,7 @@ export class TransportNode {
       return;
     }
     if (looksLikeResponse(data)) {
-      this.onResponse(data, t);
+      this.onResponse(data, t, reply);
       return;
     }
     // A request is parsed once, here, in full: the edge refuses a malformed one (`400 <reason>`,
@@ -273,28 +269,58 @@ export class TransportNode {
       return;
     }
     const route = routingFieldsOf(checked.request);
-    let owner: string | undefined;
-    if (route.toTag !== '') {
-      owner = this.ids.ownerOfTag(route.toTag);
-      if (owner === undefined || !this.directory.isLive(owner)) {
-        if (route.method === 'ACK') this.dropped('ack-owner-gone', t, route.toTag, route.callId);
-        else this.refuse(data, 481, 'Call/Transaction Does Not Exist', reply, t.remoteAddress);
-        return;
-      }
-    } else {
-      owner = this.directory.pickForNewDialog(route.callId);
-      if (owner === undefined) {
-        if (route.method === 'ACK') this.dropped('ack-no-worker', t, '', route.callId);
-        else this.refuse(data, 503, 'Service Unavailable', reply, t.remoteAddress, [['Retry-After', String(this.config.transport.retryAfterSeconds)]]);
-        return;
-      }
-    }
     const top = checked.request.headers.topVia;
-    this.forward(owner, top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data, route, t);
+    const sip = top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data;
+    if (route.toTag !== '') {
+      const owner = this.ids.ownerOfTag(route.toTag);
+      if (owner === undefined || !this.directory.isLive(owner)) this.ownerGone(data, route, t, reply);
+      else this.deliver(owner, sip, route, t, reply);
+      return;
+    }
+    // no worker reachable, for want of NATS or of an active worker: a new dialog is refused
+    const owner = this.link.up ? this.directory.pickForNewDialog(route.callId) : undefined;
+    if (owner !== undefined) this.forward(owner, sip, route, t, Date.now());
+    else if (route.method === 'ACK') this.dropped(this.link.up ? 'ack-no-worker' : 'nats-down', t, '', route.callId);
+    else this.refuseUnavailable(data, reply, t.remoteAddress);
+  }
+
+  /** A message for a live worker's dialog: forwarded, or while NATS is out held (TCP) or left to the peer's retransmission (UDP). */
+  private deliver(workerId: string, sip: Uint8Array, route: RoutingFields, t: TransportInfo, reply: Reply): void {
+    const admission = this.link.admit(workerId, sip, route, t);
+    switch (admission.action) {
+      case 'forward':
+        this.forward(workerId, sip, route, t, admission.receivedAt);
+        return;
+      case 'held':
+        return;
+      case 'nats-down':
+        this.dropped('nats-down', t, workerId, route.callId);
+        return;
+      case 'held-full':
+        if (route.kind === 'request' && route.method !== 'ACK') this.refuseUnavailable(sip, reply, t.remoteAddress);
+        else this.dropped('held-full', t, workerId, route.callId);
+    }
+  }
+
+  /** A held message once NATS is back: to its worker, unless the directory has since given that worker up. */
+  private readonly releaseHeld = (m: HeldMessage): void => {
+    if (this.directory.isLive(m.workerId)) this.forward(m.workerId, m.sip, m.route, m.transport, m.receivedAt);
+    else this.ownerGone(m.sip, m.route, m.transport, (bytes) => this.conns.get(m.transport.connectionId ?? '')?.socket.write(bytes));
+  };
+
+  /** The dialog or transaction named belongs to no live worker. */
+  private ownerGone(data: Uint8Array, route: RoutingFields, t: TransportInfo, reply: Reply): void {
+    if (route.kind === 'response') this.dropped('response-owner-gone', t, route.branch, route.callId);
+    else if (route.method === 'ACK') this.dropped('ack-owner-gone', t, route.toTag, route.callId);
+    else this.refuse(data, 481, 'Call/Transaction Does Not Exist', reply, t.remoteAddress);
+  }
+
+  private refuseUnavailable(data: Uint8Array, reply: Reply, remote: string): void {
+    this.refuse(data, 503, 'Service Unavailable', reply, remote, [['Retry-After', String(this.config.transport.retryAfterSeconds)]]);
   }
 
   /** Responses go to the worker named in our branch, read on the fast path without a parse. */
-  private onResponse(data: Buffer, t: TransportInfo): void {
+  private onResponse(data: Buffer, t: TransportInfo, reply: Reply): void {
     let route: RoutingFields;
     try {
       route = readRoutingFields(data);
@@ -306,13 +332,14 @@ export class TransportNode {
     const owner = this.ids.ownerOfBranch(route.branch);
     if (owner === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
     else if (!this.directory.isLive(owner)) this.dropped('response-owner-gone', t, owner, route.callId);
-    else this.forward(owner, data, route, t);
+    else this.deliver(owner, data, route, t, reply);
   }
 
-  private forward(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo): void {
+  /** `receivedAt`: when the message (or, across an outage, its first transmission) arrived. */
+  private forward(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo, receivedAt: number): void {
     let subject = this.inboundSubjects.get(workerId);
     if (subject === undefined) this.inboundSubjects.set(workerId, (subject = Subjects.workerInbound(workerId)));
-    const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt: Date.now() };
+    const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt };
     const h = natsHeaders();
     // tracing off: a fresh id costs nothing; on: the worker's spans are children of this one
     const span = this.tracer === undefined ? undefined : this.receiveSpan(this.tracer, workerId, route, transport);
@@ -376,6 +403,7 @@ export class TransportNode {
     try {
       const hb = decodeHeartbeat(msg.data);
       if (this.directory.onHeartbeat(hb)) this.log.info({ event: 'worker', worker: hb.workerId, state: hb.state }, 'worker state changed');
+      this.link.releaseHeld(this.releaseHeld);
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;
       this.counters.drop('bad-envelope');

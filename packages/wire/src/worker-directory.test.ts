@@ -83,6 +83,35 @@ describe('WorkerDirectory', () => {
     assert.deepEqual(dir.expire(), [], 'a dropped worker is reported once');
   });
 
+  test('while the router is cut off from NATS nothing expires; back, each worker has a full timeout to be heard', () => {
+    const c = clock();
+    const dir = new WorkerDirectory({ intervalMs: INTERVAL, missed: 3, now: c.now });
+    dir.onHeartbeat(hb('w1'));
+    dir.onHeartbeat(hb('w2', 'draining'));
+    c.advance(1_000);
+    dir.suspendExpiry();
+    assert.equal(dir.inGrace, true);
+    c.advance(60_000);
+    assert.deepEqual(dir.expire(), []);
+    assert.equal(dir.isLive('w1'), true);
+    assert.equal(dir.pickForNewDialog('call-1'), 'w1');
+    dir.resumeExpiry();
+    const back = c.now();
+    c.advance(2_000);
+    dir.onHeartbeat(hb('w1'));
+    assert.equal(dir.heardSince('w1', back), true);
+    assert.equal(dir.heardSince('w2', back), false);
+    c.advance(999);
+    assert.deepEqual(dir.expire(), [], 'the grace runs 3 intervals from the reconnection');
+    assert.equal(dir.inGrace, true);
+    c.advance(2);
+    assert.equal(dir.inGrace, false);
+    assert.deepEqual(dir.expire(), ['w2'], 'still silent after the grace: dropped');
+    assert.equal(dir.isLive('w1'), true);
+    c.advance(3_000);
+    assert.deepEqual(dir.expire(), ['w1'], 'after the grace, the usual timeout');
+  });
+
   test('the defaults drop after HEARTBEATS_MISSED_TO_DROP × HEARTBEAT_INTERVAL_MS', () => {
     const c = clock();
     const dir = new WorkerDirectory({ now: c.now });
