@@ -2,11 +2,11 @@
 // maximum duration: both parties get BYE with a Reason saying why, and so does its record.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SipRequest, type SipMessage } from '@switchboard/sip';
+import type { SipMessage } from '@switchboard/sip';
 import { MAX_DURATION_REASON } from './call-actor.js';
-import { A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import { A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, isReq, makeEngine, settle } from '../testing/harness.js';
+import { establish } from '../testing/transfer-fixtures.js';
 
-const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
 const [acme] = TEST_TRUNKING.trunks;
 const withMaxCall = (maxCallSeconds: number) => ({ ...TEST_TRUNKING, trunks: [{ ...acme, restrictions: { maxCallSeconds } }] });
 
@@ -15,22 +15,11 @@ const one = (all: SipMessage[], what: string): SipMessage => {
   return all[0] as SipMessage;
 };
 
-async function answeredCall(h: ReturnType<typeof makeEngine>): Promise<void> {
-  deliver(h.engine, inviteFromA(), A_PORT);
-  await settle();
-  const bInvite = one(h.link.take(B_PORT, isReq('INVITE')), 'INVITE to the carrier') as SipRequest;
-  deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
-  await settle();
-  const ok = one(h.link.take(A_PORT, isRes(200, 'INVITE')), '200 to the PBX');
-  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
-  await settle();
-}
-
 describe('call: the trunk\'s maximum call duration', () => {
   test('reached: both parties get BYE with a Reason; the record is ended by us and says why', async (t) => {
     const h = makeEngine(undefined, undefined, undefined, { trunking: withMaxCall(1) });
     t.after(() => h.kernel.shutdown());
-    await answeredCall(h);
+    await establish(h);
     await new Promise((r) => setTimeout(r, 1_300));
     await settle();
     const byeA = one(h.link.take(A_PORT, isReq('BYE')), 'BYE to the PBX');
@@ -51,7 +40,7 @@ describe('call: the trunk\'s maximum call duration', () => {
   test('0 is no limit: the call stays up', async (t) => {
     const h = makeEngine(undefined, undefined, undefined, { trunking: withMaxCall(0) });
     t.after(() => h.kernel.shutdown());
-    await answeredCall(h);
+    await establish(h);
     await new Promise((r) => setTimeout(r, 1_300));
     await settle();
     assert.equal(h.link.take(A_PORT, isReq('BYE')).length + h.link.take(B_PORT, isReq('BYE')).length, 0);

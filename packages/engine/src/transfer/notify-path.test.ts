@@ -4,10 +4,11 @@
 // message each actor receives.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SipRequest, type SipMessage } from '@switchboard/sip';
+import type { SipMessage } from '@switchboard/sip';
 import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
-import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import { A_PORT, answer, deliver, fromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import { establish } from '../testing/transfer-fixtures.js';
 
 interface Received {
   actor: string;
@@ -51,7 +52,6 @@ class RecordingKernel implements ActorKernel {
   }
 }
 
-const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
 const one = (all: SipMessage[], what: string): SipMessage => {
   assert.equal(all.length, 1, `one ${what}, got ${all.length}`);
   return all[0] as SipMessage;
@@ -61,14 +61,7 @@ describe('transfer: the NOTIFY path', () => {
   test('transfer → transferor leg (send-request, token notify) → transfer (request-answered): the call sees neither', async () => {
     const kernel = new RecordingKernel();
     const h = makeEngine(undefined, kernel);
-    deliver(h.engine, inviteFromA(), A_PORT);
-    await settle();
-    const bInvite = one(h.link.take(B_PORT, isReq('INVITE')), 'INVITE to the carrier') as SipRequest;
-    deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
-    await settle();
-    const ok = one(h.link.take(A_PORT, isRes(200, 'INVITE')), '200 to the PBX');
-    deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
-    await settle();
+    const { ok } = await establish(h);
 
     kernel.received.splice(0);
     deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT);
