@@ -30,6 +30,18 @@ async function limiter(workerId: string, options: Partial<KvCallLimiterOptions>,
   return opened;
 }
 
+/** The key's revision as an operator reads it; 0 while the bucket or key is missing. */
+async function revision(bucket: string, key: string): Promise<number> {
+  const nc = await connect({ servers: server.url });
+  try {
+    return (await (await new Kvm(nc).open(bucket)).get(key))?.revision ?? 0;
+  } catch {
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
+
 /** The value as an operator reads it, on a connection of its own; undefined while the bucket or key is missing. */
 async function stored(bucket: string, key: string, url = server.url): Promise<LimitValue | undefined> {
   const nc = await connect({ servers: url });
@@ -96,10 +108,13 @@ describe('KvCallLimiter heals its bucket', () => {
     const key = 'trunk.deleted';
     const a = await limiter('deleted-a', { bucket });
     await holdSlots(a, key, 4, 3);
+    const before = await revision(bucket, key);
     await (await jetstreamManager(await connection())).streams.delete(kvStreamName(bucket));
 
     const fourth = await admittedAgain(a, key, 4, 5_000);
     assert.deepEqual(shares(await stored(bucket, key)), { 'deleted-a': 4 }, 'the 3 held slots and the new one, nothing more');
+    // a worker still holding the old bucket's revision can never compare-and-set the new one by chance
+    assert.ok((await revision(bucket, key)) > before, 'the new bucket numbers its revisions above the old one\'s');
     assert.deepEqual(await a.admit({ key, maxConcurrent: 4 }), { admitted: false, limit: 'concurrency', key });
     if (fourth.admitted) fourth.release();
     await eventually(async () => shares(await stored(bucket, key))['deleted-a'] === 3, 'the release reaches the new bucket', 2_000);
