@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { Subjects } from '@switchboard/wire';
 import type { CallDetailRecord } from './call-detail-record.js';
 import type { CdrSpool, SpoolBatch } from './cdr-spool.js';
+import { isStreamMissing } from './cdr-stream.js';
 
 /** What the publisher needs of JetStream (a fake in unit tests). */
 export type PublishRecord = (subject: string, data: Uint8Array, msgID: string) => Promise<{ duplicate: boolean }>;
@@ -20,6 +21,11 @@ export interface CdrPublisherOptions {
   backoffMs?: number;
   maxBackoffMs?: number;
   onError?: (error: unknown, pending: number) => void;
+  /**
+   * Makes the stream again when a publish found it missing (nats-server back on an empty store,
+   * an operator's delete): called before the next retry, which waits for it.
+   */
+  ensureStream?: () => Promise<unknown>;
 }
 
 /**
@@ -41,6 +47,8 @@ export class CdrPublisher {
   private failures = 0;
   private inFlight = new Set<Promise<void>>();
   private closed = false;
+  /** A publish found no stream: ensure it before publishing again. */
+  private streamMissing = false;
   /** Confirmed by the stream / answered as a duplicate already stored (a retry of one that got through). */
   published = 0;
   duplicates = 0;
@@ -143,6 +151,7 @@ export class CdrPublisher {
       } else {
         remaining.push(record);
         firstError ??= result.reason;
+        this.streamMissing ||= isStreamMissing(result.reason);
       }
     });
     try {
@@ -172,6 +181,18 @@ export class CdrPublisher {
 
   /** One round: what could not be spooled, then the spooled batches, oldest first; stops at the first that still fails. */
   private async retry(): Promise<void> {
+    const { ensureStream } = this.options;
+    if (this.streamMissing && ensureStream !== undefined) {
+      try {
+        await ensureStream();
+        this.streamMissing = false;
+      } catch (error) {
+        // NATS or JetStream not back yet: the records wait in the spool for the next round
+        this.options.onError?.(error, this.pending);
+        this.scheduleRetry();
+        return;
+      }
+    }
     if (this.queued.length > 0) await this.flush();
     for (const batch of [...this.unsettled]) {
       if (this.closed) return;

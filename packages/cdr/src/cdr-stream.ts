@@ -41,6 +41,17 @@ export async function ensureCdrStream(jsm: JetStreamManager, s: CdrStreamSetting
   }
 }
 
+/**
+ * Whether a failed publish says the stream is not there: nats.js reports a JetStream publish
+ * that no stream took (no responders on the subject) as "jetstream is not enabled", and the
+ * API answers StreamNotFound. JetStream still starting after a restart looks the same; the
+ * `ensureCdrStream` that follows then fails too and is tried again with the publish.
+ */
+export function isStreamMissing(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === JetStreamApiCodes.StreamNotFound;
+  return error instanceof Error && error.name === 'JetStreamNotEnabled';
+}
+
 /** Without `since` (and without a call), a query looks this far back. */
 export const DEFAULT_QUERY_WINDOW_MS = 3_600_000;
 /**

@@ -10,23 +10,36 @@
 // arrive meanwhile wait and are decided together by the next write, so a burst costs about
 // one CAS round trip per batch, not per call. The value and revision of the last read or
 // write are cached, so a worker that is the only writer of a key never needs a `get`.
+//
+// Self-healing: the bucket can vanish under a running worker (nats-server back on an empty
+// store, an operator's delete), and after any outage our leases may have lapsed. On a reconnect,
+// and on a KV failure (with back-off), the worker recreates the bucket if it is missing and
+// writes its share of every key again. Shares are absolute per worker, so the rebuilt counts are
+// what the workers hold, nothing counted twice. A worker that saw no failure and no reconnect
+// (a bucket deleted while it was idle) writes its shares back at its next lease refresh.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
+import { openLimitsBucket, type LimitsBucketSettings } from './limits-bucket.js';
 import { decideLimits, type Limits } from './limit-decision.js';
-import { decodeLimitValue, encodeLimitValue, type LimitValue } from './limit-value.js';
+import { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue } from './limit-value.js';
 
 export const DEFAULT_LIMITS_BUCKET = 'sb-limits';
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_LIMIT_TIMEOUT_MS = 1_000;
+/** A heal that failed is tried again after this, doubling up to HEAL_MAX_BACKOFF_MS. */
+export const HEAL_BACKOFF_MS = 250;
+export const HEAL_MAX_BACKOFF_MS = 5_000;
 
 export interface KvCallLimiterOptions {
   /** This worker's id in every value it writes; unique in the cluster. */
   readonly workerId: string;
   readonly bucket?: string;
+  /** Copies of the bucket in a JetStream cluster (1..5, default 1); used when the bucket is created. */
+  readonly replicas?: number;
   /** How long a share outlives its worker's last refresh; refreshed every leaseMs / 3. */
   readonly leaseMs?: number;
   /** Longest wait for a decision (and for `close()`); past it the call is refused as `unavailable`. */
@@ -66,6 +79,19 @@ interface LimitedKey {
   writer: 'idle' | 'scheduled' | 'draining';
   /** Settles when the current drain ends. */
   drained: Promise<void>;
+  /** A heal asked for a write while a drain was ending: that drain schedules one more. */
+  rewriteOwed: boolean;
+}
+
+/** When the limiter next checks its bucket and writes its shares again. */
+interface Healer {
+  /** A heal is asked for (again). */
+  due: boolean;
+  running: boolean;
+  /** Back-off before the next heal; cleared by a reconnect. */
+  timer: NodeJS.Timeout | undefined;
+  /** Heals since the last successful write: the back-off's exponent. */
+  attempts: number;
 }
 
 const needsWrite = (key: LimitedKey): boolean => key.leaseRefreshDue || key.written !== key.held;
@@ -80,9 +106,12 @@ export class KvCallLimiter implements CallLimiter {
   /** open; closing: writing our shares to zero; closed; abandoned: stopped without a word, as in a crash. */
   private state: 'open' | 'closing' | 'closed' | 'abandoned' = 'open';
   private readonly holds = new HeldSlots();
+  private readonly healer: Healer = { due: false, running: false, timer: undefined, attempts: 0 };
 
   private constructor(
-    private readonly kv: KV,
+    private kv: KV,
+    private readonly js: JetStreamClient,
+    private readonly settings: LimitsBucketSettings,
     private readonly workerId: string,
     private readonly leaseMs: number,
     private readonly timeoutMs: number,
@@ -93,17 +122,24 @@ export class KvCallLimiter implements CallLimiter {
     this.leaseRefresh.unref();
   }
 
-  /** Binds the limits bucket, creating it (memory storage, history 1) when it is missing. */
+  /**
+   * Binds the limits bucket, creating it (file storage, history 1, `replicas`) when it is
+   * missing, and follows `nc` to heal after each reconnect.
+   */
   static async open(nc: NatsConnection, options: KvCallLimiterOptions): Promise<KvCallLimiter> {
-    const { workerId, bucket = DEFAULT_LIMITS_BUCKET, leaseMs = DEFAULT_LEASE_MS, timeoutMs = DEFAULT_LIMIT_TIMEOUT_MS } = options;
+    const { workerId, bucket = DEFAULT_LIMITS_BUCKET, replicas = 1, leaseMs = DEFAULT_LEASE_MS, timeoutMs = DEFAULT_LIMIT_TIMEOUT_MS } = options;
     if (typeof workerId !== 'string' || workerId.length === 0) throw new RangeError('workerId must be a non-empty string');
+    if (!(Number.isInteger(replicas) && replicas >= 1 && replicas <= 5)) throw new RangeError(`replicas must be an integer from 1 to 5, not ${replicas}`);
     if (!(Number.isFinite(leaseMs) && leaseMs > 0)) throw new RangeError(`leaseMs must be > 0, not ${leaseMs}`);
     if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, not ${timeoutMs}`);
     // Every JetStream request (get, CAS publish) gives up after timeoutMs, so a drain never
     // blocks its key longer than that per step.
     const js: JetStreamClient = jetstream(nc, { timeout: timeoutMs });
-    const kv = await new Kvm(js).create(bucket, { storage: StorageType.Memory, history: 1 });
-    return new KvCallLimiter(kv, workerId, leaseMs, timeoutMs, options.now ?? Date.now, options.log);
+    const settings: LimitsBucketSettings = { bucket, replicas };
+    const { kv } = await openLimitsBucket(js, settings);
+    const limiter = new KvCallLimiter(kv, js, settings, workerId, leaseMs, timeoutMs, options.now ?? Date.now, options.log);
+    void limiter.followConnection(nc);
+    return limiter;
   }
 
   admit(request: LimitRequest): Promise<Admission> {
@@ -147,6 +183,7 @@ export class KvCallLimiter implements CallLimiter {
     if (this.state !== 'open') return;
     this.state = 'closing';
     clearInterval(this.leaseRefresh);
+    clearTimeout(this.healer.timer);
     this.holds.clear();
     const drains: Promise<void>[] = [];
     for (const key of this.keys.values()) {
@@ -171,6 +208,7 @@ export class KvCallLimiter implements CallLimiter {
     if (this.state === 'closed' || this.state === 'abandoned') return;
     this.state = 'abandoned';
     clearInterval(this.leaseRefresh);
+    clearTimeout(this.healer.timer);
     for (const key of this.keys.values()) this.refuseUnanswered(key);
   }
 
@@ -178,7 +216,7 @@ export class KvCallLimiter implements CallLimiter {
     let key = this.keys.get(name);
     if (key === undefined) {
       key = {
-        name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(),
+        name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(), rewriteOwed: false,
       };
       this.keys.set(name, key);
     }
@@ -231,6 +269,10 @@ export class KvCallLimiter implements CallLimiter {
       this.log?.error({ err, key: key.name }, 'call limiter drain failed');
     } finally {
       key.writer = 'idle';
+      if (key.rewriteOwed) {
+        key.rewriteOwed = false;
+        this.schedule(key);
+      }
     }
   }
 
@@ -268,6 +310,7 @@ export class KvCallLimiter implements CallLimiter {
         }
         key.seen = { value: decision.value, revision: written };
         key.written = decision.held;
+        this.healer.attempts = 0;
         decision.verdicts.forEach((verdict, i) => {
           const pending = deciding[i];
           if (pending !== undefined) this.answer(key, pending, verdict);
@@ -279,7 +322,85 @@ export class KvCallLimiter implements CallLimiter {
       key.written = 'unknown';
       this.log?.warn({ err, key: key.name }, 'call limits unavailable: refusing');
       for (const pending of batch) this.answer(key, pending, { admitted: false, limit: 'unavailable' });
+      // The bucket may be gone (a missing stream shows as "no responders" on a write and as a
+      // timeout on a direct get, so the error alone cannot tell): check it. A value someone
+      // else wrote is not healed by recreating anything.
+      if (!(err instanceof LimitValueError)) this.heal('kv-failed');
       return false;
+    }
+  }
+
+  /** Heals after every reconnect: the server may have come back on an empty store, and our leases may have lapsed. */
+  private async followConnection(nc: NatsConnection): Promise<void> {
+    try {
+      for await (const status of nc.status()) {
+        if (this.state !== 'open') return;
+        if (status.type === 'reconnect') this.heal('reconnect');
+      }
+    } catch (err) {
+      this.log?.error({ err }, 'call limiter stopped following the NATS connection');
+    }
+  }
+
+  /**
+   * Asks for a heal: at once after a reconnect or the first failure, else after a back-off that
+   * grows while heals do not lead to a successful write, so a KV that keeps failing (NATS down)
+   * costs one bucket check every few seconds, not a loop.
+   */
+  private heal(trigger: 'reconnect' | 'kv-failed'): void {
+    if (this.state !== 'open') return;
+    const { healer } = this;
+    if (trigger === 'reconnect') {
+      healer.attempts = 0;
+      clearTimeout(healer.timer);
+      healer.timer = undefined;
+    }
+    healer.due = true;
+    if (healer.running || healer.timer !== undefined) return;
+    const backoff = healer.attempts === 0 ? 0 : Math.min(HEAL_MAX_BACKOFF_MS, HEAL_BACKOFF_MS * 2 ** (healer.attempts - 1));
+    // jitter: workers that lost NATS together do not all come back in the same millisecond
+    healer.timer = setTimeout(() => {
+      healer.timer = undefined;
+      void this.runHeal();
+    }, backoff === 0 ? 0 : backoff / 2 + Math.random() * (backoff / 2));
+    healer.timer.unref();
+  }
+
+  /** Recreates the bucket if it is missing, then writes this worker's share of every key again. */
+  private async runHeal(): Promise<void> {
+    const { healer } = this;
+    if (!healer.due || healer.running || this.state !== 'open') return;
+    healer.due = false;
+    healer.running = true;
+    healer.attempts += 1;
+    try {
+      const { kv, created } = await openLimitsBucket(this.js, this.settings);
+      if (this.state !== 'open') return;
+      this.kv = kv;
+      if (created) this.log?.warn({ bucket: this.settings.bucket }, 'call limits bucket was missing: recreated it, writing this worker\'s shares again');
+      this.rewriteShares();
+    } catch (err) {
+      // NATS unreachable, or JetStream not ready yet after a restart: admissions stay refused
+      // (fail closed) and the next heal comes after the back-off.
+      this.log?.warn({ err, bucket: this.settings.bucket }, 'call limits bucket not reachable: trying again');
+      healer.due = true;
+    } finally {
+      healer.running = false;
+    }
+    if (healer.due) this.heal('kv-failed');
+  }
+
+  /**
+   * Every key is read again before its next write: a bucket made anew restarts its revisions,
+   * and a cached one could match by chance and let a stale value through the compare-and-set.
+   */
+  private rewriteShares(): void {
+    for (const key of this.keys.values()) {
+      key.seen = undefined;
+      if (key.held > 0) key.leaseRefreshDue = true;
+      if (!needsWrite(key)) continue;
+      if (key.writer === 'idle') this.schedule(key);
+      else key.rewriteOwed = true;
     }
   }
 

@@ -1,7 +1,7 @@
 // @switchboard/testkit — real parts for tests and benchmarks.
 export { freePort } from './free-port.js';
 export { ManagedProcess, type LogLine } from './managed-process.js';
-export { startNatsServer, type NatsServerHandle } from './nats-server.js';
+export { startNatsServer, type NatsServerHandle, type NatsRestartOptions } from './nats-server.js';
 export { UdpSipClient, TcpSipClient, type Received } from './sip-clients.js';
 export { requestText, randomId, type RequestText } from './sip-text.js';
 export { UserAgent } from './user-agent/user-agent.js';

@@ -12,9 +12,17 @@ export interface NatsServerHandle {
   process: ManagedProcess;
   /** Kills the server at once (SIGKILL), as a crash would; its store stays. */
   kill(): Promise<void>;
-  /** Starts it again on the same port with the same store (killing it first if it runs). */
-  restart(): Promise<void>;
+  /** Starts it again after `kill()`, on the same port; `emptyStore`: with its JetStream store wiped first. */
+  start(options?: NatsRestartOptions): Promise<void>;
+  /** Stops it as an operator would (SIGTERM, waiting for the exit) and starts it again on the same port and store. */
+  restart(options?: NatsRestartOptions): Promise<void>;
+  /** Stops it for good and removes its store. */
   stop(): Promise<void>;
+}
+
+export interface NatsRestartOptions {
+  /** Start on an empty store, as a server whose disk was lost: every stream and bucket gone. */
+  readonly emptyStore?: boolean;
 }
 
 function findBinary(): string {
@@ -39,7 +47,8 @@ export async function startNatsServer(opts: { config?: string } = {}): Promise<N
   const bin = findBinary();
   const dir = await mkdtemp(join(tmpdir(), 'switchboard-nats-'));
   const port = await freePort();
-  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')];
+  const store = join(dir, 'jetstream');
+  const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store];
   if (opts.config !== undefined) {
     const file = join(dir, 'nats.conf');
     await writeFile(file, opts.config);
@@ -64,9 +73,14 @@ export async function startNatsServer(opts: { config?: string } = {}): Promise<N
     async kill() {
       await handle.process.stop('SIGKILL');
     },
-    async restart() {
-      if (handle.process.running) await handle.process.stop('SIGKILL');
+    async start(options = {}) {
+      if (handle.process.running) throw new Error('nats-server is running: kill() it first, or restart()');
+      if (options.emptyStore === true) await rm(store, { recursive: true, force: true });
       handle.process = await launch();
+    },
+    async restart(options = {}) {
+      if (handle.process.running) await handle.process.stop('SIGTERM', 5_000);
+      await handle.start(options);
     },
     async stop() {
       await handle.process.stop('SIGTERM', 3_000);

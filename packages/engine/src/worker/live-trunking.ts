@@ -1,3 +1,4 @@
+import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { formatPath } from '@switchboard/config';
@@ -83,15 +84,22 @@ function unknownField(raw: unknown, parsed: unknown, path: (string | number)[]):
 export class LiveTrunking {
   private watching = true;
   private stopWatch: (() => void) | undefined;
+  /** The watch was stopped to look at the bucket at once (a reconnect), not because it failed. */
+  private reopenNow = false;
 
   private constructor(
-    private readonly kv: KV,
+    private readonly nc: NatsConnection,
+    private kv: KV,
+    private readonly replicas: number,
     private readonly log: Logger,
     private current: { revision: number; config: TrunkingConfig },
   ) {}
 
-  static async open(nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void): Promise<LiveTrunking> {
-    const kv = await new Kvm(nc).create(CONFIG_BUCKET, { history: 20 });
+  /** `replicas`: copies of the bucket in a JetStream cluster, used when the bucket is created. */
+  static async open(
+    nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void, replicas = 1,
+  ): Promise<LiveTrunking> {
+    const kv = await createConfigBucket(nc, replicas);
     try {
       const revision = await kv.create(TRUNKING_KEY, JSON.stringify(seed));
       log.info({ event: 'config-seeded', revision }, 'trunking configuration seeded into the cluster from the file');
@@ -100,10 +108,11 @@ export class LiveTrunking {
     }
     const entry = await kv.get(TRUNKING_KEY);
     const read = entry === null ? undefined : readEntry(entry.string());
-    const live = new LiveTrunking(kv, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
+    const live = new LiveTrunking(nc, kv, replicas, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
     if (read !== undefined && !read.ok) log.error({ event: 'config-invalid', detail: read.message }, 'the stored trunking configuration is invalid: running the file\'s');
     apply(live.current.config, live.current.revision);
     void live.watch(apply).catch((error: unknown) => log.error({ err: error }, 'trunking configuration watch stopped'));
+    void live.followConnection();
     return live;
   }
 
@@ -138,25 +147,69 @@ export class LiveTrunking {
 
   /**
    * Follows the key for as long as the worker runs: a watch that ends (its consumer given up
-   * after a NATS outage) or fails is opened again, and each time the stored value is read
-   * once, so a write made while no watch was open is not missed.
+   * after a NATS outage) or fails is opened again, after making sure the bucket is there, and
+   * each time the stored value is read once, so a write made while no watch was open is not
+   * missed. Reopened after 1 s, then less often (up to 10 s) while it keeps failing.
    */
   private async watch(apply: (config: TrunkingConfig, revision: number) => void): Promise<void> {
+    let failures = 0;
     while (this.watching) {
       try {
+        await this.ensureBucket();
         const updates = await this.kv.watch({ key: TRUNKING_KEY, include: KvWatchInclude.UpdatesOnly });
         this.stopWatch = () => updates.stop();
         const latest = await this.kv.get(TRUNKING_KEY);
         if (latest !== null) this.take(latest.revision, latest.string(), apply);
+        failures = 0;
         for await (const entry of updates) {
           if (!this.watching) break;
           if (entry.operation === 'PUT') this.take(entry.revision, entry.string(), apply);
         }
       } catch (error) {
+        failures += 1;
         if (this.watching) this.log.warn({ event: 'config-watch-failed', err: (error as Error).message }, 'trunking configuration watch failed: opening it again');
       }
-      if (this.watching) await new Promise((r) => setTimeout(r, 1_000));
+      const wait = this.reopenNow ? 0 : Math.min(10_000, 1_000 * 2 ** Math.max(0, failures - 1));
+      this.reopenNow = false;
+      if (this.watching) await new Promise((r) => setTimeout(r, wait));
     }
+  }
+
+  /** After a reconnect the server may have come back without the bucket: look now, not when the watch notices. */
+  private async followConnection(): Promise<void> {
+    try {
+      for await (const status of this.nc.status()) {
+        if (!this.watching) return;
+        if (status.type !== 'reconnect') continue;
+        this.reopenNow = true;
+        this.stopWatch?.();
+      }
+    } catch (error) {
+      this.log.error({ err: error }, 'trunking configuration stopped following the NATS connection');
+    }
+  }
+
+  /**
+   * Makes the bucket again when it is gone (nats-server back on an empty store, an operator's
+   * delete), seeded with the configuration in force here — the cluster's last, which may differ
+   * from the file — so that no worker falls back to its file.
+   */
+  private async ensureBucket(): Promise<void> {
+    try {
+      await (await jetstreamManager(this.nc)).streams.info(`KV_${CONFIG_BUCKET}`);
+      return;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+    }
+    this.kv = await createConfigBucket(this.nc, this.replicas);
+    try {
+      const revision = await this.kv.create(TRUNKING_KEY, JSON.stringify(this.current.config));
+      this.log.warn({ event: 'config-bucket-recreated', revision }, 'trunking configuration bucket was missing: made again with the configuration in force');
+    } catch {
+      // another worker made it again first, with the configuration in force on it
+    }
+    // the new bucket numbers its revisions from 1: what it holds is newer than what we ran
+    this.current = { revision: 0, config: this.current.config };
   }
 
   /** Applies a stored value newer than the one in force, when it validates. */
@@ -172,6 +225,11 @@ export class LiveTrunking {
     apply(read.config, revision);
     this.log.info({ event: 'config-applied', revision }, 'trunking configuration applied to new calls');
   }
+}
+
+/** File storage, so a nats-server restart keeps the cluster's configuration; 20 revisions of history for operators. */
+async function createConfigBucket(nc: NatsConnection, replicas: number): Promise<KV> {
+  return new Kvm(nc).create(CONFIG_BUCKET, { history: 20, storage: StorageType.File, replicas });
 }
 
 function readEntry(text: string): { ok: true; config: TrunkingConfig } | { ok: false; message: string } {

@@ -52,13 +52,25 @@ export const WorkerConfigSchema = z.object({
       retentionDays: z.number().int().positive().default(90),
       /** A record published again within this window (a retry) is stored once. */
       duplicateWindowMs: z.number().int().min(1_000).default(3_600_000),
-      replicas: z.number().int().min(1).max(5).default(1),
+      /** Copies of SB_CDR when it is created; absent: jetstream.replicas. */
+      replicas: z.number().int().min(1).max(5).optional(),
       /** A publish not confirmed within this is retried (the record stays spooled). */
       publishTimeoutMs: z.number().int().positive().default(5_000),
       /** Whether this worker answers CDR queries (sb.cdr.query). */
       query: z.boolean().default(true),
     })
-    .default({ spoolDir: 'spool/cdr', retentionDays: 90, duplicateWindowMs: 3_600_000, replicas: 1, publishTimeoutMs: 5_000, query: true }),
+    .default({ spoolDir: 'spool/cdr', retentionDays: 90, duplicateWindowMs: 3_600_000, publishTimeoutMs: 5_000, query: true }),
+  /**
+   * What the worker creates in JetStream when it is missing — at start and again after a NATS
+   * outage finds it gone: the limits bucket, the sb-config bucket, the SB_CDR stream. All in file
+   * storage, so a nats-server restart keeps them.
+   */
+  jetstream: z
+    .object({
+      /** Copies of each in a JetStream cluster: 1 on a single server, 3 in production. An existing one keeps its own. */
+      replicas: z.number().int().min(1).max(5).default(1),
+    })
+    .default({ replicas: 1 }),
   nats: NatsSection,
   routing: RoutingSection,
   log: LogSection,

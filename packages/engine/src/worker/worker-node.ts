@@ -79,6 +79,7 @@ export class WorkerNode {
       spool: new CdrSpool(join(cdrSpoolDir, config.worker.id)),
       publish: jetStreamPublish(jetstream(nc), config.cdr.publishTimeoutMs),
       onError: (err, pending) => this.log.warn({ event: 'cdr-publish-failed', err: (err as Error)?.message, pending }, 'CDR publish failed: kept in the spool, retrying'),
+      ensureStream: () => this.ensureCdrStream(),
     });
     const ctx: EngineContext = {
       workerId: config.worker.id,
@@ -119,18 +120,16 @@ export class WorkerNode {
   async start(): Promise<void> {
     const limits = this.config.worker.limits;
     // before SIP is subscribed to: no call asks the limiter before it is in place
-    this.limiter.use(await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log }));
+    const { replicas } = this.config.jetstream;
+    this.limiter.use(await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, replicas, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log }));
     this.live = await LiveTrunking.open(this.nc, this.seed, this.log, (trunking, revision) => {
       this.trunking.apply(trunking);
       this.log.info({ event: 'trunking', revision, trunks: trunking.trunks.length, carriers: trunking.carriers.length }, 'trunking configuration in force');
-    });
+    }, replicas);
     this.adminService = new AdminService(this.nc, this.admin, this.log);
     await this.adminService.start();
     const cdr = this.config.cdr;
-    const stream = await ensureCdrStream(await jetstreamManager(this.nc), {
-      maxAgeMs: cdr.retentionDays * 86_400_000, duplicateWindowMs: cdr.duplicateWindowMs, replicas: cdr.replicas,
-    });
-    if (stream === 'created') this.log.info({ event: 'cdr-stream-created' }, 'CDR stream created');
+    await this.ensureCdrStream();
     await this.cdrPublisher.start();
     void this.watchConnection();
     if (cdr.query) {
@@ -140,6 +139,15 @@ export class WorkerNode {
     await this.link.subscribe();
     this.beat();
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** At start, and again when a publish found the stream gone (nats-server back on an empty store). */
+  private async ensureCdrStream(): Promise<void> {
+    const { cdr, jetstream: js } = this.config;
+    const stream = await ensureCdrStream(await jetstreamManager(this.nc), {
+      maxAgeMs: cdr.retentionDays * 86_400_000, duplicateWindowMs: cdr.duplicateWindowMs, replicas: cdr.replicas ?? js.replicas,
+    });
+    if (stream === 'created') this.log.info({ event: 'cdr-stream-created' }, 'CDR stream created');
   }
 
   /** NATS came back (a restart, a network blip): records spooled meanwhile go now. */

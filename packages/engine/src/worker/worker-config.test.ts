@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from '@switchboard/config';
+import { loadWorkerConfig } from './worker-config.js';
+
+const BASE = `worker:
+  id: w1
+trunking:
+  file: trunks.yaml
+nats:
+  servers: ["nats://127.0.0.1:4222"]
+routing:
+  secret: worker-config-test-secret
+`;
+
+function file(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'worker-config-')), 'switchboard.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('worker configuration: jetstream', () => {
+  it('defaults to one replica, for every asset the worker creates', () => {
+    const config = loadWorkerConfig(file(BASE), {});
+    assert.deepEqual(config.jetstream, { replicas: 1 });
+    assert.equal(config.cdr.replicas, undefined, 'SB_CDR follows jetstream.replicas unless cdr.replicas says otherwise');
+  });
+
+  it('takes 3 replicas (a JetStream cluster), and a CDR override', () => {
+    const config = loadWorkerConfig(file(`${BASE}jetstream:\n  replicas: 3\ncdr:\n  replicas: 5\n`), {});
+    assert.equal(config.jetstream.replicas, 3);
+    assert.equal(config.cdr.replicas, 5);
+  });
+
+  for (const bad of ['0', '6', '2.5', '"three"']) {
+    it(`refuses replicas: ${bad}, naming the file and the field`, () => {
+      const path = file(`${BASE}jetstream:\n  replicas: ${bad}\n`);
+      assert.throws(() => loadWorkerConfig(path, {}), (err: unknown) => err instanceof ConfigError && err.file === path && err.field === 'jetstream.replicas');
+    });
+  }
+});
