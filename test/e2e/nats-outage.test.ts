@@ -97,7 +97,7 @@ async function rideThrough(c: Cluster, ua: UserAgent, edgePort: number, outageMs
     return call.hangup();
   });
   await sleep(Math.max(0, outageMs - (Date.now() - down)));
-  await c.nats.restart();
+  await c.nats.start();
   const back = Date.now();
 
   // every BYE sent during the outage reaches the carrier and is answered 200 (after retransmission over UDP)
