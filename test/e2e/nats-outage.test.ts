@@ -15,6 +15,8 @@ import { acmeTrunking, callUp, natsClient, startTransport, startWorker, workersK
 const PBX_HOST = '127.0.0.61';
 const PBX_TCP_HOST = '127.0.0.62';
 const CARRIER_HOST = '127.0.0.63';
+/** A PBX on trunk `brief`, whose calls last 2 s at most. */
+const BRIEF_PBX_HOST = '127.0.0.64';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Cluster {
@@ -23,6 +25,7 @@ interface Cluster {
   workers: ManagedProcess[];
   pbx: UserAgent;
   pbxTcp: UserAgent;
+  briefPbx: UserAgent;
   carrier: UserAgent;
 }
 
@@ -31,17 +34,20 @@ async function startCluster(): Promise<Cluster> {
   // the UAs wait long enough for a BYE retransmitted across a 20 s outage (Timer F: 64*T1 = 32 s)
   const pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 60_000 });
   const pbxTcp = await UserAgent.start({ name: 'pbx-tcp', host: PBX_TCP_HOST, user: '+12125550101', transport: 'tcp', timeoutMs: 60_000 });
+  const briefPbx = await UserAgent.start({ name: 'brief-pbx', host: BRIEF_PBX_HOST, user: '+12125550102' });
   const carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100', timeoutMs: 60_000 });
-  const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: { acl: string[]; restrictions?: unknown }[] };
-  for (const t of trunking.trunks) {
-    t.acl.push(`${PBX_TCP_HOST}/32`);
-    t.restrictions = { maxConcurrent: 200, maxCps: 100 }; // every call passes the cluster-wide limits
-  }
+  const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
+  const [acme] = trunking.trunks;
+  // every call passes the cluster-wide limits
+  trunking.trunks = [
+    { ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 200, maxCps: 100 } },
+    { ...acme, id: 'brief', domain: 'brief.trunks.example', acl: [`${BRIEF_PBX_HOST}/32`], dids: [], origination: undefined, restrictions: { maxCallSeconds: 2 } },
+  ];
   const t1 = await startTransport('t1', nats.url);
   const file = writeCluster(nats.url, trunking, { limitsBucket: 'outage' });
   const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
   await workersKnown(t1, ['w1', 'w2']);
-  return { nats, t1, workers, pbx, pbxTcp, carrier };
+  return { nats, t1, workers, pbx, pbxTcp, briefPbx, carrier };
 }
 
 /** The calls the workers hold, from their stats. */
@@ -144,7 +150,7 @@ describe('a NATS outage loses no call and no record', () => {
   after(async () => {
     await Promise.all((c?.workers ?? []).map((w) => w.stop('SIGINT')));
     await c?.t1.proc.stop();
-    for (const ua of [c?.pbx, c?.pbxTcp, c?.carrier]) await ua?.stop();
+    for (const ua of [c?.pbx, c?.pbxTcp, c?.briefPbx, c?.carrier]) await ua?.stop();
     await c?.nats.stop();
   });
 
@@ -158,5 +164,25 @@ describe('a NATS outage loses no call and no record', () => {
 
   test('20 s outage, calls over UDP', async () => {
     await rideThrough(c, c.pbx, c.t1.udpPort, 20_000, '57');
+  });
+
+  test('a call nobody ends reaches its trunk\'s maximum duration: both parties get BYE, its record says so', async () => {
+    const since = Date.now();
+    const { call, far } = await callUp(c.briefPbx, c.carrier, 'sip:+14155550177@brief.trunks.example', { host: '127.0.0.1', port: c.t1.udpPort });
+    const [mine, theirs] = await Promise.all([call.ended, far.ended]);
+    assert.equal(mine.by, 'remote');
+    assert.equal(mine.how, 'bye');
+    assert.equal(theirs.how, 'bye');
+    assert.match(mine.message?.headers.get('reason') ?? '', /^Q\.850;cause=102/);
+    const check = await natsClient(c.nats.url);
+    try {
+      const [record] = await recordsOf(new CdrClient(check), since, new Set([call.callId]), 1);
+      assert.equal(record?.trunk, 'brief');
+      assert.equal(record?.endedBy, 'system');
+      assert.match(record?.reason ?? '', /Maximum call duration/);
+      assert.ok((record?.duration ?? 0) >= 2 && (record?.duration ?? 0) < 10, `lasted its 2 s (${record?.duration} s)`);
+    } finally {
+      await check.close();
+    }
   });
 });

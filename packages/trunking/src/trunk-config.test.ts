@@ -87,6 +87,7 @@ describe('TrunkingConfigSchema', () => {
       assert.deepEqual(b?.sources, ['203.0.113.0/24', '2001:db8:b::/48']);
       assert.deepEqual(config.trunks[0]?.restrictions.maxConcurrent, 10);
       assert.deepEqual(config.trunks[0]?.restrictions.maxCps, 2);
+      assert.equal(config.trunks[0]?.restrictions.maxCallSeconds, 4 * 3_600, 'a call lasts 4 h at most unless the trunk says otherwise');
     });
 
     it('fills carrier defaults: port 5060, udp, failover on 408 and 5xx, early offer, e164', () => {
@@ -121,7 +122,7 @@ describe('TrunkingConfigSchema', () => {
       assert.deepEqual(initech?.dids, []);
       assert.equal(initech?.origination, undefined);
       assert.deepEqual(initech?.numberPlan, { countryCode: '1', nationalPrefix: '', internationalPrefix: '00' });
-      assert.deepEqual(initech?.restrictions, { allowedPrefixes: [], blocked: [] });
+      assert.deepEqual(initech?.restrictions, { allowedPrefixes: [], blocked: [], maxCallSeconds: 4 * 3_600 });
       assert.deepEqual(initech?.callerId, { allowed: [], onViolation: 'reject' });
     });
 
@@ -142,6 +143,13 @@ describe('TrunkingConfigSchema', () => {
       const err = errorOf((c) => { c.trunks[0]!.restrictions.blocked[0]!.prefix = '1+900'; });
       assert.equal(err.field, 'trunks[0].restrictions.blocked[0].prefix');
       assert.equal(err.problem, 'expected digits');
+    });
+
+    it('a maximum call duration that is negative, fractional or over a week', () => {
+      for (const bad of [-1, 1.5, 7 * 86_400 + 1]) {
+        const err = errorOf((c) => { c.trunks[0]!.restrictions.maxCallSeconds = bad; });
+        assert.equal(err.field, 'trunks[0].restrictions.maxCallSeconds');
+      }
     });
 
     it('an allowed caller-ID prefix that is not digits', () => {
