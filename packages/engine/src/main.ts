@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   if (telemetry.enabled) log.info({ event: 'tracing', endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'traces exported over OTLP');
   const nc = await connect({
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
-    maxReconnectAttempts: -1, waitOnFirstConnect: true,
+    // a restarted server is answered ≤ ~0.5 s after it is back (the default wait is 2 s); the jitter
+    // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
+    maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true,
   });
   const node = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir));
   let stopping = false;

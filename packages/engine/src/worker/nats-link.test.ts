@@ -53,7 +53,7 @@ async function worker(workerId: string, answer: JoinReply = { ok: false, status:
     },
   }));
   const nc = await connection();
-  const link = new NatsLink({ workerId, nc, log, counters: new Counters(), transactions: undefined, router: () => router, stats: () => ({ workerId }) });
+  const link = new NatsLink({ workerId, nc, log, counters: new Counters(), transactions: undefined, router: () => router, stats: () => ({ workerId }), outageQueue: { maxMessages: 100, maxBytes: 65_536 } });
   await link.subscribe();
   return { link, nc, joins, bridged, lines };
 }

@@ -14,6 +14,7 @@ import { fromWireBridged, fromWireJoinReply, fromWireJoinRequest, toWireBridged,
 import type { Destination, SipLink } from '../protocol/sip-link.js';
 import type { CallSpan } from '../tracing/call-tracer.js';
 import type { TransactionSpans } from '../tracing/transaction-spans.js';
+import { OutageQueue, type OutageQueueLimits } from './outage-queue.js';
 
 /** Counter names of responses sent, by class, and of the statuses operators watch on their own. */
 const RESPONSE_CLASS = ['', 'responses.1xx', 'responses.2xx', 'responses.3xx', 'responses.4xx', 'responses.5xx', 'responses.6xx'];
@@ -37,6 +38,14 @@ export interface NatsLinkOptions {
   router: () => LinkTarget;
   /** What the stats subject answers. */
   stats: () => unknown;
+  /** How much SIP is held while NATS is unreachable (worker.outageQueue). */
+  outageQueue: OutageQueueLimits;
+}
+
+/** What one outage cost: publishes held, and of those dropped (oldest first) to stay within the bounds. */
+export interface OutageSummary {
+  queued: number;
+  dropped: number;
 }
 
 /**
@@ -49,9 +58,13 @@ export class NatsLink implements SipLink {
   readonly bridge: CallBridge;
   private readonly publisher: BatchedPublisher<PublishOptions>;
   private readonly outboundSubjects = new Map<string, string>();
+  private readonly held: OutageQueue<PublishOptions>;
+  private holding = false;
+  private outage: OutageSummary = { queued: 0, dropped: 0 };
 
   constructor(private readonly o: NatsLinkOptions) {
-    this.publisher = new BatchedPublisher((subject, data, opts) => o.nc.publish(subject, data, opts));
+    this.held = new OutageQueue(o.outageQueue);
+    this.publisher = new BatchedPublisher(this.publish);
     this.bridge = { join: (worker, request) => this.join(worker, request), send: (to, message) => this.sendBridged(to.call, to.worker, message) };
   }
 
@@ -99,6 +112,37 @@ export class NatsLink implements SipLink {
   flush(): void {
     this.publisher.flush();
   }
+
+  /**
+   * NATS is unreachable: what the actors send from now on waits here, bounded. Left to itself the
+   * client (nats.js 3.x has no `reconnectBufSize`, unlike the Go client) appends every publish
+   * made while disconnected to an unbounded buffer and empties that buffer at the start of each
+   * reconnect attempt (`ProtocolHandler.prepare` → `resetOutbound`): a BYE or its 200 sent during
+   * the outage would be lost, silently and uncounted. Publishes already written to a socket that
+   * died unnoticed are lost either way: the transactions' retransmissions cover those.
+   */
+  hold(): void {
+    this.holding = true;
+    this.outage = { queued: 0, dropped: 0 };
+  }
+
+  /** NATS is back: what was held goes first, oldest first, then publishes go straight out again. */
+  release(): OutageSummary {
+    this.holding = false;
+    for (const { subject, data, options } of this.held.drain()) this.o.nc.publish(subject, data, options);
+    return this.outage;
+  }
+
+  /** The batched SIP and the bridged messages: to NATS, or held while it is unreachable. */
+  private readonly publish = (subject: string, data: Uint8Array, options?: PublishOptions): void => {
+    if (!this.holding) return this.o.nc.publish(subject, data, options);
+    const dropped = this.held.push({ subject, data, options });
+    this.outage.queued++;
+    this.o.counters.add('outbound.queued');
+    if (dropped === 0) return;
+    this.outage.dropped += dropped;
+    this.o.counters.add('outbound.dropped', dropped);
+  };
 
   private onInbound(msg: Msg): void {
     const env = decodeInbound(msg.data);
@@ -165,7 +209,7 @@ export class NatsLink implements SipLink {
     if (worker === this.o.workerId) return this.o.router().onBridged(call, message);
     const wire = toWireBridged(call, message);
     if (wire === undefined) this.o.log.warn({ event: 'dropped', reason: 'not-relayed', worker, call }, 'a command the bridge does not carry');
-    else this.o.nc.publish(Subjects.workerBridge(worker), encodeBridged(wire));
+    else this.publish(Subjects.workerBridge(worker), encodeBridged(wire));
   }
 
   /** On every response sent: counter names are constants, so the hot path builds no strings. */

@@ -38,6 +38,13 @@ export const WorkerConfigSchema = z.object({
         timeoutMs: z.number().int().positive().default(DEFAULT_LIMIT_TIMEOUT_MS),
       })
       .default({ bucket: DEFAULT_LIMITS_BUCKET, leaseMs: DEFAULT_LEASE_MS, timeoutMs: DEFAULT_LIMIT_TIMEOUT_MS }),
+    /** The SIP held while NATS is unreachable, sent when it is back; past either bound the oldest is dropped (and counted). */
+    outageQueue: z
+      .object({
+        maxMessages: z.number().int().positive().default(10_000),
+        maxBytes: z.number().int().positive().default(16 * 1024 * 1024),
+      })
+      .default({ maxMessages: 10_000, maxBytes: 16 * 1024 * 1024 }),
   }),
   trunking: z.object({
     /** The trunks, carriers and numbers (YAML or JSON), relative to this file. */

@@ -39,6 +39,8 @@ export class WorkerNode {
   readonly version = ENGINE_VERSION;
   private state: WorkerState = 'active';
   private heartbeat: NodeJS.Timeout | undefined;
+  /** False from NATS's `disconnect` to its `reconnect`: heartbeats wait, SIP is held by the link. */
+  private natsUp = true;
   private readonly startedAt = Date.now();
   private readonly link: NatsLink;
   private readonly limiter = new WorkerCallLimiter();
@@ -66,6 +68,7 @@ export class WorkerNode {
       transactions: telemetry === undefined ? undefined : new TransactionSpans(telemetry.tracer, { workerId: config.worker.id, staleMs: 64 * config.worker.timers.t1 }),
       router: () => this.router,
       stats: () => this.admin.stats(),
+      outageQueue: config.worker.outageQueue,
     });
     // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
     const digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
@@ -150,12 +153,22 @@ export class WorkerNode {
     if (stream === 'created') this.log.info({ event: 'cdr-stream-created' }, 'CDR stream created');
   }
 
-  /** NATS came back (a restart, a network blip): records spooled meanwhile go now. */
+  /** NATS lost: SIP waits in the link. NATS back (a restart, a network blip): held SIP and spooled records go now. */
   private async watchConnection(): Promise<void> {
     for await (const status of this.nc.status()) {
-      if (status.type !== 'reconnect') continue;
-      this.log.info({ event: 'nats-reconnected', cdrPending: this.cdrPublisher.pending }, 'NATS connection back');
-      this.cdrPublisher.retryNow();
+      if (status.type === 'disconnect') {
+        this.natsUp = false;
+        this.link.hold();
+        this.log.warn({ event: 'nats-disconnected', server: status.server }, 'NATS connection lost: outbound SIP held until it is back');
+      } else if (status.type === 'reconnect') {
+        this.natsUp = true;
+        // the heartbeat before the held SIP: a transport that dropped this worker meanwhile knows
+        // it again before the answers to that SIP come back for it to route
+        this.announce();
+        const outage = this.link.release();
+        this.log.info({ event: 'nats-reconnected', queued: outage.queued, dropped: outage.dropped, cdrPending: this.cdrPublisher.pending }, 'NATS connection back');
+        this.cdrPublisher.retryNow();
+      }
     }
   }
 
@@ -195,6 +208,13 @@ export class WorkerNode {
 
   private beat(): void {
     this.admin.sampleCallsStarted();
+    this.announce();
+  }
+
+  /** The heartbeat itself: state and call count. */
+  private announce(): void {
+    // stale by the time it could go (the client would discard it anyway): the reconnect sends a fresh one
+    if (!this.natsUp) return;
     this.nc.publish(
       Subjects.workerHeartbeat,
       encodeEnvelope({ v: 1, workerId: this.id, state: this.state, calls: this.calls, startedAt: this.startedAt, sentAt: Date.now(), version: ENGINE_VERSION }),
