@@ -266,6 +266,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
       case 'ended':
         // an earlier attempt or a released transferor finishing its transactions changes nothing
         if (this.inPair(m.leg) && this.state !== 'ending' && this.state !== 'ended') this.onPartyGone(m.leg);
+        this.transfersOfCall?.legEnded(m.leg);
         return this.forgetLeg(m.leg);
       case 'adopt':
         this.register(m.info.name, m.ref, m.info);

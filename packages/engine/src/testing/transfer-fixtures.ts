@@ -94,15 +94,15 @@ export function fromPeer(invite: SipRequest, tag: string, method: string, cseq: 
   ].join('\r\n');
 }
 
-/** A termination call from the PBX, answered by the carrier with SDP_B and ACKed; the link is emptied afterwards. */
-export async function establish(h: Harness): Promise<Call> {
-  deliver(h.engine, inviteFromA(), A_PORT);
+/** A termination call from the PBX (over `protocol`), answered by the carrier with SDP_B and ACKed; the link is emptied afterwards. */
+export async function establish(h: Harness, protocol: 'udp' | 'tcp' = 'udp'): Promise<Call> {
+  deliver(h.engine, inviteFromA(), A_PORT, protocol);
   await settle();
   const bInvite = takeOne<SipRequest>(h, B_PORT, isReq('INVITE'), 'INVITE');
   deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
   await settle();
   const ok = takeResponse(h, A_PORT, 200, 'INVITE');
-  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
+  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT, protocol);
   await settle();
   h.link.sent.splice(0);
   return { ok, bInvite };

@@ -318,10 +318,17 @@ export class CallTransfers {
     if (t.releaseTransferor === true) this.call.tell(t.transferor, { type: 'hangup' });
   }
 
+  /**
+   * A leg's dialog is over. A transfer whose transferor it was may still be notifying it (its
+   * final NOTIFY comes after the new party answered): RFC 6665 §4.2.2, a subscription whose
+   * dialog is gone ends — its NOTIFYs count as answered 481 — and the transfer goes on.
+   */
+  legEnded(leg: LegName): void {
+    for (const live of this.live.values()) if (live.transferor === leg) live.ref.tell({ type: 'transferor-gone' });
+  }
+
   /** A bridged party is gone: true when the transfer in progress takes it from here (the call must not end). */
   onPartyGone(leg: LegName): boolean {
-    // RFC 6665 §4.2.2: a subscription whose dialog is gone ends (its NOTIFYs are answered 481), the transfer goes on
-    for (const live of this.live.values()) if (live.transferor === leg) live.ref.tell({ type: 'transferor-gone' });
     const t = this.current;
     if (t === undefined || t.record.outcome !== 'in-progress') return false;
     if (leg === t.transferor) {
@@ -346,7 +353,8 @@ export class CallTransfers {
   /** The call is over: nobody is left to notify; a transfer still running ends with it (its stop releases its slots). */
   stop(): void {
     clearTimeout(this.transferorBye);
-    if (this.current !== undefined) this.call.ctx.kernel.stop(this.current.ref.id);
+    for (const live of this.live.values()) this.call.ctx.kernel.stop(live.ref.id);
+    this.live.clear();
     this.current = undefined;
   }
 }

@@ -7,8 +7,8 @@ import { describe, test } from 'node:test';
 import type { SipMessage } from '@switchboard/sip';
 import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
-import { A_PORT, answer, deliver, fromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
-import { establish } from '../testing/transfer-fixtures.js';
+import { A_PORT, B_PORT, answer, deliver, fromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import { establish, SDP_C } from '../testing/transfer-fixtures.js';
 
 interface Received {
   actor: string;
@@ -81,6 +81,28 @@ describe('transfer: the NOTIFY path', () => {
     assert.deepEqual(answered, [{ actor: transfer, type: 'request-answered', token: notifyToken }], 'its answer goes straight to the transfer');
     const call = kernel.received.filter((r) => r.actor.startsWith('call-'));
     assert.ok(call.every((r) => (r.token as { kind?: string } | undefined)?.kind !== 'notify' && r.type !== 'notify'), `the call saw no NOTIFY: ${JSON.stringify(call)}`);
+    h.kernel.shutdown();
+  });
+
+  test('a transferor that hangs up without answering the final NOTIFY (over TCP: its leg is gone at once) ends the subscription, not the transfer: the transfer actor stops', async () => {
+    const kernel = new RecordingKernel();
+    const h = makeEngine(undefined, kernel);
+    const { ok } = await establish(h, 'tcp');
+    deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT, 'tcp');
+    await settle();
+    one(h.link.take(A_PORT, isRes(202, 'REFER')), '202');
+    deliver(h.engine, answer(one(h.link.take(A_PORT, isReq('NOTIFY')), 'NOTIFY 100'), 200), A_PORT, 'tcp');
+    await settle();
+    const cInvite = one(h.link.take(B_PORT, isReq('INVITE')), 'the new leg\'s INVITE');
+    deliver(h.engine, answer(cInvite, 200, { tag: 'ctag', sdp: SDP_C }), B_PORT);
+    await settle();
+    one(h.link.take(A_PORT, isReq('NOTIFY')), 'the final NOTIFY (left unanswered)');
+    const transfer = kernel.received.find((r) => r.actor.startsWith('transfer-'))?.actor ?? '';
+    assert.ok(kernel.find(transfer), 'the transfer waits for the answer to its final NOTIFY');
+    deliver(h.engine, fromA(ok, 'BYE', 3), A_PORT, 'tcp');
+    await settle();
+    assert.equal(h.ctx.calls.size, 1, 'the call goes on between the remaining and the new party');
+    assert.equal(kernel.find(transfer), undefined, 'the transfer actor is gone, not waiting for its 60 s expiry');
     h.kernel.shutdown();
   });
 });
