@@ -12,11 +12,12 @@ import { corpusIndex, corpusMessage, type CorpusEntry } from '../support/rfc4475
 const REFUSALS = new Set([400, 416, 420, 501, 505, 513]);
 
 /**
- * Where the index names the answer of a role the engine does not play, what it answers instead.
- * The engine is the UAS of every request (a B2BUA), neither a registrar nor a proxy, and it relays
- * a call's bodies to the far end rather than reading them.
+ * Where the engine answers other than the index's status: an alternative the RFC allows, or where
+ * the index names the answer of a role the engine does not play. The engine is the UAS of every
+ * request (a B2BUA), neither a registrar nor a proxy, and it relays a call's bodies to the far end
+ * rather than reading them.
  */
-const AS_A_B2BUA: Record<string, { status: number | 'normal'; why: string }> = {
+const ANSWERED_OTHERWISE: Record<string, { status: number | 'normal'; why: string }> = {
   unksm2: { status: 405, why: 'a registrar answers 400 for a non-SIP AOR; the engine is no registrar: REGISTER is not allowed' },
   invut: { status: 'normal', why: 'an endpoint answers 415; the engine relays the body to the far end, as a proxy forwards it' },
   sdp01: { status: 'normal', why: 'an endpoint answers 406; the engine relays the offer and its Accept to the far end' },
@@ -26,7 +27,7 @@ const AS_A_B2BUA: Record<string, { status: number | 'normal'; why: string }> = {
 
 /** What the test expects: a status, an answer that is not a refusal, or no answer at all. */
 function expectation(e: CorpusEntry): { status: number } | 'normal' | 'silence' {
-  const role = AS_A_B2BUA[e.name];
+  const role = ANSWERED_OTHERWISE[e.name];
   if (role !== undefined) return role.status === 'normal' ? 'normal' : { status: role.status };
   if (e.response !== null) return { status: e.response };
   return /^SIP\//.test(corpusMessage(e).toString('latin1', 0, 4)) ? 'silence' : 'normal';
