@@ -1,27 +1,14 @@
 // RFC 4475 torture messages, byte-exact, against the parser, validator, serializer and fast path.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
   AbsoluteUri, parseMessage, readRoutingFields, routingFieldsOf, serializeMessage, SipParseError, SipUri, validateMessage,
   type SipMessage,
 } from '@switchboard/sip';
-import { corpusDir } from '../support/paths.js';
+import { corpusIndex, corpusMessage as load } from '../support/rfc4475.js';
 
-interface Entry {
-  name: string;
-  file: string;
-  section: string;
-  title: string;
-  verdict: 'valid' | 'invalid';
-  response: number | null;
-  sha256: string;
-  note: string;
-}
-
-const index = JSON.parse(readFileSync(corpusDir + 'index.json', 'utf8')) as Entry[];
-const load = (e: Entry): Buffer => readFileSync(corpusDir + e.file);
+const index = corpusIndex();
 
 /** What a receiver needs from the model of each message the RFC says to parse and then act on. */
 const exposes: Record<string, (m: SipMessage) => void> = {

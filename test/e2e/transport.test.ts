@@ -150,6 +150,24 @@ describe('transport node with two workers', () => {
     assert.ok(t1.proc.running);
   });
 
+  test('responses the transport builds itself stamp the top Via with received and rport (RFC 3581), as a worker\'s do', async () => {
+    const callId = `${randomId()}@stamp`;
+    const stamped = (res: SipMessage) => {
+      const top = res.headers.topVia;
+      assert.equal(top?.received, '127.0.0.1');
+      assert.equal(top?.rport, udp.port);
+    };
+    await udp.send(requestText({ method: 'OPTIONS', callId, viaHost: '192.0.2.1', rport: true }).replace(/Max-Forwards: 70\r\n/, 'Max-Forwards: 70\r\nMax-Forwards: 70\r\n'), t1.udpPort);
+    stamped(await udp.next(isResponse(400, callId)));
+    await udp.send(requestText({ method: 'BYE', callId: `${callId}-2`, toTag: 'abc123', viaHost: '192.0.2.1', rport: true }), t1.udpPort);
+    stamped(await udp.next(isResponse(481, `${callId}-2`)));
+    // received alone when the client did not ask for rport (RFC 3261 §18.2.1)
+    await udp.send(requestText({ method: 'BYE', callId: `${callId}-3`, toTag: 'abc123', viaHost: '192.0.2.1' }), t1.udpPort);
+    const plain = (await udp.next(isResponse(481, `${callId}-3`))).headers.topVia;
+    assert.equal(plain?.received, '127.0.0.1');
+    assert.equal(plain?.rport, undefined);
+  });
+
   test('a request echoing a forged or unknown tag gets 481; an ACK for one is dropped', async () => {
     const callId = `${randomId()}@forged`;
     await udp.send(requestText({ method: 'BYE', callId, toTag: 'w1.0123456789abcdef.000000000000' }), t1.udpPort);
@@ -292,6 +310,10 @@ describe('transport node without workers', () => {
     await udp.send(requestText({ method: 'INVITE', callId }), t.udpPort);
     const res = await udp.next(isResponse(503, callId));
     assert.equal(res.headers.retryAfter?.seconds, 7);
+    await udp.send(requestText({ method: 'OPTIONS', callId: `${callId}-2`, viaHost: '192.0.2.1', rport: true }), t.udpPort);
+    const stamped = (await udp.next(isResponse(503, `${callId}-2`))).headers.topVia;
+    assert.equal(stamped?.received, '127.0.0.1');
+    assert.equal(stamped?.rport, udp.port);
     await udp.send(requestText({ method: 'ACK', callId }), t.udpPort);
     await t.proc.waitFor((l) => l.json?.event === 'dropped' && l.json.reason === 'ack-no-worker');
   });

@@ -24,7 +24,9 @@ describe('dispositionOf', () => {
     ['a transport error is failed', { status: 503, cause: 'transport-error' }, 'failed'],
     ['404 is failed', { status: 404, cause: 'response' }, 'failed'],
     ['503 All Routes Failed is failed', { status: 503 }, 'failed'],
-    ['603 Decline is failed', { status: 603, cause: 'response' }, 'failed'],
+    ['603 Decline is busy: the callee said no, as with 486', { status: 603, cause: 'response' }, 'busy'],
+    ['a CANCEL beats a 603 crossing it', { cancelled: true, status: 603, cause: 'response' }, 'cancelled'],
+    ['606 Not Acceptable is failed', { status: 606, cause: 'response' }, 'failed'],
     ['no status at all is failed', {}, 'failed'],
   ];
   for (const [name, outcome, expected] of cases) {

@@ -161,6 +161,59 @@ describe('engine: a call through the B2BUA', () => {
   });
 });
 
+describe('engine: requests refused on inspection (RFC 3261 §8.2.1–§8.2.2)', () => {
+  const options = (uri: string, extra: string[] = [], method = 'OPTIONS') =>
+    [`${method} ${uri} SIP/2.0`, 'Via: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bKinsp' + Math.random().toString(36).slice(2), 'From: <sip:p@x>;tag=1', 'To: <sip:sb@127.0.0.1>',
+      `Call-ID: insp-${Math.random()}`, `CSeq: 1 ${method}`, ...extra, 'Content-Length: 0', '', ''].join('\r\n');
+
+  test('outside a dialog: unknown method 501, a known one not handled 405 with Allow, unknown URI scheme 416, unsupported Require 420 with Unsupported', async () => {
+    const h = makeEngine();
+    deliver(h.engine, options('sip:sb@127.0.0.1', [], 'NEWMETHOD'), A_PORT);
+    deliver(h.engine, options('sip:sb@127.0.0.1', [], 'SUBSCRIBE'), A_PORT);
+    deliver(h.engine, options('nobodyKnowsThisScheme:totallyopaquecontent'), A_PORT);
+    deliver(h.engine, options('sip:sb@127.0.0.1', ['Require: nothingSupportsThis, timer', 'Proxy-Require: noProxiesSupportThis']), A_PORT);
+    await settle();
+    const [unknown] = h.link.take(A_PORT, isRes(501));
+    assert.equal((unknown as SipResponse).reason, 'Not Implemented');
+    const [notHere] = h.link.take(A_PORT, isRes(405));
+    assert.match(notHere?.headers.get('allow') ?? '', /INVITE/);
+    assert.equal((h.link.take(A_PORT, isRes(416))[0] as SipResponse).reason, 'Unsupported URI Scheme');
+    const [bad] = h.link.take(A_PORT, isRes(420));
+    assert.equal(bad?.headers.get('unsupported'), 'nothingSupportsThis');
+    assert.equal(h.link.take(A_PORT, isRes(200)).length, 0, 'none of them answered 200');
+    assert.deepEqual([h.ctx.counters.get('refused.unknown-method'), h.ctx.counters.get('refused.unsupported-uri-scheme'), h.ctx.counters.get('refused.bad-extension')], [1, 1, 1]);
+    h.kernel.shutdown();
+  });
+
+  test('a new INVITE requiring an option we lack gets 420 and places no call', async () => {
+    const h = makeEngine();
+    deliver(h.engine, inviteFromA({ headers: ['Require: 100rel'] }), A_PORT);
+    await settle();
+    const [bad] = h.link.take(A_PORT, isRes(420, 'INVITE'));
+    assert.equal(bad?.headers.get('unsupported'), '100rel');
+    assert.equal(h.link.take(B_PORT).length, 0);
+    assert.equal(h.ctx.calls.size, 0);
+    h.kernel.shutdown();
+  });
+
+  test('within a dialog: an unknown method gets 501 and a Require we lack 420; the dialog goes on', async () => {
+    const h = makeEngine();
+    const { ok } = await establish(h);
+    deliver(h.engine, fromA(ok, 'NEWMETHOD', 2), A_PORT);
+    deliver(h.engine, fromA(ok, 'INFO', 3, ['Require: foo']), A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(501, 'NEWMETHOD')).length, 1);
+    const [bad] = h.link.take(A_PORT, isRes(420, 'INFO'));
+    assert.equal(bad?.headers.get('unsupported'), 'foo');
+    assert.equal(bad?.headers.to?.tag, ok.headers.to?.tag, 'answered within the dialog');
+    assert.equal(h.link.take(B_PORT).length, 0, 'nothing relayed');
+    deliver(h.engine, fromA(ok, 'BYE', 4), A_PORT);
+    await settle();
+    assert.equal(h.link.take(A_PORT, isRes(200, 'BYE')).length, 1);
+    h.kernel.shutdown();
+  });
+});
+
 describe('engine: nothing is left behind', () => {
   test('10,000 finished calls leave no actors, timers, transactions or index entries', async () => {
     // short timers so Timers L, M (64*T1) and K end the transactions soon after; T1 stays long

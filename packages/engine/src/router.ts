@@ -2,6 +2,7 @@ import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } 
 import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
 import { CallActor } from './call/call-actor.js';
 import { ALLOW, SUPPORTED } from './dialog/capabilities.js';
+import { inspectRequest } from './dialog/request-inspection.js';
 import type { LegMessage } from './protocol/leg-messages.js';
 import type { EngineContext } from './context.js';
 import type { Destination } from './protocol/sip-link.js';
@@ -56,8 +57,9 @@ export class InboundRouter {
   private onRequest(req: SipRequest, from: Destination, toTag: string, traceparent: string | undefined, receivedAt: number): void {
     if (toTag !== '') {
       const leg = this.legOf(toTag);
-      if (leg !== undefined) leg.tell({ type: 'request', request: req, from, receivedAt });
-      else if (req.method !== 'ACK') this.reply(req, 481, from);
+      if (leg === undefined) {
+        if (req.method !== 'ACK') this.reply(req, 481, from);
+      } else if (!this.refusedOnInspection(req, from)) leg.tell({ type: 'request', request: req, from, receivedAt });
       return;
     }
     switch (req.method) {
@@ -72,6 +74,7 @@ export class InboundRouter {
           this.reply(req, 503, from, [['Retry-After', '1']]);
           return;
         }
+        if (this.refusedOnInspection(req, from)) return;
         CallActor.start(this.ctx, req, from, key ?? `${req.headers.callId}|${req.headers.cseq?.seq}`, traceparent);
         return;
       }
@@ -92,6 +95,7 @@ export class InboundRouter {
       this.reply(req, 403, from);
       return;
     }
+    if (this.refusedOnInspection(req, from)) return;
     switch (req.method) {
       case 'OPTIONS':
         // PBXs ping trunks with OPTIONS: answer for the engine (§11.2)
@@ -125,7 +129,20 @@ export class InboundRouter {
     return scope === undefined ? undefined : this.ctx.kernel.find<LegMessage>(`leg-${scope}`);
   }
 
-  private reply(req: SipRequest, status: number, to: Destination, headers: [string, string][] = []): void {
-    this.ctx.link.send(createResponse(req, status, { toTag: this.ctx.ids.newTag(this.ctx.workerId), headers }), to);
+  /**
+   * §8.2.1–§8.2.2, for every request but ACK and one retransmitted to its INVITE transaction (its
+   * first copy passed): the one place an unknown method, URI scheme or required extension is refused.
+   */
+  private refusedOnInspection(req: SipRequest, from: Destination): boolean {
+    const refusal = inspectRequest(req);
+    if (refusal === undefined) return false;
+    this.ctx.counters.add(`refused.${refusal.cause}`);
+    this.reply(req, refusal.status, from, refusal.headers, refusal.reason);
+    return true;
+  }
+
+  private reply(req: SipRequest, status: number, to: Destination, headers: [string, string][] = [], reason?: string): void {
+    const opts = { toTag: this.ctx.ids.newTag(this.ctx.workerId), headers, ...(reason === undefined ? {} : { reason }) };
+    this.ctx.link.send(createResponse(req, status, opts), to);
   }
 }

@@ -26,6 +26,8 @@ export interface BoundListener {
 }
 
 type Reply = (bytes: Buffer) => void;
+/** Where a request came from: what its top Via is stamped with. */
+type Source = Pick<TransportInfo, 'remoteAddress' | 'remotePort'>;
 
 const CRLF = Buffer.from('\r\n');
 
@@ -241,7 +243,7 @@ export class TransportNode {
       } else {
         // RFC 3261 §18.3: a stream that cannot be framed cannot be resynchronised
         this.counters.drop('unframeable-stream');
-        this.refuse(event.head, event.error.status, event.error.reason, (bytes) => conn.socket.write(bytes), conn.remoteAddress);
+        this.refuse(event.head, event.error.status, event.error.reason, (bytes) => conn.socket.write(bytes), conn);
         this.log.info({ event: 'closed', reason: event.error.reason, remote: conn.remoteAddress, connection: conn.id }, 'unframeable TCP stream: connection closed');
         conn.socket.end();
       }
@@ -251,7 +253,7 @@ export class TransportNode {
   private onMessage(data: Buffer, t: TransportInfo, reply: Reply): void {
     if (data.length > this.config.transport.maxMessageBytes) {
       this.counters.drop('oversized');
-      this.refuse(data, 513, 'Message Too Large', reply, t.remoteAddress);
+      this.refuse(data, 513, 'Message Too Large', reply, t);
       return;
     }
     if (looksLikeResponse(data)) {
@@ -263,7 +265,7 @@ export class TransportNode {
     const checked = checkRequest(data);
     if ('fault' in checked) {
       const { fault } = checked;
-      if (!this.refuse(data, fault.status, fault.reason, reply, t.remoteAddress)) {
+      if (!this.refuse(data, fault.status, fault.reason, reply, t)) {
         this.dropped(/^\s*ACK[ \t]/.test(data.toString('latin1', 0, 8)) ? 'malformed-ack' : 'unreadable', t, fault.reason);
       }
       return;
@@ -281,7 +283,7 @@ export class TransportNode {
     const owner = this.link.up ? this.directory.pickForNewDialog(route.callId) : undefined;
     if (owner !== undefined) this.forward(owner, sip, route, t, Date.now());
     else if (route.method === 'ACK') this.dropped(this.link.up ? 'ack-no-worker' : 'nats-down', t, '', route.callId);
-    else this.refuseUnavailable(data, reply, t.remoteAddress);
+    else this.refuseUnavailable(data, reply, t);
   }
 
   /** A message for a live worker's dialog: forwarded, or while NATS is out held (TCP) or left to the peer's retransmission (UDP). */
@@ -297,7 +299,7 @@ export class TransportNode {
         this.dropped('nats-down', t, workerId, route.callId);
         return;
       case 'held-full':
-        if (route.kind === 'request' && route.method !== 'ACK') this.refuseUnavailable(sip, reply, t.remoteAddress);
+        if (route.kind === 'request' && route.method !== 'ACK') this.refuseUnavailable(sip, reply, t);
         else this.dropped('held-full', t, workerId, route.callId);
     }
   }
@@ -312,11 +314,11 @@ export class TransportNode {
   private ownerGone(data: Uint8Array, route: RoutingFields, t: TransportInfo, reply: Reply): void {
     if (route.kind === 'response') this.dropped('response-owner-gone', t, route.branch, route.callId);
     else if (route.method === 'ACK') this.dropped('ack-owner-gone', t, route.toTag, route.callId);
-    else this.refuse(data, 481, 'Call/Transaction Does Not Exist', reply, t.remoteAddress);
+    else this.refuse(data, 481, 'Call/Transaction Does Not Exist', reply, t);
   }
 
-  private refuseUnavailable(data: Uint8Array, reply: Reply, remote: string): void {
-    this.refuse(data, 503, 'Service Unavailable', reply, remote, [['Retry-After', String(this.config.transport.retryAfterSeconds)]]);
+  private refuseUnavailable(data: Uint8Array, reply: Reply, source: Source): void {
+    this.refuse(data, 503, 'Service Unavailable', reply, source, [['Retry-After', String(this.config.transport.retryAfterSeconds)]]);
   }
 
   /** Responses go to the worker named in our branch, read on the fast path without a parse. */
@@ -384,13 +386,17 @@ export class TransportNode {
     }, contextOf(parent));
   }
 
-  /** Answers a request the node will not forward; returns false when it was not a request to answer. */
-  private refuse(data: Uint8Array, status: number, reason: string, reply: Reply, remote: string, extra: [string, string][] = []): boolean {
-    const response = createRefusal(data, status, reason, extra);
+  /**
+   * Answers a request the node will not forward; returns false when it was not a request to answer.
+   * Its top Via gets `received`/`rport` as a forwarded request's does (RFC 3261 §18.2.1, RFC 3581 §4),
+   * so a refusal tells a client behind NAT the same as a worker's answer would.
+   */
+  private refuse(data: Uint8Array, status: number, reason: string, reply: Reply, source: Source, extra: [string, string][] = []): boolean {
+    const response = createRefusal(stampVia(data, source.remoteAddress, source.remotePort), status, reason, extra);
     if (response === undefined) return false;
     reply(response);
     this.counters.refuse(status);
-    this.log.info({ event: 'refused', status, reason, remote }, 'request refused');
+    this.log.info({ event: 'refused', status, reason, remote: source.remoteAddress }, 'request refused');
     return true;
   }
 

@@ -113,19 +113,21 @@ describe('call detail records from calls', () => {
     assert.equal(r?.billableSeconds, 0);
   });
 
-  test('486 from the carrier is busy', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
-    deliver(h.engine, inviteFromA(), A_PORT);
-    await settle();
-    const bInvite = takeOne<SipRequest>(h, B_PORT, isReq('INVITE'));
-    deliver(h.engine, answer(bInvite, 486), B_PORT);
-    await settle();
-    const [r] = await recordsOf(h, 1);
-    assert.equal(r?.disposition, 'busy');
-    assert.equal(r?.status, 486);
-    assert.equal(r?.endedBy, 'callee');
-  });
+  for (const status of [486, 603]) {
+    test(`${status} from the carrier is busy, the status kept`, async (t) => {
+      const h = makeEngine();
+      t.after(() => h.kernel.shutdown());
+      deliver(h.engine, inviteFromA(), A_PORT);
+      await settle();
+      const bInvite = takeOne<SipRequest>(h, B_PORT, isReq('INVITE'));
+      deliver(h.engine, answer(bInvite, status), B_PORT);
+      await settle();
+      const [r] = await recordsOf(h, 1);
+      assert.equal(r?.disposition, 'busy');
+      assert.equal(r?.status, status);
+      assert.equal(r?.endedBy, 'callee');
+    });
+  }
 
   test('a call we refuse is recorded as refused; a stranger is not recorded', async (t) => {
     const h = makeEngine();
