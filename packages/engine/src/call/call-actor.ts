@@ -228,7 +228,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         this.setup = new CallSetup(this);
         return this.setup.decide(m.invite, m.from);
       case 'admitted':
-        return this.setup?.onAdmitted(m.admission);
+        return this.setup?.onAdmitted();
       case 'prepared':
         return this.setup?.onPrepared(m);
       case 'provisional':

@@ -211,6 +211,33 @@ describe('call actor: admission that takes time', () => {
     assert.equal(limiter.releases, 1);
   });
 
+  test('admission resolving after the CANCEL reached the call but before the call read it: released once, whatever the turn', async () => {
+    // the verdict lands in the call's mailbox behind its leg's `ended`: the call stops first and
+    // must still give the slot back (turns: how far the actors got before the limits answered)
+    for (let turns = 0; turns <= 6; turns++) {
+      const limiter = new PendingLimiter();
+      const h = engineWith(limited(), { limiter });
+      const invite = inviteFromA();
+      deliver(h.engine, invite, A_PORT);
+      await settle();
+      deliver(h.engine, cancelOf(invite), A_PORT);
+      await settle(turns);
+      limiter.admitNext();
+      await settle();
+      for (const inv of h.link.take(C1, isReq('INVITE'))) {
+        deliver(h.engine, answer(inv, 100), C1);
+        await settle();
+        for (const cancel of h.link.take(C1, isReq('CANCEL'))) deliver(h.engine, answer(cancel, 200), C1);
+        deliver(h.engine, answer(inv, 487), C1);
+        await settle();
+      }
+      await waitFor(() => h.ctx.calls.size === 0, 'the call ended');
+      await settle();
+      assert.equal(limiter.releases, 1, `released once (the limits answered after ${turns} turns)`);
+      h.kernel.shutdown();
+    }
+  });
+
   test('an admitted call releases its admission once when it ends', async () => {
     const limiter = new PendingLimiter();
     const h = engineWith(limited(), { limiter });

@@ -41,6 +41,8 @@ export class CallSetup {
   private attempts: OutboundAttempts | undefined;
   /** Set when the call ends while its limits are asked: a slot granted then is given back at once. */
   private stopped = false;
+  /** The limits' verdict, from when it arrives until the call reads its `admitted`. */
+  private verdict: Admission | undefined;
 
   constructor(private readonly call: SettingUpCall) {}
 
@@ -101,11 +103,18 @@ export class CallSetup {
       plan.kind === 'origination' ? { status: 480, reason: 'Temporarily Unavailable' } : { status: 503, reason: 'All Routes Failed' });
     if (!hasLimits(plan.limit)) return this.route();
     // the call may end while it waits (the caller cancels): then nothing may hold its slot
-    admitFor(this.ctx.limiter, plan.limit, () => this.stopped, (admission) => call.self.tell({ type: 'admitted', admission }));
+    // kept here at once, not only in the message: a call stopped before it reads its mailbox still gives the slot back (stop)
+    admitFor(this.ctx.limiter, plan.limit, () => this.stopped, (admission) => {
+      this.verdict = admission;
+      call.self.tell({ type: 'admitted' });
+    });
   }
 
-  onAdmitted(admission: Admission): void {
+  onAdmitted(): void {
     const call = this.call;
+    const admission = this.verdict;
+    this.verdict = undefined;
+    if (admission === undefined) return;
     if (call.state !== 'admitting' || this.plan === undefined || this.stopped) {
       if (admission.admitted) admission.release();
       return;
@@ -137,6 +146,8 @@ export class CallSetup {
 
   stop(): void {
     this.stopped = true;
+    if (this.verdict?.admitted === true) this.verdict.release();
+    this.verdict = undefined;
   }
 
   private route(): void {

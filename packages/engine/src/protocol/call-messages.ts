@@ -1,5 +1,5 @@
 import type { SipRequest } from '@switchboard/sip';
-import type { Admission, LimitHold } from '@switchboard/limits';
+import type { LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallAddress, JoinReply, JoinRequest } from './bridge-messages.js';
 import type { LegMessage } from './leg-messages.js';
@@ -61,7 +61,7 @@ export type CallMessage =
   /** The first step: the INVITE that created the call, received from `from`. */
   | { type: 'start'; invite: SipRequest; from: Destination }
   /** The call's own steps that waited on I/O: the trunk limit's verdict, the next target made ready. */
-  | { type: 'admitted'; admission: Admission }
+  | { type: 'admitted' }
   | Prepared
   /** The transferor did not send its BYE in time after a successful transfer (RFC 5589 §6): release it. */
   | { type: 'release-transferor'; transferor: LegName }

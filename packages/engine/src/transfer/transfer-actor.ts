@@ -23,7 +23,8 @@ import { tracedContext } from '../tracing/traced-context.js';
 export type TransferMessage =
   | { type: 'start' }
   | Prepared
-  | { type: 'admitted'; admission: Admission }
+  /** The limits' verdict is in (kept on the actor as `admission`). */
+  | { type: 'admitted' }
   | { type: 'located'; hops: SipHop[] }
   /** Attended transfer: the owner of the replaced dialog answered. */
   | { type: 'joined'; reply: JoinReply }
@@ -75,8 +76,8 @@ export const SIP_TRANSFERS_KEY = 'platform.sip-transfers';
 type TransferState = 'planning' | 'dialing' | 'answered' | 'failed' | 'aborted';
 
 /**
- * One REFER (RFC 3515): owns the implicit subscription (NOTIFYs to the transferor, sent
- * through the call) and places the new leg — on the PSTN through the trunk's routing,
+ * One REFER (RFC 3515): owns the implicit subscription (NOTIFYs sent straight to the
+ * transferor's leg, answered straight back) and places the new leg — on the PSTN through the trunk's routing,
  * restrictions and limits like any termination call, or straight to a SIP destination on
  * another domain (RFC 3263). The call actor stays the hub: the new leg reports to it, and it
  * forwards that leg's events here until the leg answers and the call bridges it.
@@ -95,6 +96,8 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   /** The NOTIFY waiting for the transferor's answer, and whether the transferor is gone. */
   private notifying: number | undefined;
   private transferorGone = false;
+  /** Stopped (its call ended it): a verdict of the limits that arrives now is given back at once. */
+  private gone = false;
   private logger: Logger | undefined;
 
   readonly ctx: EngineContext;
@@ -153,7 +156,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
         this.run(this.subscription.handle({ type: 'start' }));
         return this.plan();
       case 'admitted':
-        return this.onAdmitted(m.admission);
+        return this.onAdmitted();
       case 'located':
         return this.onLocated(m.hops);
       case 'joined':
@@ -204,7 +207,12 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   /** The verdict comes back as `admitted`; a transfer given up meanwhile takes no slot. */
   private admit(limit: LimitRequest): void {
-    admitFor(this.ctx.limiter, limit, () => this.state !== 'planning', (admission) => this.self.tell({ type: 'admitted', admission }));
+    // kept on the actor at once, not only in the message: an actor stopped before it reads its
+    // mailbox still gives the slot back (stopped → releaseSlots)
+    admitFor(this.ctx.limiter, limit, () => this.state !== 'planning' || this.gone, (admission) => {
+      this.admission = admission;
+      this.self.tell({ type: 'admitted' });
+    });
   }
 
   /**
@@ -243,12 +251,10 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     this.maybeStop();
   }
 
-  private onAdmitted(admission: Admission): void {
-    if (this.state !== 'planning') {
-      if (admission.admitted) admission.release();
-      return;
-    }
-    this.admission = admission;
+  private onAdmitted(): void {
+    const admission = this.admission;
+    if (admission === undefined) return;
+    if (this.state !== 'planning') return this.releaseSlots();
     const target = this.spec.target;
     if (admission.admitted) {
       if (target.kind === 'pstn') return this.dial();
@@ -421,6 +427,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
   }
 
   stopped(): void {
+    this.gone = true;
     clearTimeout(this.expiry);
     this.releaseSlots();
     // still planning or dialing: the call ended it
