@@ -26,6 +26,7 @@ const EVENTS: RelayedEvent[] = [
   { type: 'failed', status: 408, reason: 'Request Timeout', cause: 'no-answer' },
   { type: 'bye', reason: 'session timer expired', reasonHeader: 'SIP;cause=408' },
   { type: 'bye' },
+  { type: 'bye', reasonHeader: 'Q.850;cause=16', at: 1_796_500_000_000 },
   { type: 'request', token: 't1', method: 'INFO', body: SDP, contentType: 'application/dtmf-relay' },
   { type: 'request', token: 't2', method: 'INVITE', body: Buffer.alloc(0) },
   { type: 'request-answered', token: { kind: 'relay', id: 3 }, status: 200, reason: 'OK', body: SDP, contentType: 'application/sdp' },
@@ -40,6 +41,7 @@ const COMMANDS: RelayedCommand[] = [
   { type: 'answer-request', token: 't2', status: 488 },
   { type: 'hangup', status: 503, reason: 'Service Unavailable' },
   { type: 'hangup' },
+  { type: 'hangup', reasonHeader: 'Q.850;cause=102;text="Maximum call duration"' },
 ];
 
 const BRIDGED: Bridged[] = [
@@ -136,7 +138,7 @@ describe('worker-to-worker envelopes: what is refused', () => {
   });
 
   test('each malformed field of every relayed event and command', () => {
-    const optional = ['contentType', 'reasonHeader', 'reason', 'body', 'headers', 'status'];
+    const optional = ['contentType', 'reasonHeader', 'reason', 'body', 'headers', 'status', 'at'];
     for (const b of BRIDGED) {
       const m = b.message as Record<string, unknown>;
       const inner = 'event' in m ? 'event' : 'command' in m ? 'command' : undefined;

@@ -46,7 +46,8 @@ export type RequestToken =
 export type RelayedEvent =
   | { type: 'provisional'; status: number; reason: string; body: Uint8Array; contentType?: string }
   | { type: 'failed'; status: number; reason: string; cause: FailureCause; reasonHeader?: string }
-  | { type: 'bye'; reason?: string; reasonHeader?: string }
+  /** `at`: when the far party's transport received the BYE (Unix ms): the time the call ends in its records. */
+  | { type: 'bye'; reason?: string; reasonHeader?: string; at?: number }
   | { type: 'request'; token: string; method: string; body: Uint8Array; contentType?: string }
   | { type: 'request-answered'; token: RequestToken; status: number; reason: string; body?: Uint8Array; contentType?: string }
   | { type: 'ended'; cause: string };
@@ -55,7 +56,8 @@ export type RelayedEvent =
 export type RelayedCommand =
   | { type: 'send-request'; token: RequestToken; method: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
   | { type: 'answer-request'; token: string; status: number; reason?: string; body?: Uint8Array; contentType?: string; headers?: [string, string][] }
-  | { type: 'hangup'; status?: number; reason?: string };
+  /** `reasonHeader`: the Reason (RFC 3326) of the BYE when we end the call ourselves. */
+  | { type: 'hangup'; status?: number; reason?: string; reasonHeader?: string };
 
 /** `attached`: the master took the far party over (until then the relay may not assume anyone listens). */
 export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'relay'; command: RelayedCommand } | { to: 'relay'; attached: true };
@@ -134,7 +136,8 @@ function readEvent(o: Fields): RelayedEvent {
     }
     case 'bye': {
       const reason = o.optionalString('reason');
-      return { type, ...(reason === undefined ? {} : { reason }), ...withReasonHeader() };
+      const at = o.optionalNumber('at');
+      return { type, ...(reason === undefined ? {} : { reason }), ...withReasonHeader(), ...(at === undefined ? {} : { at }) };
     }
     case 'request':
       return { type, token: o.string('token'), method: o.string('method'), body: o.bytes('body'), ...withContentType() };
@@ -168,7 +171,8 @@ function readCommand(o: Fields): RelayedCommand {
       return { type, token: o.string('token'), status: o.number('status'), ...withReason(), ...content() };
     case 'hangup': {
       const status = o.optionalNumber('status');
-      return { type, ...(status === undefined ? {} : { status }), ...withReason() };
+      const reasonHeader = o.optionalString('reasonHeader');
+      return { type, ...(status === undefined ? {} : { status }), ...withReason(), ...(reasonHeader === undefined ? {} : { reasonHeader }) };
     }
     default:
       throw o.invalid('type', type);

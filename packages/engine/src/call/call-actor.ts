@@ -9,7 +9,7 @@ import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext, TrunkingInForce } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import { CallSetup } from '../dialing/call-setup.js';
-import { isLegEvent, type CallMessage, type LegEvent, type LegName } from '../protocol/call-messages.js';
+import { isLegEvent, type CallMessage, type CallState, type LegEvent, type LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import { CallSessions, isSdp } from '../sdp/call-sessions.js';
@@ -21,13 +21,6 @@ import { legEventRecord } from '../records/leg-event-record.js';
 import { callDetail, callSummary, type CallFacts, type CallLegView } from './call-view.js';
 import { InDialogRelay } from './in-dialog-relay.js';
 
-/**
- * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target
- * ready (carrier rate, DNS); early: an attempt is placed and unanswered; answered/confirmed:
- * bridged; relaying: its far party was handed to another call (attended transfer); ending: one
- * side is gone or refused, the rest is being released.
- */
-export type CallState = 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 'relaying' | 'ending' | 'ended';
 
 interface CallLeg extends CallLegView {
   readonly ref: ActorRef<LegMessage>;

@@ -5,7 +5,7 @@ import type { CallTarget, OriginationPlan, TerminationPlan, TrunkConfig, TrunkPo
 import type { Logger } from 'pino';
 import type { EngineContext } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { CallMessage, FailureCause, LegEvent, LegName, Prepared } from '../protocol/call-messages.js';
+import type { CallMessage, CallState, FailureCause, LegEvent, LegName, Prepared } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { CallSessions } from '../sdp/call-sessions.js';
 import { OutboundAttempts, type AttemptOwner, type Exhausted, type Presentation } from './outbound-attempts.js';
@@ -19,7 +19,7 @@ export interface SettingUpCall extends AttemptOwner {
   readonly policy: TrunkPolicy;
   readonly logContext: Record<string, unknown>;
   readonly sessions: CallSessions;
-  state: 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 'relaying' | 'ending' | 'ended';
+  state: CallState;
   pair: [LegName, LegName | undefined];
   trunkConfig: TrunkConfig | undefined;
   direction: 'termination' | 'origination' | undefined;

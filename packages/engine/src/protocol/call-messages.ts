@@ -8,6 +8,13 @@ import type { Destination } from './sip-link.js';
 
 export type { AttemptPrefix, FailureCause, LegName, Prepared, RequestAnswered, RequestToken } from './requests.js';
 
+/**
+ * admitting: waiting for the trunk's cluster-wide limits; routing: making the next target
+ * ready (carrier rate, DNS); early: an attempt is placed and unanswered; answered/confirmed:
+ * bridged; relaying: its far party was handed to another call (attended transfer); ending: one
+ * side is gone or refused, the rest is being released.
+ */
+export type CallState = 'admitting' | 'routing' | 'early' | 'answered' | 'confirmed' | 'relaying' | 'ending' | 'ended';
 /** What the call knows of each of its legs, for operators (`calls show`): plain data, no actor. */
 export interface LegInfo {
   readonly name: LegName;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EngineContext } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { CallMessage, LegEvent, LegName } from '../protocol/call-messages.js';
+import type { CallMessage, CallState, LegEvent, LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { CallSessions } from '../sdp/call-sessions.js';
 import type { CallAddress } from '../protocol/bridge-messages.js';
@@ -13,7 +13,7 @@ export interface RelayingCall {
   readonly callId: string;
   readonly self: ActorRef<CallMessage>;
   readonly log: Logger;
-  readonly state: string;
+  readonly state: CallState;
   readonly sessions: CallSessions;
   readonly transfers: { readonly inProgress: boolean };
   hasLeg(leg: LegName): boolean;
@@ -24,6 +24,7 @@ export interface RelayingCall {
 }
 
 const RELAYED: ReadonlySet<string> = new Set<RelayedEvent['type']>(['provisional', 'failed', 'bye', 'request', 'request-answered', 'ended']);
+const isRelayed = (m: LegEvent): m is RelayedEvent => RELAYED.has(m.type);
 
 /**
  * Attended transfer (RFC 3891), on the call that holds the replaced dialog: its far party is
@@ -71,8 +72,9 @@ export class AttendedRelay {
 
   /** The far party's events go to the master call. */
   relayEvent(m: LegEvent): void {
-    if (RELAYED.has(m.type)) {
-      const { request: _request, ...event } = m as RelayedEvent & { request?: unknown };
+    if (isRelayed(m)) {
+      // a REFER's parsed request never crosses: the master refuses a transfer from the far party
+      const event: RelayedEvent = m.type === 'request' ? { ...m, request: undefined } : m;
       this.call.ctx.bridge.send(this.master, { to: 'master', event });
     }
     if (m.type === 'ended') this.call.forgetLeg(m.leg);

@@ -63,7 +63,10 @@ function toWireEvent(e: RelayedEvent): WireRelayedEvent {
     case 'failed':
       return { type: e.type, status: e.status, reason: e.reason, cause: e.cause, ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
     case 'bye':
-      return { type: e.type, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+      return {
+        type: e.type, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }),
+        ...(e.at === undefined ? {} : { at: e.at }),
+      };
     case 'request':
       return { type: e.type, token: e.token, method: e.method, body: e.body, ...(e.contentType === undefined ? {} : { contentType: e.contentType }) };
     case 'request-answered':
@@ -84,7 +87,10 @@ function fromWireEvent(e: WireRelayedEvent): RelayedEvent {
     case 'failed':
       return { type: e.type, leg, status: e.status, reason: e.reason, cause: e.cause, ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
     case 'bye':
-      return { type: e.type, leg, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }) };
+      return {
+        type: e.type, leg, ...(e.reason === undefined ? {} : { reason: e.reason }), ...(e.reasonHeader === undefined ? {} : { reasonHeader: e.reasonHeader }),
+        ...(e.at === undefined ? {} : { at: e.at }),
+      };
     case 'request':
       return { type: e.type, leg, token: e.token, method: e.method, body: e.body, contentType: e.contentType };
     case 'request-answered':
@@ -101,7 +107,10 @@ function toWireCommand(c: RelayedCommand): WireRelayedCommand | undefined {
     case 'answer-request':
       return { type: c.type, token: c.token, status: c.status, ...(c.reason === undefined ? {} : { reason: c.reason }), ...content(c) };
     case 'hangup':
-      return { type: c.type, ...(c.status === undefined ? {} : { status: c.status }), ...(c.reason === undefined ? {} : { reason: c.reason }) };
+      return {
+        type: c.type, ...(c.status === undefined ? {} : { status: c.status }), ...(c.reason === undefined ? {} : { reason: c.reason }),
+        ...(c.reasonHeader === undefined ? {} : { reasonHeader: c.reasonHeader }),
+      };
     default:
       // defensive: `remoteLeg` passes only these three, but what reaches a NATS edge is checked there
       return undefined;

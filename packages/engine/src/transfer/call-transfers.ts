@@ -6,7 +6,7 @@ import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { EngineContext, TrunkingInForce } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { CallMessage, LegEvent, LegInfo, LegName, OperatorTransferAnswer, TransferEvent } from '../protocol/call-messages.js';
+import type { CallMessage, CallState, LegEvent, LegInfo, LegName, OperatorTransferAnswer, TransferEvent } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import { sameSession, type CallSessions } from '../sdp/call-sessions.js';
@@ -56,7 +56,7 @@ export interface TransferringCall {
   readonly sessions: CallSessions;
   readonly trunkConfig: TrunkConfig | undefined;
   readonly parties: { readonly customer: string | undefined; readonly remote: string | undefined; readonly remoteAnonymous: boolean };
-  state: string;
+  state: CallState;
   pair: [LegName, LegName | undefined];
   customerLeg: LegName | undefined;
   note(event: CallEvent): void;
