@@ -18,3 +18,7 @@ export {
   NetSipAgent, startNetSipUas, startNetSipUac, startNetSipTransferor, netSipAvailable,
   type NetSipEvent, type NetSipUasOptions, type NetSipUacOptions, type NetSipTransferorOptions,
 } from './netsip.js';
+export {
+  Baresip, startBaresip, baresipAvailable, parseSipTrace, NetstringReader,
+  type BaresipOptions, type BaresipEvent, type BaresipSip,
+} from './baresip.js';
