@@ -4,7 +4,7 @@
 // carriers (it is started only then), the CDR page and the CLI command. Read from the built
 // workspace (@switchboard/config and @switchboard/trunking), so the file is validated exactly as
 // the workers validate it; an invalid file leaves the workers to report it.
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { readConfigFile } from '../packages/config/dist/mod.js';
 import { cidrContains, ipBytes, parseCidr, TrunkingConfigSchema } from '../packages/trunking/dist/mod.js';
 
@@ -66,7 +66,10 @@ function callsFromHere(trunk) {
  * the file is applied at start (--from-file).
  */
 export function bannerLines(o) {
-  const shown = (file) => relative(process.cwd(), file) || file;
+  const shown = (file) => {
+    const inside = relative(process.cwd(), file);
+    return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? file : inside;
+  };
   const lines = [];
   if (o.trunking === undefined) {
     lines.push(`  the trunking file ${shown(o.trunkingFile)} does not validate (${o.problem}): the workers will say where`);
