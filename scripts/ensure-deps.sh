@@ -36,7 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+# the switchboard bin is linked at install time: a checkout installed before the bin was a
+# committed file (packages/cli/bin) has no link until the next install
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ] || [ ! -e node_modules/.bin/switchboard ]; then
   log "installing workspace packages"
   pnpm install --frozen-lockfile --reporter=silent
 fi

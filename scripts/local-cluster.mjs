@@ -1,10 +1,15 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
 // in .local/nats; its users and permissions in config/nats-local.conf, README "NATS accounts
 // and permissions"), the transport node and two workers of config/switchboard.yaml, the
-// CDR page (127.0.0.1:8080), and a
-// demo carrier (127.0.0.2:5080, carrier `demo-pstn` of config/trunks.yaml) that answers every
-// call. A process that exits is started again after a back-off (nats-server on the same
-// store); Ctrl-C stops all.
+// CDR page (127.0.0.1:8080), and a demo carrier (127.0.0.2:5080, carrier `demo-pstn` of
+// config/trunks.yaml) that answers every call — started only when a carrier of the trunking
+// is at its address. The banner is derived from the configuration (scripts/cluster-banner.mjs).
+// A process that exits is started again after a back-off (nats-server on the same store);
+// Ctrl-C stops all.
+//
+// `--from-file` (or SWITCHBOARD_FROM_FILE=1): once a worker answers, the trunking file is
+// applied to the cluster (`switchboard trunks apply -f <file>`), replacing what the sb-config
+// bucket held from an earlier run — which otherwise wins over the file.
 //
 // Overrides, so that a second cluster (a test's) runs beside this one: SWITCHBOARD_CONFIG (the
 // configuration file, whose transport section names the SIP ports), SWITCHBOARD_NATS_PORT,
@@ -14,12 +19,28 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { bannerLines, demoCarrierOf, readTrunking, trunkingFileOf } from './cluster-banner.mjs';
 
 const config = process.env.SWITCHBOARD_CONFIG ?? 'config/switchboard.yaml';
 const natsPort = process.env.SWITCHBOARD_NATS_PORT ?? '4222';
 const natsStore = join(process.env.SWITCHBOARD_DATA_DIR ?? '.local', 'nats');
 const natsBin = ['/usr/bin/nats-server', '/usr/sbin/nats-server'].find(existsSync) ?? 'nats-server';
 mkdirSync(natsStore, { recursive: true });
+const fromFile = process.argv.includes('--from-file') || process.env.SWITCHBOARD_FROM_FILE === '1';
+const unknownArgs = process.argv.slice(2).filter((a) => a !== '--from-file');
+if (unknownArgs.length > 0) {
+  console.error(`usage: ./scripts/start [--from-file]  (unknown: ${unknownArgs.join(' ')})`);
+  process.exit(1);
+}
+const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
+const trunkingFile = trunkingFileOf(config);
+const { trunking, problem } = readTrunking(trunkingFile);
+const demo = { host: process.env.DEMO_CARRIER_HOST ?? '127.0.0.2', port: Number(process.env.DEMO_CARRIER_PORT ?? '5080') };
+const demoCarrier = demoCarrierOf(trunking, demo);
+const natsUrl = `nats://127.0.0.1:${natsPort}`;
+// the admin user of config/nats-local.conf; the server only when it is not the CLI's default
+const adminArgs = [...(natsPort === '4222' ? [] : ['--server', natsUrl]), '--user', 'admin', '--password', 'admin-dev-password'];
+const cliCommand = `pnpm exec switchboard ${adminArgs.join(' ')} calls ls`;
 
 // A process that crashes at start-up (a port taken, a bad configuration) is retried ever more
 // slowly instead of filling the terminal; one that ran a while before dying starts again quickly.
@@ -40,8 +61,10 @@ function prettyLine(line) {
     const { level, time, msg, service, node, ...rest } = j;
     if (j.event === 'listening' && Array.isArray(j.listeners) && !bannerShown) {
       bannerShown = true;
-      for (const l of j.listeners) console.log(`\n  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
-      console.log('  from 127.0.0.1 you are trunk "acme" (config/trunks.yaml): dial sip:+14155551234@acme.trunks.example;\n  the demo carrier answers after a second\n');
+      console.log('');
+      for (const l of j.listeners) console.log(`  SIP ${l.protocol.toUpperCase()} on ${l.address}:${l.port} — point a softphone or PBX trunk here`);
+      const lines = bannerLines({ trunkingFile, trunking, problem, demoCarrier: { ...demo, runs: demoCarrier !== undefined, id: demoCarrier?.id }, cdrWeb, cli: cliCommand, fromFile });
+      console.log(`${lines.join('\n')}\n`);
     }
     return `${msg}${Object.keys(rest).length ? ' ' + JSON.stringify(rest) : ''}`;
   } catch {
@@ -106,17 +129,48 @@ process.on('SIGTERM', stop);
 
 supervise('nats', natsBin, ['-c', 'config/nats-local.conf', '-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', natsStore]);
 await new Promise((r) => setTimeout(r, 500));
-const natsEnv = { SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${natsPort}` };
+const natsEnv = { SWITCHBOARD_NATS_URL: natsUrl };
 // each process connects as its own user of config/nats-local.conf, whose passwords are `<user>-dev-password`
 const natsUser = (user) => ({ ...natsEnv, SWITCHBOARD_NATS_USER: user, SWITCHBOARD_NATS_PASS: `${user}-dev-password` });
-supervise('carrier', process.execPath, ['test/dist/support/demo-carrier.js', process.env.DEMO_CARRIER_PORT ?? '5080', process.env.DEMO_CARRIER_HOST ?? '127.0.0.2']);
+if (demoCarrier !== undefined) {
+  supervise('carrier', process.execPath, ['test/dist/support/demo-carrier.js', String(demo.port), demo.host]);
+}
 for (const id of ['w1', 'w2']) {
   supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser('worker'), SWITCHBOARD_WORKER_ID: id });
 }
 supervise('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
-const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
 supervise('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));
-if (!stopping) {
-  console.log(`  Call Detail Records page: http://${cdrWeb}/ — CLI: node packages/cli/dist/main.js --user admin --password admin-dev-password cdr ls`);
-  console.log('Switchboard local cluster starting — Ctrl-C stops it.');
+if (!stopping) console.log('Switchboard local cluster starting — Ctrl-C stops it.');
+if (fromFile) void applyTrunkingFile();
+
+/**
+ * `--from-file`: the trunking file replaces the cluster's (the sb-config bucket), through the CLI
+ * as an operator would apply it. Retried while no worker answers yet (exit 3); any other failure
+ * (the file refused, exit 1 or 4) is reported and the cluster runs on with what it had.
+ */
+async function applyTrunkingFile() {
+  const deadline = Date.now() + 60_000;
+  while (!stopping) {
+    const { code, out } = await runCli([...adminArgs, 'trunks', 'apply', '-f', trunkingFile]);
+    if (code === 0) {
+      console.log(`[start] ${trunkingFile} applied to the cluster (--from-file): ${out.trim().split('\n')[0] ?? ''}`);
+      return;
+    }
+    if (code !== 3 || Date.now() > deadline) {
+      console.log(`[start] --from-file: applying ${trunkingFile} failed (exit ${code}): ${out.trim()}`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+function runCli(args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['packages/cli/dist/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('error', (err) => resolve({ code: -1, out: err.message }));
+    child.once('close', (code) => resolve({ code: code ?? -1, out }));
+  });
 }

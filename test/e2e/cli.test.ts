@@ -244,6 +244,43 @@ describe('switchboard CLI against a live cluster', () => {
     assert.match(ended.stdout, /every 300ms, Ctrl-C to stop/);
   });
 
+  // README "Operations": 0 ok · 1 usage (bad option, argument or file) · 2 not found (call, worker,
+  // trunk, record) · 3 unavailable · 4 refused · 5 internal. What the tests above do not check yet.
+  test('exit codes as the README\'s table gives them, command by command', async () => {
+    const missingFile = join(mkdtempSync(join(tmpdir(), 'switchboard-cli-e2e-')), 'absent.yaml');
+    const cases: [string[], number][] = [
+      [['--help'], 0], [['calls', 'ls', '--help'], 0], [['no-such-command'], 1], [['calls', 'ls', '--state'], 1],
+      [['trunks', 'apply', '-f', missingFile], 1], [['calls', 'transfer', '00000000ffffffff', 'not a target'], 1],
+      [['calls', 'ls', '--worker', 'w9'], 2], [['workers', 'drain', 'w9'], 2], [['trunks', 'show', 'globex'], 2],
+      [['cdr', 'ls', '--call', '00000000ffffffff'], 2], [['cdr', 'ls', '--call', '00000000ffffffff', '--json'], 2],
+      [['cdr', 'show', '00000000ffffffff-0'], 2],
+      [['calls', 'ls'], 0], [['workers', 'ls'], 0], [['stats'], 0], [['cdr', 'ls'], 0], [['trunks', 'ls'], 0],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => switchboard(...args)));
+    cases.forEach(([args, code], i) => assert.equal(runs[i]?.code, code, `switchboard ${args.join(' ')}: ${runs[i]?.stderr}`));
+
+    // no worker, or no NATS at all: 3
+    const empty = await startNatsServer();
+    try {
+      const unavailable = await Promise.all([['workers', 'ls'], ['calls', 'ls'], ['stats'], ['calls', 'show', '00000000ffffffff'], ['trunks', 'ls']]
+        .map((args) => run(spawnCli(empty.url, ['--timeout', '2000', ...args]), args)));
+      for (const r of unavailable) assert.equal(r.code, 3, r.stderr);
+    } finally {
+      await empty.stop();
+    }
+  });
+
+  test('workers ls, calls ls and stats: their wall times, reported', async () => {
+    const times: string[] = [];
+    for (const command of [['workers', 'ls'], ['calls', 'ls'], ['stats']]) {
+      const startedAt = Date.now();
+      await ok(...command);
+      times.push(`${command.join(' ')} ${Date.now() - startedAt} ms`);
+    }
+    // whole runs of node (its start included) on a shared machine: reported, not asserted
+    console.log(`switchboard: ${times.join(', ')}`);
+  });
+
   test('workers drain: the worker goes draining; an unknown worker exits 2', async () => {
     const [drained, unknown] = await Promise.all([ok('workers', 'drain', 'w2'), switchboard('workers', 'drain', 'w9')]);
     assert.equal(drained.stdout, 'worker w2: draining (no new calls; its calls in progress continue)\n');

@@ -183,6 +183,9 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     assert.equal(reply.ok, true, 'the worker answers the admin');
     const stats = decodeMap((await admin.nc.request(Subjects.workerStats('w1'), '', { timeout: 5_000 })).data) as { workerId: string };
     assert.equal(stats.workerId, 'w1');
+    // the transport's stats with the workers it heard heartbeat: how the CLI knows when discovery is complete
+    const transport = decodeMap((await admin.nc.request(Subjects.transportStatsAll, '', { timeout: 5_000 })).data) as { workers: { workerId: string }[] };
+    assert.deepEqual(transport.workers.map((w) => w.workerId), ['w1']);
 
     // the admin API the worker serves (NATS services): discovery, then its endpoints, answered
     // through the worker's response permission

@@ -5,6 +5,7 @@ import { AdminCallError, AdminClient, AdminErrors } from '@switchboard/admin';
 import type { Command } from 'commander';
 import { CliError, type Failure } from './exit-codes.js';
 import { natsTargetOf } from './global-options.js';
+import { findLiveWorkers } from './live-workers.js';
 import { withNats } from './nats-connection.js';
 
 /** What an admin error code means for the exit code: the services framework's codes are HTTP-like. */
@@ -32,11 +33,17 @@ export function asCliError(error: AdminCallError, what = 'the request'): CliErro
   return new CliError(failureOf(error.code), prefix + error.message);
 }
 
-/** Connects, runs `work` with a client bounded by `--timeout`, closes; an unhandled error answer becomes a CliError. */
-export async function withAdmin<T>(command: Command, work: (client: AdminClient, nc: NatsConnection) => Promise<T>): Promise<T> {
+/** The live workers' ids, as `findLiveWorkers` finds them on the command's connection. */
+export type LiveWorkerIds = () => Promise<string[]>;
+
+/**
+ * Connects, runs `work` with a client bounded by `--timeout` (and the way to find the live
+ * workers), closes; an unhandled error answer becomes a CliError.
+ */
+export async function withAdmin<T>(command: Command, work: (client: AdminClient, nc: NatsConnection, liveWorkers: LiveWorkerIds) => Promise<T>): Promise<T> {
   const target = natsTargetOf(command);
   try {
-    return await withNats(target, (nc) => work(new AdminClient(nc, target.timeoutMs), nc));
+    return await withNats(target, (nc) => work(new AdminClient(nc, target.timeoutMs), nc, async () => (await findLiveWorkers(nc, { timeoutMs: target.timeoutMs })).ids));
   } catch (error) {
     if (error instanceof AdminCallError) throw asCliError(error);
     throw error;

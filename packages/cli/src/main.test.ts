@@ -126,6 +126,18 @@ describe('switchboard cdr against a cluster', () => {
     assert.equal(stderr, 'switchboard: no record 00000000ffffffff-0\n');
   });
 
+  it('cdr ls --call of a call with no records exits 2 (not found), as cdr show does; an empty window exits 0', async () => {
+    for (const json of [[], ['--json']]) {
+      const unknown = await switchboard('--server', url, 'cdr', 'ls', '--call', '00000000ffffffff', ...json);
+      assert.equal(unknown.code, EXIT_CODES['not-found'], unknown.stderr);
+      assert.equal(unknown.stdout, '');
+      assert.equal(unknown.stderr, 'switchboard: no records of call 00000000ffffffff\n');
+    }
+    const empty = await switchboard('--server', url, 'cdr', 'ls', '--trunk', 'initech');
+    assert.equal(empty.code, EXIT_CODES.ok);
+    assert.equal(empty.stderr, 'switchboard: no records matched\n');
+  });
+
   it('a query the workers refuse exits 4, one they fail on exits 5', async () => {
     const refused = await switchboard('--server', url, 'cdr', 'ls', '--trunk', 'refused');
     assert.equal(refused.code, EXIT_CODES.refused);

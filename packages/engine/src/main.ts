@@ -15,7 +15,8 @@ const STOP_TIMEOUT_MS = 5_000;
 async function main(): Promise<void> {
   let configFile = '';
   const config = loadConfigOrExit('switchboard-worker', (file) => loadWorkerConfig((configFile = file)));
-  const trunking = loadConfigOrExit('switchboard-worker', () => loadTrunkingConfig(resolve(dirname(configFile), config.trunking.file)));
+  const trunkingFile = resolve(dirname(configFile), config.trunking.file);
+  const trunking = loadConfigOrExit('switchboard-worker', () => loadTrunkingConfig(trunkingFile));
   const log = pino({ level: config.log.level, base: { service: 'worker', worker: config.worker.id } });
   // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
   const telemetry = await startTelemetry({ serviceName: 'switchboard-worker', serviceVersion: ENGINE_VERSION, nodeId: config.worker.id });
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
     maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true,
   });
-  const node = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir));
+  const node = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir), trunkingFile);
   let stopping = false;
   const stop = async (drain: boolean) => {
     if (stopping) return;

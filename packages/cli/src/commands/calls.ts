@@ -50,8 +50,8 @@ Exit code 4 when the call refuses the transfer (e.g. the trunk's transfer mode f
 2 when no worker has the call.
 
 Examples:
-  switchboard calls transfer 1a2b3c4d +14155552000
-  switchboard calls transfer 1a2b3c4d sip:desk@partner.example`;
+  switchboard calls transfer 3f9a01bc77d04e12 +14155552000
+  switchboard calls transfer 3f9a01bc77d04e12 sip:desk@partner.example`;
 
 export function registerCallCommands(program: Command, ctx: CliContext): void {
   const calls = program.command('calls').description('calls in progress: list, show, hang up, transfer');
@@ -66,7 +66,7 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
     .addHelpText('after', LIST_HELP)
     .action(async (options: CallListOptions, command: Command) => {
       const filter = listFilter(options);
-      const answers = await withAdmin(command, (client) => askEveryWorker(client, (w) => client.listCalls(filter, w), options.worker));
+      const answers = await withAdmin(command, (client, _nc, live) => askEveryWorker(live, (w) => client.listCalls(filter, w), options.worker));
       const found: CallSummary[] = answered(answers).flat();
       if (globalsOf(command).json === true) ctx.io.out(formatCallListJson(found));
       else if (found.length > 0) ctx.io.out(formatCallTable(found, ctx.now()));

@@ -30,7 +30,9 @@ start to end, BILLED the billable seconds (answer to end, rounded up; 0 when not
 Examples:
   switchboard cdr ls --since 1h --trunk acme
   switchboard cdr ls --since 2025-01-31T09:00 --until 2025-01-31T10:00 --json
-  switchboard cdr ls --call 1a2b3c4d`;
+  switchboard cdr ls --call 3f9a01bc77d04e12
+
+Exit code 2 when --call names a call with no records (an empty window is not an error: exit 0).`;
 
 const SHOW_HELP = `
 Prints every field of the record, then every record of its call as a tree, * marking this one.
@@ -54,6 +56,8 @@ export function registerCdrCommands(program: Command, ctx: CliContext): void {
       const query = listQuery(options, ctx.now());
       const { records, truncated } = await askCdr(command, (client) => client.query(query));
       const placed = inTreeOrder(records);
+      // one call asked for by its id is a lookup, like `cdr show`: none is "not found" (exit 2), where an empty window is just empty
+      if (query.callId !== undefined && placed.length === 0) throw new CliError('not-found', `no records of call ${query.callId}`);
       if (globalsOf(command).json === true) ctx.io.out(formatCdrListJson(placed));
       else if (placed.length > 0) ctx.io.out(formatCdrTable(placed));
       else ctx.io.err(notice('no records matched'));

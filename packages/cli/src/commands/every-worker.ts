@@ -1,8 +1,8 @@
 // Listings (calls, workers, stats) ask every live worker: one that does not answer must not
 // hide what the others said, nor pass unnoticed.
-import { AdminCallError, AdminErrors, type AdminClient } from '@switchboard/admin';
+import { AdminCallError, AdminErrors } from '@switchboard/admin';
 import { WORKER_SERVICE } from '@switchboard/wire';
-import { failureOf } from '../admin-connection.js';
+import { failureOf, type LiveWorkerIds } from '../admin-connection.js';
 import { CliError } from '../exit-codes.js';
 
 /** One worker's answer, or why it gave none. */
@@ -12,8 +12,8 @@ export type WorkerAnswer<T> = { worker: string; ok: true; value: T } | { worker:
  * Asks each live worker (or only `only`, which must be live) with `ask`. No live worker at all is
  * `unavailable`: an empty listing would read as an idle cluster.
  */
-export async function askEveryWorker<T>(client: AdminClient, ask: (worker: string) => Promise<T>, only?: string): Promise<WorkerAnswer<T>[]> {
-  const live = (await client.workers()).map((w) => w.id);
+export async function askEveryWorker<T>(liveWorkers: LiveWorkerIds, ask: (worker: string) => Promise<T>, only?: string): Promise<WorkerAnswer<T>[]> {
+  const live = await liveWorkers();
   if (live.length === 0) throw new CliError('unavailable', `no worker answered discovery ($SRV.PING.${WORKER_SERVICE}): is the cluster running?`);
   if (only !== undefined && !live.includes(only)) throw new CliError('not-found', `no worker ${only} (live: ${live.join(', ')})`);
   const ids = only === undefined ? live : [only];

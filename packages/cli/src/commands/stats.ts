@@ -3,7 +3,7 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { AdminClient, WorkerStats } from '@switchboard/admin';
 import type { Command } from 'commander';
-import { withAdmin } from '../admin-connection.js';
+import { withAdmin, type LiveWorkerIds } from '../admin-connection.js';
 import { notice, type CliContext } from '../cli-context.js';
 import { CliError } from '../exit-codes.js';
 import { globalsOf } from '../global-options.js';
@@ -41,25 +41,25 @@ export function registerStatsCommand(program: Command, ctx: CliContext): void {
     .action(async (options: { watch?: number | true }, command: Command) => {
       const json = globalsOf(command).json === true;
       if (json && options.watch !== undefined) ctx.io.err(notice('--watch: ignored with --json (printed once)'));
-      await withAdmin(command, async (client, nc) => {
+      await withAdmin(command, async (client, nc, live) => {
         if (json || options.watch === undefined) {
-          const answers = await askStats(client);
+          const answers = await askStats(client, live);
           ctx.io.out(json ? formatWorkerStatsJson(answered(answers)) : formatStats(answered(answers)));
           const missing = missingAnswers(answers);
           if (missing !== undefined) throw missing;
           return;
         }
-        await watch(client, nc, options.watch === true ? DEFAULT_WATCH_MS : options.watch, ctx);
+        await watch(client, nc, live, options.watch === true ? DEFAULT_WATCH_MS : options.watch, ctx);
       });
     });
 }
 
-function askStats(client: AdminClient): Promise<WorkerAnswer<WorkerStats>[]> {
-  return askEveryWorker(client, (w) => client.stats(w));
+function askStats(client: AdminClient, live: LiveWorkerIds): Promise<WorkerAnswer<WorkerStats>[]> {
+  return askEveryWorker(live, (w) => client.stats(w));
 }
 
 /** Rounds of stats on one connection until the operator interrupts (or the connection is lost). */
-async function watch(client: AdminClient, nc: NatsConnection, intervalMs: number, ctx: CliContext): Promise<void> {
+async function watch(client: AdminClient, nc: NatsConnection, live: LiveWorkerIds, intervalMs: number, ctx: CliContext): Promise<void> {
   const stop = new AbortController();
   const release = ctx.onInterrupt?.(() => stop.abort()) ?? (() => undefined);
   const stopped = new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -67,7 +67,7 @@ async function watch(client: AdminClient, nc: NatsConnection, intervalMs: number
     while (!stop.signal.aborted) {
       const started = ctx.now();
       // settled either way: a round still out when the operator interrupts is left to the closing connection
-      const round = askStats(client).then((a) => ({ a }), (error: unknown) => ({ error }));
+      const round = askStats(client, live).then((a) => ({ a }), (error: unknown) => ({ error }));
       const answers = await Promise.race([round, stopped.then(() => undefined)]);
       if (answers === undefined) break;
       if (nc.isClosed()) throw new CliError('unavailable', 'the NATS connection was lost');

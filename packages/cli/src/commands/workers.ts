@@ -32,7 +32,7 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .description('list the live workers with their state, calls, uptime and version')
     .addHelpText('after', LIST_HELP)
     .action(async (_options: unknown, command: Command) => {
-      const answers = await withAdmin(command, (client) => askEveryWorker(client, (w) => client.stats(w)));
+      const answers = await withAdmin(command, (client, _nc, live) => askEveryWorker(live, (w) => client.stats(w)));
       ctx.io.out(globalsOf(command).json === true ? formatWorkerStatsJson(answered<WorkerStats>(answers)) : formatWorkerTable(answers));
       const missing = missingAnswers(answers);
       if (missing !== undefined) throw missing;
@@ -44,9 +44,9 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .argument('<id>', 'the worker, as `workers ls` prints it', parseWorkerId)
     .addHelpText('after', DRAIN_HELP)
     .action(async (id: string, _options: unknown, command: Command) => {
-      const answer = await withAdmin(command, async (client) => {
+      const answer = await withAdmin(command, async (client, _nc, live) => {
         // asked through discovery first: a worker that is not live is "not found", not "no answer"
-        const [only] = await askEveryWorker(client, (w) => client.drain(w), id);
+        const [only] = await askEveryWorker(live, (w) => client.drain(w), id);
         if (only === undefined) throw new CliError('internal', `${id}: no answer`);
         if (!only.ok) throw new CliError(failureOf(only.code), `${id}: ${only.message}`);
         return only.value;

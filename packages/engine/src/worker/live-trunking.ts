@@ -1,6 +1,8 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { KvWatchInclude, Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { isAbsolute, relative } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { formatPath } from '@switchboard/config';
 import { TrunkingConfigSchema, type TrunkingConfig } from '@switchboard/trunking';
 import { CONFIG_BUCKET, TRUNKING_KEY } from '@switchboard/wire';
@@ -95,13 +97,18 @@ export class LiveTrunking {
     private current: { revision: number; config: TrunkingConfig },
   ) {}
 
-  /** `replicas`: copies of the bucket in a JetStream cluster, used when the bucket is created. */
+  /**
+   * `replicas`: copies of the bucket in a JetStream cluster, used when the bucket is created;
+   * `seedFile`: where `seed` was read from, named in the log when the cluster's value differs.
+   */
   static async open(
-    nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void, replicas = 1,
+    nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void, replicas = 1, seedFile?: string,
   ): Promise<LiveTrunking> {
     const kv = await createConfigBucket(nc, replicas);
+    let seeded = false;
     try {
       const revision = await kv.create(TRUNKING_KEY, JSON.stringify(seed));
+      seeded = true;
       log.info({ event: 'config-seeded', revision }, 'trunking configuration seeded into the cluster from the file');
     } catch {
       // another worker (or an earlier run) seeded it: the cluster's value wins over the file
@@ -110,6 +117,14 @@ export class LiveTrunking {
     const read = entry === null ? undefined : readEntry(entry.string());
     const live = new LiveTrunking(nc, kv, replicas, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
     if (read !== undefined && !read.ok) log.error({ event: 'config-invalid', detail: read.message }, 'the stored trunking configuration is invalid: running the file\'s');
+    // an edited file is silently not in force after the first start: say so, and how to apply it
+    if (!seeded && read?.ok === true && !sameTrunking(read.config, seed)) {
+      const file = seedFile === undefined ? '<trunking file>' : shortPath(seedFile);
+      log.warn(
+        { event: 'config-differs', revision: entry?.revision, file, apply: `switchboard trunks apply -f ${file}` },
+        `the trunking file differs from the cluster's configuration (bucket ${CONFIG_BUCKET}, revision ${entry?.revision ?? 0}), which is in force; to apply the file: switchboard trunks apply -f ${file} (./scripts/start --from-file on the local cluster)`,
+      );
+    }
     apply(live.current.config, live.current.revision);
     void live.watch(apply).catch((error: unknown) => log.error({ err: error }, 'trunking configuration watch stopped'));
     void live.followConnection();
@@ -230,6 +245,17 @@ export class LiveTrunking {
 /** File storage, so a nats-server restart keeps the cluster's configuration; 20 revisions of history for operators. */
 async function createConfigBucket(nc: NatsConnection, replicas: number): Promise<KV> {
   return new Kvm(nc).create(CONFIG_BUCKET, { history: 20, storage: StorageType.File, replicas });
+}
+
+/** A path as the operator who started the worker from its folder would type it (`config/trunks.yaml`). */
+function shortPath(file: string): string {
+  const inside = relative(process.cwd(), file);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? file : inside;
+}
+
+/** Equal as stored: JSON drops the fields left undefined, and key order says nothing. */
+function sameTrunking(a: TrunkingConfig, b: TrunkingConfig): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
 
 function readEntry(text: string): { ok: true; config: TrunkingConfig } | { ok: false; message: string } {

@@ -58,6 +58,8 @@ export class WorkerNode {
     private readonly log: Logger,
     trunking: TrunkingConfig,
     cdrSpoolDir: string = config.cdr.spoolDir,
+    /** The trunking file `trunking` was read from, named when the cluster's configuration differs from it. */
+    private readonly trunkingFile?: string,
   ) {
     const telemetry = activeTelemetry();
     const counters = new Counters();
@@ -128,7 +130,7 @@ export class WorkerNode {
     this.live = await LiveTrunking.open(this.nc, this.seed, this.log, (trunking, revision) => {
       this.trunking.apply(trunking);
       this.log.info({ event: 'trunking', revision, trunks: trunking.trunks.length, carriers: trunking.carriers.length }, 'trunking configuration in force');
-    }, replicas);
+    }, replicas, this.trunkingFile);
     this.adminService = new AdminService(this.nc, this.admin, this.log);
     await this.adminService.start();
     const cdr = this.config.cdr;
