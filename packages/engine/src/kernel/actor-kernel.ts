@@ -26,5 +26,6 @@ export interface ActorKernel {
   stop(id: string): void;
   /** Live actors. */
   readonly size: number;
+  /** Stops every actor; each one's `stopped` has run when this returns (its timers are gone). */
   shutdown(): void;
 }

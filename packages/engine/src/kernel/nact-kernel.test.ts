@@ -77,6 +77,33 @@ describe('NactKernel', () => {
   });
 });
 
+describe('NactKernel: shutdown', () => {
+  test('every actor is released before shutdown returns (its timers cannot outlive it), and only once', async () => {
+    const k = new NactKernel();
+    const rs = [new Recorder(), new Recorder(), new Recorder()];
+    rs.forEach((r, i) => k.spawn(`leg-${i}`, r).tell('hello'));
+    await settle();
+    k.shutdown();
+    assert.deepEqual(rs.map((r) => r.stops), [1, 1, 1], 'stopped() ran within shutdown()');
+    assert.equal(k.size, 0);
+    await settle();
+    assert.deepEqual(rs.map((r) => r.stops), [1, 1, 1], 'not again when nact gets round to it');
+  });
+
+  test('an actor whose stopped() throws does not keep the others from being released', () => {
+    const k = new NactKernel();
+    const failing = new Recorder();
+    failing.stopped = () => {
+      throw new Error('release failed');
+    };
+    const other = new Recorder();
+    k.spawn('leg-a', failing);
+    k.spawn('leg-b', other);
+    assert.throws(() => k.shutdown(), /release failed/);
+    assert.equal(other.stops, 1);
+  });
+});
+
 describe('NactKernel: stopped actors', () => {
   test('telling an actor that has stopped or crashed is a no-op, not an exception', async () => {
     const k = new NactKernel();

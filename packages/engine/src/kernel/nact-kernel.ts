@@ -8,6 +8,8 @@ type NactRef = ReturnType<typeof spawn>;
 interface Entry {
   ref: NactRef;
   handle: ActorRef<unknown>;
+  /** The behaviour's `stopped`, run once: by nact a turn after the stop, or by `shutdown` at once. */
+  release: () => void;
 }
 
 /**
@@ -29,6 +31,12 @@ export class NactKernel implements ActorKernel {
 
   spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
     if (this.actors.has(id)) throw new Error(`actor ${id} exists`);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      behaviour.stopped?.();
+    };
     const ref = spawn(
       this.supervisor,
       (state: undefined, message: M) => {
@@ -47,7 +55,7 @@ export class NactKernel implements ActorKernel {
         },
         afterStop: () => {
           this.forget(id);
-          behaviour.stopped?.();
+          release();
         },
       } as never,
     );
@@ -58,7 +66,7 @@ export class NactKernel implements ActorKernel {
         if (this.actors.get(id)?.ref === ref) dispatch(ref, message);
       },
     };
-    this.actors.set(id, { ref, handle: handle as ActorRef<unknown> });
+    this.actors.set(id, { ref, handle: handle as ActorRef<unknown>, release });
     return handle;
   }
 
@@ -77,9 +85,24 @@ export class NactKernel implements ActorKernel {
     this.actors.delete(id);
   }
 
+  /**
+   * Stops every actor and releases it before returning: nact would run `stopped` a turn later,
+   * when whoever shut down (a test, a worker on its way out) has moved on and the actors' timers
+   * keep the process alive for up to Timer D (32 s).
+   */
   shutdown(): void {
-    for (const { ref } of this.actors.values()) stop(ref);
+    const entries = [...this.actors.values()];
     this.actors.clear();
+    for (const { ref } of entries) stop(ref);
     stop(this.system);
+    let failure: { error: unknown } | undefined;
+    for (const { release } of entries) {
+      try {
+        release();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
   }
 }

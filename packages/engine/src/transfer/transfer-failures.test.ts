@@ -6,9 +6,10 @@ import { describe, test } from 'node:test';
 import { SipRequest } from '@switchboard/sip';
 import { A_PORT, B_PORT, answer, deliver, fromA, isReq, settle } from '../testing/harness.js';
 import {
-  SDP_C, CARRIER_HOST, trunking, engineWith, type Harness, bodyOf, callIdIs, both, waitFor, takeOne, takeResponse,
+  SDP_C, CARRIER_HOST, trunking, engineWith, type Harness, bodyOf, callIdIs, both, takeOne, takeResponse,
   fromPeer, establish, refer, notifies, takeNotifyAndAnswer, takeNewInvite, withPbxOrigin,
 } from '../testing/transfer-fixtures.js';
+import { VirtualTime } from '../testing/virtual-time.js';
 
 describe('transfer: the subscription', () => {
   test('the transferor answers NOTIFY 481: no more NOTIFYs, but the transfer completes', async () => {
@@ -118,7 +119,10 @@ describe('transfer: the remaining party hangs up while the new leg rings', () =>
     h.kernel.shutdown();
   });
 
-  test('once every party has answered, no call and no actor is left', async () => {
+  test('once every party has answered, no call and no actor is left', async (t) => {
+    // virtual time: on a busy machine a real T1 of 10 ms retransmits a request between two steps
+    // of the test (one INVITE to the carrier, one NOTIFY to the PBX, seen twice)
+    const clock = new VirtualTime(t);
     const h = engineWith(trunking(), {}, { t1: 10, t2: 40, t4: 10 });
     const baseline = h.kernel.size;
     const { cInvite } = await ringing(h);
@@ -128,8 +132,9 @@ describe('transfer: the remaining party hangs up while the new leg rings', () =>
     await settle();
     // a NOTIFY sent after these answers (the final one, if late) is answered too
     for (const req of h.link.take(A_PORT, isReq('NOTIFY'))) deliver(h.engine, answer(req, 200), A_PORT);
-    await waitFor(() => h.ctx.calls.size === 0, 'the call is gone');
-    await waitFor(() => h.kernel.size === baseline, `every actor stopped (size ${h.kernel.size}, was ${baseline})`);
+    // the longest a transaction outlives its last message is Timer D, 32 s on UDP (§17.1.1.2)
+    await clock.until(() => h.ctx.calls.size === 0, 'the call is gone', 32_000);
+    await clock.until(() => h.kernel.size === baseline, `every actor stopped (size ${h.kernel.size}, was ${baseline})`, 32_000);
     assert.equal([...h.ctx.limiter.held().values()].reduce((a, b) => a + b, 0), 0, 'no limit slot left');
     h.kernel.shutdown();
   });
