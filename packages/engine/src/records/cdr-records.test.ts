@@ -1,17 +1,30 @@
 // The records calls leave, through the engine's actors with a fake SIP link: the call and
 // CDR actors together (the record building itself is tested in @switchboard/cdr).
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import type { CallDetailRecord } from '@switchboard/cdr';
 import { SipRequest, SipResponse, type SipMessage } from '@switchboard/sip';
 import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
+import { VirtualTime } from '../testing/virtual-time.js';
+import { RECORD_GRACE_MS } from './cdr-actor.js';
 
 type Harness = ReturnType<typeof makeEngine>;
 
 const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
 
-async function recordsOf(h: Harness, n: number): Promise<CallDetailRecord[]> {
-  for (let i = 0; i < 300 && h.records.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+/**
+ * An engine on virtual time: a record waits RECORD_GRACE_MS for late events, which the clock
+ * skips instead of the test sleeping through it.
+ */
+function onVirtualTime(t: TestContext): { h: Harness; clock: VirtualTime } {
+  const clock = new VirtualTime(t);
+  const h = makeEngine();
+  t.after(() => h.kernel.shutdown());
+  return { h, clock };
+}
+
+async function recordsOf(h: Harness, clock: VirtualTime, n: number): Promise<CallDetailRecord[]> {
+  await clock.until(() => h.records.length >= n, `${n} record(s)`, 2 * RECORD_GRACE_MS, 100);
   assert.equal(h.records.length, n, `${n} record(s)`);
   return h.records;
 }
@@ -40,25 +53,23 @@ async function answered(h: Harness): Promise<{ ok: SipResponse; bInvite: SipRequ
 
 describe('call detail records from calls', () => {
   test('a BYE that got through only after a NATS outage: the record ends when the transport first received it', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     const { ok } = await answered(h);
     const sentAt = Date.now(); // the first BYE, dropped at the transport while NATS was down
-    await new Promise((r) => setTimeout(r, 500)); // its retransmission gets through later
+    await clock.advance(500, 100); // its retransmission gets through later
     deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT, 'udp', '127.0.0.1', sentAt);
     await settle();
-    const [r] = await recordsOf(h, 1);
+    const [r] = await recordsOf(h, clock, 1);
     assert.equal(r?.endedAt, sentAt);
     assert.equal(r?.endedBy, 'caller');
   });
 
   test('an answered call the PBX hangs up: one record with both legs, the carrier, who hung up', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     const { ok, bInvite } = await answered(h);
     deliver(h.engine, fromA(ok, 'BYE', 2, ['Reason: Q.850;cause=16;text="Normal call clearing"']), A_PORT);
     await settle();
-    const [r] = await recordsOf(h, 1);
+    const [r] = await recordsOf(h, clock, 1);
     assert.ok(r);
     assert.equal(r.trunk, 'acme');
     assert.equal(r.direction, 'termination');
@@ -77,8 +88,7 @@ describe('call detail records from calls', () => {
   });
 
   test('the carrier hangs up: ended by the callee', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     const { bInvite } = await answered(h);
     const to = bInvite.headers.get('from') ?? '';
     deliver(h.engine, [
@@ -86,13 +96,12 @@ describe('call detail records from calls', () => {
       `From: ${bInvite.headers.get('to')};tag=btag`, `To: ${to}`, `Call-ID: ${bInvite.headers.callId}`, 'CSeq: 1 BYE', 'Content-Length: 0', '', '',
     ].join('\r\n'), B_PORT, 'udp', '127.0.0.9');
     await settle();
-    const [r] = await recordsOf(h, 1);
+    const [r] = await recordsOf(h, clock, 1);
     assert.equal(r?.endedBy, 'callee');
   });
 
   test('a CANCEL before the answer is cancelled, not failed', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     const invite = inviteFromA();
     deliver(h.engine, invite, A_PORT);
     await settle();
@@ -106,7 +115,7 @@ describe('call detail records from calls', () => {
     deliver(h.engine, answer(bCancel, 200), B_PORT);
     deliver(h.engine, answer(bInvite, 487), B_PORT);
     await settle();
-    const [r] = await recordsOf(h, 1);
+    const [r] = await recordsOf(h, clock, 1);
     assert.equal(r?.disposition, 'cancelled');
     assert.equal(r?.status, 487);
     assert.equal(r?.endedBy, 'caller');
@@ -115,14 +124,13 @@ describe('call detail records from calls', () => {
 
   for (const status of [486, 603]) {
     test(`${status} from the carrier is busy, the status kept`, async (t) => {
-      const h = makeEngine();
-      t.after(() => h.kernel.shutdown());
+      const { h, clock } = onVirtualTime(t);
       deliver(h.engine, inviteFromA(), A_PORT);
       await settle();
       const bInvite = takeOne<SipRequest>(h, B_PORT, isReq('INVITE'));
       deliver(h.engine, answer(bInvite, status), B_PORT);
       await settle();
-      const [r] = await recordsOf(h, 1);
+      const [r] = await recordsOf(h, clock, 1);
       assert.equal(r?.disposition, 'busy');
       assert.equal(r?.status, status);
       assert.equal(r?.endedBy, 'callee');
@@ -130,22 +138,20 @@ describe('call detail records from calls', () => {
   }
 
   test('a call we refuse is recorded as refused; a stranger is not recorded', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     deliver(h.engine, inviteFromA({ headers: [] }).replace('Max-Forwards: 70', 'Max-Forwards: 0'), A_PORT);
     deliver(h.engine, inviteFromA(), A_PORT, 'udp', '203.0.113.66');
     await settle();
-    const [r] = await recordsOf(h, 1);
+    const [r] = await recordsOf(h, clock, 1);
     assert.equal(r?.disposition, 'refused');
     assert.equal(r?.status, 483);
     assert.equal(r?.endedBy, 'system');
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await clock.advance(2 * RECORD_GRACE_MS, 100);
     assert.equal(h.records.length, 1, 'the stranger left no record');
   });
 
   test('a transfer to a number on the trunk: a second record, linked, PSTN and billable', async (t) => {
-    const h = makeEngine();
-    t.after(() => h.kernel.shutdown());
+    const { h, clock } = onVirtualTime(t);
     const { ok } = await answered(h);
     deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT);
     await settle();
@@ -164,7 +170,7 @@ describe('call detail records from calls', () => {
       `From: ${cInvite.headers.get('to')};tag=ctag`, `To: ${cInvite.headers.get('from')}`, `Call-ID: ${cInvite.headers.callId}`, 'CSeq: 1 BYE', 'Content-Length: 0', '', '',
     ].join('\r\n'), B_PORT, 'udp', '127.0.0.9');
     await settle();
-    const [original, referred] = await recordsOf(h, 2);
+    const [original, referred] = await recordsOf(h, clock, 2);
     assert.equal(original?.disposition, 'answered');
     assert.equal(referred?.parentId, original?.id);
     assert.equal(referred?.callId, original?.callId);

@@ -12,11 +12,11 @@ export class VirtualTime {
   now = 0;
 
   /**
-   * Replaces setTimeout for the rest of `t` (restored when it ends). Start it before the engine:
-   * a timer armed on the real clock would fire on its own.
+   * Replaces setTimeout and Date (from the real now) for the rest of `t`, restored when it ends.
+   * Start it before the engine: a timer armed on the real clock would fire on its own.
    */
   constructor(private readonly t: TestContext) {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
   }
 
   /**
