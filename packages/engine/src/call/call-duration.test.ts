@@ -2,20 +2,15 @@
 // maximum duration: both parties get BYE with a Reason saying why, and so does its record.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SipMessage } from '@switchboard/sip';
 import { MAX_DURATION_REASON } from './call-actor.js';
 import { RECORD_GRACE_MS } from '../records/cdr-actor.js';
 import { A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, isReq, makeEngine } from '../testing/harness.js';
-import { establish } from '../testing/transfer-fixtures.js';
+import { establish, takeOne } from '../testing/transfer-fixtures.js';
 import { VirtualTime } from '../testing/virtual-time.js';
 
 const [acme] = TEST_TRUNKING.trunks;
 const withMaxCall = (maxCallSeconds: number) => ({ ...TEST_TRUNKING, trunks: [{ ...acme, restrictions: { maxCallSeconds } }] });
 
-const one = (all: SipMessage[], what: string): SipMessage => {
-  assert.equal(all.length, 1, `one ${what}, got ${all.length}`);
-  return all[0] as SipMessage;
-};
 
 describe('call: the trunk\'s maximum call duration', () => {
   test('reached: both parties get BYE with a Reason; the record is ended by us and says why', async (t) => {
@@ -25,8 +20,8 @@ describe('call: the trunk\'s maximum call duration', () => {
     t.after(() => h.kernel.shutdown());
     await establish(h);
     await clock.advance(1_000, 100);
-    const byeA = one(h.link.take(A_PORT, isReq('BYE')), 'BYE to the PBX');
-    const byeB = one(h.link.take(B_PORT, isReq('BYE')), 'BYE to the carrier');
+    const byeA = takeOne(h, A_PORT, isReq('BYE'), 'BYE to the PBX');
+    const byeB = takeOne(h, B_PORT, isReq('BYE'), 'BYE to the carrier');
     assert.equal(byeA.headers.get('reason'), MAX_DURATION_REASON);
     assert.equal(byeB.headers.get('reason'), MAX_DURATION_REASON);
     deliver(h.engine, answer(byeA, 200, { port: A_PORT }), A_PORT);

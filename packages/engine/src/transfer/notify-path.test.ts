@@ -4,11 +4,10 @@
 // message each actor receives.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { SipMessage } from '@switchboard/sip';
 import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kernel.js';
 import { NactKernel } from '../kernel/nact-kernel.js';
 import { A_PORT, B_PORT, answer, deliver, fromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
-import { establish, SDP_C } from '../testing/transfer-fixtures.js';
+import { establish, SDP_C, takeOne } from '../testing/transfer-fixtures.js';
 
 interface Received {
   actor: string;
@@ -52,10 +51,6 @@ class RecordingKernel implements ActorKernel {
   }
 }
 
-const one = (all: SipMessage[], what: string): SipMessage => {
-  assert.equal(all.length, 1, `one ${what}, got ${all.length}`);
-  return all[0] as SipMessage;
-};
 
 describe('transfer: the NOTIFY path', () => {
   test('transfer → transferor leg (send-request, token notify) → transfer (request-answered): the call sees neither', async () => {
@@ -66,8 +61,8 @@ describe('transfer: the NOTIFY path', () => {
     kernel.received.splice(0);
     deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT);
     await settle();
-    one(h.link.take(A_PORT, isRes(202, 'REFER')), '202');
-    const notify = one(h.link.take(A_PORT, isReq('NOTIFY')), 'NOTIFY 100');
+    takeOne(h, A_PORT, isRes(202, 'REFER'), '202');
+    const notify = takeOne(h, A_PORT, isReq('NOTIFY'), 'NOTIFY 100');
     deliver(h.engine, answer(notify, 200), A_PORT);
     await settle();
 
@@ -90,13 +85,13 @@ describe('transfer: the NOTIFY path', () => {
     const { ok } = await establish(h, 'tcp');
     deliver(h.engine, fromA(ok, 'REFER', 2, ['Refer-To: <sip:+14155552000@switchboard.example>']), A_PORT, 'tcp');
     await settle();
-    one(h.link.take(A_PORT, isRes(202, 'REFER')), '202');
-    deliver(h.engine, answer(one(h.link.take(A_PORT, isReq('NOTIFY')), 'NOTIFY 100'), 200), A_PORT, 'tcp');
+    takeOne(h, A_PORT, isRes(202, 'REFER'), '202');
+    deliver(h.engine, answer(takeOne(h, A_PORT, isReq('NOTIFY'), 'NOTIFY 100'), 200), A_PORT, 'tcp');
     await settle();
-    const cInvite = one(h.link.take(B_PORT, isReq('INVITE')), 'the new leg\'s INVITE');
+    const cInvite = takeOne(h, B_PORT, isReq('INVITE'), 'the new leg\'s INVITE');
     deliver(h.engine, answer(cInvite, 200, { tag: 'ctag', sdp: SDP_C }), B_PORT);
     await settle();
-    one(h.link.take(A_PORT, isReq('NOTIFY')), 'the final NOTIFY (left unanswered)');
+    takeOne(h, A_PORT, isReq('NOTIFY'), 'the final NOTIFY (left unanswered)');
     const transfer = kernel.received.find((r) => r.actor.startsWith('transfer-'))?.actor ?? '';
     assert.ok(kernel.find(transfer), 'the transfer waits for the answer to its final NOTIFY');
     deliver(h.engine, fromA(ok, 'BYE', 3), A_PORT, 'tcp');
