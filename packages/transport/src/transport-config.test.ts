@@ -142,3 +142,17 @@ describe('loadTransportConfig', () => {
     assertRefused(missing, {}, '(file)');
   });
 });
+
+describe('transport configuration: the id from a node name', () => {
+  test('SWITCHBOARD_TRANSPORT_ID_FROM (a Kubernetes node name) gives a valid id, the same on every start', () => {
+    const env = { SWITCHBOARD_TRANSPORT_ID_FROM: 'ip-10-0-1-23.ec2.internal' };
+    const id = loadTransportConfig(write(MINIMAL), env).transport.id;
+    assert.match(id, /^[A-Za-z0-9]{1,32}$/);
+    assert.equal(loadTransportConfig(write(MINIMAL), env).transport.id, id);
+  });
+
+  test('SWITCHBOARD_TRANSPORT_ID wins over it', () => {
+    const config = loadTransportConfig(write(MINIMAL), { SWITCHBOARD_TRANSPORT_ID_FROM: 'ip-10-0-1-23.ec2.internal', SWITCHBOARD_TRANSPORT_ID: 't7' });
+    assert.equal(config.transport.id, 't7');
+  });
+});

@@ -1,4 +1,4 @@
-import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, type EnvOverride } from '@switchboard/config';
+import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
 
 const Listener = z.object({
@@ -49,7 +49,13 @@ export const TransportConfigSchema = z.object({
 export type TransportConfig = z.output<typeof TransportConfigSchema>;
 
 /** Environment variables that override the file (documented in the README). */
-export const TRANSPORT_ENV: readonly EnvOverride[] = [{ variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] }, ...CLUSTER_ENV];
+export const TRANSPORT_ENV: readonly EnvOverride[] = [
+  // a node name (one transport per node: its id, and so its subjects, survive a pod restart) made
+  // into an id; before SWITCHBOARD_TRANSPORT_ID, which wins when both are set
+  { variable: 'SWITCHBOARD_TRANSPORT_ID_FROM', path: ['transport', 'id'], parse: nodeIdFromName },
+  { variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] },
+  ...CLUSTER_ENV,
+];
 
 export function loadTransportConfig(file: string, env: NodeJS.ProcessEnv = process.env): TransportConfig {
   return loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
