@@ -137,6 +137,28 @@ describe('loadTransportConfig', () => {
     assertRefused(bad('firstReceipts', '"many"'), {}, 'transport.natsOutage.firstReceipts');
   });
 
+  test('no health listener unless the file or SWITCHBOARD_HEALTH_PORT asks for one', () => {
+    assert.equal(loadTransportConfig(write(MINIMAL), {}).health, undefined);
+    assert.deepEqual(loadTransportConfig(write(`${MINIMAL}health: { port: 8081 }\n`), {}).health, { port: 8081, host: '0.0.0.0' });
+    assert.deepEqual(loadTransportConfig(write(MINIMAL), { SWITCHBOARD_HEALTH_PORT: '9090', SWITCHBOARD_HEALTH_HOST: '127.0.0.1' }).health, { port: 9090, host: '127.0.0.1' });
+    assert.deepEqual(loadTransportConfig(write(`${MINIMAL}health: { port: 8081, host: 10.0.0.1 }\n`), { SWITCHBOARD_HEALTH_PORT: '9090' }).health, { port: 9090, host: '10.0.0.1' });
+    assertRefused(write(MINIMAL), { SWITCHBOARD_HEALTH_PORT: 'eighty' }, 'health.port');
+    assertRefused(write(`${MINIMAL}health: { port: 70000 }\n`), {}, 'health.port');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_HEALTH_HOST: '127.0.0.1' }, 'health.port');
+  });
+
+  test('SWITCHBOARD_ADVERTISE is the advertised address of every listener, over the file\'s', () => {
+    const file = write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen:\n    - { protocol: udp, advertise: 192.0.2.1 }\n    - { protocol: tcp }\n'));
+    assert.deepEqual(loadTransportConfig(file, {}).transport.listen.map((l) => l.advertise), ['192.0.2.1', undefined]);
+    assert.deepEqual(loadTransportConfig(file, { SWITCHBOARD_ADVERTISE: ' 10.1.2.3 ' }).transport.listen.map((l) => l.advertise), ['10.1.2.3', '10.1.2.3']);
+    assert.deepEqual(loadTransportConfig(write(MINIMAL), { SWITCHBOARD_ADVERTISE: 'sip.example.net' }).transport.listen.map((l) => l.advertise), ['sip.example.net', 'sip.example.net']);
+  });
+
+  test('a wildcard address is never advertised: refused in the file and in SWITCHBOARD_ADVERTISE', () => {
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: udp, advertise: 0.0.0.0 }]\n')), {}, 'transport.listen[0].advertise');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_ADVERTISE: '::' }, 'SWITCHBOARD_ADVERTISE');
+  });
+
   test('a missing file is a ConfigError naming it', () => {
     const missing = join(dir, 'nope.yaml');
     assertRefused(missing, {}, '(file)');

@@ -1,4 +1,4 @@
-import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
+import { CLUSTER_ENV, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } from '@switchboard/limits';
 import { z } from 'zod';
 
@@ -81,6 +81,7 @@ export const WorkerConfigSchema = z.object({
   nats: NatsSection,
   routing: RoutingSection,
   log: LogSection,
+  health: HealthSection,
 });
 
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
