@@ -36,4 +36,16 @@ describe('cdr-web options', () => {
     assert.equal(parseListen('host:70000'), undefined);
     assert.equal(parseListen(':8080'), undefined);
   });
+
+  it('serves health endpoints only when SWITCHBOARD_HEALTH_PORT is set, and refuses one that is no port', () => {
+    const on = parseCdrWebOptions([], { SWITCHBOARD_HEALTH_PORT: '8081' });
+    assert.ok(on.ok);
+    assert.deepEqual(on.options.health, { host: '0.0.0.0', port: 8081 });
+    const off = parseCdrWebOptions([], {});
+    assert.ok(off.ok);
+    assert.equal(off.options.health, undefined);
+    const bad = parseCdrWebOptions([], { SWITCHBOARD_HEALTH_PORT: 'eighty' });
+    assert.ok(!bad.ok);
+    assert.match(bad.message, /^SWITCHBOARD_HEALTH_PORT: /);
+  });
 });

@@ -1,7 +1,11 @@
+import { healthListenFromEnv, type HealthListen } from '@switchboard/health';
+
 /** How the CDR page service is started: from its command line and environment. */
 export interface CdrWebOptions {
   host: string;
   port: number;
+  /** The orchestrator's /livez and /readyz, on a port of their own (README "Health endpoints"); none when absent. */
+  health?: HealthListen;
   natsServers: string[];
   natsUser?: string;
   natsPass?: string;
@@ -18,6 +22,8 @@ environment:
   SWITCHBOARD_NATS_USER       NATS user, if the server asks for one
   SWITCHBOARD_NATS_PASSWORD   its password (SWITCHBOARD_NATS_PASS, as the other services read it, works too)
   SWITCHBOARD_LOG_LEVEL       pino level (default info)
+  SWITCHBOARD_HEALTH_PORT     serve /livez and /readyz on this port (default: not served)
+  SWITCHBOARD_HEALTH_HOST     ... on this address (default 0.0.0.0)
 `;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -45,7 +51,10 @@ export function parseCdrWebOptions(argv: readonly string[], env: NodeJS.ProcessE
   const natsServers = (nonEmpty(env.SWITCHBOARD_NATS_URL) ?? DEFAULT_NATS_URL).split(',').map((s) => s.trim()).filter((s) => s !== '');
   const logLevel = nonEmpty(env.SWITCHBOARD_LOG_LEVEL) ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) return { ok: false, message: `SWITCHBOARD_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}`, help: false };
+  const health = healthListenFromEnv(env);
+  if (!health.ok) return { ok: false, message: health.message, help: false };
   const options: CdrWebOptions = { ...address, natsServers, logLevel };
+  if (health.listen !== undefined) options.health = health.listen;
   const user = nonEmpty(env.SWITCHBOARD_NATS_USER);
   const pass = nonEmpty(env.SWITCHBOARD_NATS_PASSWORD) ?? nonEmpty(env.SWITCHBOARD_NATS_PASS);
   if (user !== undefined) options.natsUser = user;

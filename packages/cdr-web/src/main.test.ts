@@ -24,6 +24,24 @@ describe('switchboard-cdr-web', () => {
     }
   });
 
+  it('serves /livez and /readyz on SWITCHBOARD_HEALTH_PORT: live, but not ready until NATS answers', async () => {
+    const [port, healthPort, deadNats] = [await freePort(), await freePort(), await freePort()];
+    const web = ManagedProcess.node('cdr-web', MAIN, ['--listen', `127.0.0.1:${port}`], {
+      SWITCHBOARD_NATS_URL: `nats://127.0.0.1:${deadNats}`, SWITCHBOARD_CDR_WEB_LISTEN: '',
+      SWITCHBOARD_HEALTH_PORT: String(healthPort), SWITCHBOARD_HEALTH_HOST: '127.0.0.1',
+    });
+    try {
+      await web.waitForEvent('listening');
+      const live = await fetch(`http://127.0.0.1:${healthPort}/livez`);
+      assert.deepEqual([live.status, (await live.text()).trim()], [200, 'ok']);
+      const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      assert.deepEqual([ready.status, (await ready.text()).trim()], [503, 'starting']);
+      assert.equal(await web.stop('SIGTERM'), 0);
+    } finally {
+      await web.stop('SIGKILL');
+    }
+  });
+
   it('refuses a bad --listen with its usage', async () => {
     const web = ManagedProcess.node('cdr-web', MAIN, ['--listen', 'nowhere']);
     assert.equal(await web.exited, 2);

@@ -2,6 +2,7 @@
 // switchboard-cdr-web [--listen host:port]: serves the CDR page until SIGTERM or SIGINT.
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CdrClient, CdrQueryError } from '@switchboard/cdr';
+import { ConnectionWatch, serveHealth } from '@switchboard/health';
 import { pino } from 'pino';
 import { CdrWebServer, type CdrSource } from './cdr-web-server.js';
 import { parseCdrWebOptions, USAGE } from './cdr-web-options.js';
@@ -25,13 +26,24 @@ async function main(): Promise<void> {
   };
   const web = new CdrWebServer({ source, log });
   let nc: NatsConnection | undefined;
+  let nats: ConnectionWatch | undefined;
   let stopping = false;
+  const health = await serveHealth(options.health, {
+    readiness: [
+      // the page answers before NATS does, but only with 503s: not ready until its first connection
+      () => (nats === undefined ? 'starting' : undefined),
+      () => (stopping ? 'draining' : undefined),
+      () => (nats === undefined || nats.up ? undefined : 'nats disconnected'),
+    ],
+  });
+  if (health !== undefined) log.info({ event: 'health-listening', ...health.address }, `health endpoints on ${health.address.host}:${health.address.port}`);
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ event: 'stopping', signal }, 'stopping');
     await web.close();
     await nc?.close();
+    await health?.server.close();
     log.info({ event: 'stopped' }, 'cdr-web stopped');
     process.exit(0);
   };
@@ -46,6 +58,7 @@ async function main(): Promise<void> {
     maxReconnectAttempts: -1, waitOnFirstConnect: true,
   });
   client = new CdrClient(nc);
+  nats = new ConnectionWatch(nc);
   log.info({ event: 'nats-connected', server: nc.getServer() }, 'connected to NATS');
   for await (const s of nc.status()) log.info({ event: 'nats', type: s.type }, `NATS ${s.type}`);
 }

@@ -2,8 +2,10 @@
 // switchboard-transport --config <file>: runs one transport node until SIGTERM/SIGINT.
 import { connect } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@switchboard/config';
+import { serveHealth } from '@switchboard/health';
 import { startTelemetry } from '@switchboard/telemetry';
 import { pino } from 'pino';
+import { guessedAdvertisements } from './peer-address.js';
 import { loadTransportConfig } from './transport-config.js';
 import { TransportNode } from './transport-node.js';
 
@@ -18,6 +20,21 @@ async function main(): Promise<void> {
   // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
   const telemetry = await startTelemetry({ serviceName: 'switchboard-transport', nodeId: config.transport.id });
   if (telemetry.enabled) log.info({ event: 'tracing', endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'traces exported over OTLP');
+  for (const g of guessedAdvertisements(config.transport.listen)) {
+    log.warn({ event: 'advertise-guessed', ...g }, `${g.protocol} ${g.host}:${g.port} has no advertise: Via and Contact carry ${g.advertised}, this machine's first interface (set transport.listen[].advertise or SWITCHBOARD_ADVERTISE)`);
+  }
+  let link: { up: boolean } | undefined;
+  let started = false;
+  let stopping = false;
+  // open before NATS is: a node waiting for NATS is live (not restarted in a loop), only unready
+  const health = await serveHealth(config.health, {
+    readiness: [
+      () => (started ? undefined : 'starting'),
+      () => (stopping ? 'draining' : undefined),
+      () => (link === undefined || link.up ? undefined : 'nats disconnected'),
+    ],
+  });
+  if (health !== undefined) log.info({ event: 'health-listening', ...health.address }, `health endpoints on ${health.address.host}:${health.address.port}`);
   const nc = await connect({
     servers: config.nats.servers,
     name: `transport-${config.transport.id}`,
@@ -30,7 +47,7 @@ async function main(): Promise<void> {
     waitOnFirstConnect: true,
   });
   const node = new TransportNode(config, nc, log);
-  let stopping = false;
+  link = node.link;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -41,6 +58,7 @@ async function main(): Promise<void> {
       new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS).unref()),
     ]);
     await telemetry.shutdown(); // bounded: a collector that is gone costs at most a second
+    await health?.server.close();
     log.info({ event: 'stopped' }, 'transport node stopped');
     process.exit(0);
   };
@@ -53,6 +71,7 @@ async function main(): Promise<void> {
     await nc.close();
     process.exit(1);
   }
+  started = true;
   log.info({ event: 'listening', listeners: node.listeners(), nats: config.nats.servers }, 'transport node listening');
 
 }

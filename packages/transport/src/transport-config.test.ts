@@ -137,8 +137,44 @@ describe('loadTransportConfig', () => {
     assertRefused(bad('firstReceipts', '"many"'), {}, 'transport.natsOutage.firstReceipts');
   });
 
+  test('no health listener unless the file or SWITCHBOARD_HEALTH_PORT asks for one', () => {
+    assert.equal(loadTransportConfig(write(MINIMAL), {}).health, undefined);
+    assert.deepEqual(loadTransportConfig(write(`${MINIMAL}health: { port: 8081 }\n`), {}).health, { port: 8081, host: '0.0.0.0' });
+    assert.deepEqual(loadTransportConfig(write(MINIMAL), { SWITCHBOARD_HEALTH_PORT: '9090', SWITCHBOARD_HEALTH_HOST: '127.0.0.1' }).health, { port: 9090, host: '127.0.0.1' });
+    assert.deepEqual(loadTransportConfig(write(`${MINIMAL}health: { port: 8081, host: 10.0.0.1 }\n`), { SWITCHBOARD_HEALTH_PORT: '9090' }).health, { port: 9090, host: '10.0.0.1' });
+    assertRefused(write(MINIMAL), { SWITCHBOARD_HEALTH_PORT: 'eighty' }, 'health.port');
+    assertRefused(write(`${MINIMAL}health: { port: 70000 }\n`), {}, 'health.port');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_HEALTH_HOST: '127.0.0.1' }, 'health.port');
+  });
+
+  test('SWITCHBOARD_ADVERTISE is the advertised address of every listener, over the file\'s', () => {
+    const file = write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen:\n    - { protocol: udp, advertise: 192.0.2.1 }\n    - { protocol: tcp }\n'));
+    assert.deepEqual(loadTransportConfig(file, {}).transport.listen.map((l) => l.advertise), ['192.0.2.1', undefined]);
+    assert.deepEqual(loadTransportConfig(file, { SWITCHBOARD_ADVERTISE: ' 10.1.2.3 ' }).transport.listen.map((l) => l.advertise), ['10.1.2.3', '10.1.2.3']);
+    assert.deepEqual(loadTransportConfig(write(MINIMAL), { SWITCHBOARD_ADVERTISE: 'sip.example.net' }).transport.listen.map((l) => l.advertise), ['sip.example.net', 'sip.example.net']);
+  });
+
+  test('a wildcard address is never advertised: refused in the file and in SWITCHBOARD_ADVERTISE', () => {
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: udp, advertise: 0.0.0.0 }]\n')), {}, 'transport.listen[0].advertise');
+    assertRefused(write(MINIMAL), { SWITCHBOARD_ADVERTISE: '::' }, 'SWITCHBOARD_ADVERTISE');
+  });
+
   test('a missing file is a ConfigError naming it', () => {
     const missing = join(dir, 'nope.yaml');
     assertRefused(missing, {}, '(file)');
+  });
+});
+
+describe('transport configuration: the id from a node name', () => {
+  test('SWITCHBOARD_TRANSPORT_ID_FROM (a Kubernetes node name) gives a valid id, the same on every start', () => {
+    const env = { SWITCHBOARD_TRANSPORT_ID_FROM: 'ip-10-0-1-23.ec2.internal' };
+    const id = loadTransportConfig(write(MINIMAL), env).transport.id;
+    assert.match(id, /^[A-Za-z0-9]{1,32}$/);
+    assert.equal(loadTransportConfig(write(MINIMAL), env).transport.id, id);
+  });
+
+  test('SWITCHBOARD_TRANSPORT_ID wins over it', () => {
+    const config = loadTransportConfig(write(MINIMAL), { SWITCHBOARD_TRANSPORT_ID_FROM: 'ip-10-0-1-23.ec2.internal', SWITCHBOARD_TRANSPORT_ID: 't7' });
+    assert.equal(config.transport.id, 't7');
   });
 });

@@ -1,5 +1,8 @@
-import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, type EnvOverride } from '@switchboard/config';
+import { CLUSTER_ENV, ConfigError, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
+import { isWildcard } from './peer-address.js';
+
+const NOT_A_WILDCARD = 'a wildcard address (0.0.0.0, ::) cannot be advertised: name the address peers reach this node at';
 
 const Listener = z.object({
   protocol: z.enum(['udp', 'tcp']),
@@ -9,7 +12,7 @@ const Listener = z.object({
    * The address workers write in Via and Contact for this listener. Default: `host`, or for a
    * wildcard host (0.0.0.0, ::) the machine's first non-internal address of that family.
    */
-  advertise: z.string().min(1).optional(),
+  advertise: z.string().min(1).refine((a) => !isWildcard(a), NOT_A_WILDCARD).optional(),
 });
 
 export const TransportConfigSchema = z.object({
@@ -44,13 +47,29 @@ export const TransportConfigSchema = z.object({
   nats: NatsSection,
   routing: RoutingSection,
   log: LogSection,
+  health: HealthSection,
 });
 
 export type TransportConfig = z.output<typeof TransportConfigSchema>;
 
 /** Environment variables that override the file (documented in the README). */
-export const TRANSPORT_ENV: readonly EnvOverride[] = [{ variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] }, ...CLUSTER_ENV];
+export const TRANSPORT_ENV: readonly EnvOverride[] = [
+  // a node name (one transport per node: its id, and so its subjects, survive a pod restart) made
+  // into an id; before SWITCHBOARD_TRANSPORT_ID, which wins when both are set
+  { variable: 'SWITCHBOARD_TRANSPORT_ID_FROM', path: ['transport', 'id'], parse: nodeIdFromName },
+  { variable: 'SWITCHBOARD_TRANSPORT_ID', path: ['transport', 'id'] },
+  ...CLUSTER_ENV,
+];
 
+/**
+ * SWITCHBOARD_ADVERTISE, when set, is the advertised address of every listener: one per node,
+ * as a DaemonSet gives it from the downward API (`status.hostIP`), which one file shared by all
+ * nodes cannot.
+ */
 export function loadTransportConfig(file: string, env: NodeJS.ProcessEnv = process.env): TransportConfig {
-  return loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
+  const config = loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
+  const advertise = env.SWITCHBOARD_ADVERTISE?.trim() ?? '';
+  if (advertise === '') return config;
+  if (isWildcard(advertise)) throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE', NOT_A_WILDCARD);
+  return { ...config, transport: { ...config.transport, listen: config.transport.listen.map((l) => ({ ...l, advertise })) } };
 }

@@ -42,3 +42,16 @@ describe('worker configuration: jetstream', () => {
     });
   }
 });
+
+describe('worker configuration: the id from a pod name', () => {
+  it('derives a valid id from SWITCHBOARD_WORKER_ID_FROM (the pod name, with dashes)', () => {
+    const config = loadWorkerConfig(file(BASE), { SWITCHBOARD_WORKER_ID_FROM: 'switchboard-worker-7d9f8c6b5-x2k4q' });
+    assert.match(config.worker.id, /^[A-Za-z0-9]{1,32}$/);
+    assert.match(config.worker.id, /7d9f8c6b5x2k4q[0-9a-f]{8}$/);
+  });
+
+  it('lets SWITCHBOARD_WORKER_ID win over it', () => {
+    const config = loadWorkerConfig(file(BASE), { SWITCHBOARD_WORKER_ID_FROM: 'switchboard-worker-7d9f8c6b5-x2k4q', SWITCHBOARD_WORKER_ID: 'w9' });
+    assert.equal(config.worker.id, 'w9');
+  });
+});

@@ -1,4 +1,4 @@
-import { CLUSTER_ENV, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, type EnvOverride } from '@switchboard/config';
+import { CLUSTER_ENV, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } from '@switchboard/limits';
 import { z } from 'zod';
 
@@ -81,11 +81,14 @@ export const WorkerConfigSchema = z.object({
   nats: NatsSection,
   routing: RoutingSection,
   log: LogSection,
+  health: HealthSection,
 });
 
 export type WorkerConfig = z.output<typeof WorkerConfigSchema>;
 
 export const WORKER_ENV: readonly EnvOverride[] = [
+  // a pod name (Kubernetes downward API) made into an id; before SWITCHBOARD_WORKER_ID, which wins when both are set
+  { variable: 'SWITCHBOARD_WORKER_ID_FROM', path: ['worker', 'id'], parse: nodeIdFromName },
   { variable: 'SWITCHBOARD_WORKER_ID', path: ['worker', 'id'] },
   { variable: 'SWITCHBOARD_TRUNKING_FILE', path: ['trunking', 'file'] },
   { variable: 'SWITCHBOARD_CDR_SPOOL_DIR', path: ['cdr', 'spoolDir'] },

@@ -1,0 +1,241 @@
+// Starts Switchboard from its rendered Kubernetes manifests (issue 18): the `local` overlay as
+// `kubectl kustomize` renders it, each container's command, args and environment run as a local
+// process, its volumes (ConfigMaps, example Secrets, emptyDirs) materialized as directories,
+// against a nats-server with the users of the NATS chart values. What a cluster would supply is
+// mapped to this machine: /app/<process> to the repository's build, the downward API's addresses
+// to 127.0.0.1, the in-cluster NATS and collector names to local stand-ins, ports to free ones.
+// Then a call and a transfer go through, every process is ready, and the worker's preStop drains
+// it as deploy/README.md says: unready at once, its call untouched, the hook back once it ended.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse as parseYaml, stringify } from 'yaml';
+import type { IContainer } from 'kubernetes-models/v1';
+import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type NatsServerHandle } from '@switchboard/testkit';
+import { acmeTrunking, callUp } from '../support/cluster.js';
+import { configMaps, DEPLOY_DIR, exampleSecrets, kubectlAvailable, onlyContainer, render, secretValues, workload, type KubeObject, type Workload } from '../support/manifests.js';
+import { repoRoot } from '../support/paths.js';
+
+const KUBECTL = kubectlAvailable();
+const IN_CLUSTER_NATS = 'nats://nats:4222';
+const PBX_HOST = '127.0.0.10';
+const CARRIER_HOST = '127.0.0.21';
+/** Where the image keeps each process (the Dockerfile's /app/<process>) → its package here. */
+const IMAGE_PATHS: Record<string, string> = {
+  '/app/transport/': 'packages/transport/',
+  '/app/worker/': 'packages/engine/',
+  '/app/cdr-web/': 'packages/cdr-web/',
+  '/app/cli/': 'packages/cli/',
+};
+
+interface Started {
+  proc: ManagedProcess;
+  /** The health port it was given (SWITCHBOARD_HEALTH_PORT), 0 when none. */
+  healthPort: number;
+  /** The environment it runs with, for the preStop hook, which runs in the same container. */
+  env: Record<string, string>;
+  run(command: readonly string[], name: string): ManagedProcess;
+}
+
+describe('Switchboard started from the rendered local overlay', { skip: KUBECTL ? false : 'kubectl is not installed: the local overlay cannot be rendered' }, () => {
+  let objects: KubeObject[];
+  let nats: NatsServerHandle;
+  let collector: Server;
+  let collectorUrl: string;
+  const spans: string[] = [];
+  const secrets = new Map(exampleSecrets().map((s) => [s.metadata?.name ?? '', secretValues(s)]));
+  const processes: ManagedProcess[] = [];
+  let transport: Started;
+  let worker: Started;
+  let cdrWeb: Started;
+  let pbx: UserAgent;
+  let carrier: UserAgent;
+  let edge: { host: string; port: number };
+  const root = mkdtempSync(join(tmpdir(), 'switchboard-k8s-'));
+
+  /** The chart values' users as nats-server configuration, passwords from the example Secrets. */
+  function natsConfigFromChartValues(): string {
+    const values = parseYaml(readFileSync(join(DEPLOY_DIR, 'nats/values-local.yaml'), 'utf8')) as {
+      config: { merge: { accounts: Record<string, { users: { password: string }[] }> } };
+      container: { env: Record<string, { valueFrom: { secretKeyRef: { name: string; key: string } } }> };
+    };
+    const accounts = structuredClone(values.config.merge.accounts);
+    for (const account of Object.values(accounts)) {
+      for (const user of account.users) {
+        const variable = /^<< \$(\w+) >>$/.exec(user.password)?.[1] ?? '';
+        const ref = values.container.env[variable]?.valueFrom.secretKeyRef;
+        const password = ref === undefined ? undefined : secrets.get(ref.name)?.[ref.key];
+        assert.ok(password !== undefined, `the chart's ${variable} from an example Secret`);
+        user.password = password;
+      }
+    }
+    // JSON is nats-server configuration too
+    return `accounts: ${JSON.stringify(accounts)}\n`;
+  }
+
+  /** Runs the container of `w` as a local process; `data` replaces ConfigMap contents by name. */
+  async function start(w: Workload, opts: { rewriteConfig?: (config: Record<string, unknown>) => void; data?: Record<string, Record<string, string>> } = {}): Promise<Started> {
+    const c: IContainer = onlyContainer(w);
+    const maps = configMaps(objects);
+    const podName = w.object.kind === 'DaemonSet' ? `${w.name}-x2k4q` : `${w.name}-7d9f8c6b5-x2k4q`;
+    const mounts: { path: string; dir: string }[] = [];
+    for (const m of c.volumeMounts ?? []) {
+      const volume = w.pod.volumes?.find((v) => v.name === m.name);
+      assert.ok(volume !== undefined, `${w.name}: volume ${m.name}`);
+      const dir = mkdtempSync(join(root, `${w.name}-${m.name}-`));
+      const sources = volume.projected?.sources ?? [volume];
+      for (const s of sources) {
+        const name = s.configMap?.name;
+        const secretName = 'secretName' in s && typeof s.secretName === 'string' ? s.secretName : undefined;
+        const files = name !== undefined ? (opts.data?.[name] ?? maps.get(name)) : secretName !== undefined ? secrets.get(secretName) : {};
+        assert.ok(files !== undefined, `${w.name}: the contents of volume ${m.name}`);
+        for (const [key, text] of Object.entries(files)) writeFileSync(join(dir, key), text);
+      }
+      mounts.push({ path: m.mountPath, dir });
+    }
+    mounts.sort((a, b) => b.path.length - a.path.length);
+    const local = (text: string): string => {
+      for (const [image, here] of Object.entries(IMAGE_PATHS)) if (text.startsWith(image)) return join(repoRoot, here, text.slice(image.length));
+      const m = mounts.find((x) => text === x.path || text.startsWith(`${x.path}/`));
+      return m === undefined ? text : m.dir + text.slice(m.path.length);
+    };
+
+    let healthPort = 0;
+    const env: Record<string, string> = {};
+    for (const e of c.env ?? []) {
+      const from = e.valueFrom;
+      let value = e.value;
+      if (from?.fieldRef !== undefined) {
+        value = { 'metadata.name': podName, 'spec.nodeName': 'sip-node-1', 'status.hostIP': '127.0.0.1', 'status.podIP': '127.0.0.1' }[from.fieldRef.fieldPath];
+      } else if (from?.secretKeyRef !== undefined) {
+        value = secrets.get(from.secretKeyRef.name ?? '')?.[from.secretKeyRef.key];
+      } else if (from?.configMapKeyRef !== undefined) {
+        value = maps.get(from.configMapKeyRef.name ?? '')?.[from.configMapKeyRef.key];
+      }
+      assert.ok(value !== undefined, `${w.name}: a value for ${e.name}`);
+      if (value === IN_CLUSTER_NATS) value = nats.url;
+      if (e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT') value = collectorUrl;
+      if (e.name === 'SWITCHBOARD_HEALTH_PORT') value = String((healthPort = await freePort()));
+      env[e.name] = local(value);
+    }
+    for (const m of mounts) {
+      const file = join(m.dir, 'switchboard.yaml');
+      if (opts.rewriteConfig === undefined || !(c.args ?? []).includes(`${m.path}/switchboard.yaml`)) continue;
+      const config = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      opts.rewriteConfig(config);
+      writeFileSync(file, stringify(config));
+    }
+    const args: string[] = [];
+    for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
+      const listen = /^0\.0\.0\.0:\d+$/.exec(a);
+      args.push(listen === null ? local(a) : `127.0.0.1:${await freePort()}`);
+    }
+    const run = (command: readonly string[], name: string): ManagedProcess => {
+      const [program, ...rest] = command.map(local);
+      assert.equal(program, 'node', `${w.name}: runs node (the image's only runtime)`);
+      const proc = ManagedProcess.spawn(name, process.execPath, rest, env);
+      processes.push(proc);
+      return proc;
+    };
+    return { proc: run(args, w.name), healthPort, env, run };
+  }
+
+  async function health(s: Started, path: '/readyz' | '/livez'): Promise<number> {
+    const response = await fetch(`http://127.0.0.1:${s.healthPort}${path}`);
+    await response.text();
+    return response.status;
+  }
+
+  async function becomes(s: Started, path: '/readyz' | '/livez', status: number): Promise<void> {
+    let last = 0;
+    for (let i = 0; i < 100; i++) {
+      last = await health(s, path).catch(() => 0);
+      if (last === status) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`${s.proc.name} ${path}: ${last}, expected ${status}\n${s.proc.output()}`);
+  }
+
+  before(async () => {
+    objects = render('overlays/local');
+    nats = await startNatsServer({ config: natsConfigFromChartValues() });
+    collector = createServer((req, res) => {
+      spans.push(req.url ?? '');
+      req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const address = collector.address();
+    collectorUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
+    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
+
+    // the node's own network, as hostNetwork gives it: a wildcard address on free ports, so what
+    // peers see comes from SWITCHBOARD_ADVERTISE (status.hostIP) alone
+    transport = await start(workload(objects, 'switchboard-transport'), {
+      rewriteConfig: (config) => {
+        const t = config.transport as { listen: { port: number }[] };
+        for (const l of t.listen) l.port = 0;
+      },
+    });
+    const listening = await transport.proc.waitForEvent('listening');
+    const listeners = listening.listeners as { protocol: string; port: number }[];
+    edge = { host: '127.0.0.1', port: listeners.find((l) => l.protocol === 'udp')?.port ?? 0 };
+    worker = await start(workload(objects, 'switchboard-worker'));
+    await worker.proc.waitForEvent('ready', 20_000);
+    cdrWeb = await start(workload(objects, 'switchboard-cdr-web'));
+    await cdrWeb.proc.waitForEvent('listening');
+
+    // the trunking for this test's user agents, through the trunks-apply job of the manifests
+    const job = await start(workload(objects, 'switchboard-trunks-apply'), {
+      data: { 'switchboard-trunks': { 'trunks.yaml': JSON.stringify(acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } })) } },
+    });
+    assert.equal(await job.proc.exited, 0, `the trunks-apply job:\n${job.proc.output()}`);
+    await worker.proc.waitForEvent('config-applied');
+  });
+
+  after(async () => {
+    for (const p of processes.reverse()) await p.stop('SIGINT', 3_000);
+    await pbx?.stop();
+    await carrier?.stop();
+    await new Promise((r) => collector?.close(r));
+    await nats?.stop();
+  });
+
+  test('every process is live and ready on the port its probes use', async () => {
+    for (const s of [transport, worker, cdrWeb]) {
+      await becomes(s, '/readyz', 200);
+      assert.equal(await health(s, '/livez'), 200, `${s.proc.name} /livez`);
+    }
+  });
+
+  test('a call and a blind transfer go through the transport and the worker; the transport advertises its node\'s address', async () => {
+    const { call, far } = await callUp(pbx, carrier, 'sip:+14155551000@acme.trunks.example', edge);
+    assert.match(far.invite.headers.get('via') ?? '', new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.0\\.1:${edge.port}\\b`), 'Via: the advertised address (status.hostIP), not a guess from the wildcard');
+    carrier.onNextInvite({ ring: 0, answerAfter: 50 });
+    assert.equal((await call.refer('sip:4155552000@acme.trunks.example')).status, 202);
+    const target = await carrier.nextCall();
+    assert.equal(sipfragStatus(await call.waitForNotify(isFinalNotify)), 200);
+    await call.hangup();
+    await far.hangup();
+    assert.equal((await target.ended).how, 'bye');
+  });
+
+  test('the worker\'s preStop: unready at once, its call goes on, the hook returns once the call ended; SIGTERM then stops it', async () => {
+    const { call, far } = await callUp(pbx, carrier, 'sip:+14155551001@acme.trunks.example', edge);
+    const hook = workload(objects, 'switchboard-worker').pod.containers[0]?.lifecycle?.preStop?.exec?.command;
+    assert.ok(hook !== undefined);
+    const prestop = worker.run(hook, 'worker-prestop');
+    await becomes(worker, '/readyz', 503);
+    assert.equal(await health(worker, '/livez'), 200, 'draining is unready, never unlive');
+    assert.equal((await call.request('INFO', { body: 'still here', contentType: 'text/plain' })).status, 200, 'the call in progress still relays');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(prestop.running, 'the hook holds the pod while the call lasts');
+    await call.hangup();
+    assert.equal((await far.ended).how, 'bye');
+    assert.equal(await Promise.race([prestop.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]), 0, `the hook ends with the drain:\n${prestop.output()}`);
+    assert.equal(await worker.proc.stop('SIGTERM', 10_000), 0, 'the kubelet\'s SIGTERM after the hook: a clean exit');
+  });
+});
