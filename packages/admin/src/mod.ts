@@ -3,4 +3,5 @@ export {
   AdminRequests, AdminErrors, parseAdminRequest,
   type AdminEndpoint, type AdminRequest, type AdminError, type CallSummary, type CallDetail, type WorkerStats, type ConfigSnapshot,
 } from './admin-protocol.js';
-export { AdminClient, AdminCallError, type WorkerIdentity } from './admin-client.js';
+export { AdminClient, AdminCallError, type AdminClientOptions } from './admin-client.js';
+export { findLiveWorkers, directoryOf, DISCOVERY_WAIT_MS, type LiveWorkers, type WorkerIdentity } from './live-workers.js';
