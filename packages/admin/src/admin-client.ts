@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { Subjects } from '@switchboard/wire';
-import { AdminErrors, type AdminRequest, type CallDetail, type CallSummary, type ConfigSnapshot, type WorkerStats } from './admin-protocol.js';
+import { AdminErrors, type CallDetail, type CallSummary, type ConfigSnapshot, type WorkerStats } from './admin-protocol.js';
+import type { AdminRequest } from './admin-requests.js';
 import { findLiveWorkers, type LiveWorkers, type WorkerIdentity } from './live-workers.js';
 
 /** An admin request that was answered with an error, or not answered (`unavailable`). */

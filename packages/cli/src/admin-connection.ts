@@ -1,7 +1,7 @@
 // The admin commands ask the cluster through one AdminClient on one NATS connection; an error
 // answer becomes the exit code that means the same thing to a script.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AdminCallError, AdminClient, AdminErrors } from '@switchboard/admin';
+import { AdminCallError, AdminClient, AdminErrors } from '@switchboard/admin/client';
 import type { Command } from 'commander';
 import { CliError, type Failure } from './exit-codes.js';
 import { natsTargetOf } from './global-options.js';
