@@ -8,8 +8,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AdminClient } from '@switchboard/admin';
+import { HEARTBEAT_INTERVAL_MS } from '@switchboard/wire';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { acmeTrunking, callUp, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { acmeTrunking, callUp, natsClient, startTransport, transportStats, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 const CLI_MAIN = join(repoRoot, 'packages/cli/dist/main.js');
@@ -270,11 +272,30 @@ describe('switchboard CLI against a live cluster', () => {
     }
   });
 
-  test('workers ls, calls ls and stats: their wall times, reported', async () => {
+  // Issue 20: the commands find the live workers through the transport's directory of heartbeats
+  // (findLiveWorkers, shared by the listings and by AdminClient for calls show|hangup|transfer).
+  // Discovery's wait is made a minute long here: only a find that the heartbeats ended is in time.
+  test('the live workers are found through the heartbeats, without waiting for discovery', { timeout: 20_000 }, async () => {
+    const nc = await natsClient(nats.url);
+    try {
+      // a transport node trusts its directory once it has heard two heartbeats' worth
+      const uptimeMs = Number((await transportStats(nc, 't1'))['uptimeMs']);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2 * HEARTBEAT_INTERVAL_MS - uptimeMs)));
+      const admin = new AdminClient(nc, 60_000, { discoveryWaitMs: 60_000 });
+      const live = await admin.liveWorkers();
+      assert.deepEqual([live.via, live.workers.map((w) => w.id)], ['heartbeats', ['w1', 'w2']]);
+      await assert.rejects(admin.showCall('00000000ffffffff'), /no call 00000000ffffffff on any of 2 worker\(s\)/);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  test('workers ls, calls ls, stats and calls show: their wall times, reported', async () => {
     const times: string[] = [];
-    for (const command of [['workers', 'ls'], ['calls', 'ls'], ['stats']]) {
+    for (const command of [['workers', 'ls'], ['calls', 'ls'], ['stats'], ['calls', 'show', '00000000ffffffff']]) {
       const startedAt = Date.now();
-      await ok(...command);
+      const { code, stderr } = await switchboard(...command);
+      assert.ok(code === 0 || (command[1] === 'show' && code === 2), `switchboard ${command.join(' ')}: ${stderr}`);
       times.push(`${command.join(' ')} ${Date.now() - startedAt} ms`);
     }
     // whole runs of node (its start included) on a shared machine: reported, not asserted

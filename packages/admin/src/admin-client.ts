@@ -1,7 +1,8 @@
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { Svcm } from '@nats-io/services';
-import { Subjects, WORKER_SERVICE } from '@switchboard/wire';
-import { AdminErrors, type AdminEndpoint, type AdminRequest, type CallDetail, type CallSummary, type ConfigSnapshot, type WorkerStats } from './admin-protocol.js';
+import { Subjects } from '@switchboard/wire';
+import { AdminErrors, type CallDetail, type CallSummary, type ConfigSnapshot, type WorkerStats } from './admin-protocol.js';
+import type { AdminRequest } from './admin-requests.js';
+import { findLiveWorkers, type LiveWorkers, type WorkerIdentity } from './live-workers.js';
 
 /** An admin request that was answered with an error, or not answered (`unavailable`). */
 export class AdminCallError extends Error {
@@ -11,38 +12,40 @@ export class AdminCallError extends Error {
   }
 }
 
-export interface WorkerIdentity {
-  id: string;
-  version: string;
-  /** The services framework's instance id of the worker's service. */
-  instance: string;
+export interface AdminClientOptions {
+  /** How long discovery gathers when no transport node's directory says which workers to expect (`findLiveWorkers`). */
+  discoveryWaitMs?: number;
 }
 
 /**
  * The operator's side of the admin API (the CLI, tests): finds the workers by services
- * discovery (`$SRV.PING.switchboard-worker`) and asks each the way it must be asked — one
- * worker for a call it holds, every worker for a listing.
+ * discovery (`$SRV.PING.switchboard-worker`), ended early by the workers' heartbeats
+ * (`findLiveWorkers`), and asks each the way it must be asked — one worker for a call it
+ * holds, every worker for a listing.
  */
 export class AdminClient {
   constructor(
     private readonly nc: NatsConnection,
     private readonly timeoutMs = 3_000,
+    private readonly options: AdminClientOptions = {},
   ) {}
 
-  /** The live workers (those answering discovery within the timeout). */
+  /** The live workers and how they were found; no worker at all is an empty list. */
+  liveWorkers(): Promise<LiveWorkers> {
+    const { discoveryWaitMs } = this.options;
+    return findLiveWorkers(this.nc, discoveryWaitMs === undefined ? { timeoutMs: this.timeoutMs } : { timeoutMs: this.timeoutMs, discoveryWaitMs });
+  }
+
+  /** The live workers (those answering discovery); none at all is `unavailable`. */
   async workers(): Promise<WorkerIdentity[]> {
-    // every instance answers a ping: gather for a fixed time (a worker slower than that is not live)
-    const client = new Svcm(this.nc).client({ maxWait: Math.min(this.timeoutMs, 1_000), strategy: 'timer' });
-    const found: WorkerIdentity[] = [];
+    let live: LiveWorkers;
     try {
-      for await (const s of await client.ping(WORKER_SERVICE)) {
-        const id = s.metadata?.worker;
-        if (id !== undefined) found.push({ id, version: s.version, instance: s.id });
-      }
+      live = await this.liveWorkers();
     } catch (error) {
       throw new AdminCallError(AdminErrors.unavailable, `service discovery failed: ${(error as Error).message}`);
     }
-    return found.sort((a, b) => a.id.localeCompare(b.id));
+    if (live.workers.length === 0) throw new AdminCallError(AdminErrors.unavailable, 'no worker answered service discovery');
+    return live.workers;
   }
 
   stats(worker: string): Promise<WorkerStats> {
@@ -89,7 +92,6 @@ export class AdminClient {
   /** Asks every worker; the one holding the call answers, the others say 404. */
   private async onOwner<E extends 'calls.show' | 'calls.hangup' | 'calls.transfer'>(id: string, endpoint: E, request: AdminRequest<E>): Promise<unknown> {
     const workers = await this.workers();
-    if (workers.length === 0) throw new AdminCallError(AdminErrors.unavailable, 'no worker answered service discovery');
     const answers = await Promise.allSettled(workers.map((w) => this.ask(Subjects.adminWorker(w.id, endpoint), request)));
     for (const a of answers) if (a.status === 'fulfilled') return a.value;
     const other = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected' && !(a.reason instanceof AdminCallError && a.reason.code === AdminErrors.notFound));

@@ -1,6 +1,4 @@
 // @switchboard/admin — the operator API on NATS: requests, answers, and the client.
-export {
-  AdminRequests, AdminErrors, parseAdminRequest,
-  type AdminEndpoint, type AdminRequest, type AdminError, type CallSummary, type CallDetail, type WorkerStats, type ConfigSnapshot,
-} from './admin-protocol.js';
-export { AdminClient, AdminCallError, type WorkerIdentity } from './admin-client.js';
+export { AdminErrors, type AdminError, type CallSummary, type CallDetail, type WorkerStats, type ConfigSnapshot } from './admin-protocol.js';
+export { AdminRequests, parseAdminRequest, type AdminEndpoint, type AdminRequest } from './admin-requests.js';
+export * from './client.js';

@@ -1,11 +1,10 @@
 // The admin commands ask the cluster through one AdminClient on one NATS connection; an error
 // answer becomes the exit code that means the same thing to a script.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AdminCallError, AdminClient, AdminErrors } from '@switchboard/admin';
+import { AdminCallError, AdminClient, AdminErrors } from '@switchboard/admin/client';
 import type { Command } from 'commander';
 import { CliError, type Failure } from './exit-codes.js';
 import { natsTargetOf } from './global-options.js';
-import { findLiveWorkers } from './live-workers.js';
 import { withNats } from './nats-connection.js';
 
 /** What an admin error code means for the exit code: the services framework's codes are HTTP-like. */
@@ -33,7 +32,7 @@ export function asCliError(error: AdminCallError, what = 'the request'): CliErro
   return new CliError(failureOf(error.code), prefix + error.message);
 }
 
-/** The live workers' ids, as `findLiveWorkers` finds them on the command's connection. */
+/** The live workers' ids, as the client finds them (`findLiveWorkers`) on the command's connection. */
 export type LiveWorkerIds = () => Promise<string[]>;
 
 /**
@@ -43,7 +42,10 @@ export type LiveWorkerIds = () => Promise<string[]>;
 export async function withAdmin<T>(command: Command, work: (client: AdminClient, nc: NatsConnection, liveWorkers: LiveWorkerIds) => Promise<T>): Promise<T> {
   const target = natsTargetOf(command);
   try {
-    return await withNats(target, (nc) => work(new AdminClient(nc, target.timeoutMs), nc, async () => (await findLiveWorkers(nc, { timeoutMs: target.timeoutMs })).ids));
+    return await withNats(target, (nc) => {
+      const client = new AdminClient(nc, target.timeoutMs);
+      return work(client, nc, async () => (await client.liveWorkers()).workers.map((w) => w.id));
+    });
   } catch (error) {
     if (error instanceof AdminCallError) throw asCliError(error);
     throw error;

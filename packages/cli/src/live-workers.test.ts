@@ -1,15 +1,20 @@
-// Finding the live workers against a real nats-server, on which fakes play a transport node
-// (its stats with the directory it built from heartbeats) and workers (services discovery).
+// Finding the live workers (@switchboard/admin's findLiveWorkers, which the CLI's listings and the
+// AdminClient share) against a real nats-server, on which fakes play a transport node (its stats
+// with the directory it built from heartbeats) and workers (services discovery and calls.show).
 // The discovery wait is made a minute long: a find that ends without it used the heartbeats.
+// Tested here, not in @switchboard/admin, which has no nats-server helper (testkit) to test with.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { headers, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
+import { AdminCallError, AdminClient, AdminErrors, directoryOf, findLiveWorkers, type LiveWorkers } from '@switchboard/admin';
 import { encodeMap, Subjects, WORKER_SERVICE } from '@switchboard/wire';
-import { directoryOf, findLiveWorkers } from './live-workers.js';
 
 const LONG_WAIT_MS = 60_000;
+
+/** What the CLI prints of a find: the ids, and how the find ended. */
+const idsOf = (live: LiveWorkers) => ({ ids: live.workers.map((w) => w.id), via: live.via });
 
 describe('findLiveWorkers: discovery ended by the heartbeats, or gathering for its whole wait', () => {
   let nats: NatsServerHandle;
@@ -57,7 +62,9 @@ describe('findLiveWorkers: discovery ended by the heartbeats, or gathering for i
     await fakes.flush();
     const startedAt = Date.now();
     const live = await findLiveWorkers(nc, { timeoutMs: LONG_WAIT_MS, discoveryWaitMs: LONG_WAIT_MS });
-    assert.deepEqual(live, { ids: ['w1', 'w2'], via: 'heartbeats' });
+    assert.deepEqual(live, {
+      workers: [{ id: 'w1', version: '0.1.0', instance: 'instance-w1' }, { id: 'w2', version: '0.1.0', instance: 'instance-w2' }], via: 'heartbeats',
+    });
     assert.ok(Date.now() - startedAt < LONG_WAIT_MS / 2, 'the discovery wait was not taken');
   });
 
@@ -66,14 +73,14 @@ describe('findLiveWorkers: discovery ended by the heartbeats, or gathering for i
     workers('w1');
     transport(['w1', 'w2']);
     await fakes.flush();
-    assert.deepEqual(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 }), { ids: ['w1'], via: 'discovery' });
+    assert.deepEqual(idsOf(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 })), { ids: ['w1'], via: 'discovery' });
   });
 
   it('no transport node answering: discovery alone', async () => {
     await reset();
     workers('w1', 'w2');
     await fakes.flush();
-    assert.deepEqual(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 }), { ids: ['w1', 'w2'], via: 'discovery' });
+    assert.deepEqual(idsOf(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 })), { ids: ['w1', 'w2'], via: 'discovery' });
   });
 
   it('a transport node too young to have heard every heartbeat is not trusted', async () => {
@@ -81,12 +88,41 @@ describe('findLiveWorkers: discovery ended by the heartbeats, or gathering for i
     workers('w1', 'w2');
     transport(['w1'], 500);
     await fakes.flush();
-    assert.deepEqual(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 }), { ids: ['w1', 'w2'], via: 'discovery' });
+    assert.deepEqual(idsOf(await findLiveWorkers(nc, { timeoutMs: 5_000, discoveryWaitMs: 300 })), { ids: ['w1', 'w2'], via: 'discovery' });
   });
 
   it('no worker at all: an empty list at once (NATS has no responders), not an error', { timeout: 20_000 }, async () => {
     await reset();
-    assert.deepEqual(await findLiveWorkers(nc, { timeoutMs: LONG_WAIT_MS, discoveryWaitMs: LONG_WAIT_MS }), { ids: [], via: 'discovery' });
+    assert.deepEqual(idsOf(await findLiveWorkers(nc, { timeoutMs: LONG_WAIT_MS, discoveryWaitMs: LONG_WAIT_MS })), { ids: [], via: 'discovery' });
+  });
+
+  // calls show | hangup | transfer: the AdminClient finds the call's worker through the same find
+  it('AdminClient: the call is found on the workers the heartbeats named, without the discovery wait', { timeout: 20_000 }, async () => {
+    await reset();
+    workers('w1', 'w2');
+    transport(['w1', 'w2']);
+    const call = { id: '00000000000000c2', worker: 'w2' };
+    for (const id of ['w1', 'w2']) {
+      subs.push(fakes.subscribe(Subjects.adminWorker(id, 'calls.show'), {
+        callback: (_err, msg) => {
+          if (id === call.worker) return void msg.respond(JSON.stringify(call));
+          const h = headers();
+          h.set('Nats-Service-Error-Code', String(AdminErrors.notFound));
+          h.set('Nats-Service-Error', 'no such call');
+          msg.respond('', { headers: h });
+        },
+      }));
+    }
+    await fakes.flush();
+    const client = new AdminClient(nc, LONG_WAIT_MS, { discoveryWaitMs: LONG_WAIT_MS });
+    assert.equal((await client.liveWorkers()).via, 'heartbeats');
+    assert.deepEqual(await client.showCall(call.id), call);
+  });
+
+  it('AdminClient: no worker at all is unavailable, at once', { timeout: 20_000 }, async () => {
+    await reset();
+    const client = new AdminClient(nc, LONG_WAIT_MS, { discoveryWaitMs: LONG_WAIT_MS });
+    await assert.rejects(client.showCall('00000000000000c2'), (e) => e instanceof AdminCallError && e.code === AdminErrors.unavailable);
   });
 });
 

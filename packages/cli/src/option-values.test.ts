@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseDuration as cdrParseDuration } from '@switchboard/cdr';
 import { InvalidArgumentError } from 'commander';
-import { integerIn, parseInterval, parseServers, parseTimeoutMs, parseTimeSpec, parseWorkerId, resolveTimeSpec } from './option-values.js';
+import { integerIn, parseDuration, parseInterval, parseServers, parseTimeoutMs, parseTimeSpec, parseWorkerId, resolveTimeSpec } from './option-values.js';
+
+describe('parseDuration', () => {
+  it("reads durations as @switchboard/cdr's does (the CDR query's grammar, kept apart so that every command does not load it)", () => {
+    for (const text of ['90s', '15m', '1h', '7d', '500ms', ' 2 s ', '0s', '1w', '1.5h', '-1h', 'h', '', '10', 'ms', '1H', '3sm']) {
+      assert.equal(parseDuration(text), cdrParseDuration(text), JSON.stringify(text));
+    }
+    assert.equal(parseDuration('2 s'), 2_000);
+  });
+});
 
 describe('parseTimeSpec', () => {
   it('reads a duration as that long ago', () => {

@@ -1,8 +1,24 @@
 // Parsers for option values shared by every command group. Each throws commander's
 // InvalidArgumentError, which commander reports naming the option: exit code 1.
 import { InvalidArgumentError } from 'commander';
-import { parseDuration } from '@switchboard/cdr';
 import { assertNodeId } from '@switchboard/wire';
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function isDurationUnit(unit: string): unit is keyof typeof DURATION_UNITS_MS {
+  return Object.hasOwn(DURATION_UNITS_MS, unit);
+}
+
+/**
+ * `90s`, `15m`, `1h`, `7d`, `500ms` → ms; undefined when it is none of these. The grammar of
+ * @switchboard/cdr's parseDuration (the CDR query's), which is not imported: that package brings
+ * JetStream and zod, and every command parses `--timeout` (issue 20). A test holds the two equal.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  const unit = m?.[2];
+  return m !== null && unit !== undefined && isDurationUnit(unit) ? Number(m[1]) * DURATION_UNITS_MS[unit] : undefined;
+}
 
 /** A point in time as an operator writes it: a duration ago (`1h`) or a local ISO time. */
 export type TimeSpec = { kind: 'ago'; ms: number } | { kind: 'at'; ms: number };

@@ -1,6 +1,6 @@
 // How live calls look on a terminal and in JSON. Pure: the `calls` commands print what these
 // return, and the tests read it without a cluster.
-import type { CallDetail, CallSummary } from '@switchboard/admin';
+import type { CallDetail, CallSummary } from '@switchboard/admin/client';
 import { DIRECTION_SHORT } from '../output/direction.js';
 import { formatFields, type Field } from '../output/fields.js';
 import { formatJson } from '../output/json.js';

@@ -1,6 +1,7 @@
 // switchboard calls ls | show | hangup | transfer: the calls in progress, asked of the workers
 // over the admin API (sb.admin.worker.<id>.calls.*).
-import { AdminRequests, type CallSummary } from '@switchboard/admin';
+import type { CallSummary } from '@switchboard/admin/client';
+import { CALL_ID_PATTERN } from '@switchboard/wire';
 import { InvalidArgumentError, type Command } from 'commander';
 import { withAdmin } from '../admin-connection.js';
 import { notice, type CliContext } from '../cli-context.js';
@@ -65,7 +66,7 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
     .option('--state <state>', 'only calls in this state (e.g. confirmed, early)')
     .addHelpText('after', LIST_HELP)
     .action(async (options: CallListOptions, command: Command) => {
-      const filter = listFilter(options);
+      const filter = await listFilter(options);
       const answers = await withAdmin(command, (client, _nc, live) => askEveryWorker(live, (w) => client.listCalls(filter, w), options.worker));
       const found: CallSummary[] = answered(answers).flat();
       if (globalsOf(command).json === true) ctx.io.out(formatCallListJson(found));
@@ -107,11 +108,16 @@ export function registerCallCommands(program: Command, ctx: CliContext): void {
     });
 }
 
-/** The filter of `calls ls`, checked by the workers' own schema so a bad value names its option. */
-export function listFilter(options: CallListOptions): { trunk?: string; state?: string } {
+/**
+ * The filter of `calls ls`, checked by the workers' own schema so a bad value names its option.
+ * The schemas (zod) are loaded only when there is a filter to check: `calls ls` alone does without.
+ */
+export async function listFilter(options: CallListOptions): Promise<{ trunk?: string; state?: string }> {
   const filter: { trunk?: string; state?: string } = {};
   if (options.trunk !== undefined) filter.trunk = options.trunk;
   if (options.state !== undefined) filter.state = options.state;
+  if (Object.keys(filter).length === 0) return filter;
+  const { AdminRequests } = await import('@switchboard/admin');
   const parsed = AdminRequests['calls.list'].safeParse(filter);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -120,10 +126,9 @@ export function listFilter(options: CallListOptions): { trunk?: string; state?: 
   return filter;
 }
 
-/** A call id as the workers check it (16 hex digits). */
+/** A call id as the workers check it (16 hex digits): their schema's pattern, without loading the schemas. */
 export function parseCallId(text: string): string {
-  const parsed = AdminRequests['calls.show'].shape.id.safeParse(text);
-  if (!parsed.success) throw new InvalidArgumentError('Expected a call id (16 hex digits, as `calls ls` prints it).');
+  if (!CALL_ID_PATTERN.test(text)) throw new InvalidArgumentError('Expected a call id (16 hex digits, as `calls ls` prints it).');
   return text;
 }
 

@@ -1,6 +1,6 @@
 // Listings (calls, workers, stats) ask every live worker: one that does not answer must not
 // hide what the others said, nor pass unnoticed.
-import { AdminCallError, AdminErrors } from '@switchboard/admin';
+import { AdminCallError, AdminErrors } from '@switchboard/admin/client';
 import { WORKER_SERVICE } from '@switchboard/wire';
 import { failureOf, type LiveWorkerIds } from '../admin-connection.js';
 import { CliError } from '../exit-codes.js';

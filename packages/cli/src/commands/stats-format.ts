@@ -1,6 +1,6 @@
 // How the cluster's figures look on a terminal: one table, a row per figure, a column for the
 // cluster's total and one per worker. Pure, like every *-format file.
-import type { WorkerStats } from '@switchboard/admin';
+import type { WorkerStats } from '@switchboard/admin/client';
 import { formatTable, type Column } from '../output/table.js';
 import { formatDuration, formatLocalTime } from '../output/time.js';
 import { formatRate } from './workers-format.js';

@@ -1,7 +1,7 @@
 // switchboard stats [--watch [interval]]: the cluster's figures, summed and per worker, from
 // each worker's stats endpoint (sb.admin.worker.<id>.stats).
 import type { NatsConnection } from '@nats-io/nats-core';
-import type { AdminClient, WorkerStats } from '@switchboard/admin';
+import type { AdminClient, WorkerStats } from '@switchboard/admin/client';
 import type { Command } from 'commander';
 import { withAdmin, type LiveWorkerIds } from '../admin-connection.js';
 import { notice, type CliContext } from '../cli-context.js';

@@ -1,5 +1,5 @@
 // How the trunking configuration looks on a terminal and in JSON. Pure, like every *-format file.
-import type { ConfigSnapshot } from '@switchboard/admin';
+import type { ConfigSnapshot } from '@switchboard/admin/client';
 import { stringify as toYaml } from 'yaml';
 import { formatJson } from '../output/json.js';
 import { formatTable, type Column } from '../output/table.js';

@@ -1,6 +1,6 @@
 // switchboard trunks ls | show | set | apply: the cluster's live trunking configuration (one
 // value in the KV bucket sb-config, read and written through sb.admin.config.get/set).
-import { AdminCallError, AdminErrors, type AdminClient, type ConfigSnapshot } from '@switchboard/admin';
+import { AdminCallError, AdminErrors, type AdminClient, type ConfigSnapshot } from '@switchboard/admin/client';
 import type { Command } from 'commander';
 import { asCliError, withAdmin } from '../admin-connection.js';
 import { notice, type CliContext } from '../cli-context.js';

@@ -1,5 +1,5 @@
 // How the workers look on a terminal and in JSON. Pure, like every *-format file.
-import type { WorkerStats } from '@switchboard/admin';
+import type { WorkerStats } from '@switchboard/admin/client';
 import { formatJson } from '../output/json.js';
 import { formatTable, type Column } from '../output/table.js';
 import { formatDuration } from '../output/time.js';

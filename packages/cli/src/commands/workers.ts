@@ -1,6 +1,6 @@
 // switchboard workers ls | drain: the live workers (found by NATS services discovery) and
 // taking one out of service.
-import type { WorkerStats } from '@switchboard/admin';
+import type { WorkerStats } from '@switchboard/admin/client';
 import type { Command } from 'commander';
 import { failureOf, withAdmin } from '../admin-connection.js';
 import type { CliContext } from '../cli-context.js';

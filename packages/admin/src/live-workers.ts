@@ -1,5 +1,5 @@
-// Which workers are live, for the commands that ask every worker (`workers ls`, `calls ls`,
-// `stats`). Services discovery ($SRV.PING) alone cannot tell when every worker has answered,
+// Which workers are live, for whoever asks every worker (the CLI's `workers ls`, `calls ls`,
+// `stats`) or must find the one holding a call (`AdminClient`). Services discovery ($SRV.PING) alone cannot tell when every worker has answered,
 // so it gathers for a fixed 1 s; the workers' heartbeats (sb.workers.heartbeat), as a transport
 // node's directory holds them, say which workers to expect, so discovery can stop as soon as
 // each of them has answered — a few milliseconds on a local cluster.
@@ -16,9 +16,17 @@ const DIRECTORY_WAIT_MS = 250;
  */
 const DIRECTORY_SETTLED_MS = 2 * HEARTBEAT_INTERVAL_MS;
 
+/** A worker as it answers discovery. */
+export interface WorkerIdentity {
+  id: string;
+  version: string;
+  /** The services framework's instance id of the worker's service. */
+  instance: string;
+}
+
 export interface LiveWorkers {
-  /** The workers that answered discovery, sorted. */
-  ids: string[];
+  /** The workers that answered discovery, sorted by id. */
+  workers: WorkerIdentity[];
   /**
    * `heartbeats`: discovery ended once every worker of the directory had answered;
    * `discovery`: it gathered for its whole wait (no directory, or one that disagreed).
@@ -32,7 +40,7 @@ export interface LiveWorkers {
  * discovery to its full wait, so such a worker is left out instead of timing out a request.
  */
 export async function findLiveWorkers(nc: NatsConnection, opts: { timeoutMs: number; discoveryWaitMs?: number }): Promise<LiveWorkers> {
-  const found = new Set<string>();
+  const found = new Map<string, WorkerIdentity>();
   let expected: ReadonlySet<string> | undefined;
   const discovery = await nc.requestMany(`$SRV.PING.${WORKER_SERVICE}`, '', {
     strategy: 'timer', maxWait: Math.min(opts.timeoutMs, opts.discoveryWaitMs ?? DISCOVERY_WAIT_MS),
@@ -54,8 +62,8 @@ export async function findLiveWorkers(nc: NatsConnection, opts: { timeoutMs: num
     for (;;) {
       const next = await Promise.race([answers.next(), completed]);
       if (next === undefined || next.done === true) break;
-      const id = workerOf(next.value.data);
-      if (id !== undefined) found.add(id);
+      const worker = workerOf(next.value.data);
+      if (worker !== undefined) found.set(worker.id, worker);
       endIfComplete();
     }
   } catch (error) {
@@ -67,7 +75,7 @@ export async function findLiveWorkers(nc: NatsConnection, opts: { timeoutMs: num
     if (stoppable(discovery)) discovery.stop();
     else void answers.return?.();
   }
-  return { ids: [...found].sort((a, b) => a.localeCompare(b)), via: endedEarly ? 'heartbeats' : 'discovery' };
+  return { workers: [...found.values()].sort((a, b) => a.id.localeCompare(b.id)), via: endedEarly ? 'heartbeats' : 'discovery' };
 }
 
 /** nats.js's iterators can be stopped from outside (QueuedIterator), which the type it declares does not say. */
@@ -75,11 +83,13 @@ function stoppable(answers: AsyncIterable<Msg>): answers is AsyncIterable<Msg> &
   return 'stop' in answers && typeof answers.stop === 'function';
 }
 
-/** The worker id of a discovery answer (the `worker` metadata of the worker's service). */
-function workerOf(data: Uint8Array): string | undefined {
+/** The worker of a discovery answer (its id is the `worker` metadata of the worker's service). */
+function workerOf(data: Uint8Array): WorkerIdentity | undefined {
   try {
-    const ping = JSON.parse(new TextDecoder().decode(data)) as { metadata?: { worker?: unknown } };
-    return typeof ping.metadata?.worker === 'string' ? ping.metadata.worker : undefined;
+    const ping = JSON.parse(new TextDecoder().decode(data)) as { id?: unknown; version?: unknown; metadata?: { worker?: unknown } };
+    const id = ping.metadata?.worker;
+    if (typeof id !== 'string') return undefined;
+    return { id, version: typeof ping.version === 'string' ? ping.version : '', instance: typeof ping.id === 'string' ? ping.id : '' };
   } catch {
     return undefined;
   }
