@@ -209,7 +209,7 @@ if (KUBECTL) {
 
 describe('deploy/secrets.example.yaml: the shape, no real secret', () => {
   test('one NATS credential per process role and the routing secret, with placeholder values', () => {
-    for (const role of ['transport', 'worker', 'admin', 'cdr-web']) {
+    for (const role of ['transport', 'worker', 'config-writer', 'admin', 'cdr-web']) {
       assert.equal(secrets.get(`switchboard-nats-${role}`)?.username, role, `the ${role} user`);
     }
     assert.ok((secrets.get('switchboard-routing')?.secret ?? '').length >= 16, 'a routing secret the processes accept (16+ characters)');

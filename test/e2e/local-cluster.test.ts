@@ -58,6 +58,12 @@ function shell(line: string, env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
+/** The admin's password the script made for this cluster (scripts/nats-credentials.mjs). */
+function adminPassword(dataDir: string): string {
+  const credentials = JSON.parse(readFileSync(join(dataDir, 'nats-credentials.json'), 'utf8')) as Record<string, { password: string }>;
+  return credentials.admin?.password ?? assert.fail('no admin credential in the data directory');
+}
+
 /** The environment without an operator's NATS settings, which would change what the CLI connects to. */
 const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_')));
 
@@ -212,7 +218,7 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     await explained(async () => {
       const banner = await script.waitFor((l) => /SIP UDP on [\d.]+:\d+/.test(l.text), WAIT_MS);
       edge = { host: '127.0.0.1', port: Number(/SIP UDP on [\d.]+:(\d+)/.exec(banner.text)?.[1]) };
-      const nc = await connect({ servers: natsUrl, user: 'admin', pass: 'admin-dev-password', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      const nc = await connect({ servers: natsUrl, user: 'admin', pass: adminPassword(dataDir), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
       cleanups.push(() => nc.close());
       heartbeats = new Heartbeats(nc);
       await until('heartbeats of w1 and w2', () => (heartbeats.latest.has('w1') && heartbeats.latest.has('w2') ? true : undefined));
@@ -239,7 +245,7 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     assert.match(text, new RegExp(`trunk "acme" \\(calls from ${PBX_HOST.replaceAll('.', '\\.')}/32\\): dial sip:\\+14155551234@acme\\.trunks\\.example`));
     assert.match(text, new RegExp(`calls from a carrier to its DIDs \\(\\+14155550100\\) go to sip:${PBX_HOST.replaceAll('.', '\\.')}:${pbx.port}`));
     assert.match(text, new RegExp(`the demo carrier on ${CARRIER_HOST.replaceAll('.', '\\.')}:\\d+ is carrier "carrier"`));
-    assert.match(text, new RegExp(`CLI: pnpm exec switchboard --server ${natsUrl.replaceAll('.', '\\.')} --user admin --password admin-dev-password calls ls`));
+    assert.match(text, new RegExp(`CLI: pnpm exec switchboard --server ${natsUrl.replaceAll('.', '\\.')} --user admin --password ${adminPassword(dataDir)} calls ls`));
     assert.doesNotMatch(text, /you are trunk/, 'nothing of the example configuration the script does not run');
   }));
 
@@ -253,11 +259,11 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     const fromBanner = await shell(cli, CLEAN_ENV);
     assert.equal(fromBanner.code, 0, fromBanner.stderr);
     assert.equal(fromBanner.stderr, 'switchboard: no calls in progress matched\n');
-    // the README's own words, its server given as the README says (SWITCHBOARD_NATS_URL)
-    const env = { ...CLEAN_ENV, SWITCHBOARD_NATS_URL: natsUrl };
+    // the README's own words, its server and data directory given as the README says (SWITCHBOARD_NATS_URL, SWITCHBOARD_DATA_DIR)
+    const env = { ...CLEAN_ENV, SWITCHBOARD_NATS_URL: natsUrl, SWITCHBOARD_DATA_DIR: dataDir };
     const times: string[] = [];
     for (const command of ['workers ls', 'calls ls', 'stats']) {
-      const run = await shell(`pnpm exec switchboard --user admin --password admin-dev-password ${command}`, env);
+      const run = await shell(`pnpm exec switchboard --user admin --password "$(node scripts/nats-credentials.mjs admin)" ${command}`, env);
       assert.equal(run.code, 0, `${command}: ${run.stderr}`);
       times.push(`${command} ${run.ms} ms`);
       if (command === 'workers ls') assert.match(run.stdout, /^w1 +active .*\nw2 +active /m);

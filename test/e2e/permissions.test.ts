@@ -1,26 +1,32 @@
-// NATS accounts and permissions end to end (issue 9): a real nats-server running the
-// production rules of deploy/nats/ (nats-server.conf and its permissions.conf), a transport
-// and a worker connected as their users. A call still goes through; then client connections
-// as each user show what the server refuses (a "Permissions Violation", which nats.js reports
-// as a PermissionViolationError on the connection's status, or as the cause of a request's
-// rejection) and what it lets through.
+// NATS accounts and permissions end to end (issue 9; least privilege, issue 19): a real
+// nats-server running the production rules of deploy/nats/ (nats-server.conf and its
+// permissions.conf), a transport and a worker connected as their users (the worker's config
+// service as config-writer). A call still goes through; then client connections as each user,
+// with its role's inbox prefix, show what the server refuses (a "Permissions Violation", which
+// nats.js reports as a PermissionViolationError on the connection's status, or as the cause of
+// a request's rejection) and what it lets through.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AdminClient } from '@switchboard/admin';
+import { KvWatchInclude, Kvm } from '@nats-io/kv';
 import { errors, type NatsConnection, type PermissionViolationError } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { CdrClient } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeMap, Subjects, WORKER_SERVICE } from '@switchboard/wire';
+import { CDR_STREAM, CONFIG_BUCKET, decodeMap, natsInboxPrefix, Subjects, TRUNKING_KEY, WORKER_SERVICE } from '@switchboard/wire';
 import { oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
-type NatsUser = 'transport' | 'worker' | 'admin' | 'cdr-web';
+type NatsUser = 'transport' | 'worker' | 'config-writer' | 'admin' | 'cdr-web';
 
 const PASSWORDS: Record<NatsUser, string> = {
   transport: 'transport-test-password',
   worker: 'worker-test-password',
+  'config-writer': 'config-writer-test-password',
   admin: 'admin-test-password',
   'cdr-web': 'cdr-web-test-password',
 };
@@ -28,9 +34,11 @@ const PASSWORDS: Record<NatsUser, string> = {
 const PASSWORD_VARIABLES: Record<NatsUser, string> = {
   transport: 'NATS_TRANSPORT_PASSWORD',
   worker: 'NATS_WORKER_PASSWORD',
+  'config-writer': 'NATS_CONFIG_WRITER_PASSWORD',
   admin: 'NATS_ADMIN_PASSWORD',
   'cdr-web': 'NATS_CDR_WEB_PASSWORD',
 };
+const CLI_MAIN = join(repoRoot, 'packages/cli/dist/main.js');
 
 function replaceOnce(text: string, pattern: string | RegExp, by: string): string {
   const found = typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
@@ -56,6 +64,10 @@ function productionConfig(): string {
 }
 
 const userEnv = (user: NatsUser): NodeJS.ProcessEnv => ({ SWITCHBOARD_NATS_USER: user, SWITCHBOARD_NATS_PASS: PASSWORDS[user] });
+/** A worker process: its own user, and its config service's. */
+const workerEnv: NodeJS.ProcessEnv = {
+  ...userEnv('worker'), SWITCHBOARD_NATS_CONFIG_WRITER_USER: 'config-writer', SWITCHBOARD_NATS_CONFIG_WRITER_PASS: PASSWORDS['config-writer'],
+};
 
 /** A client connection as `user`, keeping every permission violation the server reports on it. */
 interface Client {
@@ -74,8 +86,9 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
   let pbx: UserAgent;
   const clients: NatsConnection[] = [];
 
-  async function connectAs(user: NatsUser): Promise<Client> {
-    const nc = await connect({ servers: nats.url, user, pass: PASSWORDS[user], name: `permissions-test-${user}`, maxReconnectAttempts: 0 });
+  /** `inboxPrefix`: the role's own (as its processes connect) unless another is asked for. */
+  async function connectAs(user: NatsUser, inboxPrefix = natsInboxPrefix(user)): Promise<Client> {
+    const nc = await connect({ servers: nats.url, user, pass: PASSWORDS[user], name: `permissions-test-${user}`, maxReconnectAttempts: 0, inboxPrefix });
     clients.push(nc);
     const violations: PermissionViolationError[] = [];
     void (async () => {
@@ -112,7 +125,7 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100' });
     t1 = await startTransport('t1', nats.url, { env: userEnv('transport') });
     const file = writeCluster(nats.url, oneCarrierTrunking(carrier.port));
-    w1 = await startWorker('w1', file, nats.url, userEnv('worker'));
+    w1 = await startWorker('w1', file, nats.url, workerEnv);
     await workersKnown(t1, ['w1']);
   });
 
@@ -218,7 +231,7 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     await assert.rejects(transport.nc.request(Subjects.adminConfig('get'), '{}', { timeout: 5_000 }), (err: Error) => {
       assert.ok(err.cause instanceof errors.PermissionViolationError, `expected a permission violation, got ${err.message}`);
       assert.equal(err.cause.operation, 'subscription');
-      assert.match(err.cause.subject, /^_INBOX\./);
+      assert.match(err.cause.subject, /^_INBOX_transport\./);
       return true;
     });
     transport.nc.publish(Subjects.workerHeartbeat, new Uint8Array(1));
@@ -227,9 +240,145 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     await transport.violation('publish', Subjects.transportOutbound('t1'));
   });
 
+  test('inboxes: each role subscribes to its own prefix only, and requests across roles are still answered', async () => {
+    const worker = await connectAs('worker');
+    for (const other of ['_INBOX_admin.>', '_INBOX_cdr-web.>', '_INBOX_config-writer.>', '_INBOX.>', '>']) {
+      worker.nc.subscribe(other);
+      await worker.violation('subscription', other);
+    }
+    const admin = await connectAs('admin');
+    for (const other of ['_INBOX_worker.>', '_INBOX_transport.>', '_INBOX.>']) {
+      admin.nc.subscribe(other);
+      await admin.violation('subscription', other);
+    }
+    // a client still on nats.js's shared `_INBOX` prefix is answered nowhere: the reply could be read by anyone
+    const shared = await connectAs('cdr-web', '_INBOX');
+    await assert.rejects(shared.nc.request(Subjects.cdrQuery, '{}', { timeout: 5_000 }), (err: Error) => {
+      assert.ok(err.cause instanceof errors.PermissionViolationError, `expected a permission violation, got ${err.message}`);
+      assert.equal(err.cause.operation, 'subscription');
+      assert.match(err.cause.subject, /^_INBOX\./);
+      return true;
+    });
+    // across roles: the worker answers into the asker's inbox (allow_responses), never reading it
+    const stats = decodeMap((await admin.nc.request(Subjects.workerStats('w1'), '', { timeout: 5_000 })).data) as { workerId: string };
+    assert.equal(stats.workerId, 'w1');
+    const page = await connectAs('cdr-web');
+    assert.ok(Array.isArray((await new CdrClient(page.nc).query({ limit: 1 })).records));
+  });
+
+  test('worker: never purges, deletes or edits SB_CDR, nor writes sb-config around the config service', async () => {
+    const worker = await connectAs('worker');
+    const jsm = await jetstreamManager(worker.nc);
+    const stored = (await jsm.streams.info(CDR_STREAM)).state.messages;
+    assert.ok(stored > 0, 'the first test\'s call left its record');
+    for (const api of ['STREAM.PURGE', 'STREAM.DELETE', 'STREAM.UPDATE']) await assertRequestDenied(worker, `$JS.API.${api}.${CDR_STREAM}`);
+    await assertRequestDenied(worker, `$JS.API.STREAM.DELETE.KV_${CONFIG_BUCKET}`);
+    await assertRequestDenied(worker, `$JS.API.STREAM.PURGE.KV_${CONFIG_BUCKET}`);
+    // nats.js's own purge, as code in the worker would call it: refused as well
+    await assert.rejects(jsm.streams.purge(CDR_STREAM));
+    assert.equal((await jsm.streams.info(CDR_STREAM)).state.messages, stored, 'not one record lost');
+
+    // sb-config: read, yes; written directly, no (the KV API and a raw publish alike)
+    const config = await new Kvm(worker.nc).open(CONFIG_BUCKET);
+    const before = await config.get(TRUNKING_KEY);
+    assert.ok(before !== null, 'the worker reads the configuration');
+    await assert.rejects(config.put(TRUNKING_KEY, '{"trunks":[]}'));
+    worker.nc.publish(`$KV.${CONFIG_BUCKET}.${TRUNKING_KEY}`, '{"trunks":[]}');
+    await worker.violation('publish', `$KV.${CONFIG_BUCKET}.${TRUNKING_KEY}`);
+    assert.equal((await config.get(TRUNKING_KEY))?.revision, before.revision, 'the configuration is unchanged');
+    // nor may it make the bucket (a worker that found it gone would seed it with its file)
+    await assertRequestDenied(worker, `$JS.API.STREAM.CREATE.KV_${CONFIG_BUCKET}`);
+  });
+
+  test('worker: makes its buckets, compare-and-sets and watches them; watches sb-config as the config service writes it', async () => {
+    const worker = await connectAs('worker');
+    const kvm = new Kvm(worker.nc);
+    // sb-limits exists (w1 made it); sb-slots and sb-dialogs are made here, as issue 16's workers will
+    for (const bucket of ['sb-limits', 'sb-slots', 'sb-dialogs']) {
+      const kv = await kvm.create(bucket, { history: 1 });
+      const key = `permissions-test.${Date.now()}`;
+      const first = await kv.create(key, 'one');
+      const second = await kv.update(key, 'two', first);
+      await assert.rejects(kv.update(key, 'stale', first), /wrong last sequence/i, `${bucket}: compare-and-set refuses a stale revision`);
+      assert.equal((await kv.get(key))?.string(), 'two', bucket);
+      assert.ok(second > first);
+      if (bucket !== 'sb-limits') {
+        // ordered push consumers (flow control replies on $JS.FC) on the worker's inbox
+        const updates = await kv.watch({ key, include: KvWatchInclude.UpdatesOnly });
+        await kv.update(key, 'three', second);
+        for await (const e of updates) {
+          assert.equal(e.string(), 'three', `${bucket}: the watch sees the write`);
+          break;
+        }
+        updates.stop();
+      }
+      await kv.delete(key);
+    }
+
+    // sb-config through the validated config service: written as config-writer, seen by a worker's watch
+    const config = await kvm.open(CONFIG_BUCKET);
+    const updates = await config.watch({ key: TRUNKING_KEY, include: KvWatchInclude.UpdatesOnly });
+    const client = new AdminClient((await connectAs('admin')).nc, 5_000);
+    const current = await client.ask<{ revision: number; trunking: unknown }>(Subjects.adminConfig('get'), {});
+    const written = await client.ask<{ revision: number }>(Subjects.adminConfig('set'), { trunking: current.trunking, revision: current.revision });
+    assert.ok(written.revision > current.revision);
+    for await (const e of updates) {
+      assert.equal(e.revision, written.revision, 'the watch sees the config service\'s write');
+      break;
+    }
+    updates.stop();
+    // a stale revision is still refused by the service (compare-and-set through the writer's connection)
+    await assert.rejects(client.ask(Subjects.adminConfig('set'), { trunking: current.trunking, revision: current.revision }), /not the latest/);
+  });
+
+  test('config-writer: writes sb-config and nothing else', async () => {
+    const writer = await connectAs('config-writer');
+    for (const subject of [Subjects.workerInbound('w1'), Subjects.cdrRecord('acme', 'forged'), `$KV.sb-limits.x`, Subjects.adminConfig('set')]) {
+      writer.nc.publish(subject, new Uint8Array(1));
+      await writer.violation('publish', subject);
+    }
+    await assertRequestDenied(writer, `$JS.API.STREAM.PURGE.${CDR_STREAM}`);
+    await assertRequestDenied(writer, `$JS.API.STREAM.DELETE.KV_${CONFIG_BUCKET}`);
+    await assertRequestDenied(writer, `$JS.API.CONSUMER.CREATE.${CDR_STREAM}`);
+    writer.nc.subscribe(Subjects.admin);
+    await writer.violation('subscription', Subjects.admin);
+  });
+
+  test('transport and CDR page: no JetStream API, no KV, at all', async () => {
+    const transport = await connectAs('transport');
+    for (const subject of ['$JS.API.INFO', `$JS.API.STREAM.INFO.${CDR_STREAM}`, `$JS.API.DIRECT.GET.KV_${CONFIG_BUCKET}`, `$KV.${CONFIG_BUCKET}.${TRUNKING_KEY}`, 'sb.cdr.rec.acme.forged']) {
+      transport.nc.publish(subject, new Uint8Array(1));
+      await transport.violation('publish', subject);
+    }
+    const page = await connectAs('cdr-web');
+    for (const subject of [`$JS.API.STREAM.INFO.${CDR_STREAM}`, `$JS.API.CONSUMER.CREATE.${CDR_STREAM}`, `$JS.API.DIRECT.GET.KV_${CONFIG_BUCKET}`]) {
+      await assertRequestDenied(page, subject);
+    }
+    page.nc.publish(`$KV.${CONFIG_BUCKET}.${TRUNKING_KEY}`, '{}');
+    await page.violation('publish', `$KV.${CONFIG_BUCKET}.${TRUNKING_KEY}`);
+  });
+
+  test('the CLI as admin: services discovery, the workers and the CDR listing', async () => {
+    const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI_MAIN, '--server', nats.url, '--user', 'admin', '--password', PASSWORDS.admin, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
+      });
+    });
+    const workers = await cli(['workers', 'ls']);
+    assert.equal(workers.code, 0, workers.stderr);
+    assert.match(workers.stdout, /^w1 +active /m);
+    const records = await cli(['--json', 'cdr', 'ls']);
+    assert.equal(records.code, 0, records.stderr);
+    for (const args of [['trunks', 'ls'], ['stats']]) {
+      const run = await cli(args);
+      assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
+    }
+    assert.doesNotMatch(nats.process.output(), /switchboard-cli".*Violation/, 'the CLI stays within the admin\'s permissions');
+  });
+
   test('after all that, the transport and the worker themselves were still refused nothing', () => {
     // the server names each refused connection (the processes connect as transport-<id>, worker-<id>)
-    const refused = nats.process.output().split('\n').filter((l) => /Violation/.test(l) && /:(transport-t1|worker-w1)"/.test(l));
+    const refused = nats.process.output().split('\n').filter((l) => /Violation/.test(l) && /:(transport-t1|worker-w1|worker-w1-config)"/.test(l));
     assert.deepEqual(refused, []);
   });
 

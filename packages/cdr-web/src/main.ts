@@ -3,6 +3,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CdrClient, CdrQueryError } from '@switchboard/cdr';
 import { ConnectionWatch, serveHealth } from '@switchboard/health';
+import { natsInboxPrefix } from '@switchboard/wire';
 import { pino } from 'pino';
 import { CdrWebServer, type CdrSource } from './cdr-web-server.js';
 import { parseCdrWebOptions, USAGE } from './cdr-web-options.js';
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
 
   nc = await connect({
     servers: options.natsServers, name: 'cdr-web', user: options.natsUser, pass: options.natsPass,
+    inboxPrefix: natsInboxPrefix('cdr-web'),
     maxReconnectAttempts: -1, waitOnFirstConnect: true,
   });
   client = new CdrClient(nc);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { natsInboxPrefix } from '@switchboard/wire';
 import { CliError } from './exit-codes.js';
 import type { NatsTarget } from './global-options.js';
 
@@ -14,6 +15,8 @@ export async function withNats<T>(target: NatsTarget, work: (nc: NatsConnection)
     timeout: target.timeoutMs,
     maxReconnectAttempts: 0,
     name: 'switchboard-cli',
+    // the operator's role: its user may read only these inboxes (deploy/nats/permissions.conf)
+    inboxPrefix: natsInboxPrefix('admin'),
   };
   switch (target.auth.kind) {
     case 'none':

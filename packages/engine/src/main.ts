@@ -6,6 +6,7 @@ import { loadConfigOrExit } from '@switchboard/config';
 import { ConnectionWatch, serveHealth } from '@switchboard/health';
 import { startTelemetry } from '@switchboard/telemetry';
 import { loadTrunkingConfig } from './worker/load-trunking-config.js';
+import { natsInboxPrefix } from '@switchboard/wire';
 import { pino } from 'pino';
 import { loadWorkerConfig } from './worker/worker-config.js';
 import { ENGINE_VERSION, WorkerNode } from './worker/worker-node.js';
@@ -38,14 +39,21 @@ async function main(): Promise<void> {
     routes: [drainRoute(() => drains, () => node?.calls ?? 0)],
   });
   if (health !== undefined) log.info({ event: 'health-listening', ...health.address }, `health endpoints on ${health.address.host}:${health.address.port}`);
+  // a restarted server is answered ≤ ~0.5 s after it is back (the default wait is 2 s); the jitter
+  // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
+  const reconnect = { maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true };
   const nc = await connect({
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
-    // a restarted server is answered ≤ ~0.5 s after it is back (the default wait is 2 s); the jitter
-    // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
-    maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true,
+    inboxPrefix: natsInboxPrefix('worker'), ...reconnect,
   });
   nats = new ConnectionWatch(nc);
-  const worker = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir), trunkingFile);
+  // the validated config service writes sb-config as a user of its own, which nothing else in the worker holds a connection of
+  const writer = config.nats.configWriter;
+  const configWriterNc = writer === undefined ? undefined : await connect({
+    servers: config.nats.servers, name: `worker-${config.worker.id}-config`, user: writer.user, pass: writer.pass,
+    inboxPrefix: natsInboxPrefix('config-writer'), ...reconnect,
+  });
+  const worker = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir), trunkingFile, configWriterNc);
   node = worker;
   const drain = new WorkerDrain(worker);
   drains = drain;

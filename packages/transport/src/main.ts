@@ -4,6 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@switchboard/config';
 import { serveHealth } from '@switchboard/health';
 import { startTelemetry } from '@switchboard/telemetry';
+import { natsInboxPrefix } from '@switchboard/wire';
 import { pino } from 'pino';
 import { guessedAdvertisements } from './peer-address.js';
 import { loadTransportConfig } from './transport-config.js';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     name: `transport-${config.transport.id}`,
     user: config.nats.user,
     pass: config.nats.pass,
+    inboxPrefix: natsInboxPrefix('transport'),
     maxReconnectAttempts: -1,
     // back within a second of NATS returning (the default waits 2 s); the jitter spreads the nodes' retries
     reconnectTimeWait: RECONNECT_WAIT_MS,

@@ -18,3 +18,4 @@ export { WorkerDirectory, type WorkerStatus } from './worker-directory.js';
 export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js';
 export { newTraceparent, parseTraceparent, formatTraceparent, type TraceContext } from './traceparent.js';
 export { BatchedPublisher, type PublishFn } from './batched-publisher.js';
+export { natsInboxPrefix, type NatsRole } from './nats-roles.js';

@@ -81,7 +81,9 @@ function unknownField(raw: unknown, parsed: unknown, path: (string | number)[]):
  * starts first, and watched by every worker, which applies each new revision to the calls
  * that start after it (a call keeps the policy it started with). Writes go through `set`,
  * which validates with the file's schema and compares revisions, so an invalid or stale
- * write changes nothing.
+ * write changes nothing. Every write (the bucket made, the seed, `set`) goes over the config
+ * service's own connection, `writer`: in production its user is the only one that may write
+ * the bucket, so the rest of the worker, with the worker user, can only read and watch it.
  */
 export class LiveTrunking {
   private watching = true;
@@ -92,6 +94,9 @@ export class LiveTrunking {
   private constructor(
     private readonly nc: NatsConnection,
     private kv: KV,
+    private readonly writerNc: NatsConnection,
+    /** `kv` bound on the writer's connection (the same handle when there is one connection). */
+    private writer: KV,
     private readonly replicas: number,
     private readonly log: Logger,
     private current: { revision: number; config: TrunkingConfig },
@@ -99,15 +104,18 @@ export class LiveTrunking {
 
   /**
    * `replicas`: copies of the bucket in a JetStream cluster, used when the bucket is created;
-   * `seedFile`: where `seed` was read from, named in the log when the cluster's value differs.
+   * `seedFile`: where `seed` was read from, named in the log when the cluster's value differs;
+   * `writerNc`: the connection the writes go over (the config service's user), `nc` by default.
    */
   static async open(
     nc: NatsConnection, seed: TrunkingConfig, log: Logger, apply: (config: TrunkingConfig, revision: number) => void, replicas = 1, seedFile?: string,
+    writerNc: NatsConnection = nc,
   ): Promise<LiveTrunking> {
-    const kv = await createConfigBucket(nc, replicas);
+    const writer = await createConfigBucket(writerNc, replicas);
+    const kv = writerNc === nc ? writer : await new Kvm(nc).open(CONFIG_BUCKET);
     let seeded = false;
     try {
-      const revision = await kv.create(TRUNKING_KEY, JSON.stringify(seed));
+      const revision = await writer.create(TRUNKING_KEY, JSON.stringify(seed));
       seeded = true;
       log.info({ event: 'config-seeded', revision }, 'trunking configuration seeded into the cluster from the file');
     } catch {
@@ -115,7 +123,7 @@ export class LiveTrunking {
     }
     const entry = await kv.get(TRUNKING_KEY);
     const read = entry === null ? undefined : readEntry(entry.string());
-    const live = new LiveTrunking(nc, kv, replicas, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
+    const live = new LiveTrunking(nc, kv, writerNc, writer, replicas, log, read?.ok === true ? { revision: entry?.revision ?? 0, config: read.config } : { revision: 0, config: seed });
     if (read !== undefined && !read.ok) log.error({ event: 'config-invalid', detail: read.message }, 'the stored trunking configuration is invalid: running the file\'s');
     // an edited file is silently not in force after the first start: say so, and how to apply it
     if (!seeded && read?.ok === true && !sameTrunking(read.config, seed)) {
@@ -145,7 +153,7 @@ export class LiveTrunking {
     const data = JSON.stringify(value);
     let written: number;
     try {
-      written = revision === undefined ? await this.kv.put(TRUNKING_KEY, data) : await this.kv.update(TRUNKING_KEY, data, revision);
+      written = revision === undefined ? await this.writer.put(TRUNKING_KEY, data) : await this.writer.update(TRUNKING_KEY, data, revision);
     } catch (error) {
       if (revision !== undefined && /wrong last sequence/i.test((error as Error).message)) {
         throw new ConfigWriteError('conflict', `revision ${revision} is not the latest: read the configuration again`);
@@ -216,9 +224,10 @@ export class LiveTrunking {
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
     }
-    this.kv = await createConfigBucket(this.nc, this.replicas);
+    this.writer = await createConfigBucket(this.writerNc, this.replicas);
+    this.kv = this.writerNc === this.nc ? this.writer : await new Kvm(this.nc).open(CONFIG_BUCKET);
     try {
-      const revision = await this.kv.create(TRUNKING_KEY, JSON.stringify(this.current.config));
+      const revision = await this.writer.create(TRUNKING_KEY, JSON.stringify(this.current.config));
       this.log.warn({ event: 'config-bucket-recreated', revision }, 'trunking configuration bucket was missing: made again with the configuration in force');
     } catch {
       // another worker made it again first, with the configuration in force on it

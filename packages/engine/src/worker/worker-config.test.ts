@@ -55,3 +55,19 @@ describe('worker configuration: the id from a pod name', () => {
     assert.equal(config.worker.id, 'w9');
   });
 });
+
+describe('worker configuration: the config service\'s own NATS user', () => {
+  it('is absent unless given: the worker\'s connection writes sb-config', () => {
+    assert.equal(loadWorkerConfig(file(BASE), {}).nats.configWriter, undefined);
+  });
+
+  it('comes from SWITCHBOARD_NATS_CONFIG_WRITER_USER and _PASS (a Secret in deployment)', () => {
+    const config = loadWorkerConfig(file(BASE), { SWITCHBOARD_NATS_CONFIG_WRITER_USER: 'config-writer', SWITCHBOARD_NATS_CONFIG_WRITER_PASS: 'pw' });
+    assert.deepEqual(config.nats.configWriter, { user: 'config-writer', pass: 'pw' });
+  });
+
+  it('refuses a user without its password, naming the field', () => {
+    const path = file(BASE);
+    assert.throws(() => loadWorkerConfig(path, { SWITCHBOARD_NATS_CONFIG_WRITER_USER: 'config-writer' }), (err: unknown) => err instanceof ConfigError && err.field === 'nats.configWriter.pass');
+  });
+});

@@ -78,7 +78,14 @@ export const WorkerConfigSchema = z.object({
       replicas: z.number().int().min(1).max(5).default(1),
     })
     .default({ replicas: 1 }),
-  nats: NatsSection,
+  nats: NatsSection.extend({
+    /**
+     * The validated config service's own NATS user (README "Security"): the only one that may
+     * write the sb-config bucket. Absent, the worker's connection writes it (a server without
+     * per-role permissions).
+     */
+    configWriter: z.object({ user: z.string().min(1), pass: z.string().min(1) }).optional(),
+  }),
   routing: RoutingSection,
   log: LogSection,
   health: HealthSection,
@@ -92,6 +99,8 @@ export const WORKER_ENV: readonly EnvOverride[] = [
   { variable: 'SWITCHBOARD_WORKER_ID', path: ['worker', 'id'] },
   { variable: 'SWITCHBOARD_TRUNKING_FILE', path: ['trunking', 'file'] },
   { variable: 'SWITCHBOARD_CDR_SPOOL_DIR', path: ['cdr', 'spoolDir'] },
+  { variable: 'SWITCHBOARD_NATS_CONFIG_WRITER_USER', path: ['nats', 'configWriter', 'user'] },
+  { variable: 'SWITCHBOARD_NATS_CONFIG_WRITER_PASS', path: ['nats', 'configWriter', 'pass'] },
   ...CLUSTER_ENV,
 ];
 

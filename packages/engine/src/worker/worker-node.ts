@@ -60,6 +60,8 @@ export class WorkerNode {
     cdrSpoolDir: string = config.cdr.spoolDir,
     /** The trunking file `trunking` was read from, named when the cluster's configuration differs from it. */
     private readonly trunkingFile?: string,
+    /** The config service's own connection, the only one that writes sb-config (README "Security"); absent: `nc`. */
+    private readonly configWriterNc?: NatsConnection,
   ) {
     const telemetry = activeTelemetry();
     const counters = new Counters();
@@ -130,7 +132,7 @@ export class WorkerNode {
     this.live = await LiveTrunking.open(this.nc, this.seed, this.log, (trunking, revision) => {
       this.trunking.apply(trunking);
       this.log.info({ event: 'trunking', revision, trunks: trunking.trunks.length, carriers: trunking.carriers.length }, 'trunking configuration in force');
-    }, replicas, this.trunkingFile);
+    }, replicas, this.trunkingFile, this.configWriterNc);
     this.adminService = new AdminService(this.nc, this.admin, this.log);
     await this.adminService.start();
     const cdr = this.config.cdr;
@@ -205,6 +207,7 @@ export class WorkerNode {
     this.kernel.shutdown();
     await this.cdrPublisher.close(2_000);
     await this.limiter.close();
+    await this.configWriterNc?.drain();
     await this.nc.drain();
   }
 
