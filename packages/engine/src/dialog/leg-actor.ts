@@ -333,6 +333,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (tx === undefined) return;
     this.pendingAnswers.delete(token);
     this.compact();
+    this.snapshotDue?.();
     const req = tx.request;
     const accepted = req.method === 'INVITE' && status >= 200 && status < 300;
     const headers: [string, string][] = accepted ? [['Contact', contactFor(this.peer).toString()], ...extra] : extra;

@@ -148,8 +148,10 @@ export abstract class TransactionDriver {
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
     this.startClient(branch, request, owner);
-    // RFC 3261 §12.2.2: an adopter must start above every number we used; write again before we reach the reservation
-    if (this.dialog.localCSeq + CSEQ_MARGIN >= this.cseqReserved) this.snapshotDue?.();
+    // a transaction starting is worth a snapshot; and RFC 3261 §12.2.2: an adopter must start above
+    // every number we used, so the snapshot must be rewritten before we reach its reservation
+    if (this.snapshotDue !== undefined && this.dialog.localCSeq + CSEQ_MARGIN >= this.cseqReserved) this.ctx.counters.add('snapshots.cseq-near-reservation');
+    this.snapshotDue?.();
   }
 
   protected sendAck(res: SipResponse): void {

@@ -36,6 +36,10 @@ export class MemoryDialogStore implements DialogStore {
     return this.entries.size;
   }
 
+  allKeys(): string[] {
+    return [...this.entries.keys()];
+  }
+
   put(key: string, value: Uint8Array, previous: number | undefined): Promise<number> {
     const current = this.entries.get(key)?.revision;
     if (current !== previous) return Promise.reject(new RevisionConflict(key));
