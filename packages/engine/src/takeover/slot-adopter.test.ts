@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { SipRequest, SipResponse, type SipMessage } from '@switchboard/sip';
 import { LocalCallLimiter } from '@switchboard/limits';
 import { A_PORT, answer, deliver, fromA, isReq, isRes, settle, type TestContext } from '../testing/harness.js';
-import { C1, carrier, engineWith, establish, SDP_B, takeFinal, takeInvite, trunking, type Harness } from '../testing/call-fixtures.js';
+import { C1, carrier, engineWith, establish, hangUp, SDP_B, takeFinal, takeInvite, trunking, type Harness } from '../testing/call-fixtures.js';
 import { CSEQ_RESERVATION } from './call-snapshot.js';
 import { MemoryDialogStore } from './dialog-store.js';
 import { decodeSnapshot } from './snapshot-codec.js';
@@ -150,5 +150,51 @@ describe('worker takeover: a call carried on from its snapshot', () => {
     assert.equal(record?.takenOver?.from, 'w1');
     assert.equal(store.size, 0, 'the snapshot deleted when the call ended');
     assert.ok(isRes(200)(reinviteOk));
+  });
+
+  test('a plain call (invite, answer, bye): written once confirmed, deleted at its end; early calls never', async (t) => {
+    const store = new MemoryDialogStore();
+    const a = worker(store, 'w1');
+    t.after(() => a.h.kernel.shutdown());
+    let sizes: number[] = [];
+    const put = store.put.bind(store);
+    store.put = (key, value, previous) => ((sizes = [...sizes, value.length]), put(key, value, previous));
+    const { ok } = await establish(a.h);
+    await settle();
+    assert.equal(a.h.ctx.counters.get('snapshots.written'), 1);
+    console.log(`snapshot of a plain answered call: ${sizes[0]} bytes`);
+    await hangUp(a.h, ok);
+    await settle();
+    console.log(`KV writes of a plain call: ${a.h.ctx.counters.get('snapshots.written')} put(s) + 1 delete`);
+    assert.equal(store.size, 0);
+    assert.ok(a.h.ctx.counters.get('snapshots.written') <= 2);
+  });
+
+  test('dropSlot: the slot\'s calls stop without a word, no record, their hold leaves this worker\'s share', async (t) => {
+    const store = new MemoryDialogStore();
+    const a = worker(store, 'w1');
+    t.after(() => a.h.kernel.shutdown());
+    await establish(a.h);
+    await settle();
+    const [key = ''] = store.allKeys();
+    a.h.link.sent.length = 0;
+    assert.equal(a.adopter.dropSlot(Number(key.split('.')[0])), 1);
+    await settle();
+    assert.equal(a.h.link.sent.length, 0, 'no SIP');
+    assert.equal(a.h.ctx.calls.size, 0);
+    assert.equal(a.limiter.held().size, 0);
+    a.h.ctx.cdr.tell({ flush: true });
+    await settle();
+    assert.equal(a.h.records.length, 0, 'the new owner makes the record');
+    assert.equal(store.size, 1, 'the new owner has the snapshot');
+  });
+
+  test('an unreadable snapshot is refused with a log and counted; the slot\'s other calls are adopted', async (t) => {
+    const store = new MemoryDialogStore();
+    await store.put('9.0000000000000001', new Uint8Array([0x81, 0xa1, 0x76, 0x00]), undefined);
+    const b = worker(store, 'w2');
+    t.after(() => b.h.kernel.shutdown());
+    assert.deepEqual(await b.adopter.adoptSlot(9), { calls: 0, unreadable: 1 });
+    assert.equal(b.h.ctx.counters.get('snapshots.unreadable'), 1);
   });
 });
