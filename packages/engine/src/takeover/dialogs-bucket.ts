@@ -34,6 +34,8 @@ export class JetStreamDialogStore implements DialogStore {
     private readonly log: Logger,
   ) {
     this.kv = openDialogsBucket(js, settings);
+    // a failure here is seen (and healed) by the first write; a rejection nobody awaits must not end the process
+    this.kv.catch((err: unknown) => log.warn({ err, bucket: settings.bucket }, 'dialogs bucket not bound yet: snapshots wait for it'));
   }
 
   /** Resolves once the bucket is bound (rejects if it cannot be). */
