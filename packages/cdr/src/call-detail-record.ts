@@ -55,6 +55,12 @@ export interface CallDetailRecord {
   reason?: string;
   /** Who ended it: a party of the record's call, or us (a timer, a limit, a refusal, an operator). */
   endedBy: EndedBy;
+  /**
+   * The call outlived the worker that started it (issue 16): `at`, when another worker adopted it
+   * from its snapshot; `from`, the worker that wrote that snapshot, when known. `worker` is the
+   * adopter, which finished the record.
+   */
+  takenOver?: { at: number; from?: string };
 }
 
 export interface PartyNumber {

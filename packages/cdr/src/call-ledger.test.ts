@@ -271,3 +271,22 @@ describe('CallLedger: transfers', () => {
     assert.equal(referred?.endedBy, 'system');
   });
 });
+
+describe('CallLedger: taken over by another worker', () => {
+  it('rebuilt from its events on the adopter: start and answer kept, end real, takenOver set', () => {
+    const first = ledgerOf(answeredOrigination);
+    const adopted = CallLedger.fromJSON('0a1b2c3d', 'w2', first.toJSON(), { at: T0 + 30_000, from: 'w1' });
+    adopted.apply({ type: 'hangup', leg: 'a', at: T0 + 60_000, cancel: false });
+    adopted.apply({ type: 'ending', at: T0 + 60_000, by: 'a' });
+    adopted.apply({ type: 'ended', at: T0 + 60_100 });
+    const [r, ...more] = adopted.records();
+    assert.equal(more.length, 0);
+    assert.equal(r?.worker, 'w2');
+    assert.equal(r?.startedAt, T0);
+    assert.equal(r?.answeredAt, T0 + 2_000);
+    assert.equal(r?.endedAt, T0 + 60_000);
+    assert.equal(r?.endedBy, 'caller');
+    assert.deepEqual(r?.takenOver, { at: T0 + 30_000, from: 'w1' });
+    assert.equal(ledgerOf(answeredOrigination).records()[0]?.takenOver, undefined, 'a call that stayed put says nothing');
+  });
+});

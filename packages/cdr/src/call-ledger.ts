@@ -70,6 +70,10 @@ interface Segment extends Pick<CallDetailRecord, 'startedAt' | 'ringingAt' | 'an
  */
 export class CallLedger {
   private readonly segments: Segment[] = [];
+  /** Every event applied, in order: what a snapshot of the call keeps, and what an adopter replays (`fromJSON`). */
+  private readonly history: CallEvent[] = [];
+  /** Set on an adopter's ledger: the records say the call was taken over. */
+  takenOver: { at: number; from?: string } | undefined;
   /** Per transfer, the leg that sent its REFER: a party a transfer brought in stands where that leg stood. */
   private transferors: Map<number, LegName> | undefined;
   /** Legs not named after their transfer (the far party of an attended transfer), by transfer. */
@@ -86,7 +90,21 @@ export class CallLedger {
     readonly worker: string,
   ) {}
 
+  /** The events so far (the ledger's whole state: `fromJSON` rebuilds it from them). */
+  toJSON(): readonly CallEvent[] {
+    return this.history;
+  }
+
+  /** The ledger of a call another worker started, from its events; `worker` is the adopter. */
+  static fromJSON(callId: string, worker: string, events: readonly CallEvent[], takenOver?: { at: number; from?: string }): CallLedger {
+    const ledger = new CallLedger(callId, worker);
+    for (const e of events) ledger.apply(e);
+    ledger.takenOver = takenOver;
+    return ledger;
+  }
+
   apply(e: CallEvent): void {
+    this.history.push(e);
     switch (e.type) {
       case 'started':
         this.segments[0] = newSegment(e.at, 'pstn', true);
@@ -239,6 +257,7 @@ export class CallLedger {
         endedBy: s.endedBy ?? this.endedBy(s, index),
       };
       if (s.parent !== undefined) record.parentId = `${this.callId}-${s.parent}`;
+      if (this.takenOver !== undefined) record.takenOver = this.takenOver;
       if (this.trunk !== undefined) record.trunk = this.trunk;
       if (this.direction !== undefined) record.direction = this.direction;
       if (s.referredBy !== undefined) record.referredBy = s.referredBy;

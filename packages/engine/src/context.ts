@@ -12,6 +12,7 @@ import type { SipLink } from './protocol/sip-link.js';
 import type { TimerSettings } from '@switchboard/transactions';
 import type { CallSpan, CallTracer } from './tracing/call-tracer.js';
 import type { Counters } from './metrics/counters.js';
+import type { CallSnapshotting } from './takeover/call-snapshotting.js';
 
 export interface SessionTimerSettings {
   /** Smallest Session-Expires accepted (RFC 4028 §5: 90 s at least); below it → 422. */
@@ -77,6 +78,8 @@ export interface EngineContext {
   readonly tracer?: CallTracer;
   /** On a traced call's or transfer's own context (`tracedContext`): its span. */
   readonly trace?: CallSpan;
+  /** Worker takeover (issue 16): what confirmed calls tell their snapshots; absent, nothing is snapshotted. */
+  readonly snapshots?: CallSnapshotting;
 }
 
 /** A call in progress as the worker sees it: for operators, stats and drain; the call actor is one. */

@@ -31,6 +31,12 @@ export interface CallLimiter {
   admit(request: LimitRequest): Promise<Admission>;
   /** Gives back the slot of an admission by its hold (once; again, or for a hold of nothing, does nothing). */
   release(hold: LimitHold): void;
+  /**
+   * Worker takeover: `hold`, granted by the limiter of a worker that is gone, is this worker's
+   * from now on: counted in its share without a limit check (the call is up already). Returns
+   * the hold to release it by. The old worker's share lapses with its lease.
+   */
+  adopt(hold: LimitHold): LimitHold;
   /** Counts held by this worker per key (for stats). */
   held(): ReadonlyMap<string, number>;
   /** Writes this worker's entries to zero (bounded by timeoutMs) and stops the lease refresh. */
@@ -50,6 +56,13 @@ export class HeldSlots {
     const hold: LimitHold = { key, id: this.nextId++ };
     this.frees.set(hold.id, free);
     return { admitted: true, hold, release: () => this.release(hold) };
+  }
+
+  /** A hold on `key` granted without a decision (an adopted call's); `free` as for `grant`. */
+  adopted(key: string, free: () => void): LimitHold {
+    const hold: LimitHold = { key, id: this.nextId++ };
+    this.frees.set(hold.id, free);
+    return hold;
   }
 
   release(hold: LimitHold): void {

@@ -221,4 +221,21 @@ describe('KvCallLimiter on a real nats-server', () => {
       await lonely.stop();
     }
   });
+
+  test('adopt: a dead worker\'s hold is counted in the adopter\'s share without a limit check, and released once', async () => {
+    const key = 'trunk.adopted';
+    const dead = await limiter('dead-worker');
+    const heir = await limiter('heir-worker');
+    const [first] = admitted([await dead.admit({ key, maxConcurrent: 1 })]);
+    assert.ok(first);
+    const hold = heir.adopt(first.hold);
+    assert.deepEqual([...heir.held()], [[key, 1]], 'counted although the limit (1) is reached');
+    await eventually(async () => (await stored(key))?.w['heir-worker']?.c === 1, 'the heir\'s share written');
+    dead.abandon();
+    heir.release(hold);
+    heir.release(hold);
+    assert.equal(heir.held().size, 0);
+    await eventually(async () => ((await stored(key))?.w['heir-worker']?.c ?? 0) === 0, 'the heir\'s share back to 0');
+    assert.deepEqual(heir.adopt({ key: '', id: 0 }), { key: '', id: 0 }, 'a hold of nothing stays nothing');
+  });
 });

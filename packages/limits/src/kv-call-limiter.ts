@@ -100,6 +100,8 @@ const isWrongRevision = (err: unknown): boolean =>
   err instanceof JetStreamApiError &&
   (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
+const NO_HOLD: LimitHold = Object.freeze({ key: '', id: 0 });
+
 export class KvCallLimiter implements CallLimiter {
   private readonly keys = new Map<string, LimitedKey>();
   private readonly leaseRefresh: NodeJS.Timeout;
@@ -177,6 +179,14 @@ export class KvCallLimiter implements CallLimiter {
 
   release(hold: LimitHold): void {
     this.holds.release(hold);
+  }
+
+  adopt(hold: LimitHold): LimitHold {
+    if (hold.id === 0 || this.state !== 'open') return NO_HOLD;
+    const key = this.keyNamed(hold.key);
+    key.held += 1;
+    this.schedule(key);
+    return this.holds.adopted(key.name, () => this.releaseSlot(key));
   }
 
   async close(): Promise<void> {

@@ -87,4 +87,16 @@ describe('LocalCallLimiter', () => {
     admission.release();
     assert.equal((await limiter.admit({ key: 'trunk.a', maxConcurrent: 3 })).admitted, false);
   });
+
+  test('adopt: a hold from another worker counts here without a limit check; released once', async () => {
+    const limiter = new LocalCallLimiter();
+    const request = { key: 'trunk.acme', maxConcurrent: 1 };
+    assert.equal((await limiter.admit(request)).admitted, true);
+    const hold = limiter.adopt({ key: 'trunk.acme', id: 41 });
+    assert.deepEqual([...limiter.held()], [['trunk.acme', 2]]);
+    limiter.release(hold);
+    limiter.release(hold);
+    assert.deepEqual([...limiter.held()], [['trunk.acme', 1]]);
+    assert.deepEqual(limiter.adopt({ key: '', id: 0 }), { key: '', id: 0 });
+  });
 });

@@ -6,6 +6,7 @@ import { decideLimits } from './limit-decision.js';
 import type { LimitValue } from './limit-value.js';
 
 const LOCAL_WORKER = 'local';
+const UNLIMITED_HOLD: LimitHold = Object.freeze({ key: '', id: 0 });
 
 export interface LocalCallLimiterOptions {
   /** Wall clock, epoch ms; tests pass their own. */
@@ -51,6 +52,14 @@ export class LocalCallLimiter implements CallLimiter {
     return Promise.resolve(this.holds.grant(key, () => {
       if (this.state !== 'closed') this.setHeld(key, (this.slots.get(key) ?? 0) - 1);
     }));
+  }
+
+  adopt(hold: LimitHold): LimitHold {
+    if (hold.id === 0 || this.state === 'closed') return UNLIMITED_HOLD;
+    this.setHeld(hold.key, (this.slots.get(hold.key) ?? 0) + 1);
+    return this.holds.adopted(hold.key, () => {
+      if (this.state !== 'closed') this.setHeld(hold.key, (this.slots.get(hold.key) ?? 0) - 1);
+    });
   }
 
   release(hold: LimitHold): void {

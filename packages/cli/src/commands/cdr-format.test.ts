@@ -67,14 +67,21 @@ describe('formatCdrDetail', () => {
     assert.deepEqual(names, [
       'id', 'v', 'callId', 'parentId', 'worker', 'trunk', 'direction', 'kind', 'billable', 'from', 'to', 'referredBy', 'referTo',
       'carrier', 'carriersTried', 'legs', 'startedAt', 'ringingAt', 'answeredAt', 'endedAt', 'duration', 'billableSeconds',
-      'disposition', 'status', 'statusText', 'reason', 'endedBy',
+      'disposition', 'status', 'statusText', 'reason', 'endedBy', 'takenOver',
     ]);
+    assert.match(fields, /^takenOver: +-$/m);
     assert.match(fields, /^parentId: +00000000a1b2c3d4-0$/m);
     assert.match(fields, /^referTo: +sip:desk@other\.example$/m);
     assert.match(fields, /^carrier: +-$/m);
     assert.match(fields, /^legs:\n {2}LEG +ROLE +SIP CALL-ID\n {2}c1 +callee +sb-c1-00000000a1b2c3d4$/m);
     assert.match(fields, /^duration: +30s \(30 s\)$/m);
     assert.match(fields, new RegExp(`^startedAt: +${formatLocalIso(CHILD.startedAt).replace(/[.+]/g, '\\$&')}$`, 'm'));
+  });
+
+  it('says when and from which worker a call was taken over', () => {
+    const at = CHILD.startedAt + 10_000;
+    const shown = formatCdrDetail({ ...CHILD, worker: 'w2', takenOver: { at, from: 'w1' } }, chain);
+    assert.match(shown, new RegExp(`^takenOver: +${formatLocalIso(at).replace(/[.+]/g, '\\$&')} from w1$`, 'm'));
   });
 
   it('shows both forms of a number when the trunk normalised it', () => {

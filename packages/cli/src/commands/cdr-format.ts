@@ -105,6 +105,7 @@ const DETAIL: { readonly [K in keyof Required<CallDetailRecord>]: (r: CallDetail
   statusText: (r) => r.statusText ?? '-',
   reason: (r) => r.reason ?? '-',
   endedBy: (r) => r.endedBy,
+  takenOver: (r) => (r.takenOver === undefined ? '-' : `${formatLocalIso(r.takenOver.at)}${r.takenOver.from === undefined ? '' : ` from ${r.takenOver.from}`}`),
 };
 
 const CHAIN_COLUMNS: readonly Column[] = [

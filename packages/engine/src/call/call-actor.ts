@@ -24,6 +24,8 @@ import { InDialogRelay } from './in-dialog-relay.js';
 
 interface CallLeg extends CallLegView {
   readonly ref: ActorRef<LegMessage>;
+  /** The leg itself, on this worker: what a snapshot reads (a relayed party has none). */
+  readonly actor: LegActor | undefined;
 }
 
 const NO_TRANSFERS: readonly TransferRecord[] = [];
@@ -44,7 +46,6 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   readonly actorId: string;
   private callState: CallState = 'admitting';
   /** When the INVITE arrived, and when the call was answered (Unix ms, for operators). */
-  readonly startedAt = Date.now();
   answeredAt: number | undefined;
   /** The trunk policy and SIP locator the call started under: a configuration change applies to later calls only. */
   readonly policy: TrunkingInForce['policy'];
@@ -80,6 +81,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   constructor(
     readonly ctx: EngineContext,
     readonly callId: string,
+    readonly startedAt = Date.now(),
   ) {
     this.actorId = `call-${callId}`;
     this.logContext = { call: callId };
@@ -180,12 +182,24 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     leg.callContext = this.logContext;
     const ref = this.ctx.kernel.spawn(leg.actorId, leg);
     leg.self = ref;
-    this.register(leg.name, ref, leg.info);
+    this.register(leg.name, ref, leg.info, leg);
     return ref;
   }
 
-  register(name: LegName, ref: ActorRef<LegMessage>, info: CallLeg['info']): void {
-    this.legs.set(name, { ref, info, dialog: 'early' });
+  register(name: LegName, ref: ActorRef<LegMessage>, info: CallLeg['info'], actor?: LegActor): void {
+    this.legs.set(name, { ref, info, dialog: 'early', actor });
+  }
+
+  /** The legs this worker runs, by name (a snapshot's, a dropped slot's). */
+  get legActors(): ReadonlyMap<LegName, LegActor> {
+    const out = new Map<LegName, LegActor>();
+    for (const [name, leg] of this.legs) if (leg.actor !== undefined) out.set(name, leg.actor);
+    return out;
+  }
+
+  /** The limit slots the call holds (its own, its transfers'): a snapshot's, moved to an adopter. */
+  get heldLimits(): readonly LimitHold[] {
+    return this.holds ?? [];
   }
 
   legRef(leg: LegName): ActorRef<LegMessage> | undefined {
@@ -209,6 +223,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   // ---- the actor ------------------------------------------------------------------------------------
 
   receive(m: CallMessage): void {
+    // a flag: the snapshot is taken and written on a later turn, never in the one answering or ACKing
+    this.ctx.snapshots?.changed(this.callId);
     if (isLegEvent(m)) {
       this.noteLeg(m);
       // before any leg routing: a join must always be answered, or the asking transfer waits for ever
@@ -237,7 +253,10 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         }
         return this.onAnswered(m.leg, m.body, m.contentType);
       case 'confirmed':
-        if (m.leg === 'a' && this.state === 'answered') this.state = 'confirmed';
+        if (m.leg === 'a' && this.state === 'answered') {
+          this.state = 'confirmed';
+          this.ctx.snapshots?.confirmed(this);
+        }
         return;
       case 'failed':
         if (m.leg !== 'a' && m.leg === this.pair[1] && this.state === 'early') return this.setup?.onFailed(m);
@@ -262,7 +281,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         this.transfersOfCall?.legEnded(m.leg);
         return this.forgetLeg(m.leg);
       case 'adopt':
-        this.register(m.info.name, m.ref, m.info);
+        this.register(m.info.name, m.ref, m.info, m.actor);
         return this.transfers.adopted(m.transfer, m.info.name);
       case 'transfer-answered':
         return this.transfers.onAnswered(m);
@@ -347,14 +366,18 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     this.ctx.counters.observe('call.setup_ms', this.answeredAt - this.startedAt);
     if (body.length > 0) this.sessions.remember(leg, body, contentType);
     this.customerLeg = this.direction === 'termination' ? 'a' : leg;
-    const maxSeconds = this.trunkConfig?.restrictions.maxCallSeconds ?? 0;
-    if (maxSeconds > 0) {
-      this.maxDuration = setTimeout(() => this.self.tell({ type: 'max-duration' }), maxSeconds * 1000);
-      this.maxDuration.unref();
-    }
+    this.armMaxDuration();
     // a bridged call needs neither the targets nor the caller's offer: a call that is up holds little
     this.setup = undefined;
     this.tell('a', { type: 'answer', status: 200, ...(body.length > 0 ? { body, contentType } : {}) });
+  }
+
+  /** The trunk's maximum duration counts from the answer (`answeredAt`, on whichever worker it was). */
+  armMaxDuration(): void {
+    const maxSeconds = this.trunkConfig?.restrictions.maxCallSeconds ?? 0;
+    if (maxSeconds <= 0 || this.answeredAt === undefined) return;
+    this.maxDuration = setTimeout(() => this.self.tell({ type: 'max-duration' }), Math.max(0, this.answeredAt + maxSeconds * 1000 - Date.now()));
+    this.maxDuration.unref();
   }
 
   inPair(leg: LegName): boolean {
@@ -432,6 +455,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   private release(): void {
     if (this.callState !== 'ended') this.note({ type: 'ended', at: Date.now() });
     this.state = 'ended';
+    this.ctx.snapshots?.ended(this.callId);
     this.relay?.stop();
     clearTimeout(this.maxDuration);
     this.ctx.calls.delete(this.callId);

@@ -115,6 +115,7 @@ describe('call actor: the trunk limits', () => {
     const unavailable: CallLimiter = {
       admit: (r) => Promise.resolve({ admitted: false, limit: 'unavailable', key: r.key }),
       release: () => undefined,
+      adopt: (hold) => hold,
       held: () => new Map(),
       close: () => Promise.resolve(),
     };
@@ -150,6 +151,9 @@ class PendingLimiter implements CallLimiter {
   }
   release(hold: LimitHold): void {
     this.holds.release(hold);
+  }
+  adopt(hold: LimitHold): LimitHold {
+    return hold;
   }
   held(): ReadonlyMap<string, number> {
     return new Map();

@@ -6,11 +6,12 @@ import type { Destination } from '../protocol/sip-link.js';
 import { serverTransactionKey, type ServerTransaction } from '@switchboard/transactions';
 import { ALLOW, SUPPORTED } from './capabilities.js';
 import { DialogState } from './dialog-state.js';
-import { cancelFor, contactFor, ownReason, viaFor } from './leg-requests.js';
+import { cancelFor, contactFor, ownReason, sentAt, viaFor } from './leg-requests.js';
 import { TransactionDriver, type ClientEntry, type RequestOwner } from './transaction-driver.js';
 import { SessionTimer, type SessionTimerArming } from './session-timer.js';
 import type { CallMessage, LegInfo, LegName, RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage, LegTimerName } from '../protocol/leg-messages.js';
+import { CSEQ_RESERVATION, type LegSnapshot } from '../takeover/call-snapshot.js';
 
 /**
  * One SIP dialog of a call (RFC 3261 §12): the customer side as UAS, or the far side as UAC.
@@ -28,6 +29,9 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   /** Only once a 2xx of ours set one (RFC 4028 §9); its one armed timer is `sessionClock`. */
   private session: SessionTimer | undefined;
   private sessionClock: NodeJS.Timeout | undefined;
+  private sessionArmedAt = 0;
+  /** Adopted from a snapshot: the CSeqs of the peer's requests the dead worker had not answered (their retransmissions get 500). */
+  private unanswered: ReadonlySet<number> | undefined;
   private ended = false;
   /** UAC: a provisional arrived, so a CANCEL may be sent (§9.1); until then a hangup only marks it pending. */
   private provisionalSeen = false;
@@ -44,9 +48,40 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     remoteUri: NameAddr,
     peer: Destination,
     initialTarget: Uri,
+    restored?: DialogState,
   ) {
-    super(ctx, scope, peer, new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(ctx.workerId, scope), initialTarget));
+    super(ctx, scope, peer, restored ?? new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(ctx.workerId, scope), initialTarget));
     this.actorId = `leg-${scope}`;
+  }
+
+  /**
+   * A confirmed leg rebuilt from its snapshot (worker takeover): no transaction (they are not
+   * resumable), its next CSeq above the reservation (§12.2.2: a gap, never a reuse), its
+   * session timer due when it was due on the worker that wrote the snapshot.
+   */
+  static restore(ctx: EngineContext, s: LegSnapshot, call: ActorRef<CallMessage>): LegActor {
+    const dialog = DialogState.fromJSON(s.dialog);
+    dialog.localCSeq = Math.max(dialog.localCSeq, s.cseqReservation);
+    const leg = new LegActor(ctx, s.scope, s.name, s.role, call, dialog.callId, dialog.localUri, dialog.remoteUri, s.peer, dialog.remoteTarget, dialog);
+    leg.unanswered = new Set(s.transactions.filter((t) => t.side === 'inbound').map((t) => t.cseq));
+    if (s.session !== undefined) {
+      leg.session = new SessionTimer(s.session.seconds, s.session.refresher);
+      const due = leg.session.next();
+      leg.armSession({ timer: due.timer, ms: Math.max(0, due.ms - (Date.now() - s.session.refreshedAt)) }, s.session.refreshedAt);
+    }
+    return leg;
+  }
+
+  /** The leg as a snapshot keeps it; undefined unless its dialog is up. Reserves the next CSEQ_RESERVATION numbers. */
+  snapshot(): LegSnapshot | undefined {
+    if (this.ended || this.dialog.phase !== 'confirmed') return undefined;
+    this.cseqReserved = this.dialog.localCSeq + CSEQ_RESERVATION;
+    const s = this.session;
+    return {
+      name: this.name, role: this.role, scope: this.scope, dialog: this.dialog.toJSON(), cseqReservation: this.cseqReserved, peer: { ...this.peer },
+      ...(s === undefined ? {} : { session: { seconds: s.seconds, refresher: s.refresher, refreshedAt: this.sessionArmedAt } }),
+      transactions: this.transactionsInProgress(),
+    };
   }
 
   /** What the call keeps of the leg for operators: plain data, taken when the leg is made. */
@@ -143,6 +178,8 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (req.method === 'ACK') return this.onAck(req, key);
     if (req.method === 'CANCEL') return this.onCancel(req, from, sentAt(receivedAt));
     if (this.retransmitted(key, req, from)) return;
+    // RFC 3261 §14.2: the worker that had this request is gone; the peer retries after Retry-After
+    if (this.unanswered?.has(req.headers.cseq?.seq ?? -1) === true) return this.respondStateless(req, 500, 'Server Internal Error', from, [['Retry-After', '1']]);
     if (!this.dialog.admitRequest(req)) return this.respondStateless(req, 500, 'CSeq Out of Order', from);
     const tx = this.startServer(key, req, from);
     this.dialog.refreshTarget(req);
@@ -296,6 +333,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (tx === undefined) return;
     this.pendingAnswers.delete(token);
     this.compact();
+    this.snapshotDue?.();
     const req = tx.request;
     const accepted = req.method === 'INVITE' && status >= 200 && status < 300;
     const headers: [string, string][] = accepted ? [['Contact', contactFor(this.peer).toString()], ...extra] : extra;
@@ -338,8 +376,10 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- the leg's own timers ----------------------------------------------------------------
 
   /** RFC 4028: one session timer is armed at a time (our refresh or the expiry); it never keeps the process up. */
-  private armSession(arming: SessionTimerArming | undefined): void {
+  private armSession(arming: SessionTimerArming | undefined, armedAt = Date.now()): void {
     if (arming === undefined) return;
+    this.sessionArmedAt = armedAt;
+    this.snapshotDue?.();
     clearTimeout(this.sessionClock);
     this.sessionClock = setTimeout(() => this.self.tell({ type: 'leg-timer', name: arming.timer }), arming.ms);
     this.sessionClock.unref();
@@ -362,6 +402,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
         return this.hangupBoth('session expired');
       case 'session-refresh':
         // §10: we refresh with an UPDATE carrying no body; an ended leg has no session left to refresh
+        this.snapshotDue?.();
         if (!this.ended && this.session !== undefined) this.sendRequest('UPDATE', 'session-refresh', undefined, undefined, this.session.refreshHeaders());
         return;
     }
@@ -435,13 +476,4 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.invite = undefined;
     this.uacInvite = undefined;
   }
-}
-
-/**
- * When the party sent a request, for the records: the transport's receive time, which is the
- * first one when the request got through only as a retransmission after a NATS outage. A clock
- * ahead of ours is not believed (never later than now).
- */
-function sentAt(receivedAt: number | undefined): { at?: number } {
-  return receivedAt === undefined ? {} : { at: Math.min(receivedAt, Date.now()) };
 }

@@ -35,3 +35,12 @@ export function ownReason(message: SipMessage): { reasonHeader?: string } {
   const value = message.headers.get('reason');
   return value === undefined ? {} : { reasonHeader: Buffer.from(value).toString() };
 }
+
+/**
+ * When the party sent a request, for the records: the transport's receive time, which is the
+ * first one when the request got through only as a retransmission after a NATS outage. A clock
+ * ahead of ours is not believed (never later than now).
+ */
+export function sentAt(receivedAt: number | undefined): { at?: number } {
+  return receivedAt === undefined ? {} : { at: Math.min(receivedAt, Date.now()) };
+}

@@ -15,6 +15,10 @@ import type { DialogState } from './dialog-state.js';
 import { contactFor, viaFor } from './leg-requests.js';
 import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
+import type { TransactionSnapshot } from '../takeover/call-snapshot.js';
+
+/** How close to its snapshot's CSeq reservation a leg asks for a new snapshot (the reservation is 32 above). */
+const CSEQ_MARGIN = 16;
 
 /**
  * Whose request a client transaction carries: the leg's own (BYE, CANCEL, a session refresh),
@@ -42,6 +46,10 @@ export abstract class TransactionDriver {
   private retransmitter: Uas2xxRetransmitter | undefined;
   /** Delayed offer (RFC 3261 §13.2.1): the SDP our ACK to the first INVITE's 2xx carries as the answer. */
   protected ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined;
+  /** The CSeq the last snapshot reserved up to (takeover/call-snapshot.ts); none until one is taken. */
+  protected cseqReserved = Number.POSITIVE_INFINITY;
+  /** Set while the leg's call is snapshotted: asks for a new snapshot (a flag, written later). */
+  snapshotDue: (() => void) | undefined;
 
   constructor(
     protected readonly ctx: EngineContext,
@@ -121,8 +129,18 @@ export abstract class TransactionDriver {
     this.run(key, tx.handle({ type: 'respond', response }), this.peer);
   }
 
-  protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination): void {
-    this.ctx.link.send(createResponse(req, status, { toTag: this.dialog.localTag, reason }), to);
+  protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination, headers: [string, string][] = []): void {
+    this.ctx.link.send(createResponse(req, status, { toTag: this.dialog.localTag, reason, headers }), to);
+  }
+
+  /** What a snapshot keeps of the transactions running: the peer's requests not answered yet, and ours in the dialog. */
+  protected transactionsInProgress(): TransactionSnapshot[] {
+    const out: TransactionSnapshot[] = [];
+    for (const tx of this.pendingTable?.values() ?? []) out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'inbound' });
+    for (const { tx, owner } of this.clientsTable?.values() ?? []) {
+      if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'outbound' });
+    }
+    return out;
   }
 
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
@@ -130,6 +148,10 @@ export abstract class TransactionDriver {
     const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
     const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
     this.startClient(branch, request, owner);
+    // a transaction starting is worth a snapshot; and RFC 3261 §12.2.2: an adopter must start above
+    // every number we used, so the snapshot must be rewritten before we reach its reservation
+    if (this.snapshotDue !== undefined && this.dialog.localCSeq + CSEQ_MARGIN >= this.cseqReserved) this.ctx.counters.add('snapshots.cseq-near-reservation');
+    this.snapshotDue?.();
   }
 
   protected sendAck(res: SipResponse): void {

@@ -3,6 +3,7 @@ import type { LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallAddress, JoinReply, JoinRequest } from './bridge-messages.js';
 import type { LegMessage } from './leg-messages.js';
+import type { LegActor } from '../dialog/leg-actor.js';
 import type { FailureCause, LegName, Prepared, RequestAnswered } from './requests.js';
 import type { Destination } from './sip-link.js';
 
@@ -44,7 +45,7 @@ export type LegEvent =
 /** A transfer's progress, told to its call (the transfer actor decides; the call bridges). */
 export type TransferEvent =
   /** A leg the transfer placed: the call registers it before the leg's first event arrives. */
-  | { type: 'adopt'; transfer: string; info: LegInfo; ref: ActorRef<LegMessage> }
+  | { type: 'adopt'; transfer: string; info: LegInfo; ref: ActorRef<LegMessage>; actor?: LegActor }
   /** The new party answered: bridge the remaining party to `leg`; the call holds `hold` (the new call's limit slot) until it ends. */
   | { type: 'transfer-answered'; transfer: string; newLeg: LegName; body: Uint8Array; contentType: string | undefined; hold?: LimitHold }
   /** Attended transfer: the far party of the replaced dialog is the call's now, through `relay`. */

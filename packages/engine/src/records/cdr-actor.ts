@@ -5,6 +5,12 @@ import type { ActorBehaviour, ActorKernel, ActorRef } from '../kernel/actor-kern
 /** One event of one call, told by its call actor (or a transfer's); or, as the worker stops, `flush`. */
 export type CdrMessage =
   | { callId: string; event: CallEvent }
+  /** A snapshot of the call is being written: its events so far (after every event told before this). */
+  | { ledgerOf: string; reply: (events: readonly CallEvent[]) => void }
+  /** Worker takeover: a call this worker adopted, with the events of its snapshot. */
+  | { adopt: string; events: readonly CallEvent[]; takenOver: { at: number; from?: string } }
+  /** The call left this worker (its slot went to another): no record here, the new owner makes it. */
+  | { forget: string }
   /** The worker is stopping: every call's records now, as they stand (a call still up ends here for its records). */
   | { flush: true; done?: () => void };
 
@@ -56,6 +62,12 @@ export class CdrActor implements ActorBehaviour<CdrMessage> {
       m.done?.();
       return;
     }
+    if ('ledgerOf' in m) return m.reply(this.ledgers.get(m.ledgerOf)?.toJSON() ?? []);
+    if ('forget' in m) {
+      this.ledgers.delete(m.forget);
+      return;
+    }
+    if ('adopt' in m) return this.adopt(m.adopt, m.events, m.takenOver);
     const { callId, event } = m;
     try {
       let ledger = this.ledgers.get(callId);
@@ -75,6 +87,14 @@ export class CdrActor implements ActorBehaviour<CdrMessage> {
     } catch (error) {
       this.ledgers.delete(callId);
       this.log.error({ err: error, call: callId, event: event.type }, 'call detail record lost: its events could not be read');
+    }
+  }
+
+  private adopt(callId: string, events: readonly CallEvent[], takenOver: { at: number; from?: string }): void {
+    try {
+      this.ledgers.set(callId, CallLedger.fromJSON(callId, this.workerId, events, takenOver));
+    } catch (error) {
+      this.log.error({ err: error, call: callId }, 'call detail record lost: the adopted call\'s events could not be read');
     }
   }
 

@@ -1,5 +1,6 @@
 import type { LegName } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
+import type { PartySessionSnapshot } from '../takeover/call-snapshot.js';
 import { OriginKeeper } from './sdp-origin.js';
 
 const SDP = /application\/sdp/i;
@@ -38,6 +39,26 @@ export class CallSessions {
     const keeper = new OriginKeeper();
     keeper.show(sdp);
     keepers.set(leg, keeper);
+  }
+
+  /** Each party's last SDP and the o= state it was shown, for a snapshot (worker takeover). */
+  toJSON(): PartySessionSnapshot[] {
+    const legs = new Set<LegName>([...(this.last?.keys() ?? []), ...(this.keepers?.keys() ?? [])]);
+    return [...legs].map((leg) => {
+      const last = this.last?.get(leg);
+      const origin = this.keepers?.get(leg)?.toJSON();
+      return {
+        leg, ...(last === undefined ? {} : { body: last.body, ...(last.contentType === undefined ? {} : { contentType: last.contentType }) }),
+        ...(origin === undefined ? {} : { originReceived: origin.received, originSent: origin.sent }),
+      };
+    });
+  }
+
+  restore(parties: readonly PartySessionSnapshot[]): void {
+    for (const p of parties) {
+      if (p.body !== undefined) this.remember(p.leg, p.body, p.contentType);
+      if (p.originReceived !== undefined && p.originSent !== undefined) (this.keepers ??= new Map()).set(p.leg, OriginKeeper.fromJSON({ received: p.originReceived, sent: p.originSent }));
+    }
   }
 
   /** SDP going to a party that has seen another origin keeps that origin. */

@@ -112,6 +112,20 @@ export class OriginKeeper {
     return this.shown;
   }
 
+  /** What it was last passed and what it showed for it; undefined before the first SDP. */
+  toJSON(): { received: Uint8Array; sent: Uint8Array } | undefined {
+    return this.lastReceived === undefined || this.lastSent === undefined ? undefined : { received: this.lastReceived, sent: this.lastSent };
+  }
+
+  /** The keeper of a snapshot: it shows the origin of what it sent last, and knows that SDP again. */
+  static fromJSON(s: { received: Uint8Array; sent: Uint8Array }): OriginKeeper {
+    const keeper = new OriginKeeper();
+    keeper.shown = readOrigin(s.sent);
+    keeper.lastReceived = s.received.slice();
+    keeper.lastSent = s.sent.slice();
+    return keeper;
+  }
+
   show(sdp: Uint8Array): Uint8Array {
     if (this.lastReceived !== undefined && this.lastSent !== undefined && sameBytes(sdp, this.lastReceived)) {
       return this.lastSent;

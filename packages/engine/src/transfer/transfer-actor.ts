@@ -140,7 +140,7 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
     leg.self = ref;
     this.legRefs.set(leg.name, ref);
     // before the leg sends anything: the call must know the leg before its first event
-    this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, info: leg.info, ref });
+    this.spec.call.tell({ type: 'adopt', transfer: this.spec.id, info: leg.info, ref, actor: leg });
     return ref;
   }
 

@@ -21,6 +21,10 @@ export class WorkerCallLimiter implements CallLimiter {
     this.opened?.release(hold);
   }
 
+  adopt(hold: LimitHold): LimitHold {
+    return this.opened?.adopt(hold) ?? { key: '', id: 0 };
+  }
+
   held(): ReadonlyMap<string, number> {
     return this.opened?.held() ?? new Map();
   }

@@ -1,6 +1,7 @@
 import { CLUSTER_ENV, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } from '@switchboard/limits';
 import { z } from 'zod';
+import { DEFAULT_DIALOGS_BUCKET } from '../takeover/dialogs-bucket.js';
 
 export const WorkerConfigSchema = z.object({
   worker: z.object({
@@ -38,6 +39,16 @@ export const WorkerConfigSchema = z.object({
         timeoutMs: z.number().int().positive().default(DEFAULT_LIMIT_TIMEOUT_MS),
       })
       .default({ bucket: DEFAULT_LIMITS_BUCKET, leaseMs: DEFAULT_LEASE_MS, timeoutMs: DEFAULT_LIMIT_TIMEOUT_MS }),
+    /** Worker takeover (docs/architecture.md): confirmed calls' snapshots in a KV bucket (file storage, jetstream.replicas). */
+    snapshots: z
+      .object({
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default(DEFAULT_DIALOGS_BUCKET),
+        /** Snapshot writes at once, across calls. */
+        maxInFlight: z.number().int().positive().default(64),
+        /** Calls waiting for a write; beyond it a change is not written (counted as snapshots.dropped). */
+        maxPending: z.number().int().positive().default(10_000),
+      })
+      .default({ bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000 }),
     /** The SIP held while NATS is unreachable, sent when it is back; past either bound the oldest is dropped (and counted). */
     outageQueue: z
       .object({

@@ -24,6 +24,8 @@ import { WorkerAdminTarget } from './admin-target.js';
 import { LiveTrunking, LiveTrunkingHolder } from './live-trunking.js';
 import { NatsLink } from './nats-link.js';
 import { WorkerCallLimiter } from './worker-call-limiter.js';
+import { JetStreamDialogStore } from '../takeover/dialogs-bucket.js';
+import { SlotAdopter } from '../takeover/slot-adopter.js';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -36,6 +38,8 @@ export class WorkerNode {
   readonly kernel: ActorKernel = new NactKernel();
   /** What the admin endpoints and the stats subject read and do. */
   readonly admin: WorkerAdminTarget;
+  /** The calls of this worker's slots: their snapshots, and adoption when a slot becomes this worker's (issue 16). */
+  readonly adopter: SlotAdopter;
   readonly version = ENGINE_VERSION;
   private state: WorkerState = 'active';
   private heartbeat: NodeJS.Timeout | undefined;
@@ -88,7 +92,7 @@ export class WorkerNode {
       onError: (err, pending) => this.log.warn({ event: 'cdr-publish-failed', err: (err as Error)?.message, pending }, 'CDR publish failed: kept in the spool, retrying'),
       ensureStream: () => this.ensureCdrStream(),
     });
-    const ctx: EngineContext = {
+    const ctx: { -readonly [K in keyof EngineContext]: EngineContext[K] } = {
       workerId: config.worker.id,
       ids: new RoutingIds(config.routing.secret),
       link: this.link,
@@ -109,6 +113,10 @@ export class WorkerNode {
       calls: new Map(),
       ...(telemetry === undefined ? {} : { tracer: new OtelCallTracer(telemetry.tracer, config.worker.id) }),
     };
+    const { bucket, maxInFlight, maxPending } = config.worker.snapshots;
+    const store = new JetStreamDialogStore(jetstream(nc), { bucket, replicas: config.jetstream.replicas }, log);
+    this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending });
+    ctx.snapshots = this.adopter;
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
       id: config.worker.id, version: ENGINE_VERSION, ctx, kernel: this.kernel, cdr: this.cdrPublisher, startedAt: this.startedAt,

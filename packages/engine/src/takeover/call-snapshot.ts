@@ -1,0 +1,104 @@
+// What a worker keeps of a confirmed call so another worker can carry it on (docs/architecture.md
+// "Worker takeover"): plain data, stored as msgpackr under `<slot>.<callId>` in the sb-dialogs
+// bucket. Nothing here is live: no actor, no timer, no transaction (they are not resumable).
+import type { CallEvent } from '@switchboard/cdr';
+import type { LimitHold } from '@switchboard/limits';
+import type { DialogSnapshot } from '../dialog/dialog-state.js';
+import type { Refresher } from '../dialog/session-timer.js';
+import type { LegName } from '../protocol/call-messages.js';
+import type { Destination } from '../protocol/sip-link.js';
+import type { TransferRecord } from '../transfer/call-transfers.js';
+
+/** The only version this worker writes and reads; any other is refused, never guessed. */
+export const SNAPSHOT_VERSION = 1;
+
+/**
+ * How far above its last CSeq a snapshot reserves a leg's numbers: the adopter's first request
+ * takes `cseqReservation + 1`. RFC 3261 §12.2.2 lets the peer accept a gap, never a reuse, so the
+ * leg asks for a new snapshot before its own numbers reach the reservation.
+ */
+export const CSEQ_RESERVATION = 32;
+
+/** RFC 4028 state of a leg that answered with Session-Expires; `refreshedAt`: when its timer was last armed (Unix ms). */
+export interface SessionTimerSnapshot {
+  readonly seconds: number;
+  readonly refresher: Refresher;
+  readonly refreshedAt: number;
+}
+
+/**
+ * An in-dialog transaction that was running when the snapshot was taken. `inbound`: the peer's
+ * request (its retransmission is answered 500 + Retry-After by an adopter); `outbound`: ours
+ * (its late 2xx is ACKed with the 2xx's CSeq).
+ */
+export interface TransactionSnapshot {
+  readonly method: string;
+  readonly cseq: number;
+  readonly side: 'inbound' | 'outbound';
+}
+
+export interface LegSnapshot {
+  readonly name: LegName;
+  readonly role: 'uas' | 'uac';
+  /** The leg's routing scope: its actor is `leg-<scope>`, and our tags and branches carry it. */
+  readonly scope: string;
+  readonly dialog: DialogSnapshot;
+  /** The highest CSeq the old owner may have used in this dialog (its last, plus CSEQ_RESERVATION). */
+  readonly cseqReservation: number;
+  readonly peer: Destination;
+  readonly session?: SessionTimerSnapshot;
+  readonly transactions: readonly TransactionSnapshot[];
+}
+
+/** A party's last SDP, and the o= state it has been shown once a transfer re-pointed media (RFC 3264 §8). */
+export interface PartySessionSnapshot {
+  readonly leg: LegName;
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+  /** OriginKeeper: the SDP last passed to it and what it was shown for it. */
+  readonly originReceived?: Uint8Array;
+  readonly originSent?: Uint8Array;
+}
+
+/** A transfer running when the snapshot was taken: enough for its final NOTIFY (a failure sipfrag) after adoption. */
+export interface RunningTransferSnapshot {
+  readonly id: string;
+  readonly transferor: LegName;
+  /** The REFER's CSeq number: the `id` of the implicit subscription's Event header (RFC 3515 §2.4.6). */
+  readonly referCSeq: number;
+}
+
+export interface CallSnapshot {
+  readonly v: typeof SNAPSHOT_VERSION;
+  /** Our call id (16 hex digits). */
+  readonly callId: string;
+  readonly slot: number;
+  /** The worker that wrote it: the record's `takenOver.from`. */
+  readonly worker: string;
+  /** The SIP Call-ID of the caller's leg, for log lines. */
+  readonly sipCallId: string;
+  readonly trunk?: string;
+  readonly direction?: 'termination' | 'origination';
+  readonly customerLeg?: LegName;
+  readonly parties: { readonly customer?: string; readonly remote?: string; readonly remoteAnonymous: boolean };
+  readonly pair: readonly [LegName, LegName | undefined];
+  readonly startedAt: number;
+  readonly answeredAt: number;
+  readonly holds: readonly LimitHold[];
+  readonly ingress: Destination;
+  readonly legs: readonly LegSnapshot[];
+  readonly sessions: readonly PartySessionSnapshot[];
+  readonly transfers: readonly TransferRecord[];
+  readonly transfer?: RunningTransferSnapshot;
+  /** The call's record events so far (its CDR ledger), replayed by the adopter's CdrActor. */
+  readonly records: readonly CallEvent[];
+}
+
+/** The bucket key of a call's snapshot: under its slot, so an adopter lists a slot's calls by prefix. */
+export const snapshotKey = (slot: number, callId: string): string => `${slot}.${callId}`;
+
+/**
+ * The slot a leg scope names. Slots come with issue 16's routing ids: the first 3 of a scope's
+ * 11 hex digits; until then (8-digit scopes) the same 3 digits key a call's snapshots just as well.
+ */
+export const slotOfScope = (scope: string): number => Number.parseInt(scope.slice(0, 3), 16);

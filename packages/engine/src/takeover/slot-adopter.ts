@@ -1,0 +1,182 @@
+// The calls of the slots a worker owns, as ownership moves (docs/architecture.md "Worker
+// takeover"): it snapshots this worker's confirmed calls (through its SnapshotWriter), rebuilds a
+// slot's calls from their snapshots when the slot becomes this worker's, writes them all before a
+// handover, and drops them without a word when the slot went elsewhere.
+import type { Logger } from 'pino';
+import { CallActor } from '../call/call-actor.js';
+import type { EngineContext } from '../context.js';
+import { LegActor } from '../dialog/leg-actor.js';
+import type { CallAdopter, SlotAdoption } from './call-adopter.js';
+import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
+import type { CallSnapshotting } from './call-snapshotting.js';
+import { RevisionConflict, type DialogStore } from './dialog-store.js';
+import { decodeSnapshot, SnapshotError } from './snapshot-codec.js';
+import { SnapshotWriter, type SnapshotSource } from './snapshot-writer.js';
+
+export interface SlotAdopterOptions {
+  readonly store: DialogStore;
+  readonly maxInFlight: number;
+  readonly maxPending: number;
+  /** A snapshot write was fenced: the worker may be a zombie (see docs "Fencing"). */
+  readonly onFenced?: (slot: number, callId: string) => void;
+}
+
+export class SlotAdopter implements CallAdopter, CallSnapshotting {
+  readonly writer: SnapshotWriter;
+  /** The calls being snapshotted (confirmed here, or adopted), with their slot. */
+  private readonly calls = new Map<string, { call: CallActor; slot: number }>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly o: SlotAdopterOptions,
+  ) {
+    this.log = ctx.log.child({ component: 'takeover' });
+    this.writer = new SnapshotWriter({
+      store: o.store, maxInFlight: o.maxInFlight, maxPending: o.maxPending, counters: ctx.counters, log: this.log,
+      records: (callId) => new Promise((reply) => ctx.cdr.tell({ ledgerOf: callId, reply })),
+      onFenced: (slot, callId) => o.onFenced?.(slot, callId),
+    });
+  }
+
+  // ---- this worker's calls ----------------------------------------------------------------------
+
+  confirmed(call: CallActor): void {
+    const a = call.legActors.get('a');
+    if (a === undefined || this.calls.has(call.callId)) return;
+    const slot = slotOfScope(a.scope);
+    this.calls.set(call.callId, { call, slot });
+    this.writer.track(this.sourceOf(call, slot));
+  }
+
+  changed(callId: string): void {
+    this.writer.request(callId);
+  }
+
+  ended(callId: string): void {
+    if (!this.calls.delete(callId)) return;
+    this.writer.end(callId);
+  }
+
+  private sourceOf(call: CallActor, slot: number): SnapshotSource {
+    return { callId: call.callId, slot, capture: () => this.capture(call, slot) };
+  }
+
+  /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
+  private capture(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
+    if (call.state !== 'confirmed' || call.answeredAt === undefined) return undefined;
+    const legs: LegSnapshot[] = [];
+    for (const leg of call.legActors.values()) {
+      // a leg placed since (a transfer's) asks for snapshots too, and reserves its CSeqs here
+      leg.snapshotDue ??= () => this.writer.request(call.callId);
+      const snapshot = leg.snapshot();
+      if (snapshot !== undefined) legs.push(snapshot);
+    }
+    const sipCallId = call.logContext.callId;
+    return {
+      v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
+      ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
+      ...(call.direction === undefined ? {} : { direction: call.direction }),
+      ...(call.customerLeg === undefined ? {} : { customerLeg: call.customerLeg }),
+      parties: {
+        ...(call.parties.customer === undefined ? {} : { customer: call.parties.customer }),
+        ...(call.parties.remote === undefined ? {} : { remote: call.parties.remote }),
+        remoteAnonymous: call.parties.remoteAnonymous,
+      },
+      pair: [...call.pair], startedAt: call.startedAt, answeredAt: call.answeredAt,
+      holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
+      legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
+    };
+  }
+
+  // ---- ownership moves (CallAdopter) --------------------------------------------------------------
+
+  async adoptSlot(slot: number): Promise<SlotAdoption> {
+    let calls = 0;
+    let unreadable = 0;
+    for (const key of await this.o.store.keys(String(slot))) {
+      const stored = await this.o.store.get(key);
+      if (stored === undefined) continue;
+      let snapshot: CallSnapshot;
+      try {
+        snapshot = decodeSnapshot(stored.value);
+      } catch (err) {
+        if (!(err instanceof SnapshotError)) throw err;
+        unreadable++;
+        this.ctx.counters.add('snapshots.unreadable');
+        this.log.error({ event: 'snapshot-unreadable', key, slot, code: err.code, reason: err.message }, `snapshot ${key} refused (${err.message}): its call cannot be carried on`);
+        continue;
+      }
+      if (this.calls.has(snapshot.callId)) continue;
+      let revision: number;
+      try {
+        // the rewrite fences the worker that wrote it: its next write fails the compare-and-set
+        revision = await this.o.store.put(key, stored.value, stored.revision);
+      } catch (err) {
+        if (!(err instanceof RevisionConflict)) throw err;
+        this.log.warn({ event: 'snapshot-raced', key, slot }, 'snapshot changed while adopting it: left to its writer');
+        continue;
+      }
+      this.restore(snapshot, revision);
+      calls++;
+    }
+    if (calls > 0 || unreadable > 0) this.log.info({ event: 'slot-adopted', slot, calls, unreadable }, 'slot adopted');
+    return { calls, unreadable };
+  }
+
+  flushSlot(slot: number, timeoutMs: number): Promise<void> {
+    return this.writer.flush(slot, timeoutMs);
+  }
+
+  dropSlot(slot: number): number {
+    let dropped = 0;
+    for (const [callId, { call, slot: of }] of [...this.calls]) {
+      if (of !== slot) continue;
+      this.calls.delete(callId);
+      this.writer.forget(callId);
+      this.ctx.cdr.tell({ forget: callId });
+      // stopping the actors sends nothing: their transactions and timers are dropped, the call's holds released
+      for (const leg of call.legActors.values()) this.ctx.kernel.stop(leg.actorId);
+      this.ctx.kernel.stop(call.actorId);
+      dropped++;
+    }
+    if (dropped > 0) this.log.info({ event: 'slot-dropped', slot, calls: dropped }, 'slot no longer ours: its calls dropped without a word');
+    return dropped;
+  }
+
+  /**
+   * The call of `s`, confirmed, on this worker: its record ledger first (so the call's next event
+   * finds it), then the call and its legs, their timers, its limit holds.
+   */
+  private restore(s: CallSnapshot, revision: number): CallActor {
+    const ctx = this.ctx;
+    ctx.cdr.tell({ adopt: s.callId, events: s.records, takenOver: { at: Date.now(), from: s.worker } });
+    const call = new CallActor(ctx, s.callId, s.startedAt);
+    call.logContext.callId = s.sipCallId;
+    call.ingress = s.ingress;
+    call.answeredAt = s.answeredAt;
+    call.trunkConfig = s.trunk === undefined ? undefined : call.policy.trunk(s.trunk);
+    call.direction = s.direction;
+    call.customerLeg = s.customerLeg;
+    call.parties = { customer: s.parties.customer, remote: s.parties.remote, remoteAnonymous: s.parties.remoteAnonymous };
+    call.pair = [s.pair[0], s.pair[1]];
+    call.sessions.restore(s.sessions);
+    if (s.transfers.length > 0) call.transfers.records.push(...s.transfers.map((t) => ({ ...t })));
+    for (const hold of s.holds) call.hold(ctx.limiter.adopt(hold));
+    call.self = ctx.kernel.spawn(call.actorId, call);
+    ctx.calls.set(call.callId, call);
+    for (const l of s.legs) {
+      const leg = LegActor.restore(ctx, l, call.self);
+      leg.snapshotDue = () => this.writer.request(call.callId);
+      call.adopt(leg);
+      const view = call.legViews.get(l.name);
+      if (view !== undefined) view.dialog = 'confirmed';
+    }
+    call.state = 'confirmed';
+    call.armMaxDuration();
+    ctx.counters.add('calls.adopted');
+    this.calls.set(call.callId, { call, slot: s.slot });
+    this.writer.track(this.sourceOf(call, s.slot), revision);
+    return call;
+  }
+}
