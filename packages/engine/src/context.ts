@@ -12,7 +12,6 @@ import type { SipLink } from './protocol/sip-link.js';
 import type { TimerSettings } from '@switchboard/transactions';
 import type { CallSpan, CallTracer } from './tracing/call-tracer.js';
 import type { Counters } from './metrics/counters.js';
-import type { CallSnapshotting } from './takeover/call-snapshotting.js';
 
 export interface SessionTimerSettings {
   /** Smallest Session-Expires accepted (RFC 4028 §5: 90 s at least); below it → 422. */
@@ -88,4 +87,18 @@ export interface LiveCall {
   readonly self: ActorRef<CallMessage>;
   summary(): CallSummary;
   detail(): CallDetail;
+}
+
+/**
+ * What a call tells its snapshots (takeover/), from its own actor's turn: each is a flag or a
+ * table entry, never I/O (the writer captures and writes on a later turn). Declared here, not in
+ * takeover/, because the snapshots read the call actor and the call actor reads this context.
+ */
+export interface CallSnapshotting {
+  /** The call is confirmed (answered and ACKed): from now on it is snapshotted. Early calls never are. */
+  confirmed(call: LiveCall): void;
+  /** Something the snapshot holds may have changed (an in-dialog transaction started or ended, the pair, a transfer). */
+  changed(callId: string): void;
+  /** The call is over: its snapshot is deleted. */
+  ended(callId: string): void;
 }

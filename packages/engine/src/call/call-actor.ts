@@ -281,7 +281,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         this.transfersOfCall?.legEnded(m.leg);
         return this.forgetLeg(m.leg);
       case 'adopt':
-        this.register(m.info.name, m.ref, m.info, m.actor);
+        this.register(m.info.name, m.ref, m.info, m.actor instanceof LegActor ? m.actor : undefined);
         return this.transfers.adopted(m.transfer, m.info.name);
       case 'transfer-answered':
         return this.transfers.onAnswered(m);

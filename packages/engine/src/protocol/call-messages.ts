@@ -3,7 +3,6 @@ import type { LimitHold } from '@switchboard/limits';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { CallAddress, JoinReply, JoinRequest } from './bridge-messages.js';
 import type { LegMessage } from './leg-messages.js';
-import type { LegActor } from '../dialog/leg-actor.js';
 import type { FailureCause, LegName, Prepared, RequestAnswered } from './requests.js';
 import type { Destination } from './sip-link.js';
 
@@ -45,7 +44,11 @@ export type LegEvent =
 /** A transfer's progress, told to its call (the transfer actor decides; the call bridges). */
 export type TransferEvent =
   /** A leg the transfer placed: the call registers it before the leg's first event arrives. */
-  | { type: 'adopt'; transfer: string; info: LegInfo; ref: ActorRef<LegMessage>; actor?: LegActor }
+  /**
+   * `actor`: the leg's actor object, which only the call's snapshots read (takeover/); typed as
+   * an object so that protocol/ does not depend on dialog/ (the call narrows it with instanceof).
+   */
+  | { type: 'adopt'; transfer: string; info: LegInfo; ref: ActorRef<LegMessage>; actor?: object }
   /** The new party answered: bridge the remaining party to `leg`; the call holds `hold` (the new call's limit slot) until it ends. */
   | { type: 'transfer-answered'; transfer: string; newLeg: LegName; body: Uint8Array; contentType: string | undefined; hold?: LimitHold }
   /** Attended transfer: the far party of the replaced dialog is the call's now, through `relay`. */
@@ -99,4 +102,15 @@ export type BridgedMessage = { to: 'master'; event: RelayedEvent } | { to: 'rela
 export interface CallBridge {
   join(worker: string, request: JoinRequest): Promise<JoinReply>;
   send(to: CallAddress, message: BridgedMessage): void;
+}
+
+/** What a call keeps of each transfer it took (operators, decideRefer's count, snapshots). */
+export interface TransferRecord {
+  id: string;
+  transferor: LegName;
+  target: string;
+  kind: 'pstn' | 'sip';
+  billable: boolean;
+  outcome: 'in-progress' | 'answered' | 'failed';
+  status?: number;
 }

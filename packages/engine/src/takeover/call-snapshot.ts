@@ -7,7 +7,7 @@ import type { DialogSnapshot } from '../dialog/dialog-state.js';
 import type { Refresher } from '../dialog/session-timer.js';
 import type { LegName } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
-import type { TransferRecord } from '../transfer/call-transfers.js';
+import type { TransferRecord } from '../protocol/call-messages.js';
 
 /** The only version this worker writes and reads; any other is refused, never guessed. */
 export const SNAPSHOT_VERSION = 1;

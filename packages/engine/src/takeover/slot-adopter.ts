@@ -4,7 +4,7 @@
 // handover, and drops them without a word when the slot went elsewhere.
 import type { Logger } from 'pino';
 import { CallActor } from '../call/call-actor.js';
-import type { EngineContext } from '../context.js';
+import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
 import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
@@ -41,7 +41,10 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
 
   // ---- this worker's calls ----------------------------------------------------------------------
 
-  confirmed(call: CallActor): void {
+  confirmed(live: LiveCall): void {
+    // every live call is a CallActor; anything else (a test's stand-in) has nothing to snapshot
+    if (!(live instanceof CallActor)) return;
+    const call = live;
     const a = call.legActors.get('a');
     if (a === undefined || this.calls.has(call.callId)) return;
     const slot = slotOfScope(a.scope);

@@ -7,7 +7,7 @@ import { decodeMap, encodeMap } from '@switchboard/wire';
 import type { DialogPhase, DialogSnapshot } from '../dialog/dialog-state.js';
 import type { LegName } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
-import type { TransferRecord } from '../transfer/call-transfers.js';
+import type { TransferRecord } from '../protocol/call-messages.js';
 import {
   SNAPSHOT_VERSION,
   type CallSnapshot, type LegSnapshot, type PartySessionSnapshot, type RunningTransferSnapshot, type SessionTimerSnapshot, type TransactionSnapshot,

@@ -6,7 +6,7 @@ import { newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { EngineContext, TrunkingInForce } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
-import type { CallMessage, CallState, LegEvent, LegInfo, LegName, OperatorTransferAnswer, TransferEvent } from '../protocol/call-messages.js';
+import type { CallMessage, CallState, LegEvent, LegInfo, LegName, OperatorTransferAnswer, TransferEvent, TransferRecord } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import { sameSession, type CallSessions } from '../sdp/call-sessions.js';
@@ -14,15 +14,7 @@ import { remoteLeg } from './attended-relay.js';
 import { TransferActor, type TransferMessage, type TransferSpec } from './transfer-actor.js';
 
 /** Each transfer of a call, as operators see it (`calls show`). */
-export interface TransferRecord {
-  id: string;
-  transferor: LegName;
-  target: string;
-  kind: 'pstn' | 'sip';
-  billable: boolean;
-  outcome: 'in-progress' | 'answered' | 'failed';
-  status?: number;
-}
+export type { TransferRecord };
 
 /** A transfer in progress (one at a time per call: another REFER meanwhile gets 491). */
 interface TransferInProgress {
