@@ -148,7 +148,7 @@ export class WorkerNode {
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
       id: config.worker.id, version: ENGINE_VERSION, ctx, kernel: this.kernel, cdr: this.cdrPublisher, startedAt: this.startedAt,
-      state: () => this.state, drain: () => void this.drain(), live: () => this.live, log,
+      state: () => this.state, drain: (mode) => void this.drain(mode), live: () => this.live, log,
     });
   }
 
