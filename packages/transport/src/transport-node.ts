@@ -149,7 +149,8 @@ export class TransportNode {
       uptimeMs: Date.now() - this.startedAt,
       connections: this.conns.size,
       workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls, slots: this.slots.slotsOf(w.workerId).length })),
-      orphanedSlots: this.slots.orphans().length,
+      // awaiting an owner; a released slot is orphaned too, but waits for nobody
+      orphanedSlots: this.slots.orphans().filter((slot) => this.awaitsOwner(slot)).length,
       nats: this.link.snapshot(),
     });
   }

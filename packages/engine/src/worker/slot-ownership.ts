@@ -5,7 +5,7 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { SlotGain, SlotRegistry } from '@switchboard/slots';
 import {
-  encodeEnvelope, RendezvousSet, scopeOf, slotOfScope, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
+  encodeEnvelope, HEARTBEAT_INTERVAL_MS, RendezvousSet, scopeOf, slotOfScope, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
   type Heartbeat, type InboundSip, type SlotOwner,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
@@ -128,9 +128,12 @@ export class SlotOwnership implements WorkerSlots {
   /** Drain by handover: each slot to the survivor that wins it; resolves with how many were handed over (others stay). */
   async handOverAll(flushTimeoutMs: number): Promise<number> {
     let handed = 0;
+    const survivors = () => this.directory.list().filter((w) => w.state === 'active').map((w) => w.workerId);
+    // a worker drained just after it started may not have heard the others yet: one heartbeat round
+    const deadline = Date.now() + 2 * HEARTBEAT_INTERVAL_MS;
+    while (survivors().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const [slot] of this.o.registry.owned()) {
-      const survivors = this.directory.list().filter((w) => w.state === 'active').map((w) => w.workerId);
-      const to = new RendezvousSet(survivors).pick(String(slot));
+      const to = new RendezvousSet(survivors()).pick(String(slot));
       if (to === undefined) break;
       this.setState(slot, 'handing-over');
       try {
