@@ -11,11 +11,12 @@ import {
 import {
   callIdLandingOn, oneCarrierTrunking, writeCluster, startTransport, startWorker, workersKnown, writeConfig, type RunningTransport,
 } from '../support/cluster.js';
-
-const ownerOf = (tag: string | undefined) => (tag ?? '').split('.')[0];
+import { ownerOfTag } from '../support/slot-owner.js';
 
 describe('worker engine: calls through transport and two workers', () => {
   let nats: NatsServerHandle;
+  /** The worker owning the dialog our tag names: the owner of its slot, in the sb-slots bucket. */
+  const ownerOf = (tag: string | undefined): Promise<string> => ownerOfTag(nats.url, tag);
   let t1: RunningTransport;
   const workers = new Map<string, ManagedProcess>();
   let carrier: UserAgent;
@@ -81,7 +82,7 @@ describe('worker engine: calls through transport and two workers', () => {
       const { call, far } = await placeCall({ ring: 0 }, [], callIdLandingOn(i % 2 === 0 ? 'w1' : 'w2', ['w1', 'w2']));
       const ok = await call.answered;
       await call.established;
-      owners.add(ownerOf(ok.headers.to?.tag) ?? '');
+      owners.add(await ownerOf(ok.headers.to?.tag));
       const info = await call.request('INFO', { body: 'Signal=5\r\n', contentType: 'application/dtmf-relay' });
       assert.equal(info.status, 200);
       assert.ok(far.log.some((e) => e.dir === 'in' && (e.message as SipRequest).method === 'INFO'));
@@ -173,7 +174,7 @@ describe('worker engine: calls through transport and two workers', () => {
     const { call, far } = await placeCall();
     const ok = await call.answered;
     await call.established;
-    const owner = ownerOf(ok.headers.to?.tag) ?? '';
+    const owner = await ownerOf(ok.headers.to?.tag);
     const nc = await connect({ servers: nats.url });
     try {
       const stats = decodeMap((await nc.request(Subjects.workerStats(owner), new Uint8Array(0), { timeout: 3000 })).data) as Record<string, number | string>;
@@ -194,7 +195,7 @@ describe('worker engine: calls through transport and two workers', () => {
       const c = await placeCall();
       const ok = await c.call.answered;
       await c.call.established;
-      const owner = ownerOf(ok.headers.to?.tag) ?? '';
+      const owner = await ownerOf(ok.headers.to?.tag);
       if (held.has(owner)) {
         await c.call.hangup();
         await c.far.ended;
@@ -207,7 +208,7 @@ describe('worker engine: calls through transport and two workers', () => {
     for (let i = 0; i < 6; i++) {
       const c = await placeCall();
       const ok = await c.call.answered;
-      assert.equal(ownerOf(ok.headers.to?.tag), 'w1');
+      assert.equal(await ownerOf(ok.headers.to?.tag), 'w1');
       await c.call.hangup();
     }
     const onW2 = held.get('w2');
@@ -230,7 +231,7 @@ describe('worker engine: calls through transport and two workers', () => {
       const c = await placeCall();
       const ok = await c.call.answered;
       await c.call.established;
-      const owner = ownerOf(ok.headers.to?.tag);
+      const owner = await ownerOf(ok.headers.to?.tag);
       if (owner === 'w1' && onW1 === undefined) onW1 = c;
       else {
         if (owner === 'w3') onW3 = true;

@@ -178,6 +178,21 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     assert.deepEqual(worker.violations.map((v) => v.subject).sort(), [Subjects.adminConfig('get'), Subjects.adminConfig('set'), Subjects.adminWorker('w1', 'drain')].sort());
   });
 
+  test('worker takeover (issue 16): a worker hears heartbeats, forwards a handed-over slot\'s SIP and writes sb-slots; a transport touches no bucket', async () => {
+    const worker = await connectAs('worker');
+    const heard = worker.nc.subscribe(Subjects.workerHeartbeat, { max: 1 });
+    await worker.nc.flush();
+    for await (const _ of heard) break; // w1's next heartbeat
+    worker.nc.publish(Subjects.workerInbound('permtest'), new Uint8Array(1));
+    worker.nc.publish('$KV.sb-slots.slot.4095', '{"worker":"permtest","epoch":1}');
+    worker.nc.publish('$KV.sb-dialogs.1.permtest', new Uint8Array(1));
+    await worker.nc.flush();
+    assert.deepEqual(worker.violations, []);
+    const transport = await connectAs('transport');
+    transport.nc.publish('$KV.sb-slots.slot.4095', '{"worker":"t1","epoch":9}');
+    await transport.violation('publish', '$KV.sb-slots.slot.4095');
+  });
+
   test('admin: no raw SIP, no heartbeats, no JetStream; the CDR query answers', async () => {
     const admin = await connectAs('admin');
     for (const subject of [Subjects.workerInbound('w1'), Subjects.transportOutbound('t1'), Subjects.sendFailure('w1'), Subjects.workerHeartbeat]) {

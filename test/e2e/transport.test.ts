@@ -97,7 +97,7 @@ describe('transport node with two workers', () => {
       await udp.send(requestText({ method: 'INVITE', callId, fromTag }), t1.udpPort);
       const ok = await udp.next(isResponse(200, callId));
       const toTag = ok.headers.to?.tag ?? '';
-      assert.match(toTag, new RegExp(`^${worker(ok)}\\.`));
+      assert.match(toTag, /^[0-9a-f]{16}\.[0-9a-f]{12}$/, 'our tag names a slot, not a worker');
       await udp.send(requestText({ method: 'BYE', callId, fromTag, toTag, cseq: 2 }), t1.udpPort);
       const bye = await udp.next(isResponse(200, callId));
       assert.equal(worker(bye), worker(ok));

@@ -9,6 +9,7 @@ import type { SipRequest, SipResponse } from '@switchboard/sip';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
 import { callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { ownerOfTag } from '../support/slot-owner.js';
 
 const PBX_HOST = '127.0.0.10';
 const DIGEST_PBX_HOST = '127.0.0.11';
@@ -21,7 +22,7 @@ const PASSWORD = 'correct horse battery';
 /** Limit leases: short, so that a killed worker's calls are released within the test. */
 const LEASE_MS = 3_000;
 
-const ownerOf = (tag: string | undefined): string => (tag ?? '').split('.')[0] ?? '';
+
 
 function trunking(ports: { pbx: number; a: number; b: number; deadPort: number }) {
   const plan = { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' };
@@ -82,6 +83,8 @@ function authorization(challenge: string, o: { username: string; password: strin
 
 describe('trunking: termination and origination through transport and two workers', () => {
   let nats: NatsServerHandle;
+  /** The worker owning the dialog our tag names: the owner of its slot, in the sb-slots bucket. */
+  const ownerOf = (tag: string | undefined): Promise<string> => ownerOfTag(nats.url, tag);
   let nc: NatsConnection;
   let t1: RunningTransport;
   const workers = new Map<string, ManagedProcess>();
@@ -280,7 +283,7 @@ describe('trunking: termination and origination through transport and two worker
       const call = smallPbx.call({ to: 'sip:+14155551242@small.trunks.example', via: edge, callId: callIdFor(worker) });
       const ok = await call.answered;
       await call.established;
-      owners.add(ownerOf(ok.headers.to?.tag));
+      owners.add(await ownerOf(ok.headers.to?.tag));
       held.push(call);
     }
     assert.deepEqual([...owners].sort(), ['w1', 'w2']);
@@ -324,7 +327,7 @@ describe('trunking: termination and origination through transport and two worker
     const callIdFor = (worker: string) => (worker === 'w3' ? callIdLandingOn('w3', ['w1', 'w2', 'w3']) : callIdLandingOn(worker, ['w1', 'w2', 'w3'], ['w1', 'w2']));
     carrierB.onInvite({ ring: 0 });
     const onW3 = smallPbx.call({ to: 'sip:+14155551250@small.trunks.example', via: edge, callId: callIdFor('w3') });
-    assert.equal(ownerOf((await onW3.answered).headers.to?.tag), 'w3');
+    assert.equal(await ownerOf((await onW3.answered).headers.to?.tag), 'w3');
     const onW1 = smallPbx.call({ to: 'sip:+14155551251@small.trunks.example', via: edge, callId: callIdFor('w1') });
     await onW1.established;
     await w3.stop('SIGKILL');

@@ -92,6 +92,8 @@ export interface ClusterOptions {
   /** KV bucket of the limits: one per test file keeps files from sharing counters. */
   limitsBucket?: string;
   transferorByeMs?: number;
+  /** SIGTERM's drain: `slow` unless a test asks for `handover` (which needs call snapshots to keep calls up). */
+  drainMode?: 'handover' | 'slow';
 }
 
 /** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
@@ -100,6 +102,7 @@ export function clusterConfigText(natsUrl: string, opts: ClusterOptions = {}): s
 worker:
   id: w0
   drainTimeoutMs: 20000
+  drain: { mode: ${opts.drainMode ?? 'slow'}, earlyWaitMs: 2000 }
   timers: { t1: ${opts.t1 ?? 500}, t2: 4000, t4: 5000 }
   sessionTimers: { minSE: ${opts.minSE ?? 90} }
   noAnswerMs: ${opts.noAnswerMs ?? 180000}

@@ -3,19 +3,23 @@
 // of its own through the transport (X-Send-To: tcp:<host>:<port>) to exercise outbound
 // connections, response routing by branch, and send failures. X-Received-At echoes the
 // envelope's receivedAt.
-// Env: NATS_URL, WORKER_ID, ROUTING_SECRET. SIGUSR2 toggles active/draining.
+// It owns one slot (ECHO_SLOT, else one drawn from its id) at epoch 1 and mints its ids in it:
+// there is no slot bucket here, its heartbeat is the whole claim.
+// Env: NATS_URL, WORKER_ID, ROUTING_SECRET, ECHO_SLOT. SIGUSR2 toggles active/draining.
 import { connect, type Msg } from '@nats-io/transport-node';
 import {
   createRequest, createResponse, NameAddr, parseMessage, parseUri, serializeMessage, SipParseError, Via, validateMessage,
   type SipRequest, type SipResponse,
 } from '@switchboard/sip';
 import {
-  decodeInbound, decodeSendFailure, encodeEnvelope, HEARTBEAT_INTERVAL_MS, RoutingIds, Subjects,
+  decodeInbound, decodeSendFailure, encodeEnvelope, HEARTBEAT_INTERVAL_MS, newRoutingScope, RoutingIds, SLOT_COUNT, Subjects,
   type InboundSip, type OutboundSip, type WorkerState,
 } from '@switchboard/wire';
 
 const workerId = process.env.WORKER_ID ?? 'echo1';
 const ids = new RoutingIds(process.env.ROUTING_SECRET ?? 'test-routing-secret-0123456789');
+const slot = process.env.ECHO_SLOT === undefined ? [...workerId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % SLOT_COUNT, 7) : Number(process.env.ECHO_SLOT);
+const scope = () => newRoutingScope(slot);
 const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
 const startedAt = Date.now();
 let state: WorkerState = 'active';
@@ -28,7 +32,7 @@ const log = (event: string, fields: Record<string, unknown> = {}) =>
 function beat(): void {
   nc.publish(
     Subjects.workerHeartbeat,
-    encodeEnvelope({ v: 1, workerId, state, calls: pending.size, startedAt, sentAt: Date.now(), version: 'echo' }),
+    encodeEnvelope({ v: 1, workerId, state, calls: pending.size, startedAt, sentAt: Date.now(), version: 'echo', slots: [[slot, 1]] }),
   );
 }
 
@@ -50,7 +54,7 @@ function answer(env: InboundSip, req: SipRequest, status: number, extra: [string
     ['X-Received-At', String(env.receivedAt)],
     ...extra,
   ];
-  send(env, createResponse(req, status, { toTag: ids.newTag(workerId), headers, ...(reason === undefined ? {} : { reason }) }));
+  send(env, createResponse(req, status, { toTag: ids.newTag(scope()), headers, ...(reason === undefined ? {} : { reason }) }));
 }
 
 function onInbound(msg: Msg): void {
@@ -78,12 +82,12 @@ function onInbound(msg: Msg): void {
   const target = req.headers.get('X-Send-To');
   if (target !== undefined) {
     const [protocol, address, port] = target.split(':');
-    const branch = ids.newBranch(workerId);
+    const branch = ids.newBranch(scope());
     const options = createRequest({
       method: 'OPTIONS',
       uri: parseUri(`sip:${address}:${port};transport=${protocol}`),
       via: new Via((protocol ?? 'tcp').toUpperCase(), env.transport.localAddress, env.transport.localPort, [{ name: 'branch', value: branch }]),
-      from: new NameAddr(parseUri('sip:echo@switchboard.invalid')).withTag(ids.newTag(workerId)),
+      from: new NameAddr(parseUri('sip:echo@switchboard.invalid')).withTag(ids.newTag(scope())),
       to: new NameAddr(parseUri(`sip:${address}:${port}`)),
       callId: `${branch}@echo`,
       cseq: 1,

@@ -57,8 +57,8 @@ export class AdminClient {
     return Promise.all(workers.map((w) => this.stats(w.id)));
   }
 
-  drain(worker: string): Promise<{ state: string }> {
-    return this.ask(Subjects.adminWorker(worker, 'drain'), {});
+  drain(worker: string, mode?: 'handover' | 'slow'): Promise<{ state: string }> {
+    return this.ask(Subjects.adminWorker(worker, 'drain'), mode === undefined ? {} : { mode });
   }
 
   /** Calls of every worker (or of `worker`), filtered. */

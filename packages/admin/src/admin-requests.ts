@@ -14,7 +14,8 @@ export const AdminRequests = {
   'calls.hangup': z.object({ id: CallId }).strict(),
   /** Transfers the call's remote party to `target` as if the customer had sent REFER (no NOTIFYs). */
   'calls.transfer': z.object({ id: CallId, target: z.string().min(1).max(512) }).strict(),
-  drain: z.object({}).strict(),
+  /** `handover`: the worker's calls go to the others and it can stop in seconds; `slow`: they end where they are; absent: the worker's worker.drain.mode. */
+  drain: z.object({ mode: z.enum(['handover', 'slow']).optional() }).strict(),
   stats: z.object({}).strict(),
   'config.get': z.object({}).strict(),
   /** `revision`: the revision this change was made from; a newer one in the store refuses it (409). */

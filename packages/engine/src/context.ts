@@ -13,6 +13,17 @@ import type { TimerSettings } from '@switchboard/transactions';
 import type { CallSpan, CallTracer } from './tracing/call-tracer.js';
 import type { Counters } from './metrics/counters.js';
 
+/**
+ * The routing slots this worker owns (docs/architecture.md "Worker takeover"): every id a call
+ * mints (tags, branches) names its slot, so the call can move with the slot to another worker.
+ */
+export interface WorkerSlots {
+  /** The slot for a new call: a random one among those owned and ready; undefined when there is none. */
+  pickSlot(): number | undefined;
+  /** Which worker owns `slot`, as this worker's view of the slot bucket says; undefined when none does. */
+  ownerOf(slot: number): string | undefined;
+}
+
 export interface SessionTimerSettings {
   /** Smallest Session-Expires accepted (RFC 4028 §5: 90 s at least); below it → 422. */
   minSE: number;
@@ -46,6 +57,7 @@ export interface LiveTrunkingView {
 export interface EngineContext {
   readonly workerId: string;
   readonly ids: RoutingIds;
+  readonly slots: WorkerSlots;
   readonly link: SipLink;
   readonly kernel: ActorKernel;
   readonly timers: TimerSettings;
@@ -84,6 +96,8 @@ export interface EngineContext {
 /** A call in progress as the worker sees it: for operators, stats and drain; the call actor is one. */
 export interface LiveCall {
   readonly state: string;
+  /** The routing slot the call's ids are minted in. */
+  readonly routingSlot: number;
   readonly self: ActorRef<CallMessage>;
   summary(): CallSummary;
   detail(): CallDetail;

@@ -40,7 +40,11 @@ describe('engine: a call through the B2BUA', () => {
     assert.equal(bInvite.headers.maxForwards, 69);
     assert.match(Buffer.from(bInvite.body).toString(), /o=pbx 1 1/);
     assert.equal(Buffer.from(ok.body).toString(), SDP_B);
-    assert.match(ok.headers.to?.tag ?? '', /^w1\./);
+    // our tag names the call's slot (the harness's worker owns slot 1), not the worker; nor does the B leg's Call-ID
+    assert.match(ok.headers.to?.tag ?? '', /^001[0-9a-f]{13}\.[0-9a-f]{12}$/);
+    assert.equal(h.ctx.ids.slotOfTag(ok.headers.to?.tag ?? ''), 1);
+    assert.match(bInvite.headers.callId ?? '', /^[0-9a-f]{32}@sb$/);
+    assert.equal(h.ctx.ids.slotOfBranch(bInvite.headers.topVia?.branch ?? ''), 1);
     assert.equal(h.ctx.calls.size, 1);
 
     deliver(h.engine, fromA(ok, 'BYE', 2), A_PORT);

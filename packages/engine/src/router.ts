@@ -75,7 +75,13 @@ export class InboundRouter {
           return;
         }
         if (this.refusedOnInspection(req, from)) return;
-        CallActor.start(this.ctx, req, from, key ?? `${req.headers.callId}|${req.headers.cseq?.seq}`, traceparent);
+        // no slot ready (all being adopted or handed over): as for a draining worker, another takes the retry
+        const slot = this.ctx.slots.pickSlot();
+        if (slot === undefined) {
+          this.reply(req, 503, from, [['Retry-After', '1']]);
+          return;
+        }
+        CallActor.start(this.ctx, req, from, key ?? `${req.headers.callId}|${req.headers.cseq?.seq}`, slot, traceparent);
         return;
       }
       case 'CANCEL': {
@@ -142,7 +148,8 @@ export class InboundRouter {
   }
 
   private reply(req: SipRequest, status: number, to: Destination, headers: [string, string][] = [], reason?: string): void {
-    const opts = { toTag: this.ctx.ids.newTag(this.ctx.workerId), headers, ...(reason === undefined ? {} : { reason }) };
+    // a stateless answer: no dialog comes of it, so its tag names no slot anyone routes back to
+    const opts = { toTag: this.ctx.ids.newTag(), headers, ...(reason === undefined ? {} : { reason }) };
     this.ctx.link.send(createResponse(req, status, opts), to);
   }
 }

@@ -2,11 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeldMessages, type HeldMessage } from './held-messages.js';
 
-function message(n: number, workerId = 'w1'): HeldMessage {
+function message(n: number, slot = 1): HeldMessage {
   return {
-    workerId,
+    slot,
     sip: new Uint8Array([n]),
-    route: { kind: 'request', method: 'BYE', status: 0, callId: `c${n}`, branch: `b${n}`, toTag: `${workerId}.x`, fromTag: 'a', cseq: n, cseqMethod: 'BYE' },
+    route: { kind: 'request', method: 'BYE', status: 0, callId: `c${n}`, branch: `b${n}`, toTag: `${slot}.x`, fromTag: 'a', cseq: n, cseqMethod: 'BYE' },
     transport: { protocol: 'tcp', localAddress: '127.0.0.1', localPort: 5060, remoteAddress: '127.0.0.1', remotePort: 40000, connectionId: 'c1', nodeId: 't1' },
     receivedAt: 1_000 + n,
   };
@@ -30,11 +30,11 @@ describe('HeldMessages', () => {
 
   test('a declined message stops the release: it and those behind it stay, in order', () => {
     const held = new HeldMessages(10, 100);
-    held.hold('c1', message(0, 'w1'));
-    held.hold('c1', message(1, 'w2'));
-    held.hold('c1', message(2, 'w1'));
+    held.hold('c1', message(0, 1));
+    held.hold('c1', message(1, 2));
+    held.hold('c1', message(2, 1));
     const out: HeldMessage[] = [];
-    held.release('c1', (m) => m.workerId === 'w1' && (out.push(m), true));
+    held.release('c1', (m) => m.slot === 1 && (out.push(m), true));
     assert.deepEqual(callIds(out), ['c0']);
     assert.equal(held.size, 2);
     held.release('c1', (m) => (out.push(m), true));

@@ -1,9 +1,13 @@
 import type { RoutingFields } from '@switchboard/sip';
 import type { TransportInfo } from '@switchboard/wire';
 
-/** A TCP message waiting for NATS: what forwarding it needs, and when it arrived. */
+/**
+ * A TCP message waiting for NATS, or for its slot to have an owner again (the owner died and no
+ * survivor has announced the slot yet): what forwarding it needs, and when it arrived. It goes
+ * to whoever owns `slot` when it is released.
+ */
 export interface HeldMessage {
-  workerId: string;
+  slot: number;
   sip: Uint8Array;
   route: RoutingFields;
   transport: TransportInfo;
@@ -11,7 +15,7 @@ export interface HeldMessage {
 }
 
 /**
- * In-dialog TCP messages held while NATS is unreachable. A TCP peer does not retransmit
+ * In-dialog TCP messages held while NATS is unreachable, or while their slot is orphaned. A TCP peer does not retransmit
  * (RFC 3261 §17.1.2.2: Timer E only runs over unreliable transports), so what a connection
  * sent is kept, in order, and forwarded once NATS is back. Bounded per connection and in
  * total: past either bound the caller refuses or drops, and counts.

@@ -15,11 +15,22 @@ export interface OutageBounds {
 }
 
 /**
- * What becomes of a message for a known worker: forwarded now (stamped `receivedAt`), held
- * until NATS is back, dropped because NATS is down, or neither because the hold is full.
+ * Where held messages go: the slot's owner now (undefined while it is orphaned), and whether the
+ * slot has stopped waiting for one (its messages are then answered as for no dialog).
+ */
+export interface SlotRouting {
+  ownerOf(slot: number): string | undefined;
+  abandoned(slot: number): boolean;
+}
+
+/**
+ * What becomes of a message for a slot with an owner, or awaiting one: forwarded now (stamped
+ * `receivedAt`), held until NATS is back or the slot has an owner again (TCP), dropped because
+ * NATS is down or the slot is orphaned (UDP: the peer retransmits), or neither because the hold is full.
  */
 export type Admission =
-  | { action: 'forward'; receivedAt: number }
+  | { action: 'forward'; workerId: string; receivedAt: number }
+  | { action: 'orphaned' }
   | { action: 'held' }
   | { action: 'nats-down' }
   | { action: 'held-full' };
@@ -42,6 +53,7 @@ export class NatsLink {
 
   constructor(
     private readonly directory: WorkerDirectory,
+    private readonly slots: SlotRouting,
     private readonly log: Logger,
     bounds: OutageBounds,
     private readonly now: () => number = Date.now,
@@ -83,29 +95,37 @@ export class NatsLink {
     this.log.warn({ event: 'nats-reconnected', server, held: this.held.size }, 'NATS back: held messages go to their workers as they heartbeat');
   }
 
-  /** What to do with `sip` for `workerId`, a live worker's in-dialog request, ACK or response. */
-  admit(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo): Admission {
+  /** What to do with `sip` for `slot`, an in-dialog request, ACK or response for a slot that has, or awaits, an owner. */
+  admit(slot: number, sip: Uint8Array, route: RoutingFields, transport: TransportInfo): Admission {
     const now = this.now();
+    const workerId = this.slots.ownerOf(slot);
     const connectionId = transport.connectionId;
+    // a response has its own retransmissions (§17.1.1.2 over UDP; over TCP the 2xx's, §13.3.1.4)
+    if (workerId === undefined && (connectionId === undefined || route.kind === 'response')) return { action: 'orphaned' };
     if (connectionId === undefined) {
+      if (workerId === undefined) return { action: 'orphaned' };
       // dropped now, or forwarded to a worker that may not hear it yet: a retransmission keeps this time
       if (route.kind === 'request' && route.method !== 'ACK' && !this.canReach(workerId)) this.receipts.remember(receiptKey(route), now);
-      return this.connected ? { action: 'forward', receivedAt: this.firstReceivedAt(route, now) } : { action: 'nats-down' };
+      return this.connected ? { action: 'forward', workerId, receivedAt: this.firstReceivedAt(route, now) } : { action: 'nats-down' };
     }
     // what arrives behind held messages waits its turn: a connection's order is the dialog's order
-    if (!this.held.holds(connectionId) && this.canReach(workerId)) return { action: 'forward', receivedAt: now };
-    if (this.held.hold(connectionId, { workerId, sip, route, transport, receivedAt: now })) return { action: 'held' };
+    if (workerId !== undefined && !this.held.holds(connectionId) && this.canReach(workerId)) return { action: 'forward', workerId, receivedAt: now };
+    if (this.held.hold(connectionId, { slot, sip, route, transport, receivedAt: now })) return { action: 'held' };
     this.overflow++;
     return { action: 'held-full' };
   }
 
-  /** Hands every held message whose worker can take it again to `release`, each connection in order. */
-  releaseHeld(release: (m: HeldMessage) => void): void {
+  /**
+   * Hands every held message whose slot's owner can take it again to `release` (with that
+   * owner), each connection in order; one whose slot stopped waiting for an owner goes with none.
+   */
+  releaseHeld(release: (m: HeldMessage, workerId: string | undefined) => void): void {
     if (this.held.size === 0) return;
     for (const id of this.held.connections()) {
       this.held.release(id, (m) => {
-        if (!this.canReach(m.workerId)) return false;
-        release(m);
+        const workerId = this.slots.ownerOf(m.slot);
+        if (workerId === undefined ? !this.connected || !this.slots.abandoned(m.slot) : !this.canReach(workerId)) return false;
+        release(m, workerId);
         this.released++;
         return true;
       });

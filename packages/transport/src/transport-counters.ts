@@ -13,6 +13,8 @@ export type DropReason =
   | 'nats-down'
   /** TCP, NATS unreachable and the connection's (or every connection's) hold full: an ACK or a response. */
   | 'held-full'
+  /** UDP, or a response: its slot's owner died and no survivor has announced the slot yet (the peer retransmits). */
+  | 'slot-orphaned'
   /** Held for NATS on a TCP connection that closed before it came back. */
   | 'held-connection-closed';
 

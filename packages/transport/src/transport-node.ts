@@ -7,7 +7,7 @@ import {
 } from '@switchboard/sip';
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
-  BatchedPublisher, RoutingIds, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
+  BatchedPublisher, RoutingIds, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
   type InboundSip, type OutboundSip, type SendFailure, type TransportInfo,
 } from '@switchboard/wire';
 import { activeTelemetry, SpanKind, SpanStatusCode, spanContextOf, contextOf, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
@@ -31,6 +31,14 @@ type Source = Pick<TransportInfo, 'remoteAddress' | 'remotePort'>;
 
 const CRLF = Buffer.from('\r\n');
 
+/**
+ * How long a slot whose owner was dropped waits for a survivor to announce it (takeover: at once
+ * by the rendezvous winner, 2 s later by anyone, plus adoption) before its messages are answered
+ * as for no dialog: long enough for a takeover, short enough that a cluster with no survivor
+ * does not keep peers retransmitting for ever.
+ */
+export const ORPHAN_WAIT_MS = 10_000;
+
 /** Parses and validates a request; the fault to answer with, or the message. */
 function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
   try {
@@ -45,13 +53,16 @@ function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRe
 
 /**
  * The stateless transport node: SIP over UDP and TCP on one side, NATS on the other. Each
- * inbound message goes to the worker that owns it — named in our Via branch (responses)
- * or dialog tag (in-dialog requests), else chosen by Call-ID among active workers — and
+ * inbound message goes to the worker that owns it — the owner of the slot named in our Via
+ * branch (responses) or dialog tag (in-dialog requests), as the workers' heartbeats list their
+ * slots, else chosen by Call-ID among active workers — and
  * workers' outbound SIP leaves through the node that holds the peer's address or connection.
  */
 export class TransportNode {
   readonly counters = new TransportCounters();
   readonly directory = new WorkerDirectory();
+  /** Who owns each slot, from the heartbeats (the highest epoch heard wins). */
+  readonly slots = new SlotTable();
   /** Whether NATS is reachable, and what waits for it. */
   readonly link: NatsLink;
   private readonly ids: RoutingIds;
@@ -75,7 +86,10 @@ export class TransportNode {
     this.ids = new RoutingIds(config.routing.secret);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
-    this.link = new NatsLink(this.directory, log, config.transport.natsOutage);
+    this.link = new NatsLink(this.directory, {
+      ownerOf: (slot) => this.slots.ownerOf(slot),
+      abandoned: (slot) => !this.awaitsOwner(slot),
+    }, log, config.transport.natsOutage);
   }
 
   get id(): string {
@@ -95,7 +109,10 @@ export class TransportNode {
     await this.nc.flush();
     this.link.watch(this.nc, () => this.link.releaseHeld(this.releaseHeld));
     this.expiryTimer = setInterval(() => {
-      for (const id of this.directory.expire()) this.log.warn({ event: 'worker-lost', worker: id }, 'worker missed its heartbeats: dropped');
+      for (const id of this.directory.expire()) {
+        const orphaned = this.slots.dropWorker(id);
+        this.log.warn({ event: 'worker-lost', worker: id, slots: orphaned.length }, 'worker missed its heartbeats: dropped, its slots orphaned');
+      }
       this.link.releaseHeld(this.releaseHeld); // the grace after a reconnection may be over
     }, HEARTBEAT_INTERVAL_MS / 2);
     this.expiryTimer.unref();
@@ -131,7 +148,9 @@ export class TransportNode {
       nodeId: this.id,
       uptimeMs: Date.now() - this.startedAt,
       connections: this.conns.size,
-      workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls })),
+      workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls, slots: this.slots.slotsOf(w.workerId).length })),
+      // awaiting an owner; a released slot is orphaned too, but waits for nobody
+      orphanedSlots: this.slots.orphans().filter((slot) => this.awaitsOwner(slot)).length,
       nats: this.link.snapshot(),
     });
   }
@@ -274,9 +293,9 @@ export class TransportNode {
     const top = checked.request.headers.topVia;
     const sip = top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data;
     if (route.toTag !== '') {
-      const owner = this.ids.ownerOfTag(route.toTag);
-      if (owner === undefined || !this.directory.isLive(owner)) this.ownerGone(data, route, t, reply);
-      else this.deliver(owner, sip, route, t, reply);
+      const slot = this.ids.slotOfTag(route.toTag);
+      if (slot === undefined) this.ownerGone(data, route, t, reply);
+      else this.toSlot(slot, sip, route, t, reply);
       return;
     }
     // no worker reachable, for want of NATS or of an active worker: a new dialog is refused
@@ -286,27 +305,45 @@ export class TransportNode {
     else this.refuseUnavailable(data, reply, t);
   }
 
-  /** A message for a live worker's dialog: forwarded, or while NATS is out held (TCP) or left to the peer's retransmission (UDP). */
-  private deliver(workerId: string, sip: Uint8Array, route: RoutingFields, t: TransportInfo, reply: Reply): void {
-    const admission = this.link.admit(workerId, sip, route, t);
+  /**
+   * A message for one of our slots: to its owner; while the slot is orphaned (its owner dropped,
+   * no survivor announced yet) held (TCP) or dropped for the peer to retransmit (UDP, responses);
+   * for a slot nobody owns or will own, answered as for no dialog.
+   */
+  private toSlot(slot: number, sip: Uint8Array, route: RoutingFields, t: TransportInfo, reply: Reply): void {
+    const owner = this.slots.ownerOf(slot);
+    if (owner === undefined ? !this.awaitsOwner(slot) : !this.directory.isLive(owner)) {
+      this.ownerGone(sip, route, t, reply);
+      return;
+    }
+    const admission = this.link.admit(slot, sip, route, t);
     switch (admission.action) {
       case 'forward':
-        this.forward(workerId, sip, route, t, admission.receivedAt);
+        this.forward(admission.workerId, sip, route, t, admission.receivedAt);
         return;
       case 'held':
         return;
+      case 'orphaned':
+        this.dropped('slot-orphaned', t, String(slot), route.callId);
+        return;
       case 'nats-down':
-        this.dropped('nats-down', t, workerId, route.callId);
+        this.dropped('nats-down', t, owner ?? String(slot), route.callId);
         return;
       case 'held-full':
         if (route.kind === 'request' && route.method !== 'ACK') this.refuseUnavailable(sip, reply, t);
-        else this.dropped('held-full', t, workerId, route.callId);
+        else this.dropped('held-full', t, owner ?? String(slot), route.callId);
     }
   }
 
-  /** A held message once NATS is back: to its worker, unless the directory has since given that worker up. */
-  private readonly releaseHeld = (m: HeldMessage): void => {
-    if (this.directory.isLive(m.workerId)) this.forward(m.workerId, m.sip, m.route, m.transport, m.receivedAt);
+  /** Whether `slot`, with no owner now, was orphaned recently enough that a survivor should announce it. */
+  private awaitsOwner(slot: number): boolean {
+    const since = this.slots.orphanedSince(slot);
+    return since !== undefined && Date.now() - since < ORPHAN_WAIT_MS;
+  }
+
+  /** A held message once NATS is back or its slot has an owner: to that owner, unless the directory has since given it up or the slot has none. */
+  private readonly releaseHeld = (m: HeldMessage, workerId: string | undefined): void => {
+    if (workerId !== undefined && this.directory.isLive(workerId)) this.forward(workerId, m.sip, m.route, m.transport, m.receivedAt);
     else this.ownerGone(m.sip, m.route, m.transport, (bytes) => this.conns.get(m.transport.connectionId ?? '')?.socket.write(bytes));
   };
 
@@ -331,10 +368,9 @@ export class TransportNode {
       this.dropped('unreadable', t, err.reason); // a response is never answered
       return;
     }
-    const owner = this.ids.ownerOfBranch(route.branch);
-    if (owner === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
-    else if (!this.directory.isLive(owner)) this.dropped('response-owner-gone', t, owner, route.callId);
-    else this.deliver(owner, data, route, t, reply);
+    const slot = this.ids.slotOfBranch(route.branch);
+    if (slot === undefined) this.dropped('response-not-ours', t, route.branch, route.callId);
+    else this.toSlot(slot, data, route, t, reply);
   }
 
   /** `receivedAt`: when the message (or, across an outage, its first transmission) arrived. */
@@ -409,6 +445,7 @@ export class TransportNode {
     try {
       const hb = decodeHeartbeat(msg.data);
       if (this.directory.onHeartbeat(hb)) this.log.info({ event: 'worker', worker: hb.workerId, state: hb.state }, 'worker state changed');
+      if (this.slots.fromHeartbeat(hb.workerId, hb.slots)) this.log.debug({ event: 'slots', worker: hb.workerId, slots: hb.slots.length }, 'slot owners changed');
       this.link.releaseHeld(this.releaseHeld);
     } catch (err) {
       if (!(err instanceof EnvelopeError)) throw err;

@@ -39,7 +39,7 @@ function sendFailure(): SendFailure {
 }
 
 function heartbeat(): Heartbeat {
-  return { v: ENVELOPE_VERSION, workerId: 'w1', state: 'draining', calls: 12, startedAt: 1_700_000_000_000, sentAt: 1_700_000_001_000, version: '0.1.0' };
+  return { v: ENVELOPE_VERSION, workerId: 'w1', state: 'draining', calls: 12, startedAt: 1_700_000_000_000, sentAt: 1_700_000_001_000, version: '0.1.0', slots: [[7, 1], [4095, 12]] };
 }
 
 function assertEnvelopeError(fn: () => unknown, code: EnvelopeErrorCode, what: string): void {
@@ -109,6 +109,15 @@ describe('envelope round trips', () => {
     assert.deepEqual(decodeHeartbeat(encodeEnvelope(heartbeat())), heartbeat());
     const active: Heartbeat = { ...heartbeat(), state: 'active', calls: 0 };
     assert.deepEqual(decodeHeartbeat(encodeEnvelope(active)), active);
+    const none: Heartbeat = { ...heartbeat(), slots: [] };
+    assert.deepEqual(decodeHeartbeat(encodeEnvelope(none)), none);
+  });
+
+  test('InboundSip forwarded by a worker keeps its mark', () => {
+    const forwarded: InboundSip = { ...inbound(), forwarded: true };
+    assert.equal(decodeInbound(encodeEnvelope(forwarded)).forwarded, true);
+    assert.equal(decodeInbound(encodeEnvelope(inbound())).forwarded, undefined);
+    assertEnvelopeError(() => decodeInbound(encodeMap({ ...inbound(), forwarded: 1 })), 'missing-field', 'forwarded=1');
   });
 
   test('encodeMap / decodeMap round trip a schema-less payload', () => {
@@ -177,10 +186,11 @@ describe('envelope errors', () => {
 
   test("each missing or mistyped field of Heartbeat is 'missing-field'", () => {
     const e = heartbeat();
-    for (const key of ['workerId', 'state', 'calls', 'startedAt', 'sentAt', 'version']) {
+    for (const key of ['workerId', 'state', 'calls', 'startedAt', 'sentAt', 'version', 'slots']) {
       assertEnvelopeError(() => decodeHeartbeat(encodeMap(variant(e, key))), 'missing-field', `no ${key}`);
     }
-    for (const [key, value] of [['workerId', 1], ['calls', '3'], ['sentAt', null], ['version', 1], ['state', 'zombie'], ['state', 1]] as const) {
+    for (const [key, value] of [['workerId', 1], ['calls', '3'], ['sentAt', null], ['version', 1], ['state', 'zombie'], ['state', 1],
+      ['slots', 3], ['slots', [3]], ['slots', [[3]]], ['slots', [[3, 'x']]], ['slots', [[1.5, 1]]], ['slots', [[1, 2, 3]]]] as const) {
       assertEnvelopeError(() => decodeHeartbeat(encodeMap(variant(e, key, value))), 'missing-field', `${key}=${String(value)}`);
     }
   });

@@ -27,6 +27,11 @@ export interface InboundSip {
   transport: TransportInfo;
   /** Receive time, epoch milliseconds. */
   receivedAt: number;
+  /**
+   * Passed on by a worker that no longer owns the message's slot (a handover) to the one that
+   * does: never forwarded again, whatever the receiver thinks of the slot.
+   */
+  forwarded?: true;
 }
 
 /** Worker → transport: SIP to send to a peer. */
@@ -64,6 +69,8 @@ export interface Heartbeat {
   startedAt: number;
   sentAt: number;
   version: string;
+  /** The slots the worker owns, each with the epoch it owns it at (docs/architecture.md "Worker takeover"). */
+  slots: [slot: number, epoch: number][];
 }
 
 export type EnvelopeErrorCode = 'undecodable' | 'unknown-version' | 'missing-field';
@@ -140,6 +147,7 @@ export function decodeInbound(data: Uint8Array): InboundSip {
   check(o, { sip: 'bytes', route: 'object', transport: 'object', receivedAt: 'number' }, 'inbound SIP');
   check(o.route, ROUTE, 'inbound SIP route');
   check(o.transport, TRANSPORT, 'inbound SIP transport');
+  if (o.forwarded !== undefined && o.forwarded !== true) throw new EnvelopeError('missing-field', 'inbound SIP: forwarded not true');
   return o as unknown as InboundSip;
 }
 
@@ -160,7 +168,16 @@ export function decodeHeartbeat(data: Uint8Array): Heartbeat {
   const o = decodeVersioned(data, 'heartbeat');
   check(o, { workerId: 'string', state: 'string', calls: 'number', startedAt: 'number', sentAt: 'number', version: 'string' }, 'heartbeat');
   if (o.state !== 'active' && o.state !== 'draining') throw new EnvelopeError('missing-field', `heartbeat: state ${String(o.state)}`);
+  checkSlots(o.slots);
   return o as unknown as Heartbeat;
+}
+
+function checkSlots(slots: unknown): void {
+  if (!Array.isArray(slots)) throw new EnvelopeError('missing-field', 'heartbeat: slots missing or not a list');
+  for (const entry of slots as unknown[]) {
+    const ok = Array.isArray(entry) && entry.length === 2 && Number.isInteger(entry[0]) && Number.isInteger(entry[1]);
+    if (!ok) throw new EnvelopeError('missing-field', 'heartbeat: slots: expected [slot, epoch] pairs of integers');
+  }
 }
 
 /** Any msgpack payload (stats replies and the like), decoded without a schema. */

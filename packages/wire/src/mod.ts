@@ -12,7 +12,8 @@ export {
   encodeJoinRequest, decodeJoinRequest, encodeJoinReply, decodeJoinReply, encodeBridged, decodeBridged,
   type JoinRequest, type JoinReply, type CallAddress, type Bridged, type BridgedMessage, type RelayedEvent, type RelayedCommand, type FailureCause, type RequestToken,
 } from './bridge.js';
-export { RoutingIds, newRoutingScope, newCallId, CALL_ID_PATTERN, scopeOf } from './routing-ids.js';
+export { RoutingIds, newRoutingScope, newCallId, CALL_ID_PATTERN, scopeOf, slotOfScope, SLOT_COUNT } from './routing-ids.js';
+export { SlotTable, type SlotOwner } from './slot-table.js';
 export { RendezvousSet } from './rendezvous.js';
 export { WorkerDirectory, type WorkerStatus } from './worker-directory.js';
 export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js';

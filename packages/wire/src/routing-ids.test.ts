@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newRoutingScope, RoutingIds, scopeOf } from './routing-ids.js';
+import { newRoutingScope, RoutingIds, scopeOf, SLOT_COUNT, slotOfScope } from './routing-ids.js';
 
 const SECRET = 'correct horse battery staple';
 const ids = new RoutingIds(SECRET);
@@ -13,94 +13,81 @@ function flipAt(s: string, i: number): string {
 }
 
 describe('RoutingIds branches', () => {
-  test('newBranch carries the RFC 3261 magic cookie and ownerOfBranch returns the worker', () => {
-    const branch = ids.newBranch('worker7');
-    assert.ok(branch.startsWith('z9hG4bK'), branch);
-    assert.equal(ids.ownerOfBranch(branch), 'worker7');
+  test('newBranch carries the RFC 3261 magic cookie and slotOfBranch returns its slot', () => {
+    const branch = ids.newBranch(newRoutingScope(7));
+    assert.ok(branch.startsWith('z9hG4bK-'), branch);
+    assert.match(branch, /^z9hG4bK-[0-9a-f]{16}-[0-9a-f]{12}$/);
+    assert.equal(ids.slotOfBranch(branch), 7);
   });
 
-  test('each branch is new', () => {
+  test('branches are unique', () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 100; i++) seen.add(ids.newBranch('w1'));
+    for (let i = 0; i < 100; i++) seen.add(ids.newBranch(newRoutingScope(1)));
     assert.equal(seen.size, 100);
   });
 
-  test('another instance with the same secret accepts it (the cluster shares the secret)', () => {
-    assert.equal(new RoutingIds(SECRET).ownerOfBranch(ids.newBranch('w1')), 'w1');
+  test('another instance with the same secret verifies it', () => {
+    assert.equal(new RoutingIds(SECRET).slotOfBranch(ids.newBranch(newRoutingScope(4095))), 4095);
   });
 
-  test('a branch written with another secret is refused (forged MAC)', () => {
-    const forged = new RoutingIds('some other secret value').newBranch('w1');
-    assert.equal(ids.ownerOfBranch(forged), undefined);
-  });
-
-  test('tampering with the worker id, the random part or the MAC is refused', () => {
-    const branch = ids.newBranch('w1');
-    const [cookie, worker, random, mac] = branch.split('-') as [string, string, string, string];
-    assert.equal(ids.ownerOfBranch(`${cookie}-w2-${random}-${mac}`), undefined);
-    assert.equal(ids.ownerOfBranch(`${cookie}-W1-${random}-${mac}`), undefined);
+  test('a branch forged without the secret, or altered anywhere, is refused', () => {
+    assert.equal(ids.slotOfBranch(new RoutingIds('some other secret value').newBranch(newRoutingScope(1))), undefined);
+    const branch = ids.newBranch(newRoutingScope(1));
+    const [cookie, random = '', mac = ''] = branch.split('-');
     for (let i = 0; i < random.length; i++) {
-      assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${flipAt(random, i)}-${mac}`), undefined, `random[${i}]`);
+      assert.equal(ids.slotOfBranch(`${cookie}-${flipAt(random, i)}-${mac}`), undefined, `random[${i}]`);
     }
     for (let i = 0; i < mac.length; i++) {
-      assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random}-${flipAt(mac, i)}`), undefined, `mac[${i}]`);
+      assert.equal(ids.slotOfBranch(`${cookie}-${random}-${flipAt(mac, i)}`), undefined, `mac[${i}]`);
     }
-    assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random}-${mac.toUpperCase()}`), mac === mac.toUpperCase() ? 'w1' : undefined);
+    assert.equal(ids.slotOfBranch(`${cookie}-${random.slice(1)}-${mac}`), undefined);
+    assert.equal(ids.slotOfBranch(`${cookie}-${random}0-${mac}`), undefined);
+    assert.equal(ids.slotOfBranch(`${cookie}-${random}-${mac.slice(1)}`), undefined);
+    assert.equal(ids.slotOfBranch(`${branch}x`), undefined);
+    assert.equal(ids.slotOfBranch(` ${branch}`), undefined);
+    assert.equal(ids.slotOfBranch(`${cookie}-${random.toUpperCase()}-${mac}`), random === random.toUpperCase() ? 1 : undefined);
   });
 
-  test('wrong lengths and extra suffixes are refused', () => {
-    const branch = ids.newBranch('w1');
-    const [cookie, worker, random, mac] = branch.split('-') as [string, string, string, string];
-    assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random.slice(1)}-${mac}`), undefined);
-    assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random}0-${mac}`), undefined);
-    assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random}-${mac.slice(1)}`), undefined);
-    assert.equal(ids.ownerOfBranch(`${cookie}-${worker}-${random}-${mac}0`), undefined);
-    assert.equal(ids.ownerOfBranch(`${branch}x`), undefined);
-    assert.equal(ids.ownerOfBranch(`${branch}-00`), undefined);
-    assert.equal(ids.ownerOfBranch(` ${branch}`), undefined);
-    assert.equal(ids.ownerOfBranch(`x${branch}`), undefined);
+  test('branches that are not ours', () => {
+    assert.equal(ids.slotOfBranch('z9hG4bK776asdhds'), undefined);
+    assert.equal(ids.slotOfBranch('z9hG4bK'), undefined);
+    assert.equal(ids.slotOfBranch(''), undefined);
+    assert.equal(ids.slotOfBranch(ids.newTag(newRoutingScope(1))), undefined);
+    // the old worker-named form
+    assert.equal(ids.slotOfBranch('z9hG4bK-w1-0011223344556677-aabbccddeeff'), undefined);
   });
 
-  test('a plain client branch, an empty string and a tag are not ours', () => {
-    assert.equal(ids.ownerOfBranch('z9hG4bK776asdhds'), undefined);
-    assert.equal(ids.ownerOfBranch('z9hG4bK'), undefined);
-    assert.equal(ids.ownerOfBranch(''), undefined);
-    assert.equal(ids.ownerOfBranch(ids.newTag('w1')), undefined);
-  });
-
-  test('worker ids that are not 1-32 letters or digits are refused', () => {
-    for (const bad of ['w-1', 'w.1', '', 'w 1', 'w*', 'x'.repeat(33)]) {
-      assert.throws(() => ids.newBranch(bad), /worker id/, JSON.stringify(bad));
-      assert.throws(() => ids.newTag(bad), /worker id/, JSON.stringify(bad));
-    }
-    assert.equal(ids.ownerOfBranch(ids.newBranch('x'.repeat(32))), 'x'.repeat(32));
+  test('a branch without a scope still verifies (its slot is whatever its random digits say)', () => {
+    const slot = ids.slotOfBranch(ids.newBranch());
+    assert.ok(slot !== undefined && slot >= 0 && slot < SLOT_COUNT);
   });
 });
 
 describe('RoutingIds tags', () => {
-  test('newTag / ownerOfTag round trip', () => {
-    const tag = ids.newTag('worker12');
-    assert.equal(ids.ownerOfTag(tag), 'worker12');
-    assert.notEqual(ids.newTag('worker12'), tag);
+  test('newTag / slotOfTag round trip, no worker id in it', () => {
+    const tag = ids.newTag(newRoutingScope(300));
+    assert.match(tag, /^[0-9a-f]{16}\.[0-9a-f]{12}$/);
+    assert.equal(ids.slotOfTag(tag), 300);
+    assert.notEqual(ids.newTag(newRoutingScope(300)), tag);
   });
 
-  test('a tag from another secret, tampered or malformed, is refused', () => {
-    assert.equal(ids.ownerOfTag(new RoutingIds('some other secret value').newTag('w1')), undefined);
-    const tag = ids.newTag('w1');
-    const [worker, random, mac] = tag.split('.') as [string, string, string];
-    assert.equal(ids.ownerOfTag(`w2.${random}.${mac}`), undefined);
-    assert.equal(ids.ownerOfTag(`${worker}.${flipAt(random, 0)}.${mac}`), undefined);
-    assert.equal(ids.ownerOfTag(`${worker}.${random}.${flipAt(mac, 11)}`), undefined);
-    assert.equal(ids.ownerOfTag(`${worker}.${random.slice(2)}.${mac}`), undefined);
-    assert.equal(ids.ownerOfTag(`${worker}.${random}.${mac.slice(0, -1)}`), undefined);
-    assert.equal(ids.ownerOfTag(`${tag};x`), undefined);
-    assert.equal(ids.ownerOfTag(`${tag}.0`), undefined);
+  test('forged or altered tags are refused', () => {
+    assert.equal(ids.slotOfTag(new RoutingIds('some other secret value').newTag(newRoutingScope(1))), undefined);
+    const tag = ids.newTag(newRoutingScope(1));
+    const [random = '', mac = ''] = tag.split('.');
+    assert.equal(ids.slotOfTag(`${flipAt(random, 0)}.${mac}`), undefined);
+    assert.equal(ids.slotOfTag(`${flipAt(random, 2)}.${mac}`), undefined);
+    assert.equal(ids.slotOfTag(`${random}.${flipAt(mac, 11)}`), undefined);
+    assert.equal(ids.slotOfTag(`${random.slice(2)}.${mac}`), undefined);
+    assert.equal(ids.slotOfTag(`${random}.${mac.slice(0, -1)}`), undefined);
+    assert.equal(ids.slotOfTag(`${tag};x`), undefined);
+    assert.equal(ids.slotOfTag(`${tag}.0`), undefined);
   });
 
   test('a branch used as a tag, a client tag and an empty tag are not ours', () => {
-    assert.equal(ids.ownerOfTag(ids.newBranch('w1')), undefined);
-    assert.equal(ids.ownerOfTag('1928301774'), undefined);
-    assert.equal(ids.ownerOfTag(''), undefined);
+    assert.equal(ids.slotOfTag(ids.newBranch(newRoutingScope(1))), undefined);
+    assert.equal(ids.slotOfTag('1928301774'), undefined);
+    assert.equal(ids.slotOfTag(''), undefined);
   });
 });
 
@@ -113,29 +100,40 @@ describe('RoutingIds secret', () => {
 });
 
 describe('RoutingIds: branch and tag MACs are kept apart', () => {
-  test('a valid tag rewritten in branch form (same worker, random and MAC) is refused', () => {
+  test('a valid tag rewritten in branch form (same random and MAC) is refused', () => {
     const ids = new RoutingIds('a-cluster-routing-secret');
-    const [worker, random, mac] = ids.newTag('w7').split('.');
-    assert.equal(ids.ownerOfBranch(`z9hG4bK-${worker}-${random}-${mac}`), undefined);
-    const [, w2, r2, m2] = ids.newBranch('w7').split('-');
-    assert.equal(ids.ownerOfTag(`${w2}.${r2}.${m2}`), undefined);
+    const [random, mac] = ids.newTag(newRoutingScope(9)).split('.');
+    assert.equal(ids.slotOfBranch(`z9hG4bK-${random}-${mac}`), undefined);
+    const [, r2, m2] = ids.newBranch(newRoutingScope(9)).split('-');
+    assert.equal(ids.slotOfTag(`${r2}.${m2}`), undefined);
   });
 });
 
-describe('RoutingIds: scopes', () => {
+describe('RoutingIds: scopes and slots', () => {
   const scoped = new RoutingIds('a-cluster-routing-secret');
+  test('a scope is 11 hex digits: its slot in 3, then 8 random', () => {
+    assert.match(newRoutingScope(0), /^000[0-9a-f]{8}$/);
+    assert.match(newRoutingScope(0xabc), /^abc[0-9a-f]{8}$/);
+    assert.equal(slotOfScope(newRoutingScope(4095)), 4095);
+    assert.equal(slotOfScope('xyz'), undefined);
+    assert.notEqual(newRoutingScope(5), newRoutingScope(5));
+  });
+  test('a slot outside 0..4095 has no scope', () => {
+    for (const bad of [-1, SLOT_COUNT, 1.5, Number.NaN]) assert.throws(() => newRoutingScope(bad), /slot/, String(bad));
+  });
   test('a scope written into a branch and a tag is read back, and the MAC still verifies', () => {
-    const scope = newRoutingScope();
-    const branch = scoped.newBranch('w3', scope);
-    const tag = scoped.newTag('w3', scope);
+    const scope = newRoutingScope(42);
+    const branch = scoped.newBranch(scope);
+    const tag = scoped.newTag(scope);
     assert.equal(scopeOf(branch), scope);
     assert.equal(scopeOf(tag), scope);
-    assert.equal(scoped.ownerOfBranch(branch), 'w3');
-    assert.equal(scoped.ownerOfTag(tag), 'w3');
-    assert.notEqual(scoped.newBranch('w3', scope), branch);
+    assert.equal(scoped.slotOfBranch(branch), 42);
+    assert.equal(scoped.slotOfTag(tag), 42);
+    assert.notEqual(scoped.newBranch(scope), branch);
   });
   test('a malformed scope is refused; foreign strings have none', () => {
-    assert.throws(() => scoped.newBranch('w3', 'XYZ'));
+    assert.throws(() => scoped.newBranch('XYZ'));
+    assert.throws(() => scoped.newTag('0011223344'));
     assert.equal(scopeOf('z9hG4bK776asdhds'), undefined);
     assert.equal(scopeOf('a73kszlfl'), undefined);
   });

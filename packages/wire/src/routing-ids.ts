@@ -1,11 +1,17 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BRANCH_COOKIE } from '@switchboard/sip';
-import { assertNodeId } from './subjects.js';
 
+/** Slots a cluster's dialogs are spread over (docs/architecture.md "Worker takeover"): 3 hex digits. */
+export const SLOT_COUNT = 4096;
+
+const SLOT_HEX = 3;
+const SCOPE_HEX = 11;
 const RANDOM_HEX = 16;
 const MAC_HEX = 12;
-const BRANCH = new RegExp(`^${BRANCH_COOKIE}-([A-Za-z0-9]{1,32})-([0-9a-f]{${RANDOM_HEX}})-([0-9a-f]{${MAC_HEX}})$`);
-const TAG = new RegExp(`^([A-Za-z0-9]{1,32})\\.([0-9a-f]{${RANDOM_HEX}})\\.([0-9a-f]{${MAC_HEX}})$`);
+const BRANCH = new RegExp(`^${BRANCH_COOKIE}-([0-9a-f]{${RANDOM_HEX}})-([0-9a-f]{${MAC_HEX}})$`);
+const TAG = new RegExp(`^([0-9a-f]{${RANDOM_HEX}})\\.([0-9a-f]{${MAC_HEX}})$`);
+const SCOPE = new RegExp(`^[0-9a-f]{${SCOPE_HEX}}$`);
+const SCOPE_IN = new RegExp(`^(?:${BRANCH_COOKIE}-)?([0-9a-f]{${SCOPE_HEX}})[0-9a-f]{${RANDOM_HEX - SCOPE_HEX}}[-.][0-9a-f]{${MAC_HEX}}$`);
 
 // Ids are minted per transaction and dialog: draw them from a pool instead of asking the
 // CSPRNG for 8 bytes each time (measured: randomFillSync was 5% of a worker's profile).
@@ -21,15 +27,13 @@ function randomHex(bytes: number): string {
   return pool.toString('hex', poolAt - bytes, poolAt);
 }
 
-const SCOPE = /^[0-9a-f]{8}$/;
-
 function scoped(scope: string | undefined): string {
+  // no scope: an id nobody routes back (a stateless refusal's tag); any 3 hex digits name some slot
   if (scope === undefined) return randomHex(RANDOM_HEX / 2);
-  if (!SCOPE.test(scope)) throw new Error(`routing scope must be 8 lower-case hex digits: ${JSON.stringify(scope)}`);
-  return scope + randomHex(RANDOM_HEX / 4);
+  if (!SCOPE.test(scope)) throw new Error(`routing scope must be ${SCOPE_HEX} lower-case hex digits: ${JSON.stringify(scope)}`);
+  return scope + randomHex(3).slice(0, RANDOM_HEX - SCOPE_HEX);
 }
 
-/** A new scope for `newBranch`/`newTag` (a leg's id, say). */
 /**
  * A call's id: 16 hex digits (64 random bits), so that ids stay unique across the cluster for
  * as long as records are kept (call detail records are filed and deduplicated by it).
@@ -41,23 +45,42 @@ export function newCallId(): string {
 /** What a call id looks like (see newCallId). */
 export const CALL_ID_PATTERN = /^[0-9a-f]{16}$/;
 
-export function newRoutingScope(): string {
-  return randomHex(4);
+function assertSlot(slot: number): void {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOT_COUNT) throw new Error(`slot must be an integer in 0..${SLOT_COUNT - 1}: ${slot}`);
 }
 
 /**
- * The scope written into one of our branches or tags (the first 8 hex digits of its random
+ * A new scope for `newBranch`/`newTag` (a leg's id): its call's slot in 3 hex digits, then 8
+ * random ones. Everything minted in the scope routes to whoever owns the slot.
+ */
+export function newRoutingScope(slot: number): string {
+  assertSlot(slot);
+  return slot.toString(16).padStart(SLOT_HEX, '0') + randomHex(4);
+}
+
+/** The slot a scope names, or undefined when it is not a scope. */
+export function slotOfScope(scope: string): number | undefined {
+  return SCOPE.test(scope) ? Number.parseInt(scope.slice(0, SLOT_HEX), 16) : undefined;
+}
+
+/**
+ * The scope written into one of our branches or tags (the first 11 hex digits of its random
  * part), without checking the MAC: for a worker reading what its transport already verified.
  */
 export function scopeOf(branchOrTag: string): string | undefined {
-  const m = /^(?:z9hG4bK-)?[A-Za-z0-9]{1,32}[-.]([0-9a-f]{8})[0-9a-f]{8}[-.][0-9a-f]{12}$/.exec(branchOrTag);
-  return m?.[1];
+  return SCOPE_IN.exec(branchOrTag)?.[1];
+}
+
+/** The slot in the first 3 hex digits of a verified random part. */
+function slotIn(random: string): number {
+  return Number.parseInt(random.slice(0, SLOT_HEX), 16);
 }
 
 /**
- * How a worker writes its id into what the far end echoes back: the branch of its Via
- * (`z9hG4bK-<worker>-<random>-<mac>`, so responses find it) and its dialog tag
- * (`<worker>.<random>.<mac>`, so in-dialog requests find it). The MAC, keyed by the
+ * How a worker writes its call's slot into what the far end echoes back: the branch of its
+ * Via (`z9hG4bK-<scope><5 hex>-<mac>`, so responses find it) and its dialog tag
+ * (`<scope><5 hex>.<mac>`, so in-dialog requests find it). The slot, not the worker: a slot's
+ * owner can change (takeover, handover) while its dialogs go on. The MAC, keyed by the
  * cluster's routing secret, lets a transport refuse forged ids instead of routing them.
  */
 export class RoutingIds {
@@ -69,40 +92,38 @@ export class RoutingIds {
   }
 
   /** `kind` separates the two uses, so a valid tag cannot be replayed as a branch. */
-  private mac(kind: 'branch' | 'tag', workerId: string, random: string): string {
-    return createHmac('sha256', this.key).update(kind).update('/').update(workerId).update('/').update(random).digest('hex').slice(0, MAC_HEX);
+  private mac(kind: 'branch' | 'tag', random: string): string {
+    return createHmac('sha256', this.key).update(kind).update('/').update(random).digest('hex').slice(0, MAC_HEX);
   }
 
   /**
-   * `scope` (8 hex digits, optional) becomes the first half of the random part, so the
-   * worker can find the leg a response belongs to without a table (see `scopeOf`).
+   * `scope` (newRoutingScope) begins the random part, so the transport finds the slot and the
+   * worker the leg a response belongs to without a table (see `scopeOf`).
    */
-  newBranch(workerId: string, scope?: string): string {
-    assertNodeId(workerId, 'worker id');
+  newBranch(scope?: string): string {
     const random = scoped(scope);
-    return `${BRANCH_COOKIE}-${workerId}-${random}-${this.mac('branch', workerId, random)}`;
+    return `${BRANCH_COOKIE}-${random}-${this.mac('branch', random)}`;
   }
 
-  newTag(workerId: string, scope?: string): string {
-    assertNodeId(workerId, 'worker id');
+  newTag(scope?: string): string {
     const random = scoped(scope);
-    return `${workerId}.${random}.${this.mac('tag', workerId, random)}`;
+    return `${random}.${this.mac('tag', random)}`;
   }
 
-  /** The worker that wrote `branch`, or undefined when it is not ours, malformed or forged. */
-  ownerOfBranch(branch: string): string | undefined {
+  /** The slot named by `branch`, or undefined when it is not ours, malformed or forged. */
+  slotOfBranch(branch: string): number | undefined {
     return this.verify('branch', BRANCH.exec(branch));
   }
 
-  /** The worker that wrote dialog tag `tag`, or undefined when it is not ours, malformed or forged. */
-  ownerOfTag(tag: string): string | undefined {
+  /** The slot named by dialog tag `tag`, or undefined when it is not ours, malformed or forged. */
+  slotOfTag(tag: string): number | undefined {
     return this.verify('tag', TAG.exec(tag));
   }
 
-  private verify(kind: 'branch' | 'tag', m: RegExpExecArray | null): string | undefined {
+  private verify(kind: 'branch' | 'tag', m: RegExpExecArray | null): number | undefined {
     if (m === null) return undefined;
-    const [, workerId = '', random = '', mac = ''] = m;
-    const expected = Buffer.from(this.mac(kind, workerId, random));
-    return timingSafeEqual(expected, Buffer.from(mac)) ? workerId : undefined;
+    const [, random = '', mac = ''] = m;
+    const expected = Buffer.from(this.mac(kind, random));
+    return timingSafeEqual(expected, Buffer.from(mac)) ? slotIn(random) : undefined;
   }
 }

@@ -13,7 +13,7 @@ function clock(start = 1_000_000): { now: () => number; advance: (ms: number) =>
 }
 
 function hb(workerId: string, state: WorkerState = 'active', calls = 0): Heartbeat {
-  return { v: 1, workerId, state, calls, startedAt: 1, sentAt: 2, version: '0.1.0' };
+  return { v: 1, workerId, state, calls, startedAt: 1, sentAt: 2, version: '0.1.0', slots: [] };
 }
 
 const CALL_IDS = Array.from({ length: 2_000 }, (_, i) => `${i.toString(36)}-f81d4fae@192.0.2.${i % 250}`);

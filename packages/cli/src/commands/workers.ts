@@ -18,9 +18,10 @@ the last minute (CPS). A worker found but not answering is listed as "no answer"
 code is 3. --json prints one JSON array: each worker's stats as \`stats --json\` does.`;
 
 const DRAIN_HELP = `
-The worker takes no new calls from now on (the transport sends them to the others); its calls in
-progress go on until they end, and it reports "draining" meanwhile. It does not stop by itself:
-stop its process once \`workers ls\` shows it with 0 calls.
+The worker takes no new calls from now on (the transport sends them to the others) and reports
+"draining". --handover: its calls in progress are handed to the other workers (they go on there),
+and its process can be stopped in seconds. --slow: its calls go on where they are until they end:
+stop its process once \`workers ls\` shows it with 0 calls. Neither: the worker's worker.drain.mode.
 --json prints {"worker", "state"}. Exit code 2 when there is no such live worker.`;
 
 export function registerWorkerCommands(program: Command, ctx: CliContext): void {
@@ -42,11 +43,15 @@ export function registerWorkerCommands(program: Command, ctx: CliContext): void 
     .command('drain')
     .description('stop giving a worker new calls; its calls in progress continue')
     .argument('<id>', 'the worker, as `workers ls` prints it', parseWorkerId)
+    .option('--handover', 'hand its calls to the other workers (it can stop in seconds)')
+    .option('--slow', 'let its calls end where they are')
     .addHelpText('after', DRAIN_HELP)
-    .action(async (id: string, _options: unknown, command: Command) => {
+    .action(async (id: string, options: { handover?: boolean; slow?: boolean }, command: Command) => {
+      if (options.handover === true && options.slow === true) throw new CliError('usage', '--handover and --slow exclude each other');
+      const mode = options.handover === true ? 'handover' : options.slow === true ? 'slow' : undefined;
       const answer = await withAdmin(command, async (client, _nc, live) => {
         // asked through discovery first: a worker that is not live is "not found", not "no answer"
-        const [only] = await askEveryWorker(live, (w) => client.drain(w), id);
+        const [only] = await askEveryWorker(live, (w) => client.drain(w, mode), id);
         if (only === undefined) throw new CliError('internal', `${id}: no answer`);
         if (!only.ok) throw new CliError(failureOf(only.code), `${id}: ${only.message}`);
         return only.value;

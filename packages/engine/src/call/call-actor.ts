@@ -81,6 +81,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   constructor(
     readonly ctx: EngineContext,
     readonly callId: string,
+    /** The routing slot (ctx.slots) every leg, transaction and transfer of the call mints its ids in. */
+    readonly routingSlot: number,
     readonly startedAt = Date.now(),
   ) {
     this.actorId = `call-${callId}`;
@@ -95,12 +97,12 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
    * transaction key is indexed at once, so a retransmission arriving before the leg has run
    * finds it (§17.2.3); the rest happens in the actors, as messages.
    */
-  static start(ctx: EngineContext, invite: SipRequest, from: Destination, inviteKey: string, traceparent?: string): CallActor {
+  static start(ctx: EngineContext, invite: SipRequest, from: Destination, inviteKey: string, routingSlot: number, traceparent?: string): CallActor {
     const callId = newCallId();
     // tracing on: the call's span (a child of the INVITE's `sip.receive`); its actors get a context that stamps it on what they send
     const span = ctx.tracer?.startCall(callId, invite.headers.callId ?? '', traceparent);
     if (span !== undefined) ctx = tracedContext(ctx, span);
-    const call = new CallActor(ctx, callId);
+    const call = new CallActor(ctx, callId, routingSlot);
     call.span = span;
     call.ingress = from;
     call.logContext.callId = invite.headers.callId;
@@ -110,7 +112,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     ctx.counters.add('calls.started');
     const h = invite.headers;
     call.note({ type: 'started', at: Date.now(), sipCallId: h.callId ?? '' });
-    const a = new LegActor(ctx, newRoutingScope(), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
+    const a = new LegActor(ctx, newRoutingScope(routingSlot), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     const ref = call.adopt(a);
     ctx.invites.set(inviteKey, a.actorId);
     ref.tell({ type: 'accept-invite', invite });

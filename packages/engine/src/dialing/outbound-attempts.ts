@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { NameAddr } from '@switchboard/sip';
 import { failsOver, type CallTarget } from '@switchboard/trunking';
-import { newRoutingScope } from '@switchboard/wire';
+import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { CallEvent } from '@switchboard/cdr';
 import type { ActorRef } from '../kernel/actor-kernel.js';
@@ -27,6 +27,8 @@ export interface AttemptOwner {
   readonly ctx: EngineContext;
   /** The call's id: what the attempts are recorded under. */
   readonly callId: string;
+  /** The call's routing slot: the placed legs' ids are minted in it. */
+  readonly routingSlot: number;
   readonly log: Logger;
   /** Where the attempts' legs report (always the call actor: it is the hub of every leg of a call). */
   readonly call: ActorRef<CallMessage>;
@@ -138,7 +140,8 @@ export class OutboundAttempts {
     const { from, headers } = this.present(target, via.localAddress);
     const to = new (from.constructor as typeof NameAddr)(target.uri.with({ params: [], port: undefined }));
     const name: LegName = `${this.prefix}${++this.placed}`;
-    const leg = new LegActor(ctx, newRoutingScope(), name, 'uac', this.owner.call, `${newRoutingScope()}${newRoutingScope()}@${ctx.workerId}`, from, to, peer, target.uri);
+    // the Call-ID names no worker (a slot's calls move between workers, and issue 19 wants no internal names on the wire)
+    const leg = new LegActor(ctx, newRoutingScope(this.owner.routingSlot), name, 'uac', this.owner.call, `${newCallId()}${newCallId()}@sb`, from, to, peer, target.uri);
     const ref = this.owner.adopt(leg);
     this.current = name;
     this.owner.note({ type: 'attempt', leg: name, at: Date.now(), sipCallId: leg.callId, ...(target.carrier === undefined ? {} : { carrier: target.carrier.id }) });

@@ -50,7 +50,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     initialTarget: Uri,
     restored?: DialogState,
   ) {
-    super(ctx, scope, peer, restored ?? new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(ctx.workerId, scope), initialTarget));
+    super(ctx, scope, peer, restored ?? new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(scope), initialTarget));
     this.actorId = `leg-${scope}`;
   }
 
@@ -106,7 +106,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
 
   /** UAC: sends the INVITE that opens this leg. */
   private placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number, ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined): void {
-    const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
+    const branch = this.ctx.ids.newBranch(this.scope);
     this.ackOffer = ackOffer;
     const d = this.dialog.requestContext(contactFor(this.peer));
     const request = createRequest({

@@ -145,7 +145,7 @@ export abstract class TransactionDriver {
 
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
   protected sendInDialog(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
-    const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
+    const branch = this.ctx.ids.newBranch(this.scope);
     const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
     this.startClient(branch, request, owner);
     // a transaction starting is worth a snapshot; and RFC 3261 §12.2.2: an adopter must start above
@@ -156,7 +156,7 @@ export abstract class TransactionDriver {
 
   protected sendAck(res: SipResponse): void {
     // §13.2.2.4: the ACK for a 2xx is a new transaction-less request in the dialog, same CSeq number
-    const branch = this.ctx.ids.newBranch(this.ctx.workerId, this.scope);
+    const branch = this.ctx.ids.newBranch(this.scope);
     const seq = res.headers.cseq?.seq ?? this.dialog.localCSeq;
     const offer = seq === 1 ? this.ackOffer : undefined;
     const ack = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), 'ACK', { via: viaFor(this.peer, branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });

@@ -154,7 +154,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   private restore(s: CallSnapshot, revision: number): CallActor {
     const ctx = this.ctx;
     ctx.cdr.tell({ adopt: s.callId, events: s.records, takenOver: { at: Date.now(), from: s.worker } });
-    const call = new CallActor(ctx, s.callId, s.startedAt);
+    const call = new CallActor(ctx, s.callId, s.slot, s.startedAt);
     call.logContext.callId = s.sipCallId;
     call.ingress = s.ingress;
     call.answeredAt = s.answeredAt;

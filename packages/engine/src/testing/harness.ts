@@ -102,6 +102,8 @@ export function makeEngine(timers: TimerSettings = { t1: 4000, t2: 4000, t4: 500
   const ctx: TestContext = {
     workerId: 'w1',
     ids: new RoutingIds('engine-test-secret-0123456789'),
+    // one worker owning one slot: every call of a test is in slot 1
+    slots: { pickSlot: () => 1, ownerOf: () => 'w1' },
     link,
     kernel,
     timers,

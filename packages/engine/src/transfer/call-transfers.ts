@@ -39,6 +39,7 @@ interface TransferInProgress {
 export interface TransferringCall {
   readonly ctx: EngineContext;
   readonly callId: string;
+  readonly routingSlot: number;
   readonly self: ActorRef<CallMessage>;
   readonly log: Logger;
   readonly logContext: Record<string, unknown>;
@@ -156,7 +157,7 @@ export class CallTransfers {
     refers.set(leg, n);
     call.ctx.counters.add('transfer.accepted');
     if ('key' in by) call.tell(leg, { type: 'answer-request', token: by.key, status: 202, reason: 'Accepted', headers: referSub ? [] : [['Refer-Sub', 'false']] });
-    const id = newRoutingScope();
+    const id = newRoutingScope(call.routingSlot);
     const transferee = remaining === call.customerLeg ? call.parties.customer : call.parties.remote;
     const caller = trunk.transfer.callerId === 'transferor'
       ? { number: call.parties.customer, anonymous: false }
@@ -176,7 +177,7 @@ export class CallTransfers {
     });
     const transferorRef = call.legRef(leg);
     const spec: TransferSpec = {
-      id, index, call: call.self, callId: call.callId, target, trunk,
+      id, index, call: call.self, callId: call.callId, routingSlot: call.routingSlot, target, trunk,
       subscription: { cseq: ask?.cseq ?? 1, firstInDialog: n === 1, referSub },
       offer: { body: remainingSdp.body, contentType: remainingSdp.contentType, maxForwards: 70, displayName: undefined },
       caller, transferorNumber: call.parties.customer, ingress: call.ingress, policy: call.policy, locator: call.locator,

@@ -50,6 +50,8 @@ export interface TransferSpec {
   call: ActorRef<CallMessage>;
   /** The call's own id (an attended transfer names it to the worker it joins). */
   callId: string;
+  /** The call's routing slot: the transfer's legs are minted in it. */
+  routingSlot: number;
   target: ReferTarget;
   trunk: TrunkConfig;
   subscription: ReferSubscriptionOptions;
@@ -124,6 +126,10 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   get callId(): string {
     return this.spec.callId;
+  }
+
+  get routingSlot(): number {
+    return this.spec.routingSlot;
   }
 
   get call(): ActorRef<CallMessage> {
@@ -217,14 +223,15 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   /**
    * Attended transfer (RFC 3891): the Replaces header names one of our dialogs with the
-   * transferor; our tag in it says which worker owns it and which leg. That worker hands the
+   * transferor; our tag in it names the slot (whose owner the slot table knows) and the leg. That worker hands the
    * dialog's far party over (and ends the replaced dialog); nothing new is dialled or billed.
    */
   private join(replaces: Replaces): void {
     const tags = [replaces.toTag, replaces.fromTag].filter((t) => t !== '');
     let owner: { worker: string; scope: string } | undefined;
     for (const tag of tags) {
-      const worker = this.ctx.ids.ownerOfTag(tag);
+      const slot = this.ctx.ids.slotOfTag(tag);
+      const worker = slot === undefined ? undefined : this.ctx.slots.ownerOf(slot);
       const scope = scopeOf(tag);
       if (worker !== undefined && scope !== undefined) owner = { worker, scope };
     }

@@ -20,7 +20,7 @@ export interface AdminTarget {
   showCall(id: string): CallDetail | undefined;
   hangupCall(id: string): boolean;
   transferCall(id: string, target: string): Promise<{ transfer: string; kind: string }>;
-  startDrain(): void;
+  startDrain(mode?: 'handover' | 'slow'): void;
   adminStats(): WorkerStats;
   getConfig(): Promise<ConfigSnapshot>;
   setConfig(trunking: unknown, revision?: number): Promise<ConfigSnapshot>;
@@ -54,8 +54,8 @@ export class AdminService {
     this.endpoint(worker, 'calls.show', Subjects.adminWorker(t.id, 'calls.show'), (r) => t.showCall(r.id) ?? notFound(r.id, t.id));
     this.endpoint(worker, 'calls.hangup', Subjects.adminWorker(t.id, 'calls.hangup'), (r) => (t.hangupCall(r.id) ? { id: r.id, worker: t.id } : notFound(r.id, t.id)));
     this.endpoint(worker, 'calls.transfer', Subjects.adminWorker(t.id, 'calls.transfer'), async (r) => ({ id: r.id, worker: t.id, ...(await t.transferCall(r.id, r.target)) }));
-    this.endpoint(worker, 'drain', Subjects.adminWorker(t.id, 'drain'), () => {
-      t.startDrain();
+    this.endpoint(worker, 'drain', Subjects.adminWorker(t.id, 'drain'), (r) => {
+      t.startDrain(r.mode);
       return { worker: t.id, state: 'draining' };
     });
     this.endpoint(worker, 'stats', Subjects.adminWorker(t.id, 'stats'), () => t.adminStats());

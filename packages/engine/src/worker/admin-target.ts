@@ -23,7 +23,8 @@ export interface WorkerAdminParts {
   cdr: Pick<CdrPublisher, 'pending' | 'published' | 'duplicates'>;
   startedAt: number;
   state: () => WorkerState;
-  drain: () => void;
+  /** Absent `mode`: the worker's worker.drain.mode. */
+  drain: (mode?: 'handover' | 'slow') => void;
   /** The live configuration, once the worker has opened it (start()). */
   live: () => LiveTrunking | undefined;
   log: Logger;
@@ -81,8 +82,8 @@ export class WorkerAdminTarget implements AdminTarget {
     });
   }
 
-  startDrain(): void {
-    if (this.p.state() !== 'draining') this.p.drain();
+  startDrain(mode?: 'handover' | 'slow'): void {
+    if (this.p.state() !== 'draining') this.p.drain(mode);
   }
 
   adminStats(): WorkerStats {

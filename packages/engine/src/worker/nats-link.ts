@@ -40,6 +40,12 @@ export interface NatsLinkOptions {
   stats: () => unknown;
   /** How much SIP is held while NATS is unreachable (worker.outageQueue). */
   outageQueue: OutageQueueLimits;
+  /**
+   * Fencing (docs/architecture.md "Worker takeover"): `stale()` is read before anything is
+   * published; true (no heartbeat confirmed for half the drop timeout) holds what is sent, as
+   * for an outage, and calls `fenced()` once, until `release()`.
+   */
+  fence?: { stale(): boolean; fenced(): void };
 }
 
 /** What one outage cost: publishes held, and of those dropped (oldest first) to stay within the bounds. */
@@ -58,12 +64,12 @@ export class NatsLink implements SipLink {
   readonly bridge: CallBridge;
   private readonly publisher: BatchedPublisher<PublishOptions>;
   private readonly outboundSubjects = new Map<string, string>();
-  private readonly held: OutageQueue<PublishOptions>;
+  private readonly heldQueue: OutageQueue<PublishOptions>;
   private holding = false;
   private outage: OutageSummary = { queued: 0, dropped: 0 };
 
   constructor(private readonly o: NatsLinkOptions) {
-    this.held = new OutageQueue(o.outageQueue);
+    this.heldQueue = new OutageQueue(o.outageQueue);
     this.publisher = new BatchedPublisher(this.publish);
     this.bridge = { join: (worker, request) => this.join(worker, request), send: (to, message) => this.sendBridged(to.call, to.worker, message) };
   }
@@ -126,17 +132,31 @@ export class NatsLink implements SipLink {
     this.outage = { queued: 0, dropped: 0 };
   }
 
+  /** Whether what is sent is being held (an outage, or fencing). */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /** Fencing: drops the held publishes `unwanted` names (the SIP of slots this worker lost); returns how many. */
+  discardHeld(unwanted: (subject: string, data: Uint8Array) => boolean): number {
+    return this.heldQueue.discard((h) => unwanted(h.subject, h.data));
+  }
+
   /** NATS is back: what was held goes first, oldest first, then publishes go straight out again. */
   release(): OutageSummary {
     this.holding = false;
-    for (const { subject, data, options } of this.held.drain()) this.o.nc.publish(subject, data, options);
+    for (const { subject, data, options } of this.heldQueue.drain()) this.o.nc.publish(subject, data, options);
     return this.outage;
   }
 
   /** The batched SIP and the bridged messages: to NATS, or held while it is unreachable. */
   private readonly publish = (subject: string, data: Uint8Array, options?: PublishOptions): void => {
+    if (!this.holding && this.o.fence?.stale() === true) {
+      this.hold();
+      this.o.fence.fenced();
+    }
     if (!this.holding) return this.o.nc.publish(subject, data, options);
-    const dropped = this.held.push({ subject, data, options });
+    const dropped = this.heldQueue.push({ subject, data, options });
     this.outage.queued++;
     this.o.counters.add('outbound.queued');
     if (dropped === 0) return;

@@ -50,6 +50,18 @@ export class OutageQueue<O> {
     return dropped;
   }
 
+  /** Drops what `unwanted` says, keeping the order of the rest; returns how many were dropped. */
+  discard(unwanted: (held: HeldPublish<O>) => boolean): number {
+    const kept: HeldPublish<O>[] = [];
+    let dropped = 0;
+    for (let held = this.shift(); held !== undefined; held = this.shift()) {
+      if (unwanted(held)) dropped++;
+      else kept.push(held);
+    }
+    for (const held of kept) this.push(held);
+    return dropped;
+  }
+
   /** Takes everything held, oldest first, leaving the queue empty. */
   drain(): HeldPublish<O>[] {
     const out: HeldPublish<O>[] = [];

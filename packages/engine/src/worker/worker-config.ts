@@ -6,8 +6,27 @@ import { DEFAULT_DIALOGS_BUCKET } from '../takeover/dialogs-bucket.js';
 export const WorkerConfigSchema = z.object({
   worker: z.object({
     id: NodeId,
-    /** How long SIGTERM waits for calls to end before exiting anyway. */
+    /** How long a slow drain waits for calls to end before exiting anyway. */
     drainTimeoutMs: z.number().int().min(0).default(60_000),
+    /**
+     * SIGTERM's drain (docs/architecture.md "Worker takeover"): `handover` gives the worker's slots,
+     * and their calls, to the others and exits in seconds; `slow` waits for the calls to end.
+     */
+    drain: z
+      .object({
+        mode: z.enum(['handover', 'slow']).default('handover'),
+        /** Handover: how long ringing calls get to be answered or end first (early dialogs are not handed over). */
+        earlyWaitMs: z.number().int().min(0).default(5_000),
+      })
+      .default({ mode: 'handover', earlyWaitMs: 5_000 }),
+    /** Routing slots (docs/architecture.md "Worker takeover"). */
+    slots: z
+      .object({
+        /** Free slots claimed at start; adopted slots beyond this are given back once they hold no call. */
+        count: z.number().int().min(1).max(4096).default(64),
+        bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default('sb-slots'),
+      })
+      .default({ count: 64, bucket: 'sb-slots' }),
     timers: z
       .object({
         t1: z.number().int().positive().default(500),

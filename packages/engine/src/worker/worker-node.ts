@@ -5,7 +5,13 @@ import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPubl
 import type { NatsConnection } from '@nats-io/transport-node';
 import { activeTelemetry } from '@switchboard/telemetry';
 import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
-import { encodeEnvelope, HEARTBEAT_INTERVAL_MS, RoutingIds, Subjects, type WorkerState } from '@switchboard/wire';
+import { readRoutingFields } from '@switchboard/sip';
+import { SlotRegistry } from '@switchboard/slots';
+import {
+  decodeHeartbeat, decodeOutbound, encodeEnvelope, EnvelopeError, HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP, RoutingIds, scopeOf, slotOfScope, Subjects,
+  type WorkerState,
+} from '@switchboard/wire';
+import { SlotOwnership } from './slot-ownership.js';
 import type { Logger } from 'pino';
 import { KvCallLimiter } from '@switchboard/limits';
 import { CdrActor } from '../records/cdr-actor.js';
@@ -28,6 +34,18 @@ import { JetStreamDialogStore } from '../takeover/dialogs-bucket.js';
 import { SlotAdopter } from '../takeover/slot-adopter.js';
 
 export const ENGINE_VERSION = '0.1.0';
+
+/** Fencing: no SIP leaves while the last confirmed heartbeat is older than this (half the drop timeout). */
+export const FENCE_AFTER_MS = (HEARTBEAT_INTERVAL_MS * HEARTBEATS_MISSED_TO_DROP) / 2;
+/** How often adopted slots beyond worker.slots.count are looked at for release. */
+const SPARE_CHECK_MS = 10_000;
+/** Handover: how long a slot's snapshots may take to be written before the slot is kept instead. */
+const FLUSH_TIMEOUT_MS = 5_000;
+/** Handover: how long the worker waits for the new owners to announce what they took. */
+const HANDOVER_ANNOUNCE_MS = 5_000;
+
+/** How `drain` lets go of the worker's calls: handed to the others, or waited for. */
+export type DrainMode = 'handover' | 'slow';
 
 /**
  * A worker process: receives its SIP over NATS (NatsLink), runs the engine's actors behind its
@@ -54,6 +72,15 @@ export class WorkerNode {
   private adminService: AdminService | undefined;
   private live: LiveTrunking | undefined;
   private readonly seed: TrunkingConfig;
+  private registry: SlotRegistry | undefined;
+  private ownership: SlotOwnership | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private spareTimer: NodeJS.Timeout | undefined;
+  /** When a heartbeat was last confirmed by the server (publish + flush). */
+  private confirmedAt = Date.now();
+  /** Fenced: SIP held until the bucket confirms which slots are still this worker's. */
+  private fenced = false;
+  private verifying = false;
 
   /** `cdrSpoolDir`: the spool folder of config.cdr.spoolDir, resolved (this worker's own folder is made under it). */
   constructor(
@@ -74,9 +101,10 @@ export class WorkerNode {
       workerId: config.worker.id, nc, log, counters,
       // `sip.transaction` spans, when tracing is on (startTelemetry ran before this node was made)
       transactions: telemetry === undefined ? undefined : new TransactionSpans(telemetry.tracer, { workerId: config.worker.id, staleMs: 64 * config.worker.timers.t1 }),
-      router: () => this.router,
+      router: () => this.gate,
       stats: () => this.admin.stats(),
       outageQueue: config.worker.outageQueue,
+      fence: { stale: () => Date.now() - this.confirmedAt > FENCE_AFTER_MS, fenced: () => this.fence('heartbeat-stale') },
     });
     // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
     const digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
@@ -95,6 +123,7 @@ export class WorkerNode {
     const ctx: { -readonly [K in keyof EngineContext]: EngineContext[K] } = {
       workerId: config.worker.id,
       ids: new RoutingIds(config.routing.secret),
+      slots: { pickSlot: () => this.ownership?.pickSlot(), ownerOf: (slot) => this.ownership?.ownerOf(slot) },
       link: this.link,
       kernel: this.kernel,
       timers: config.worker.timers,
@@ -120,7 +149,7 @@ export class WorkerNode {
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
       id: config.worker.id, version: ENGINE_VERSION, ctx, kernel: this.kernel, cdr: this.cdrPublisher, startedAt: this.startedAt,
-      state: () => this.state, drain: () => void this.drain(), live: () => this.live, log,
+      state: () => this.state, drain: (mode) => void this.drain(mode), live: () => this.live, log,
     });
   }
 
@@ -151,9 +180,112 @@ export class WorkerNode {
       this.cdrQuery = new CdrQueryService(this.nc, jetstream(this.nc), (err) => this.log.warn({ event: 'cdr-query-failed', err }, 'CDR query failed'));
       this.cdrQuery.start();
     }
+    await this.startSlots();
     await this.link.subscribe();
     this.beat();
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** The gate in front of the router (slots being adopted or handed over), once slots exist. */
+  private readonly gate = {
+    onInbound: (env: Parameters<InboundRouter['onInbound']>[0], traceparent?: string) =>
+      this.ownership === undefined ? this.router.onInbound(env, traceparent) : this.ownership.onInbound(env, traceparent),
+    onSendFailure: (f: Parameters<InboundRouter['onSendFailure']>[0]) => this.router.onSendFailure(f),
+    onJoin: (...a: Parameters<InboundRouter['onJoin']>) => this.router.onJoin(...a),
+    onBridged: (...a: Parameters<InboundRouter['onBridged']>) => this.router.onBridged(...a),
+  };
+
+  /** Opens the slot bucket, follows the other workers' heartbeats and claims worker.slots.count free slots. */
+  private async startSlots(): Promise<void> {
+    const { slots } = this.config.worker;
+    this.registry = await SlotRegistry.open(this.nc, { bucket: slots.bucket, replicas: this.config.jetstream.replicas, workerId: this.id, log: this.log });
+    const ownership = new SlotOwnership({
+      workerId: this.id, registry: this.registry, adopter: this.adopter, nc: this.nc, log: this.log,
+      deliver: (env, traceparent) => this.router.onInbound(env, traceparent),
+      announce: () => this.announce(),
+    });
+    this.ownership = ownership;
+    this.nc.subscribe(Subjects.workerHeartbeat, {
+      callback: (err, msg) => {
+        if (err !== null) return;
+        try {
+          ownership.onHeartbeat(decodeHeartbeat(msg.data));
+        } catch (e) {
+          if (!(e instanceof EnvelopeError)) throw e;
+        }
+      },
+    });
+    const claimed = await ownership.claim(slots.count);
+    this.log.info({ event: 'slots-claimed', slots: claimed }, 'slots claimed');
+    this.tick = setInterval(() => this.onTick(), HEARTBEAT_INTERVAL_MS / 4);
+    this.tick.unref();
+    this.spareTimer = setInterval(() => void this.releaseSpare(), SPARE_CHECK_MS);
+    this.spareTimer.unref();
+  }
+
+  private onTick(): void {
+    const ownership = this.ownership;
+    if (ownership === undefined) return;
+    if (!this.fenced && Date.now() - this.confirmedAt > FENCE_AFTER_MS) this.fence('heartbeat-stale');
+    if (this.fenced) return;
+    ownership.expire();
+    // none claimed at start (every slot taken), or all lost: claim again
+    if (ownership.readyCount === 0 && this.state === 'active' && this.registry?.owned().length === 0) void ownership.claim(this.config.worker.slots.count);
+  }
+
+  private async releaseSpare(): Promise<void> {
+    if (this.fenced || this.state !== 'active') return;
+    const calls = new Map<number, number>();
+    for (const c of this.router.ctx.calls.values()) calls.set(c.routingSlot, (calls.get(c.routingSlot) ?? 0) + 1);
+    await this.ownership?.releaseSpare(this.config.worker.slots.count, (slot) => calls.get(slot) ?? 0).catch((err: unknown) =>
+      this.log.warn({ event: 'slot-release-failed', err: (err as Error).message }, 'spare slots not released'));
+  }
+
+  /**
+   * Fencing (docs/architecture.md "Worker takeover"): no heartbeat confirmed for half the drop
+   * timeout (NATS lost, or the process paused) — the others may be taking this worker's slots —
+   * so what it sends waits, and its view of the others' silence counts for nothing meanwhile.
+   */
+  private fence(cause: 'heartbeat-stale' | 'nats-lost'): void {
+    if (!this.link.held) this.link.hold();
+    if (this.fenced) return;
+    this.fenced = true;
+    this.ownership?.directory.suspendExpiry();
+    this.log.warn({ event: 'fenced', cause, sinceMs: Date.now() - this.confirmedAt }, 'fenced: outbound SIP held until the slots are verified');
+  }
+
+  /**
+   * A heartbeat was confirmed while fenced: reads this worker's slots from the bucket, drops the
+   * calls (and the held SIP) of every slot it lost, then sends the rest. Stays fenced when the
+   * bucket cannot be read (the next confirmed heartbeat tries again).
+   */
+  private async unfence(): Promise<void> {
+    if (!this.fenced || this.verifying || this.ownership === undefined) return;
+    this.verifying = true;
+    try {
+      const still = await this.ownership.verify();
+      const lost = (subject: string, data: Uint8Array): boolean => {
+        if (!subject.startsWith('sb.sip.transport.')) return false;
+        try {
+          const route = readRoutingFields(decodeOutbound(data).sip);
+          const scope = scopeOf(route.kind === 'request' ? route.branch : route.toTag);
+          const slot = scope === undefined ? undefined : slotOfScope(scope);
+          return slot !== undefined && !still.has(slot) && this.ownership?.ownerOf(slot) !== this.id;
+        } catch {
+          return false;
+        }
+      };
+      const discarded = this.link.discardHeld(lost);
+      this.fenced = false;
+      this.ownership.directory.resumeExpiry();
+      const outage = this.link.release();
+      this.log.info({ event: 'unfenced', slots: still.size, discarded, queued: outage.queued, dropped: outage.dropped, cdrPending: this.cdrPublisher.pending }, 'slots verified: held SIP sent');
+      this.cdrPublisher.retryNow();
+    } catch (err) {
+      this.log.warn({ event: 'verify-failed', err: (err as Error).message }, 'slots not verified: still fenced');
+    } finally {
+      this.verifying = false;
+    }
   }
 
   /** At start, and again when a publish found the stream gone (nats-server back on an empty store). */
@@ -170,16 +302,15 @@ export class WorkerNode {
     for await (const status of this.nc.status()) {
       if (status.type === 'disconnect') {
         this.natsUp = false;
-        this.link.hold();
+        this.fence('nats-lost');
         this.log.warn({ event: 'nats-disconnected', server: status.server }, 'NATS connection lost: outbound SIP held until it is back');
       } else if (status.type === 'reconnect') {
         this.natsUp = true;
+        this.log.info({ event: 'nats-reconnected' }, 'NATS connection back: verifying slots before the held SIP');
         // the heartbeat before the held SIP: a transport that dropped this worker meanwhile knows
-        // it again before the answers to that SIP come back for it to route
+        // it again before the answers to that SIP come back for it to route; its confirmation
+        // starts the verification (unfence), which releases the held SIP
         this.announce();
-        const outage = this.link.release();
-        this.log.info({ event: 'nats-reconnected', queued: outage.queued, dropped: outage.dropped, cdrPending: this.cdrPublisher.pending }, 'NATS connection back');
-        this.cdrPublisher.retryNow();
       }
     }
   }
@@ -189,12 +320,32 @@ export class WorkerNode {
     return this.admin.stats();
   }
 
-  /** Goes `draining`: no new calls, then waits (up to drainTimeoutMs) for the calls to end. */
-  async drain(): Promise<void> {
+  /**
+   * Goes `draining`: no new calls. `handover` (docs/architecture.md "Worker takeover"): ringing
+   * calls get worker.drain.earlyWaitMs to be answered or end, then each slot, and its calls, goes
+   * to the survivor that wins it, and this resolves once they announced what they took (a slot
+   * no survivor took stays, and its calls are waited for as in `slow`). `slow`: waits (up to
+   * drainTimeoutMs) for the calls to end. The one entry point of SIGTERM, the admin endpoint and
+   * a health server's POST /drain.
+   */
+  async drain(mode: DrainMode = this.config.worker.drain.mode): Promise<void> {
     this.state = 'draining';
     this.router.draining = true;
     this.beat();
-    this.log.info({ event: 'draining', calls: this.calls }, 'worker draining');
+    this.log.info({ event: 'draining', mode, calls: this.calls }, 'worker draining');
+    if (mode === 'handover' && this.ownership !== undefined) {
+      const ownership = this.ownership;
+      const early = new Set(['admitting', 'routing', 'early', 'answered']);
+      const ringing = () => [...this.router.ctx.calls.values()].some((c) => early.has(c.state));
+      const earlyDeadline = Date.now() + this.config.worker.drain.earlyWaitMs;
+      while (ringing() && Date.now() < earlyDeadline) await new Promise((r) => setTimeout(r, 50));
+      const handed = await ownership.handOverAll(FLUSH_TIMEOUT_MS);
+      this.announce();
+      const announceDeadline = Date.now() + HANDOVER_ANNOUNCE_MS;
+      while (!ownership.handedOverAnnounced() && Date.now() < announceDeadline) await new Promise((r) => setTimeout(r, 50));
+      this.log.info({ event: 'handed-over', slots: handed, kept: this.registry?.owned().length ?? 0, calls: this.calls }, 'slots handed over');
+      if ((this.registry?.owned().length ?? 0) === 0) return;
+    }
     const deadline = Date.now() + this.config.worker.drainTimeoutMs;
     while (this.calls > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     if (this.calls > 0) this.log.warn({ event: 'drain-timeout', calls: this.calls }, 'drain time limit reached with calls still up');
@@ -202,6 +353,9 @@ export class WorkerNode {
 
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.tick);
+    clearInterval(this.spareTimer);
+    await this.registry?.close();
     this.link.flush();
     await this.cdrQuery?.stop();
     // bounded: with NATS gone, stopping the services would wait for a server that is not there
@@ -224,13 +378,26 @@ export class WorkerNode {
     this.announce();
   }
 
-  /** The heartbeat itself: state and call count. */
+  /**
+   * The heartbeat itself: state, call count and the slots announced (adopted ones only). Active
+   * only with a slot to put new calls in. Its confirmation (the flush) keeps the fence away.
+   */
   private announce(): void {
     // stale by the time it could go (the client would discard it anyway): the reconnect sends a fresh one
     if (!this.natsUp) return;
+    const slots = this.ownership?.heartbeatSlots() ?? [];
+    const state: WorkerState = this.state === 'active' && (this.ownership?.readyCount ?? 0) > 0 ? 'active' : 'draining';
+    const sentAt = Date.now();
     this.nc.publish(
       Subjects.workerHeartbeat,
-      encodeEnvelope({ v: 1, workerId: this.id, state: this.state, calls: this.calls, startedAt: this.startedAt, sentAt: Date.now(), version: ENGINE_VERSION }),
+      encodeEnvelope({ v: 1, workerId: this.id, state, calls: this.calls, startedAt: this.startedAt, sentAt, version: ENGINE_VERSION, slots }),
+    );
+    this.nc.flush().then(
+      () => {
+        this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+        if (this.fenced) void this.unfence();
+      },
+      () => {},
     );
   }
 }

@@ -88,7 +88,9 @@ test('SIP sent while NATS is down goes out when it is back, oldest dropped past 
 
     const restartedAt = Date.now();
     await server.restart();
-    const back = await eventually(() => lines.find((l) => l.event === 'nats-reconnected'), 'the worker to reconnect');
+    await eventually(() => lines.find((l) => l.event === 'nats-reconnected'), 'the worker to reconnect');
+    // the held SIP leaves once the worker's slots are verified against the bucket (fencing)
+    const back = await eventually(() => lines.find((l) => l.event === 'unfenced'), 'the slots verified');
     assert.equal(back.queued, 5);
     assert.equal(back.dropped, 2);
     send(6);
