@@ -353,6 +353,13 @@ export abstract class Dialog implements HandledCall {
       reason: spec.reason, toTag: this.localTag, headers, body,
       contentType: body === undefined ? undefined : (contentType ?? 'application/sdp'),
     });
+    if (spec.delayMs !== undefined && spec.delayMs > 0) {
+      this.ua._after(spec.delayMs, () => {
+        stx.respond(res);
+        if (method === 'INVITE' && ok) this.expectAck(seq, res, stx, false);
+      });
+      return;
+    }
     stx.respond(res);
     if (method === 'INVITE' && ok) this.expectAck(seq, res, stx, false);
     if (method === 'BYE' && ok) {

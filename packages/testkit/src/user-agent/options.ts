@@ -21,6 +21,8 @@ export interface ResponseSpec {
   headers?: HeaderList;
   body?: string | Uint8Array;
   contentType?: string;
+  /** In-dialog requests: answer this many ms later (the transaction absorbs retransmissions meanwhile). */
+  delayMs?: number;
 }
 
 /**

@@ -1,0 +1,289 @@
+// A worker dies, its calls go on (issue 16): a real nats-server, one transport and three
+// workers; testkit UAs play a PBX on UDP, a PBX on TCP and a carrier. A worker is killed with
+// SIGKILL (its calls are taken over from their snapshots by the survivors), paused with SIGSTOP
+// past the heartbeat timeout (a zombie: it must send nothing for the calls it lost), or stopped
+// with SIGTERM (drain by handover). Afterwards every call still works from both sides, the
+// CSeq numbers each party sees only grow, every call has exactly one record, and the limit
+// counts come back to zero.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
+import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
+import { decodeMap, Subjects } from '@switchboard/wire';
+import { acmeTrunking, callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+
+const PBX_HOST = '127.0.0.81';
+const PBX_TCP_HOST = '127.0.0.82';
+const CARRIER_HOST = '127.0.0.83';
+const WORKERS = ['w1', 'w2', 'w3'];
+const LIMITS_BUCKET = 'takeover';
+const LEASE_MS = 3_000;
+/** Three missed heartbeats drop a worker; the request after this is answered by its adopter (the issue's target). */
+const AFTER_KILL_MS = 5_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Pair {
+  call: Call;
+  far: Call;
+  /** The worker the call was placed on. */
+  owner: string;
+}
+
+async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await sleep(200);
+  }
+}
+
+describe('worker takeover: a worker dies, its calls go on', () => {
+  let nats: NatsServerHandle;
+  let t1: RunningTransport;
+  let file: string;
+  const workers = new Map<string, ManagedProcess>();
+  let pbx: UserAgent;
+  let pbxTcp: UserAgent;
+  let carrier: UserAgent;
+  let check: NatsConnection;
+  let serial = 0;
+
+  before(async () => {
+    nats = await startNatsServer();
+    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 40_000 });
+    pbxTcp = await UserAgent.start({ name: 'pbx-tcp', host: PBX_TCP_HOST, user: '+12125550101', transport: 'tcp', timeoutMs: 40_000 });
+    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100', timeoutMs: 40_000 });
+    const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
+    const [acme] = trunking.trunks;
+    trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
+    t1 = await startTransport('t1', nats.url);
+    file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1 });
+    for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
+    await workersKnown(t1, WORKERS);
+    check = await natsClient(nats.url);
+  });
+
+  after(async () => {
+    await check?.close();
+    await Promise.all([...workers.values()].map((w) => w.stop('SIGINT')));
+    await t1?.proc.stop();
+    for (const ua of [pbx, pbxTcp, carrier]) await ua?.stop();
+    await nats?.stop();
+  });
+
+  /** Restarts `id` (after a kill or a drain) so the next test has three workers again. */
+  async function restart(id: string): Promise<void> {
+    await workers.get(id)?.stop('SIGKILL');
+    workers.set(id, await startWorker(id, file, nats.url));
+    await workersKnown(t1, [id]);
+  }
+
+  /** `n` calls placed on worker `owner`, alternately from the UDP and the TCP PBX; `sessionExpires` asks for a session timer we refresh. */
+  async function callsOn(owner: string, n: number, o: { sessionExpires?: number } = {}): Promise<Pair[]> {
+    const pairs: Pair[] = [];
+    for (let i = 0; i < n; i++) {
+      const ua = i % 2 === 0 ? pbx : pbxTcp;
+      const port = i % 2 === 0 ? t1.udpPort : t1.tcpPort;
+      const callId = callIdLandingOn(owner, WORKERS);
+      carrier.onNextInvite({ ring: 0 });
+      const headers: [string, string][] = o.sessionExpires === undefined ? [] : [['Session-Expires', `${o.sessionExpires};refresher=uas`], ['Supported', 'timer']];
+      const call = ua.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port }, callId, headers });
+      const far = await carrier.nextCall();
+      await call.established;
+      pairs.push({ call, far, owner });
+    }
+    return pairs;
+  }
+
+  /** Each party's later re-INVITE, UPDATE and BYE: every one answered 200, the other side ended by the BYE. */
+  async function exercise(pairs: readonly Pair[]): Promise<void> {
+    await Promise.all(pairs.map(async ({ call, far }, i) => {
+      assert.equal((await call.reinvite()).status, 200, `the PBX's re-INVITE in ${call.callId}`);
+      assert.equal((await far.request('UPDATE')).status, 200, `the carrier's UPDATE in ${call.callId}`);
+      assert.equal((await far.reinvite()).status, 200, `the carrier's re-INVITE in ${call.callId}`);
+      assert.equal((await call.request('UPDATE')).status, 200, `the PBX's UPDATE in ${call.callId}`);
+      const [ender, other] = i % 2 === 0 ? [call, far] : [far, call];
+      assert.equal((await ender.hangup()).status, 200, `the BYE in ${call.callId}`);
+      await other.ended;
+    }));
+  }
+
+  /** What each party received from the cluster in its dialog (retransmissions apart): CSeq only grows. */
+  function assertCSeqsGrow(pairs: readonly Pair[]): void {
+    for (const { call, far } of pairs) {
+      for (const dialog of [call, far]) {
+        const seqs = dialog.ua.entries((e) => e.dir === 'in' && !e.retransmission && e.message.headers.get('call-id') === dialog.callId
+          && 'method' in e.message && e.message.method !== 'ACK' && e.message.method !== 'CANCEL')
+          .map((e) => e.message.headers.cseq?.seq ?? 0);
+        for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `CSeq ${seqs[i]} after ${seqs[i - 1]} in ${dialog.callId}: ${seqs.join(',')}`);
+      }
+    }
+  }
+
+  /** The records of `pairs`: exactly one each, once they are all in. */
+  async function recordsOf(pairs: readonly Pair[], since: number): Promise<Map<string, CallDetailRecord>> {
+    const ids = new Set(pairs.map((p) => p.call.callId));
+    const cdr = new CdrClient(check);
+    let mine: CallDetailRecord[] = [];
+    await eventually(async () => {
+      const { records } = await cdr.query({ since, limit: 5_000 }).catch(() => ({ records: [] as CallDetailRecord[] }));
+      mine = records.filter((r) => r.legs.some((l) => ids.has(l.sipCallId)));
+      return mine.length >= ids.size;
+    }, `${ids.size} records`);
+    await sleep(1_000); // a duplicate would come late: give it the time
+    const { records } = await cdr.query({ since, limit: 5_000 });
+    mine = records.filter((r) => r.legs.some((l) => ids.has(l.sipCallId)) && r.parentId === undefined);
+    const byCall = new Map<string, CallDetailRecord>();
+    for (const r of mine) {
+      const sip = r.legs.find((l) => ids.has(l.sipCallId))?.sipCallId ?? '';
+      assert.ok(!byCall.has(sip), `one record for ${sip}, got another: ${r.id}`);
+      byCall.set(sip, r);
+    }
+    assert.equal(byCall.size, ids.size, 'a record for every call');
+    return byCall;
+  }
+
+  /** The concurrent calls counted for trunk acme across the cluster (live leases only). */
+  async function acmeCount(): Promise<number> {
+    const jsm = await jetstreamManager(check);
+    const entry = await jsm.streams.getMessage(`KV_${LIMITS_BUCKET}`, { last_by_subj: `$KV.${LIMITS_BUCKET}.trunk.acme` }).catch(() => null);
+    if (entry === null || entry.data.length === 0) return 0;
+    // the limits value is short JSON (packages/limits/src/limit-value.ts): each worker's count under its lease
+    const value = JSON.parse(new TextDecoder().decode(entry.data)) as { w: Record<string, { c: number; l: number }> };
+    const now = Date.now();
+    return Object.values(value.w).reduce((n, s) => n + (s.l > now ? s.c : 0), 0);
+  }
+
+  async function callsOnWorker(id: string): Promise<number> {
+    const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
+    return (decodeMap(reply.data) as { calls: number }).calls;
+  }
+
+  async function assertNothingLeft(live: readonly string[]): Promise<void> {
+    await eventually(async () => (await Promise.all(live.map(callsOnWorker))).every((n) => n === 0), 'no call left on the live workers');
+    // the dead worker's share stops counting once its lease ends; the adopters' shares went back to 0
+    await eventually(async () => (await acmeCount()) === 0, 'the trunk\'s concurrency count back to 0', LEASE_MS + 10_000);
+  }
+
+  test('kill -9 of a worker holding 50 established calls: every call stays up and works from both sides, one record each, counts back to 0', async () => {
+    const since = Date.now();
+    const victim = await callsOn('w1', 30);
+    const others = [...await callsOn('w2', 10), ...await callsOn('w3', 10)];
+    const killedAt = Date.now();
+    await workers.get('w1')?.stop('SIGKILL');
+    await sleep(AFTER_KILL_MS);
+    const firstAnswer = await victim[0]!.call.request('OPTIONS');
+    assert.equal(firstAnswer.status, 200, 'an in-dialog request 5 s after the kill is answered by the adopter');
+    process.stdout.write(`# first in-dialog request after the kill answered ${Date.now() - killedAt} ms after it\n`);
+    await exercise([...victim, ...others]);
+    assertCSeqsGrow([...victim, ...others]);
+    const records = await recordsOf([...victim, ...others], since);
+    for (const { call } of victim) {
+      const r = records.get(call.callId);
+      assert.ok(r, `a record for ${call.callId}`);
+      assert.equal(r.disposition, 'answered');
+      assert.ok(r.startedAt < killedAt && (r.answeredAt ?? 0) < killedAt, 'start and answer kept from before the kill');
+      assert.ok(r.endedAt > killedAt + AFTER_KILL_MS, 'the end is the real end, after the takeover');
+      assert.ok(r.takenOver !== undefined, 'the record says the call was taken over');
+    }
+    for (const { call } of others) assert.equal(records.get(call.callId)?.takenOver, undefined, `${call.callId} was never taken over`);
+    await assertNothingLeft(['w2', 'w3']);
+    await restart('w1');
+  });
+
+  test('kill during a re-INVITE in flight: the carrier\'s late 200 is ACKed by the adopter, the PBX gets a final answer, the call goes on', async () => {
+    const [pair] = await callsOn('w2', 1);
+    const { call, far } = pair!;
+    far.onRequest('INVITE', { status: 200, delayMs: AFTER_KILL_MS + 1_000 });
+    const reinvite = call.reinvite(undefined, { timeoutMs: 40_000 });
+    await far.waitForRequest('INVITE', (r) => (r.headers.cseq?.seq ?? 0) > (far.invite.headers.cseq?.seq ?? 0));
+    await workers.get('w2')?.stop('SIGKILL');
+    const answer = await reinvite;
+    assert.ok(answer.status >= 200, `the PBX's re-INVITE got a final answer (${answer.status})`);
+    await eventually(() => far.acks.length >= 2, 'the carrier\'s 200 to the re-INVITE is ACKed');
+    far.onRequest('INVITE', 200);
+    await exercise([pair!]);
+    assertCSeqsGrow([pair!]);
+    await restart('w2');
+  });
+
+  test('kill during a transfer: the transfer may fail, the call must not', async () => {
+    const [pair] = await callsOn('w3', 1);
+    const { call, far } = pair!;
+    carrier.onNextInvite({ ring: 0, answer: false });
+    assert.equal((await call.refer('sip:4155552999@acme.trunks.example')).status, 202);
+    const transferred = await carrier.nextCall();
+    await transferred.ringing.catch(() => undefined);
+    await workers.get('w3')?.stop('SIGKILL');
+    await sleep(AFTER_KILL_MS);
+    // the original parties are still connected to each other through the adopter
+    assert.equal((await far.reinvite()).status, 200, 'the remaining party\'s re-INVITE');
+    assert.equal((await call.request('UPDATE')).status, 200, 'the transferor\'s UPDATE');
+    assert.equal((await call.hangup()).status, 200);
+    await far.ended;
+    await transferred.hangup().catch(() => undefined);
+    await restart('w3');
+  });
+
+  test('kill with session timers running: the adopter still refreshes the session', async () => {
+    const pairs = await callsOn('w1', 4, { sessionExpires: 4 });
+    await workers.get('w1')?.stop('SIGKILL');
+    const killedAt = Date.now();
+    await sleep(AFTER_KILL_MS + 4_000);
+    for (const { call } of pairs) {
+      const refreshed = call.ua.entries((e) => e.dir === 'in' && e.at > killedAt + 3_000 && e.message.headers.get('call-id') === call.callId
+        && 'method' in e.message && (e.message.method === 'INVITE' || e.message.method === 'UPDATE'));
+      assert.ok(refreshed.length > 0, `a refresh reached the PBX after the takeover in ${call.callId}`);
+      assert.notEqual(call.state, 'terminated', 'the session did not expire');
+    }
+    await exercise(pairs);
+    assertCSeqsGrow(pairs);
+    await restart('w1');
+  });
+
+  test('a zombie: a worker paused past the timeout sends nothing for the calls it lost when it resumes; no duplicate BYE or record', async () => {
+    const since = Date.now();
+    // a session timer we refresh every 2 s: the paused worker's refresh timers are overdue when it resumes
+    const pairs = await callsOn('w2', 6, { sessionExpires: 4 });
+    const zombie = workers.get('w2')!;
+    zombie.child.kill('SIGSTOP');
+    await sleep(AFTER_KILL_MS + 1_000);
+    const ended = pairs.slice(0, 3);
+    for (const { call } of ended) assert.equal((await call.hangup()).status, 200, 'a BYE while the owner is paused is answered by the adopter');
+    await Promise.all(ended.map(({ far }) => far.ended));
+    const resumedAt = Date.now();
+    zombie.child.kill('SIGCONT');
+    await sleep(3_000);
+    for (const { call, far } of pairs) {
+      for (const dialog of [call, far]) {
+        const byes = dialog.ua.entries((e) => e.dir === 'in' && e.at > resumedAt && e.message.headers.get('call-id') === dialog.callId && 'method' in e.message && e.message.method === 'BYE');
+        assert.equal(byes.length, 0, `no BYE after the resume in ${dialog.callId}`);
+      }
+    }
+    // a zombie's overdue session refresh would carry a CSeq below the adopter's: the PBX would see it go back
+    assertCSeqsGrow(pairs);
+    await exercise(pairs.slice(3));
+    await recordsOf(pairs, since);
+    await restart('w2');
+  });
+
+  test('drain by handover with 50 calls: the worker exits while its calls are up, and every call continues on the others', async () => {
+    const since = Date.now();
+    const draining = await callsOn('w3', 50);
+    const stoppedAt = Date.now();
+    const w3 = workers.get('w3')!;
+    w3.child.kill('SIGTERM');
+    const code = await w3.exited;
+    process.stdout.write(`# the worker handed 50 calls over and exited in ${Date.now() - stoppedAt} ms (exit ${code})\n`);
+    assert.equal(code, 0, 'a clean exit');
+    assert.ok(draining.every(({ call, far }) => call.state === 'confirmed' && far.state === 'confirmed'), 'every call still up when it exited');
+    await exercise(draining);
+    assertCSeqsGrow(draining);
+    const records = await recordsOf(draining, since);
+    for (const { call } of draining) assert.equal(records.get(call.callId)?.disposition, 'answered');
+    await assertNothingLeft(['w1', 'w2']);
+    await restart('w3');
+  });
+});
