@@ -25,7 +25,7 @@ const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', timeoutMs
 const transport = await startTransport('t1', nats.url);
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
-const file = writeCluster(nats.url, trunking, { leaseMs: 3_000 });
+const file = writeCluster(nats.url, trunking, { leaseMs: 3_000, drainMode: 'handover' });
 const workers = new Map(await Promise.all(WORKERS.map(async (id) => [id, await startWorker(id, file, nats.url)] as const)));
 await workersKnown(transport, WORKERS);
 const nc = await natsClient(nats.url);

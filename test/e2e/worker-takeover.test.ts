@@ -59,7 +59,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     const [acme] = trunking.trunks;
     trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
     t1 = await startTransport('t1', nats.url);
-    file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1 });
+    file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'handover' });
     for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
     await workersKnown(t1, WORKERS);
     check = await natsClient(nats.url);

@@ -2,17 +2,18 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
-  createRefusal, looksLikeResponse, parseMessage, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
-  type RoutingFields, type SipRequest,
+  createRefusal, looksLikeResponse, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, viaNeedsStamp,
+  type RoutingFields,
 } from '@switchboard/sip';
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
   BatchedPublisher, RoutingIds, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
   type InboundSip, type OutboundSip, type SendFailure, type TransportInfo,
 } from '@switchboard/wire';
-import { activeTelemetry, SpanKind, SpanStatusCode, spanContextOf, contextOf, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
+import { activeTelemetry, SpanStatusCode, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
+import { checkRequest, receiveSpan, sendSpan } from './edge-message.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress } from './peer-address.js';
@@ -38,18 +39,6 @@ const CRLF = Buffer.from('\r\n');
  * does not keep peers retransmitting for ever.
  */
 export const ORPHAN_WAIT_MS = 10_000;
-
-/** Parses and validates a request; the fault to answer with, or the message. */
-function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
-  try {
-    const msg = parseMessage(data);
-    const fault = validateMessage(msg);
-    return fault === undefined ? { request: msg as SipRequest } : { fault };
-  } catch (err) {
-    if (err instanceof SipParseError) return { fault: err };
-    throw err;
-  }
-}
 
 /**
  * The stateless transport node: SIP over UDP and TCP on one side, NATS on the other. Each
@@ -380,46 +369,11 @@ export class TransportNode {
     const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt };
     const h = natsHeaders();
     // tracing off: a fresh id costs nothing; on: the worker's spans are children of this one
-    const span = this.tracer === undefined ? undefined : this.receiveSpan(this.tracer, workerId, route, transport);
+    const span = this.tracer === undefined ? undefined : receiveSpan(this.id, this.tracer, workerId, route, transport);
     h.set(TRACEPARENT_HEADER, span === undefined ? newTraceparent() : traceparentOf(span));
     this.publisher.send(subject, encodeEnvelope(envelope), { headers: h });
     this.counters.forwarded++;
     span?.end();
-  }
-
-  /**
-   * One received message, forwarded: a new trace for each (the node is stateless, it cannot know a
-   * dialog's call); the worker joins a new call's trace to its INVITE's, and in-dialog requests to their call's.
-   */
-  private receiveSpan(tracer: Tracer, workerId: string, route: RoutingFields, t: TransportInfo): Span {
-    return tracer.startSpan('sip.receive', {
-      kind: SpanKind.CONSUMER,
-      attributes: {
-        'sip.method': route.method, ...(route.kind === 'response' ? { 'sip.status_code': route.status } : {}), 'sip.call_id': route.callId,
-        'network.transport': t.protocol, 'network.peer.address': t.remoteAddress, 'network.peer.port': t.remotePort,
-        'switchboard.transport': this.id, 'switchboard.worker': workerId,
-      },
-    });
-  }
-
-  /** SIP a worker sent within a traced call (its `traceparent` header): a child span, ended once it is written. */
-  private sendSpan(tracer: Tracer, msg: Msg, out: OutboundSip): Span | undefined {
-    const parent = spanContextOf(msg.headers?.get(TRACEPARENT_HEADER));
-    if (parent === undefined) return undefined;
-    let route: RoutingFields | undefined;
-    try {
-      route = readRoutingFields(out.sip);
-    } catch {
-      route = undefined; // unreadable (never from our workers): the span still shows that it left
-    }
-    return tracer.startSpan('sip.send', {
-      kind: SpanKind.PRODUCER,
-      attributes: {
-        ...(route === undefined ? {} : { 'sip.method': route.method, 'sip.call_id': route.callId, ...(route.kind === 'response' ? { 'sip.status_code': route.status } : {}) }),
-        'network.transport': out.protocol, 'network.peer.address': out.address, 'network.peer.port': out.port,
-        'switchboard.transport': this.id, 'switchboard.worker': out.workerId,
-      },
-    }, contextOf(parent));
   }
 
   /**
@@ -464,7 +418,7 @@ export class TransportNode {
       this.log.warn({ event: 'dropped', reason: err.code, detail: err.message }, 'bad outbound envelope');
       return;
     }
-    const span = this.tracer === undefined ? undefined : this.sendSpan(this.tracer, msg, out);
+    const span = this.tracer === undefined ? undefined : sendSpan(this.id, this.tracer, msg, out);
     if (out.protocol === 'udp') this.sendUdp(out, span);
     else this.sendTcp(out, span);
   }
