@@ -4,7 +4,14 @@ import type { RoutingFields } from '@switchboard/sip';
 /** The envelope version this build writes and reads. */
 export const ENVELOPE_VERSION = 1;
 
-export type Protocol = 'udp' | 'tcp';
+/** `tls`: SIP over TLS (RFC 3261 §26), framed as TCP. */
+export type Protocol = 'udp' | 'tcp' | 'tls';
+
+/** A transport node's TLS listener, as peers reach it: our Via and Contact on a TLS hop. */
+export interface TlsListener {
+  address: string;
+  port: number;
+}
 
 /** Where a message came from, as the transport node saw it. */
 export interface TransportInfo {
@@ -17,6 +24,11 @@ export interface TransportInfo {
   connectionId?: string;
   /** The transport node that received it, and must send the answers. */
   nodeId: string;
+  /**
+   * That node's TLS listener, when it has one: a call that came in over UDP or TCP and leaves
+   * over TLS (a carrier, a `sips:` target) writes this in its Via and Contact.
+   */
+  tls?: TlsListener;
 }
 
 /** Transport → worker: one SIP message, raw bytes as received, with what routing already read. */
@@ -37,6 +49,11 @@ export interface OutboundSip {
   address: string;
   port: number;
   connectionId?: string;
+  /**
+   * TLS: the name the peer's certificate must carry and the SNI sent (RFC 5922 §4: the host of
+   * the URI we meant, not the address it resolved to); absent, the address itself is checked.
+   */
+  serverName?: string;
   /** The worker to tell if sending fails. */
   workerId: string;
   /** Opaque to the transport: handed back in a SendFailure (e.g. the client transaction's branch). */
@@ -84,7 +101,7 @@ export class EnvelopeError extends Error {
 // Plain maps rather than msgpackr records: every process decodes without shared structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-type FieldType = 'string' | 'number' | 'bytes' | 'object' | 'string?' | 'number?';
+type FieldType = 'string' | 'number' | 'bytes' | 'object' | 'string?' | 'number?' | 'object?';
 type Shape = Readonly<Record<string, FieldType>>;
 
 function check(value: unknown, shape: Shape, what: string): void {
@@ -128,8 +145,9 @@ const ROUTE: Shape = {
 };
 const TRANSPORT: Shape = {
   protocol: 'string', localAddress: 'string', localPort: 'number', remoteAddress: 'string', remotePort: 'number',
-  connectionId: 'string?', nodeId: 'string',
+  connectionId: 'string?', nodeId: 'string', tls: 'object?',
 };
+const TLS_LISTENER: Shape = { address: 'string', port: 'number' };
 
 export function encodeEnvelope(e: InboundSip | OutboundSip | SendFailure | Heartbeat): Uint8Array {
   return packr.pack(e);
@@ -140,13 +158,15 @@ export function decodeInbound(data: Uint8Array): InboundSip {
   check(o, { sip: 'bytes', route: 'object', transport: 'object', receivedAt: 'number' }, 'inbound SIP');
   check(o.route, ROUTE, 'inbound SIP route');
   check(o.transport, TRANSPORT, 'inbound SIP transport');
+  const tls = (o.transport as { tls?: unknown }).tls;
+  if (tls !== undefined) check(tls, TLS_LISTENER, 'inbound SIP TLS listener');
   return o as unknown as InboundSip;
 }
 
 export function decodeOutbound(data: Uint8Array): OutboundSip {
   const o = decodeVersioned(data, 'outbound SIP');
-  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
-  if (o.protocol !== 'udp' && o.protocol !== 'tcp') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
+  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', serverName: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
+  if (o.protocol !== 'udp' && o.protocol !== 'tcp' && o.protocol !== 'tls') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
   return o as unknown as OutboundSip;
 }
 
