@@ -8,26 +8,20 @@ import {
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
   BatchedPublisher, RoutingIds, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
-  type InboundSip, type OutboundSip, type SendFailure, type TlsListener, type TransportInfo,
+  type InboundSip, type OutboundSip, type SendFailure, type ListenerAddress, type TransportInfo,
 } from '@switchboard/wire';
 import { activeTelemetry, SpanStatusCode, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
-import { advertisedAddress, plainAddress } from './peer-address.js';
+import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
 import { dialStream } from './stream-dialer.js';
 import { isVerifyFailure, reloadReporter, TlsCredentials } from './tls-credentials.js';
 import { createTlsListener } from './tls-listener.js';
 import type { TransportConfig } from './transport-config.js';
 import { receiveSpan, sendSpan } from './transport-spans.js';
 import { TransportCounters, type DropReason } from './transport-counters.js';
-
-export interface BoundListener {
-  protocol: 'udp' | 'tcp' | 'tls';
-  address: string;
-  port: number;
-}
 
 type Reply = (bytes: Buffer) => void;
 /** Where a request came from: what its top Via is stamped with. */
@@ -64,7 +58,7 @@ export class TransportNode {
   /** TCP and TLS listeners: both carry framed streams. */
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
   /** Every inbound message names the node's TLS listener, for workers that send over TLS. */
-  private tlsInfo: { tls?: TlsListener } = {};
+  private tlsInfo: { tls?: ListenerAddress; plain?: ListenerAddress } = {};
   /** The listeners' and the outbound connections' PEM files, watched for renewal. */
   private readonly credentials: TlsCredentials[] = [];
   private tlsClient: TlsCredentials | undefined;
@@ -117,6 +111,8 @@ export class TransportNode {
       else if (l.tls === undefined) await this.listenTcp(l.host, l.port, advertise);
       else await this.listenTls(l.host, l.port, advertise, this.watched(new TlsCredentials(l.tls), `${l.host}:${l.port}`), l.tls.verifyClient);
     }
+    const plain = [...this.udp, ...this.tcp].find((l) => l.bound.protocol !== 'tls')?.bound; // where a call in over TLS leaves over UDP/TCP
+    if (this.tlsInfo.tls !== undefined && plain !== undefined) this.tlsInfo.plain = { address: plain.advertise, port: plain.port };
   }
 
   /** Credentials re-read when their files change: counted, and logged with the reason when they cannot be used. */
@@ -190,7 +186,7 @@ export class TransportNode {
       );
     });
     socket.on('error', (err) => this.log.error({ err, host, port }, 'UDP socket error'));
-    const bound: BoundListener = { protocol: 'udp', address: host, port };
+    const bound: BoundListener = { protocol: 'udp', address: host, port, advertise };
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {
@@ -204,7 +200,7 @@ export class TransportNode {
 
   private listenTcp(host: string, port: number, advertise: string): Promise<void> {
     const server = net.createServer((socket) => this.adopt(socket, 'tcp', undefined, advertise));
-    return this.listenStream(server, { protocol: 'tcp', address: host, port });
+    return this.listenStream(server, { protocol: 'tcp', address: host, port, advertise });
   }
 
   private async listenTls(host: string, port: number, advertise: string, credentials: TlsCredentials, verifyClient: boolean): Promise<void> {
@@ -212,7 +208,7 @@ export class TransportNode {
       credentials, verifyClient, handshakeTimeoutMs: this.config.transport.tls.handshakeTimeoutMs, counters: this.counters.tls, log: this.log,
       onSecure: (socket) => this.adopt(socket, 'tls', undefined, advertise),
     });
-    const bound: BoundListener = { protocol: 'tls', address: host, port };
+    const bound: BoundListener = { protocol: 'tls', address: host, port, advertise };
     await this.listenStream(server, bound);
     this.tlsInfo = { tls: { address: advertise, port: bound.port } };
   }

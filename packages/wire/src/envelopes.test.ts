@@ -84,7 +84,9 @@ describe('envelope round trips', () => {
     const e = inbound();
     e.transport.protocol = 'tls';
     e.transport.tls = { address: '10.0.0.1', port: 5061 };
+    e.transport.plain = { address: '10.0.0.1', port: 5060 };
     assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.tls, { address: '10.0.0.1', port: 5061 });
+    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.plain, { address: '10.0.0.1', port: 5060 });
     assertEnvelopeError(() => decodeInbound(encodeMap({ ...e, transport: { ...e.transport, tls: { address: '10.0.0.1' } } })), 'missing-field', 'tls without a port');
     const out: OutboundSip = { ...outbound(), protocol: 'tls', serverName: 'sip.carrier.example' };
     const d = decodeOutbound(encodeEnvelope(out));

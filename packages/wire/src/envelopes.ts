@@ -7,8 +7,8 @@ export const ENVELOPE_VERSION = 1;
 /** `tls`: SIP over TLS (RFC 3261 §26), framed as TCP. */
 export type Protocol = 'udp' | 'tcp' | 'tls';
 
-/** A transport node's TLS listener, as peers reach it: our Via and Contact on a TLS hop. */
-export interface TlsListener {
+/** A transport node's listener as peers reach it: our Via sent-by and Contact on a hop over it. */
+export interface ListenerAddress {
   address: string;
   port: number;
 }
@@ -28,7 +28,9 @@ export interface TransportInfo {
    * That node's TLS listener, when it has one: a call that came in over UDP or TCP and leaves
    * over TLS (a carrier, a `sips:` target) writes this in its Via and Contact.
    */
-  tls?: TlsListener;
+  tls?: ListenerAddress;
+  /** With `tls`: the node's UDP (else TCP) listener, where a call that came in over TLS leaves over UDP or TCP. */
+  plain?: ListenerAddress;
 }
 
 /** Transport → worker: one SIP message, raw bytes as received, with what routing already read. */
@@ -145,9 +147,9 @@ const ROUTE: Shape = {
 };
 const TRANSPORT: Shape = {
   protocol: 'string', localAddress: 'string', localPort: 'number', remoteAddress: 'string', remotePort: 'number',
-  connectionId: 'string?', nodeId: 'string', tls: 'object?',
+  connectionId: 'string?', nodeId: 'string', tls: 'object?', plain: 'object?',
 };
-const TLS_LISTENER: Shape = { address: 'string', port: 'number' };
+const LISTENER: Shape = { address: 'string', port: 'number' };
 
 export function encodeEnvelope(e: InboundSip | OutboundSip | SendFailure | Heartbeat): Uint8Array {
   return packr.pack(e);
@@ -158,8 +160,9 @@ export function decodeInbound(data: Uint8Array): InboundSip {
   check(o, { sip: 'bytes', route: 'object', transport: 'object', receivedAt: 'number' }, 'inbound SIP');
   check(o.route, ROUTE, 'inbound SIP route');
   check(o.transport, TRANSPORT, 'inbound SIP transport');
-  const tls = (o.transport as { tls?: unknown }).tls;
-  if (tls !== undefined) check(tls, TLS_LISTENER, 'inbound SIP TLS listener');
+  const { tls, plain } = o.transport as { tls?: unknown; plain?: unknown };
+  if (tls !== undefined) check(tls, LISTENER, 'inbound SIP TLS listener');
+  if (plain !== undefined) check(plain, LISTENER, 'inbound SIP plain listener');
   return o as unknown as InboundSip;
 }
 
