@@ -42,3 +42,23 @@ export function dialStream(peer: StreamPeer, client: TlsCredentials | undefined,
   socket.once('close', () => clearTimeout(timer));
   return socket;
 }
+
+/**
+ * Calls `done` once: true when a new connection is usable (TLS: its handshake done), false when
+ * it closed first. A write is held until then: node calls back a write held for a TLS handshake
+ * as written even when the handshake then fails (a refused certificate), which would hide the
+ * failure from the worker waiting to fail over.
+ */
+export function onceUsable(socket: net.Socket, protocol: 'tcp' | 'tls', done: (usable: boolean) => void): void {
+  const ready = protocol === 'tls' ? 'secureConnect' : 'connect';
+  const onReady = () => {
+    socket.off('close', onClose);
+    done(true);
+  };
+  const onClose = () => {
+    socket.off(ready, onReady);
+    done(false);
+  };
+  socket.once(ready, onReady);
+  socket.once('close', onClose);
+}

@@ -56,7 +56,7 @@ export class TlsCredentials {
   }
 
   /** Checks the files every `intervalMs`; `report` hears how each reload went. */
-  watch(intervalMs: number, report: (outcome: ReloadOutcome) => void): void {
+  watch(intervalMs: number, report: (outcome: ReloadOutcome) => void): this {
     for (const file of [this.files.certFile, this.files.keyFile, this.files.caFile]) {
       if (file === undefined || this.#watched.includes(file)) continue;
       this.#watched.push(file);
@@ -70,6 +70,7 @@ export class TlsCredentials {
         });
       });
     }
+    return this;
   }
 
   reload(): ReloadOutcome {

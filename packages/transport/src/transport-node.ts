@@ -16,7 +16,7 @@ import { ConnectionTable, type TcpConnection } from './connection-table.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
-import { dialStream } from './stream-dialer.js';
+import { dialStream, onceUsable } from './stream-dialer.js';
 import { isVerifyFailure, reloadReporter, TlsCredentials } from './tls-credentials.js';
 import { createTlsListener } from './tls-listener.js';
 import type { TransportConfig } from './transport-config.js';
@@ -117,8 +117,7 @@ export class TransportNode {
 
   /** Credentials re-read when their files change: counted, and logged with the reason when they cannot be used. */
   private watched(credentials: TlsCredentials, endpoint: string): TlsCredentials {
-    credentials.watch(this.config.transport.tls.reloadCheckMs, reloadReporter(this.counters.tls, this.log, endpoint));
-    this.credentials.push(credentials);
+    this.credentials.push(credentials.watch(this.config.transport.tls.reloadCheckMs, reloadReporter(this.counters.tls, this.log, endpoint)));
     return credentials;
   }
 
@@ -459,7 +458,7 @@ export class TransportNode {
       conn = this.adopt(dialStream(peer, this.tlsClient, this.config.transport.tcp.connectTimeoutMs), protocol, peer);
     }
     const c = conn;
-    c.socket.write(out.sip, (err) => {
+    const write = () => c.socket.write(out.sip, (err) => {
       if (!err) {
         this.counters.sent[c.protocol]++;
         span?.end();
@@ -467,6 +466,8 @@ export class TransportNode {
       // the socket's own error ("ECONNREFUSED") says more than the write's ("socket closed")
       else setImmediate(() => this.sendFailed(out, c.lastError ?? err.message, span));
     });
+    if (c.socket.pending) onceUsable(c.socket, c.protocol, (usable) => (usable ? write() : this.sendFailed(out, c.lastError ?? 'connection closed', span)));
+    else write();
   }
 
   private sendFailed(out: OutboundSip, reason: string, span?: Span): void {
