@@ -29,12 +29,14 @@ export class InboundRouter {
       protocol: t.protocol, address: t.remoteAddress, port: t.remotePort, nodeId: t.nodeId,
       localAddress: t.localAddress, localPort: t.localPort,
       ...(t.connectionId === undefined ? {} : { connectionId: t.connectionId }),
+      ...(t.tls === undefined ? {} : { tls: t.tls }),
+      ...(t.plain === undefined ? {} : { plain: t.plain }),
     };
     let msg;
     try {
       // a copy: the envelope's bytes are a view of a NATS read buffer, which a message kept
       // by a transaction (and its body) would otherwise keep alive whole
-      msg = parseMessage(Buffer.from(env.sip), { framing: t.protocol === 'tcp' ? 'stream' : 'datagram' });
+      msg = parseMessage(Buffer.from(env.sip), { framing: t.protocol === 'udp' ? 'datagram' : 'stream' });
     } catch (err) {
       if (!(err instanceof SipParseError)) throw err;
       this.ctx.log.info({ event: 'dropped', reason: err.reason, callId: env.route.callId }, 'unparseable message dropped');

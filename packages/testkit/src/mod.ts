@@ -1,5 +1,6 @@
 // @switchboard/testkit — real parts for tests and benchmarks.
 export { freePort } from './free-port.js';
+export { createTestPki, type TestPki, type TestCertificate } from './test-pki.js';
 export { ManagedProcess, type LogLine } from './managed-process.js';
 export { startNatsServer, type NatsServerHandle, type NatsRestartOptions } from './nats-server.js';
 export { UdpSipClient, TcpSipClient, type Received } from './sip-clients.js';
@@ -10,7 +11,7 @@ export type { CallState, CallEnd } from './user-agent/dialog.js';
 export { summarize, type LogEntry, type LogFilter, type LogMatch } from './user-agent/message-log.js';
 export { sipfragStatus, isFinalNotify } from './user-agent/bodies.js';
 export type {
-  UserAgentOptions, CallOptions, InviteScript, InviteScriptSource, Target, SipTransport, ResponseSpec,
+  UserAgentOptions, AgentTls, CallOptions, InviteScript, InviteScriptSource, Target, SipTransport, ResponseSpec,
   RequestHandler, RequestOptions, OutOfDialogOptions, HeaderList, HeaderPair,
 } from './user-agent/options.js';
 export { sdpOffer, sdpAnswer, parseSdp, bumpSdpVersion, randomRtpPort, type SdpOptions, type SdpInfo, type SdpMedia } from './sdp.js';

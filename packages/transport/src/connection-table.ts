@@ -3,6 +3,8 @@ import { StreamFramer } from '@switchboard/sip';
 
 export interface TcpConnection {
   readonly id: string;
+  /** TLS connections are framed as TCP (RFC 3261 §26) but never reused for plain TCP, nor the reverse. */
+  readonly protocol: 'tcp' | 'tls';
   readonly socket: Socket;
   readonly framer: StreamFramer;
   readonly remoteAddress: string;
@@ -11,10 +13,10 @@ export interface TcpConnection {
   lastError?: string;
 }
 
-const peerKey = (address: string, port: number): string => `${address}|${port}`;
+const peerKey = (protocol: string, address: string, port: number): string => `${protocol}|${address}|${port}`;
 
 /**
- * Open TCP connections by id (what workers name in their envelopes) and by peer address,
+ * Open TCP and TLS connections by id (what workers name in their envelopes) and by peer address,
  * so answers and new requests for a peer reuse its connection (RFC 3261 §18.2.2, §18.1.1).
  */
 export class ConnectionTable {
@@ -28,12 +30,12 @@ export class ConnectionTable {
 
   add(c: TcpConnection): void {
     this.byId.set(c.id, c);
-    this.byPeer.set(peerKey(c.remoteAddress, c.remotePort), c);
+    this.byPeer.set(peerKey(c.protocol, c.remoteAddress, c.remotePort), c);
   }
 
   remove(c: TcpConnection): void {
     this.byId.delete(c.id);
-    const key = peerKey(c.remoteAddress, c.remotePort);
+    const key = peerKey(c.protocol, c.remoteAddress, c.remotePort);
     if (this.byPeer.get(key) === c) this.byPeer.delete(key);
   }
 
@@ -41,8 +43,8 @@ export class ConnectionTable {
     return this.byId.get(id);
   }
 
-  forPeer(address: string, port: number): TcpConnection | undefined {
-    return this.byPeer.get(peerKey(address, port));
+  forPeer(protocol: 'tcp' | 'tls', address: string, port: number): TcpConnection | undefined {
+    return this.byPeer.get(peerKey(protocol, address, port));
   }
 
   get size(): number {

@@ -4,8 +4,8 @@ import { parseMessage, readRoutingFields, SipParseError, validateMessage, type R
 import { TRACEPARENT_HEADER, type OutboundSip, type TransportInfo } from '@switchboard/wire';
 import { SpanKind, spanContextOf, contextOf, type Span, type Tracer } from '@switchboard/telemetry';
 
-export /** Parses and validates a request; the fault to answer with, or the message. */
-function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
+/** Parses and validates a request; the fault to answer with, or the message. */
+export function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
   try {
     const msg = parseMessage(data);
     const fault = validateMessage(msg);

@@ -1,5 +1,14 @@
 import { networkInterfaces } from 'node:os';
 
+/** A listener once bound: `port` is the one bound (for port 0, the system's choice). */
+export interface BoundListener {
+  protocol: 'udp' | 'tcp' | 'tls';
+  address: string;
+  port: number;
+  /** What peers reach it at: our Via sent-by and Contact for hops over it. */
+  advertise: string;
+}
+
 /** 0.0.0.0 and ::, which a socket may listen on but no peer can send to. */
 export function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';

@@ -137,6 +137,15 @@ describe('loadTransportConfig', () => {
     assertRefused(bad('firstReceipts', '"many"'), {}, 'transport.natsOutage.firstReceipts');
   });
 
+  test('a TLS listener: port 5061 by default, its certificate files required; outbound TLS files in pairs', () => {
+    const c = loadTransportConfig(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen:\n    - { protocol: tls, tls: { certFile: /etc/sb/tls.crt, keyFile: /etc/sb/tls.key } }\n')), {});
+    assert.deepEqual(c.transport.listen, [{ protocol: 'tls', host: '0.0.0.0', port: 5061, tls: { certFile: '/etc/sb/tls.crt', keyFile: '/etc/sb/tls.key', verifyClient: false } }]);
+    assert.deepEqual(c.transport.tls, { client: {}, reloadCheckMs: 2_000, handshakeTimeoutMs: 5_000 });
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: tls }]\n')), {}, 'transport.listen[0].tls');
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: tcp, tls: { certFile: a, keyFile: b } }]\n')), {}, 'transport.listen[0].tls');
+    assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  tls: { client: { certFile: /etc/sb/client.crt } }\n')), {}, 'transport.tls.client.keyFile');
+  });
+
   test('no health listener unless the file or SWITCHBOARD_HEALTH_PORT asks for one', () => {
     assert.equal(loadTransportConfig(write(MINIMAL), {}).health, undefined);
     assert.deepEqual(loadTransportConfig(write(`${MINIMAL}health: { port: 8081 }\n`), {}).health, { port: 8081, host: '0.0.0.0' });

@@ -4,16 +4,45 @@ import { isWildcard } from './peer-address.js';
 
 const NOT_A_WILDCARD = 'a wildcard address (0.0.0.0, ::) cannot be advertised: name the address peers reach this node at';
 
-const Listener = z.object({
-  protocol: z.enum(['udp', 'tcp']),
-  host: z.string().min(1).default('0.0.0.0'),
-  port: z.number().int().min(0).max(65535).default(5060),
-  /**
-   * The address workers write in Via and Contact for this listener. Default: `host`, or for a
-   * wildcard host (0.0.0.0, ::) the machine's first non-internal address of that family.
-   */
-  advertise: z.string().min(1).refine((a) => !isWildcard(a), NOT_A_WILDCARD).optional(),
+/** PEM files of a TLS listener (RFC 3261 §26.2.1), re-read when they change. */
+const TlsServerFiles = z.object({
+  certFile: z.string().min(1),
+  keyFile: z.string().min(1),
+  /** The CAs a client's certificate must chain to; without it, the system's. */
+  caFile: z.string().min(1).optional(),
+  /** Ask each client for a certificate and close the connection when it does not verify. */
+  verifyClient: z.boolean().default(false),
 });
+
+const Listener = z
+  .object({
+    protocol: z.enum(['udp', 'tcp', 'tls']),
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Default: 5060, or 5061 for TLS (RFC 3261 §19.1.2). */
+    port: z.number().int().min(0).max(65535).optional(),
+    /**
+     * The address workers write in Via and Contact for this listener. Default: `host`, or for a
+     * wildcard host (0.0.0.0, ::) the machine's first non-internal address of that family.
+     */
+    advertise: z.string().min(1).refine((a) => !isWildcard(a), NOT_A_WILDCARD).optional(),
+    tls: TlsServerFiles.optional(),
+  })
+  .superRefine((l, ctx) => {
+    if (l.protocol === 'tls' && l.tls === undefined) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'expected certFile and keyFile: a TLS listener needs a certificate' });
+    if (l.protocol !== 'tls' && l.tls !== undefined) ctx.addIssue({ code: 'custom', path: ['tls'], message: `a ${l.protocol} listener has no certificate: set protocol tls` });
+  })
+  .transform((l) => ({ ...l, port: l.port ?? (l.protocol === 'tls' ? 5061 : 5060) }));
+
+/** Outbound TLS (carriers, `sips:` targets): whom we trust, and what we show when asked. */
+const TlsClientFiles = z
+  .object({
+    /** The CAs a server's certificate must chain to; without it, the system's. */
+    caFile: z.string().min(1).optional(),
+    /** A client certificate, for peers that ask for one (both or neither). */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  })
+  .refine((c) => (c.certFile === undefined) === (c.keyFile === undefined), { message: 'expected certFile and keyFile together', path: ['keyFile'] });
 
 export const TransportConfigSchema = z.object({
   transport: z.object({
@@ -28,6 +57,15 @@ export const TransportConfigSchema = z.object({
         connectTimeoutMs: z.number().int().positive().default(5_000),
       })
       .default({ idleTimeoutMs: 300_000, connectTimeoutMs: 5_000 }),
+    tls: z
+      .object({
+        client: TlsClientFiles.default({}),
+        /** How often the PEM files are checked for a change (a renewed certificate, a rotated Secret). */
+        reloadCheckMs: z.number().int().min(100).default(2_000),
+        /** A handshake not done by then is abandoned (a client that connects and says nothing). */
+        handshakeTimeoutMs: z.number().int().positive().default(5_000),
+      })
+      .default({ client: {}, reloadCheckMs: 2_000, handshakeTimeoutMs: 5_000 }),
     /** Retry-After (seconds) on the 503 sent when no worker is live. */
     retryAfterSeconds: z.number().int().min(0).max(3600).default(5),
     maxMessageBytes: z.number().int().min(1024).max(65_535).default(65_535),

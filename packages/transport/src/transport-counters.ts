@@ -20,8 +20,14 @@ export type DropReason =
 
 /** What a transport node counts; served on its stats subject. */
 export class TransportCounters {
-  readonly received = { udp: 0, tcp: 0 };
-  readonly sent = { udp: 0, tcp: 0 };
+  readonly received = { udp: 0, tcp: 0, tls: 0 };
+  readonly sent = { udp: 0, tcp: 0, tls: 0 };
+  /**
+   * `verifyFailed`: a peer's certificate we refused (outbound: the send fails over);
+   * `handshakeFailed`: an inbound handshake that failed (plain TCP on the port, a client without
+   * a valid certificate); `reloads`/`reloadsFailed`: PEM files re-read after a change.
+   */
+  readonly tls = { handshakes: 0, handshakeFailed: 0, verifyFailed: 0, reloads: 0, reloadsFailed: 0 };
   forwarded = 0;
   sendFailures = 0;
   keepalives = 0;
@@ -41,6 +47,7 @@ export class TransportCounters {
       ...extra,
       received: { ...this.received },
       sent: { ...this.sent },
+      tls: { ...this.tls },
       forwarded: this.forwarded,
       sendFailures: this.sendFailures,
       keepalives: this.keepalives,

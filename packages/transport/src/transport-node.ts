@@ -8,7 +8,7 @@ import {
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
   BatchedPublisher, RoutingIds, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
-  type InboundSip, type OutboundSip, type SendFailure, type TransportInfo,
+  type InboundSip, type OutboundSip, type SendFailure, type ListenerAddress, type TransportInfo,
 } from '@switchboard/wire';
 import { activeTelemetry, SpanStatusCode, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
@@ -16,15 +16,12 @@ import { ConnectionTable, type TcpConnection } from './connection-table.js';
 import { checkRequest, receiveSpan, sendSpan } from './edge-message.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
-import { advertisedAddress, plainAddress } from './peer-address.js';
+import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
+import { dialStream, onceUsable } from './stream-dialer.js';
+import { isVerifyFailure, reloadReporter, TlsCredentials } from './tls-credentials.js';
+import { createTlsListener } from './tls-listener.js';
 import type { TransportConfig } from './transport-config.js';
 import { TransportCounters, type DropReason } from './transport-counters.js';
-
-export interface BoundListener {
-  protocol: 'udp' | 'tcp';
-  address: string;
-  port: number;
-}
 
 type Reply = (bytes: Buffer) => void;
 /** Where a request came from: what its top Via is stamped with. */
@@ -41,7 +38,7 @@ const CRLF = Buffer.from('\r\n');
 export const ORPHAN_WAIT_MS = 10_000;
 
 /**
- * The stateless transport node: SIP over UDP and TCP on one side, NATS on the other. Each
+ * The stateless transport node: SIP over UDP, TCP and TLS on one side, NATS on the other. Each
  * inbound message goes to the worker that owns it — the owner of the slot named in our Via
  * branch (responses) or dialog tag (in-dialog requests), as the workers' heartbeats list their
  * slots, else chosen by Call-ID among active workers — and
@@ -57,7 +54,13 @@ export class TransportNode {
   private readonly ids: RoutingIds;
   private readonly conns = new ConnectionTable();
   private readonly udp: { socket: dgram.Socket; family: 4 | 6; bound: BoundListener }[] = [];
+  /** TCP and TLS listeners: both carry framed streams. */
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
+  /** Every inbound message names the node's TLS listener, for workers that send over TLS. */
+  private tlsInfo: { tls?: ListenerAddress; plain?: ListenerAddress } = {};
+  /** The listeners' and the outbound connections' PEM files, watched for renewal. */
+  private readonly credentials: TlsCredentials[] = [];
+  private tlsClient: TlsCredentials | undefined;
   private readonly subs: Subscription[] = [];
   private readonly inboundSubjects = new Map<string, string>();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -105,11 +108,22 @@ export class TransportNode {
       this.link.releaseHeld(this.releaseHeld); // the grace after a reconnection may be over
     }, HEARTBEAT_INTERVAL_MS / 2);
     this.expiryTimer.unref();
+    const { client } = this.config.transport.tls; // without files: the system's CAs, no client certificate
+    if (client.caFile !== undefined || client.certFile !== undefined) this.tlsClient = this.watched(new TlsCredentials(client), 'client');
     for (const l of this.config.transport.listen) {
       const advertise = advertisedAddress(l.host, l.advertise);
       if (l.protocol === 'udp') await this.listenUdp(l.host, l.port, advertise);
-      else await this.listenTcp(l.host, l.port, advertise);
+      else if (l.tls === undefined) await this.listenTcp(l.host, l.port, advertise);
+      else await this.listenTls(l.host, l.port, advertise, this.watched(new TlsCredentials(l.tls), `${l.host}:${l.port}`), l.tls.verifyClient);
     }
+    const plain = [...this.udp, ...this.tcp].find((l) => l.bound.protocol !== 'tls')?.bound; // where a call in over TLS leaves over UDP/TCP
+    if (this.tlsInfo.tls !== undefined && plain !== undefined) this.tlsInfo.plain = { address: plain.advertise, port: plain.port };
+  }
+
+  /** Credentials re-read when their files change: counted, and logged with the reason when they cannot be used. */
+  private watched(credentials: TlsCredentials, endpoint: string): TlsCredentials {
+    this.credentials.push(credentials.watch(this.config.transport.tls.reloadCheckMs, reloadReporter(this.counters.tls, this.log, endpoint)));
+    return credentials;
   }
 
   /** Stops accepting, lets TCP writes drain (bounded by shutdownGraceMs), then drains NATS. */
@@ -119,6 +133,7 @@ export class TransportNode {
     clearInterval(this.expiryTimer);
     for (const u of this.udp) u.socket.close();
     for (const t of this.tcp) t.server.close();
+    for (const c of this.credentials) c.close();
     const closing = [...this.conns.all()].map(
       (c) => new Promise<void>((resolve) => {
         c.socket.once('close', () => resolve());
@@ -171,13 +186,13 @@ export class TransportNode {
       this.guard(() =>
         this.onMessage(
           data,
-          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id },
+          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id, ...this.tlsInfo },
           (bytes) => socket.send(bytes, rinfo.port, rinfo.address),
         ),
       );
     });
     socket.on('error', (err) => this.log.error({ err, host, port }, 'UDP socket error'));
-    const bound: BoundListener = { protocol: 'udp', address: host, port };
+    const bound: BoundListener = { protocol: 'udp', address: host, port, advertise };
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(port, host, () => {
@@ -190,9 +205,23 @@ export class TransportNode {
   }
 
   private listenTcp(host: string, port: number, advertise: string): Promise<void> {
-    const server = net.createServer((socket) => this.adopt(socket, undefined, advertise));
-    server.on('error', (err) => this.log.error({ err, host, port }, 'TCP listener error'));
-    const bound: BoundListener = { protocol: 'tcp', address: host, port };
+    const server = net.createServer((socket) => this.adopt(socket, 'tcp', undefined, advertise));
+    return this.listenStream(server, { protocol: 'tcp', address: host, port, advertise });
+  }
+
+  private async listenTls(host: string, port: number, advertise: string, credentials: TlsCredentials, verifyClient: boolean): Promise<void> {
+    const server = createTlsListener({
+      credentials, verifyClient, handshakeTimeoutMs: this.config.transport.tls.handshakeTimeoutMs, counters: this.counters.tls, log: this.log,
+      onSecure: (socket) => this.adopt(socket, 'tls', undefined, advertise),
+    });
+    const bound: BoundListener = { protocol: 'tls', address: host, port, advertise };
+    await this.listenStream(server, bound);
+    this.tlsInfo = { tls: { address: advertise, port: bound.port } };
+  }
+
+  private listenStream(server: net.Server, bound: BoundListener): Promise<void> {
+    const { address: host, port } = bound;
+    server.on('error', (err) => this.log.error({ err, host, port }, `${bound.protocol.toUpperCase()} listener error`));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port, ipv6Only: net.isIPv6(host) }, () => {
@@ -204,10 +233,11 @@ export class TransportNode {
     });
   }
 
-  /** Puts a TCP connection in the table and frames what it reads. */
-  private adopt(socket: net.Socket, peer?: { address: string; port: number }, advertise?: string): TcpConnection {
+  /** Puts a TCP or TLS connection in the table and frames what it reads. */
+  private adopt(socket: net.Socket, protocol: 'tcp' | 'tls', peer?: { address: string; port: number; serverName?: string | undefined }, advertise?: string): TcpConnection {
     const conn: TcpConnection = {
       id: this.conns.newId(),
+      protocol,
       socket,
       framer: new StreamFramer({ maxMessageBytes: this.config.transport.maxMessageBytes }),
       remoteAddress: peer?.address ?? plainAddress(socket.remoteAddress ?? ''),
@@ -226,7 +256,12 @@ export class TransportNode {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       conn.lastError = err.code === undefined ? err.message : `${err.code}: ${err.message}`;
-      this.log.debug({ err, connection: conn.id }, 'TCP connection error');
+      if (protocol === 'tls' && isVerifyFailure(err)) {
+        // RFC 5922 §7.2: a peer that cannot prove its name is not the peer; the attempt fails over
+        conn.lastError = `certificate verification failed: ${conn.lastError}`;
+        this.counters.tls.verifyFailed++;
+        this.log.warn({ event: 'tls-verify-failed', reason: conn.lastError, remote: conn.remoteAddress, port: conn.remotePort, serverName: peer?.serverName }, 'peer certificate refused');
+      } else this.log.debug({ err, connection: conn.id }, `${protocol.toUpperCase()} connection error`);
     });
     socket.on('data', (chunk: Buffer) => this.guard(() => this.onStreamData(conn, chunk, advertise)));
     return conn;
@@ -238,13 +273,13 @@ export class TransportNode {
         this.counters.keepalives++;
         conn.socket.write(CRLF); // RFC 5626 §4.4.1 pong
       } else if (event.type === 'message') {
-        this.counters.received.tcp++;
+        this.counters.received[conn.protocol]++;
         const local = conn.socket.localPort ?? 0;
         this.onMessage(
           event.data,
           {
-            protocol: 'tcp', localAddress: advertise ?? plainAddress(conn.socket.localAddress ?? ''), localPort: local,
-            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id,
+            protocol: conn.protocol, localAddress: advertise ?? plainAddress(conn.socket.localAddress ?? ''), localPort: local,
+            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id, ...this.tlsInfo,
           },
           (bytes) => conn.socket.write(bytes),
         );
@@ -420,7 +455,7 @@ export class TransportNode {
     }
     const span = this.tracer === undefined ? undefined : sendSpan(this.id, this.tracer, msg, out);
     if (out.protocol === 'udp') this.sendUdp(out, span);
-    else this.sendTcp(out, span);
+    else this.sendStream(out, out.protocol, span);
   }
 
   private sendUdp(out: OutboundSip, span?: Span): void {
@@ -439,25 +474,25 @@ export class TransportNode {
     });
   }
 
-  private sendTcp(out: OutboundSip, span?: Span): void {
+  /** TCP or TLS: the peer's connection while it lives (RFC 3261 §18.2.2, RFC 5923's reuse), else a new one. */
+  private sendStream(out: OutboundSip, protocol: 'tcp' | 'tls', span?: Span): void {
     let conn = out.connectionId === undefined ? undefined : this.conns.get(out.connectionId);
-    conn ??= this.conns.forPeer(out.address, out.port);
+    conn ??= this.conns.forPeer(protocol, out.address, out.port);
     if (conn === undefined) {
-      const socket = net.connect({ host: out.address, port: out.port });
-      conn = this.adopt(socket, { address: out.address, port: out.port });
-      const timer = setTimeout(() => socket.destroy(new Error('connect timeout')), this.config.transport.tcp.connectTimeoutMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
+      const peer = { protocol, address: out.address, port: out.port, serverName: out.serverName };
+      conn = this.adopt(dialStream(peer, this.tlsClient, this.config.transport.tcp.connectTimeoutMs), protocol, peer);
     }
     const c = conn;
-    c.socket.write(out.sip, (err) => {
+    const write = () => c.socket.write(out.sip, (err) => {
       if (!err) {
-        this.counters.sent.tcp++;
+        this.counters.sent[c.protocol]++;
         span?.end();
       }
       // the socket's own error ("ECONNREFUSED") says more than the write's ("socket closed")
       else setImmediate(() => this.sendFailed(out, c.lastError ?? err.message, span));
     });
+    if (c.socket.pending) onceUsable(c.socket, c.protocol, (usable) => (usable ? write() : this.sendFailed(out, c.lastError ?? 'connection closed', span)));
+    else write();
   }
 
   private sendFailed(out: OutboundSip, reason: string, span?: Span): void {

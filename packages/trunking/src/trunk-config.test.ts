@@ -104,6 +104,19 @@ describe('TrunkingConfigSchema', () => {
       assert.equal(a?.maxCps, undefined);
     });
 
+    it('TLS: a carrier address over TLS defaults to port 5061; a trunk requiring TLS takes sips: and ;transport=tls URIs', () => {
+      const raw = valid();
+      Object.assign(raw.carriers[0]!, { addresses: [{ host: 'sip.carrier-a.example', transport: 'tls' }, { host: '198.51.100.10', port: 5071, transport: 'tls' }] });
+      Object.assign(raw.trunks[0]!, { requireTls: true, origination: { uris: ['sips:pbx.acme.example', 'sip:192.0.2.10:5071;transport=TLS'] } });
+      const tls = validateConfig(TrunkingConfigSchema, raw, 'trunks.yaml');
+      assert.deepEqual(tls.carriers[0]?.addresses, [
+        { host: 'sip.carrier-a.example', port: 5061, transport: 'tls' },
+        { host: '198.51.100.10', port: 5071, transport: 'tls' },
+      ]);
+      assert.equal(tls.trunks[0]?.requireTls, true);
+      assert.equal(config.trunks[0]?.requireTls, false, 'not unless asked');
+    });
+
     it('fills trunk defaults', () => {
       const acme = config.trunks[0];
       assert.deepEqual(acme?.credentials, []);
@@ -246,7 +259,7 @@ describe('TrunkingConfigSchema', () => {
     it('an origination URI that is not a SIP URI', () => {
       const err = errorOf((c) => { c.trunks[0]!.origination!.uris[1] = 'tel:+14155550100'; });
       assert.equal(err.field, 'trunks[0].origination.uris[1]');
-      assert.equal(err.problem, 'expected a sip: URI (sips: needs TLS, which Switchboard does not speak yet)');
+      assert.equal(err.problem, 'expected a sip: or sips: URI');
     });
 
     it('a transfer mode that does not exist, and a SIP-transfer override without addresses', () => {
@@ -257,10 +270,13 @@ describe('TrunkingConfigSchema', () => {
       assert.equal(override.problem, 'expected at least one address');
     });
 
-    it('a sips: origination URI (no TLS yet)', () => {
-      const err = errorOf((c) => { c.trunks[0]!.origination!.uris[0] = 'sips:pbx.acme.example'; });
-      assert.equal(err.field, 'trunks[0].origination.uris[0]');
-      assert.match(err.problem, /sips: needs TLS/);
+    it('a trunk that requires TLS with an origination URI that is not TLS', () => {
+      const err = errorOf((c) => {
+        Object.assign(c.trunks[0]!, { requireTls: true });
+        c.trunks[0]!.origination!.uris = ['sips:pbx.acme.example', 'sip:pbx.acme.example:5061;transport=tls', 'sip:pbx.acme.example;transport=tcp'];
+      });
+      assert.equal(err.field, 'trunks[0].origination.uris[2]');
+      assert.equal(err.problem, 'expected a sips: URI or ;transport=tls: the trunk requires TLS');
     });
 
     it('a trunk ACL that overlaps a carrier\'s sources', () => {

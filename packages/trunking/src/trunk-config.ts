@@ -22,7 +22,12 @@ export const Cidr = z.string().refine((s) => parseCidr(s) !== undefined, 'expect
 
 const Host = z.string().refine((s) => ipVersion(s) !== 0 || Hostname.safeParse(s).success, 'expected an IP address or a host name');
 
-const Transport = z.enum(['udp', 'tcp']);
+const Transport = z.enum(['udp', 'tcp', 'tls']);
+
+/** A peer's address; the port defaults to 5061 over TLS, 5060 otherwise (RFC 3261 §19.1.2). */
+const PeerAddress = z
+  .object({ host: Host, port: z.number().int().min(1).max(65535).optional(), transport: Transport.default('udp') })
+  .transform((a) => ({ ...a, port: a.port ?? (a.transport === 'tls' ? 5061 : 5060) }));
 
 /** Response codes as numbers (`503`) or classes (`'5xx'`). */
 const StatusSet = z.array(
@@ -45,16 +50,21 @@ export type NumberPlan = z.output<typeof NumberPlan>;
 const SipTarget = z.string().refine((s) => {
   try {
     const uri = parseUri(s);
-    return uri instanceof SipUri && uri.scheme === 'sip';
+    return uri instanceof SipUri;
   } catch {
     return false;
   }
-}, 'expected a sip: URI (sips: needs TLS, which Switchboard does not speak yet)');
+}, 'expected a sip: or sips: URI');
+
+/** Whether a target URI is reached over TLS: `sips:` (RFC 3261 §26.2.2) or `;transport=tls`. */
+export function overTls(uri: SipUri): boolean {
+  return uri.scheme === 'sips' || uri.param('transport')?.toLowerCase() === 'tls';
+}
 
 export const CarrierConfig = z.object({
   id: Id,
   /** Where its INVITEs go, tried in order before the next carrier. */
-  addresses: z.array(z.object({ host: Host, port: z.number().int().min(1).max(65535).default(5060), transport: Transport.default('udp') })).min(1, 'expected at least one address'),
+  addresses: z.array(PeerAddress).min(1, 'expected at least one address'),
   /** Where its INVITEs come from (origination); default: the addresses that are IP literals. */
   sources: z.array(Cidr).optional(),
   failoverOn: StatusSet.default(DEFAULT_FAILOVER),
@@ -75,6 +85,11 @@ export const TrunkConfig = z.object({
   domain: Hostname,
   /** Source addresses that identify this customer without credentials. */
   acl: z.array(Cidr).default([]),
+  /**
+   * The customer's PBX must use TLS: its requests over UDP or TCP are refused (403), and its
+   * origination URIs must be `sips:` or `;transport=tls`.
+   */
+  requireTls: z.boolean().default(false),
   /** Digest credentials (RFC 8760: SHA-256 and MD5), challenged with 407. */
   credentials: z.array(z.object({ username: z.string().min(1).regex(/^[^"\\\s]+$/, 'expected no quotes, backslashes or spaces'), password: z.string().min(8, 'expected at least 8 characters') })).default([]),
   /** The customer's numbers: origination calls to these reach the trunk. */
@@ -133,7 +148,7 @@ export type TrunkConfig = z.output<typeof TrunkConfig>;
 /** Where a domain's SIP goes, instead of DNS (RFC 3263): for peers without DNS, and for tests. */
 export const LocatorOverride = z.object({
   domain: Hostname,
-  addresses: z.array(z.object({ host: Host, port: z.number().int().min(1).max(65535).default(5060), transport: Transport.default('udp') })).min(1, 'expected at least one address'),
+  addresses: z.array(PeerAddress).min(1, 'expected at least one address'),
 });
 export type LocatorOverride = z.output<typeof LocatorOverride>;
 
@@ -181,6 +196,11 @@ export const TrunkingConfigSchema = z
           if (!carrierIds.has(id)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'routing', j, 'carriers', k], message: `no carrier "${id}"` });
         });
       });
+      if (t.requireTls) {
+        t.origination?.uris.forEach((text, j) => {
+          if (!overTls(parseUri(text) as SipUri)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination', 'uris', j], message: 'expected a sips: URI or ;transport=tls: the trunk requires TLS' });
+        });
+      }
       if (t.dids.length > 0 && t.origination === undefined) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination'], message: 'expected origination URIs: the trunk has DIDs' });
       t.acl.forEach((entry, j) => {
         const block = parseCidr(entry);

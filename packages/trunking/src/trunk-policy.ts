@@ -4,7 +4,7 @@ import { DigestAuthenticator, parseDigestCredentials } from './digest.js';
 import { formatNumber, normaliseCarrierNumber, normaliseNumber, numberOf } from './numbers.js';
 import { checkDestination } from './restrictions.js';
 import { selectRoute } from './routing.js';
-import { carrierSources, cidrContains, ipBytes, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
+import { carrierSources, cidrContains, ipBytes, overTls, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
 
 /** Where one attempt of a call goes: a carrier address (termination) or a customer URI (origination). */
 export interface CallTarget {
@@ -12,7 +12,8 @@ export interface CallTarget {
   uri: SipUri;
   host: string;
   port: number;
-  transport: 'udp' | 'tcp';
+  /** `tls`: the peer's certificate must carry the URI's host (RFC 5922 §4). */
+  transport: 'udp' | 'tcp' | 'tls';
   /** The carrier, for termination attempts. */
   carrier?: CarrierConfig;
   failoverOn: CarrierConfig['failoverOn'];
@@ -56,7 +57,7 @@ export interface OriginationPlan {
 /** Why a call was refused before it was placed: what stats count and logs name. */
 export type RefusalCause =
   | 'unknown-source' | 'auth-failed' | 'unknown-did' | 'invalid-number' | 'destination-blocked'
-  | 'destination-not-allowed' | 'caller-id' | 'no-route' | 'no-origination';
+  | 'destination-not-allowed' | 'caller-id' | 'no-route' | 'no-origination' | 'tls-required';
 
 export type CallPlan =
   | TerminationPlan
@@ -67,6 +68,8 @@ export type CallPlan =
 /** The source of a request, as the transport saw it. */
 export interface RequestSource {
   address: string;
+  /** What it came over; a trunk that requires TLS refuses the rest. Absent: not TLS. */
+  protocol?: 'udp' | 'tcp' | 'tls';
 }
 
 interface Acl {
@@ -118,6 +121,11 @@ export class TrunkPolicy {
     const carrier = address === undefined ? undefined : this.carrierSources.find((c) => contains(c.acl, address))?.carrier;
     if (carrier !== undefined) return this.origination(invite, carrier);
     const who = this.identifyCustomer(invite, address);
+    // before a challenge too: digest over a plain transport would still expose the PBX's calls
+    const trunk = who.kind === 'trunk' ? who.trunk : who.kind === 'challenge' ? this.trunk(who.trunk) : undefined;
+    if (trunk?.requireTls === true && source.protocol !== 'tls') {
+      return { kind: 'refused', status: 403, reason: 'TLS Required', cause: 'tls-required', trunk: trunk.id, detail: source.protocol ?? 'udp' };
+    }
     if (who.kind !== 'trunk') return who;
     return this.termination(invite, who.trunk, who.by);
   }
@@ -210,7 +218,8 @@ export class TrunkPolicy {
       const carrier = this.carriersById.get(id);
       if (carrier === undefined) continue; // cannot happen: the schema checks references
       for (const a of carrier.addresses) {
-        const params = [{ name: 'user', value: 'phone' }, ...(a.transport === 'tcp' ? [{ name: 'transport', value: 'tcp' }] : [])];
+        // RFC 5630 §3.1.3: a hop over TLS is `;transport=tls`; sips: would demand TLS beyond the carrier
+        const params = [{ name: 'user', value: 'phone' }, ...(a.transport === 'udp' ? [] : [{ name: 'transport', value: a.transport }])];
         targets.push({
           uri: new SipUri({ user: formatNumber(called, carrier.numberFormat), host: a.host, port: a.port, params }),
           host: a.host, port: a.port, transport: a.transport, carrier, failoverOn: carrier.failoverOn, offer: carrier.offer,
@@ -237,10 +246,10 @@ export class TrunkPolicy {
     const caller = callerText === undefined ? undefined : normaliseCarrierNumber(callerText, carrier.numberPlan);
     const targets = origination.uris.map((text): CallTarget => {
       const u = parseUri(text) as SipUri; // the schema admits only SIP URIs
-      const transport = u.param('transport')?.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
+      const transport = overTls(u) ? 'tls' : u.param('transport')?.toLowerCase() === 'tcp' ? 'tcp' : 'udp';
       return {
         uri: new SipUri({ scheme: u.scheme, user: u.user ?? called, host: u.host, port: u.port, params: u.params }),
-        host: u.host, port: u.port ?? 5060, transport, failoverOn: origination.failoverOn, offer: 'early',
+        host: u.host, port: u.port ?? (transport === 'tls' ? 5061 : 5060), transport, failoverOn: origination.failoverOn, offer: 'early',
       };
     });
     return {

@@ -80,6 +80,21 @@ describe('envelope round trips', () => {
     assert.equal(d.transport.protocol, 'udp');
   });
 
+  test('TLS: an inbound message names its node\'s TLS listener; an outbound one its server name', () => {
+    const e = inbound();
+    e.transport.protocol = 'tls';
+    e.transport.tls = { address: '10.0.0.1', port: 5061 };
+    e.transport.plain = { address: '10.0.0.1', port: 5060 };
+    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.tls, { address: '10.0.0.1', port: 5061 });
+    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.plain, { address: '10.0.0.1', port: 5060 });
+    assertEnvelopeError(() => decodeInbound(encodeMap({ ...e, transport: { ...e.transport, tls: { address: '10.0.0.1' } } })), 'missing-field', 'tls without a port');
+    const out: OutboundSip = { ...outbound(), protocol: 'tls', serverName: 'sip.carrier.example' };
+    const d = decodeOutbound(encodeEnvelope(out));
+    assert.equal(d.protocol, 'tls');
+    assert.equal(d.serverName, 'sip.carrier.example');
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, serverName: 5 })), 'missing-field', 'serverName not a string');
+  });
+
   test('every byte value survives in sip', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const e = { ...outbound(), sip: all };

@@ -4,7 +4,14 @@ import type { RoutingFields } from '@switchboard/sip';
 /** The envelope version this build writes and reads. */
 export const ENVELOPE_VERSION = 1;
 
-export type Protocol = 'udp' | 'tcp';
+/** `tls`: SIP over TLS (RFC 3261 §26), framed as TCP. */
+export type Protocol = 'udp' | 'tcp' | 'tls';
+
+/** A transport node's listener as peers reach it: our Via sent-by and Contact on a hop over it. */
+export interface ListenerAddress {
+  address: string;
+  port: number;
+}
 
 /** Where a message came from, as the transport node saw it. */
 export interface TransportInfo {
@@ -17,6 +24,13 @@ export interface TransportInfo {
   connectionId?: string;
   /** The transport node that received it, and must send the answers. */
   nodeId: string;
+  /**
+   * That node's TLS listener, when it has one: a call that came in over UDP or TCP and leaves
+   * over TLS (a carrier, a `sips:` target) writes this in its Via and Contact.
+   */
+  tls?: ListenerAddress;
+  /** With `tls`: the node's UDP (else TCP) listener, where a call that came in over TLS leaves over UDP or TCP. */
+  plain?: ListenerAddress;
 }
 
 /** Transport → worker: one SIP message, raw bytes as received, with what routing already read. */
@@ -42,6 +56,11 @@ export interface OutboundSip {
   address: string;
   port: number;
   connectionId?: string;
+  /**
+   * TLS: the name the peer's certificate must carry and the SNI sent (RFC 5922 §4: the host of
+   * the URI we meant, not the address it resolved to); absent, the address itself is checked.
+   */
+  serverName?: string;
   /** The worker to tell if sending fails. */
   workerId: string;
   /** Opaque to the transport: handed back in a SendFailure (e.g. the client transaction's branch). */
@@ -91,7 +110,7 @@ export class EnvelopeError extends Error {
 // Plain maps rather than msgpackr records: every process decodes without shared structures.
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-type FieldType = 'string' | 'number' | 'bytes' | 'object' | 'string?' | 'number?';
+type FieldType = 'string' | 'number' | 'bytes' | 'object' | 'string?' | 'number?' | 'object?';
 type Shape = Readonly<Record<string, FieldType>>;
 
 function check(value: unknown, shape: Shape, what: string): void {
@@ -135,8 +154,9 @@ const ROUTE: Shape = {
 };
 const TRANSPORT: Shape = {
   protocol: 'string', localAddress: 'string', localPort: 'number', remoteAddress: 'string', remotePort: 'number',
-  connectionId: 'string?', nodeId: 'string',
+  connectionId: 'string?', nodeId: 'string', tls: 'object?', plain: 'object?',
 };
+const LISTENER: Shape = { address: 'string', port: 'number' };
 
 export function encodeEnvelope(e: InboundSip | OutboundSip | SendFailure | Heartbeat): Uint8Array {
   return packr.pack(e);
@@ -148,13 +168,16 @@ export function decodeInbound(data: Uint8Array): InboundSip {
   check(o.route, ROUTE, 'inbound SIP route');
   check(o.transport, TRANSPORT, 'inbound SIP transport');
   if (o.forwarded !== undefined && o.forwarded !== true) throw new EnvelopeError('missing-field', 'inbound SIP: forwarded not true');
+  const { tls, plain } = o.transport as { tls?: unknown; plain?: unknown };
+  if (tls !== undefined) check(tls, LISTENER, 'inbound SIP TLS listener');
+  if (plain !== undefined) check(plain, LISTENER, 'inbound SIP plain listener');
   return o as unknown as InboundSip;
 }
 
 export function decodeOutbound(data: Uint8Array): OutboundSip {
   const o = decodeVersioned(data, 'outbound SIP');
-  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
-  if (o.protocol !== 'udp' && o.protocol !== 'tcp') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
+  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', serverName: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
+  if (o.protocol !== 'udp' && o.protocol !== 'tcp' && o.protocol !== 'tls') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
   return o as unknown as OutboundSip;
 }
 

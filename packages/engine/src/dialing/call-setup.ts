@@ -62,7 +62,7 @@ export class CallSetup {
       call.note({ type: 'refused', ...received });
       return this.refuse(early.status, early.reason, early.headers);
     }
-    const plan = call.policy.plan(invite, { address: from.address });
+    const plan = call.policy.plan(invite, { address: from.address, protocol: from.protocol });
     switch (plan.kind) {
       case 'refused':
         // a stranger is counted, not recorded: scans must not fill the CDR stream

@@ -78,10 +78,7 @@ export class OutboundAttempts {
       return this.best ?? this.exhausted;
     }
     const maxPerSecond = target.carrier?.maxCps;
-    if (maxPerSecond === undefined && isIP(target.host) !== 0) {
-      this.place(target, target.host);
-      return undefined;
-    }
+    if (maxPerSecond === undefined && isIP(target.host) !== 0) return this.place(target, target.host);
     void this.prepare(target, maxPerSecond).then((ready) => this.owner.self.tell({ type: 'prepared', attempt: index, ...ready }));
     return undefined;
   }
@@ -90,10 +87,7 @@ export class OutboundAttempts {
   onPrepared(m: Prepared): Exhausted | undefined {
     const target = this.targets[m.attempt];
     if (target === undefined || m.attempt !== this.nextIndex - 1 || this.current !== undefined) return undefined;
-    if (m.address !== undefined) {
-      this.place(target, m.address);
-      return undefined;
-    }
+    if (m.address !== undefined) return this.place(target, m.address);
     this.owner.log.info({ event: 'target-skipped', carrier: target.carrier?.id, host: target.host, reason: m.reason }, 'target skipped');
     this.owner.ctx.counters.add('failover');
     return this.next();
@@ -131,13 +125,23 @@ export class OutboundAttempts {
   }
 
   /** Places one attempt: a new UAC leg whose INVITE is built from the plan, not from the other party's headers. */
-  private place(target: CallTarget, address: string): void {
+  private place(target: CallTarget, address: string): Exhausted | undefined {
     const { ctx, ingress: via } = this.owner;
     const offer = this.offer;
+    // the listener the attempt's transport reaches us on: TLS and the rest are different ports
+    const local = (target.transport === 'tls') === (via.protocol === 'tls') ? { address: via.localAddress, port: via.localPort }
+      : target.transport === 'tls' ? via.tls : via.plain;
+    if (local === undefined) {
+      // RFC 3261 §26.2.2: a TLS target is never tried over a weaker transport
+      this.owner.log.warn({ event: 'target-skipped', carrier: target.carrier?.id, host: target.host, reason: `no ${target.transport} listener` }, 'target skipped: the transport node has no listener for its transport');
+      this.owner.ctx.counters.add('failover');
+      return this.next();
+    }
     const peer: Destination = {
-      protocol: target.transport, address, port: target.port, nodeId: via.nodeId, localAddress: via.localAddress, localPort: via.localPort,
+      protocol: target.transport, address, port: target.port, nodeId: via.nodeId, localAddress: local.address, localPort: local.port,
+      ...(target.transport === 'tls' ? { serverName: unbracketed(target.uri.host) } : {}),
     };
-    const { from, headers } = this.present(target, via.localAddress);
+    const { from, headers } = this.present(target, local.address);
     const to = new (from.constructor as typeof NameAddr)(target.uri.with({ params: [], port: undefined }));
     const name: LegName = `${this.prefix}${++this.placed}`;
     // the Call-ID names no worker (a slot's calls move between workers, and issue 19 wants no internal names on the wire)
@@ -150,7 +154,13 @@ export class OutboundAttempts {
     // delayed offer (§13.2.1): the carrier's 2xx offers, our SDP answers in the ACK
     if (target.offer === 'delayed' && hasSdp) ref.tell({ ...invite, ackOffer: { body: offer.body, contentType: offer.contentType } });
     else ref.tell({ ...invite, ...(hasSdp ? { body: offer.body } : {}), ...(offer.contentType === undefined ? {} : { contentType: offer.contentType }) });
+    return undefined;
   }
+}
+
+/** `[2001:db8::1]` → `2001:db8::1`: a URI's IPv6 reference as the address a certificate names. */
+function unbracketed(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /** §16.7: 6xx first, then the lowest class (a 4xx says more about the call than a 5xx). */

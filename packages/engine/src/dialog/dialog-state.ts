@@ -2,7 +2,7 @@
 // no timers, nothing live: what `toJSON` returns is all there is, so a snapshot can be stored
 // (JetStream KV) and `DialogState.fromJSON` brings the same dialog back.
 import {
-  parseNameAddr, parseUri,
+  parseNameAddr, parseUri, SipUri,
   type DialogRequestContext, type NameAddr, type SipRequest, type SipResponse, type Uri,
 } from '@switchboard/sip';
 
@@ -33,6 +33,11 @@ export class DialogState {
   /** In the order our requests carry it as Route. */
   routeSet: readonly NameAddr[] = [];
   remoteTarget: Uri;
+  /**
+   * §12.1.1, §12.1.2: a dialog opened with a SIPS Request-URI is secure: our Contact is a SIPS
+   * URI, and every hop of it is TLS.
+   */
+  readonly secure: boolean;
 
   constructor(
     readonly role: 'uas' | 'uac',
@@ -44,6 +49,7 @@ export class DialogState {
     remoteTarget: Uri,
   ) {
     this.remoteTarget = remoteTarget;
+    this.secure = remoteTarget instanceof SipUri && remoteTarget.scheme === 'sips';
   }
 
   /**

@@ -108,7 +108,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   private placeInvite(ruri: Uri, body: Uint8Array | undefined, contentType: string | undefined, headers: [string, string][], maxForwards: number, ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined): void {
     const branch = this.ctx.ids.newBranch(this.scope);
     this.ackOffer = ackOffer;
-    const d = this.dialog.requestContext(contactFor(this.peer));
+    const d = this.dialog.requestContext(contactFor(this.peer, this.dialog.secure));
     const request = createRequest({
       method: 'INVITE', uri: ruri, via: viaFor(this.peer, branch), from: d.local, to: d.remote,
       callId: this.callId, cseq: this.dialog.nextCSeq(), contact: d.contact, headers, body, contentType, maxForwards,
@@ -305,7 +305,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     const session = ok ? SessionTimer.answer(inv.tx.request) : undefined;
     const response = createResponse(inv.tx.request, status, {
       toTag: this.dialog.localTag, reason, body, contentType,
-      headers: ok ? [['Contact', contactFor(this.peer).toString()], ['Allow', ALLOW], ...(session?.headers ?? []), ...headers] : headers,
+      headers: ok ? [['Contact', contactFor(this.peer, this.dialog.secure).toString()], ['Allow', ALLOW], ...(session?.headers ?? []), ...headers] : headers,
     });
     this.respond(inv.key, inv.tx, response);
     if (ok) {
@@ -336,7 +336,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.snapshotDue?.();
     const req = tx.request;
     const accepted = req.method === 'INVITE' && status >= 200 && status < 300;
-    const headers: [string, string][] = accepted ? [['Contact', contactFor(this.peer).toString()], ...extra] : extra;
+    const headers: [string, string][] = accepted ? [['Contact', contactFor(this.peer, this.dialog.secure).toString()], ...extra] : extra;
     const response = createResponse(req, status, { toTag: this.dialog.localTag, reason, body, contentType, headers });
     this.respond(token, tx, response);
     if (accepted) this.retransmit(response);

@@ -11,9 +11,14 @@ export function viaFor(peer: Destination, branch: string): Via {
   ]);
 }
 
-/** Our Contact towards `peer`: the listener it reaches us on, marked TCP when it is. */
-export function contactFor(peer: Destination): NameAddr {
-  const params = peer.protocol === 'tcp' ? [{ name: 'transport', value: 'tcp' }] : [];
+/**
+ * Our Contact towards `peer`: the listener it reaches us on, marked TCP or TLS when it is; in a
+ * `secure` dialog a SIPS URI (§8.1.1.8, §12.1.1). RFC 5630 §3.1.3: otherwise TLS is a hop's
+ * `;transport=tls`, not sips:, which would demand TLS of every hop after ours.
+ */
+export function contactFor(peer: Destination, secure = false): NameAddr {
+  if (secure) return new NameAddr(new SipUri({ scheme: 'sips', user: 'sb', host: peer.localAddress, port: peer.localPort }));
+  const params = peer.protocol === 'udp' ? [] : [{ name: 'transport', value: peer.protocol }];
   return new NameAddr(new SipUri({ user: 'sb', host: peer.localAddress, port: peer.localPort, params }));
 }
 

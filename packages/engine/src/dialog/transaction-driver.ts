@@ -112,14 +112,14 @@ export abstract class TransactionDriver {
 
   /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
   protected startClient(key: string, request: SipRequest, owner?: RequestOwner): void {
-    const tx = clientTransaction(request, { reliable: this.peer.protocol === 'tcp', timers: this.ctx.timers });
+    const tx = clientTransaction(request, { reliable: this.peer.protocol !== 'udp', timers: this.ctx.timers });
     this.clients.set(key, owner === undefined ? { tx } : { tx, owner });
     this.run(key, tx.handle({ type: 'start' }), this.peer);
   }
 
   /** Opens and starts the server transaction of `request`, received from `from`, under `key`. */
   protected startServer(key: string, request: SipRequest, from: Destination): ServerTransaction {
-    const tx = serverTransaction(request, { reliable: from.protocol === 'tcp', timers: this.ctx.timers });
+    const tx = serverTransaction(request, { reliable: from.protocol !== 'udp', timers: this.ctx.timers });
     this.servers.set(key, tx);
     this.run(key, tx.handle({ type: 'start' }), from);
     return tx;
@@ -146,7 +146,7 @@ export abstract class TransactionDriver {
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
   protected sendInDialog(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
     const branch = this.ctx.ids.newBranch(this.scope);
-    const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
+    const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer, this.dialog.secure)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
     this.startClient(branch, request, owner);
     // a transaction starting is worth a snapshot; and RFC 3261 §12.2.2: an adopter must start above
     // every number we used, so the snapshot must be rewritten before we reach its reservation
@@ -159,7 +159,7 @@ export abstract class TransactionDriver {
     const branch = this.ctx.ids.newBranch(this.scope);
     const seq = res.headers.cseq?.seq ?? this.dialog.localCSeq;
     const offer = seq === 1 ? this.ackOffer : undefined;
-    const ack = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer)), 'ACK', { via: viaFor(this.peer, branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });
+    const ack = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer, this.dialog.secure)), 'ACK', { via: viaFor(this.peer, branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });
     this.ctx.link.send(ack, this.peer);
   }
 

@@ -91,15 +91,45 @@ describe('SipLocator', () => {
     });
   });
 
-  it('sips: and transports we lack locate to nothing, without DNS (no TLS, no downgrade)', async () => {
-    const zone: Zone = { a: { 'partner.example': ['198.51.100.1'] }, srv: { '_sips._tcp.partner.example': [srv('sbc.partner.example', 5061, 0, 0)] } };
-    const { resolver, locator: l } = locator(zone, { overrides: [{ domain: 'secure.example', addresses: [{ host: '198.51.100.9', port: 5060, transport: 'tcp' }] }] });
-    assert.deepEqual(await l.locate(sipUri('sips:bob@partner.example')), []);
-    assert.deepEqual(await l.locate(sipUri('sips:bob@198.51.100.1:5061')), []);
-    assert.deepEqual(await l.locate(sipUri('sips:bob@secure.example')), []);
-    assert.deepEqual(await l.locate(sipUri('sip:bob@partner.example;transport=tls')), []);
-    assert.deepEqual(await l.locate(sipUri('sip:bob@198.51.100.1;transport=sctp')), []);
-    assert.deepEqual(resolver.calls, []);
+  describe('sips: and TLS (RFC 3263 with _sips._tcp, no downgrade)', () => {
+    const tls = (address: string, port = 5061): SipHop => ({ transport: 'tls', address, port });
+
+    it('a sips: URI: NAPTR SIPS+D2T first, then SRV _sips._tcp, then A/AAAA on 5061', async () => {
+      const viaNaptr = locator({
+        naptr: { 'partner.example': [naptr('SIP+D2U', 1, 1, '_sip._udp.partner.example'), naptr('SIPS+D2T', 2, 1, '_sips._tcp.partner.example')] },
+        srv: { '_sips._tcp.partner.example': [srv('tls.partner.example', 5071, 0, 0)], '_sip._udp.partner.example': [srv('udp.partner.example', 5060, 0, 0)] },
+        a: { 'tls.partner.example': ['198.51.100.61'], 'udp.partner.example': ['198.51.100.62'] },
+      });
+      assert.deepEqual(await viaNaptr.locator.locate(sipUri('sips:bob@partner.example')), [tls('198.51.100.61', 5071)], 'only the TLS service');
+      const viaSrv = locator({ srv: { '_sips._tcp.partner.example': [srv('sbc.partner.example', 5061, 0, 0)] }, a: { 'sbc.partner.example': ['198.51.100.1'] } });
+      assert.deepEqual(await viaSrv.locator.locate(sipUri('sips:bob@partner.example')), [tls('198.51.100.1')]);
+      assert.deepEqual(viaSrv.resolver.calls, ['NAPTR partner.example', 'SRV _sips._tcp.partner.example', 'A sbc.partner.example', 'AAAA sbc.partner.example']);
+      const bare = locator({ a: { 'partner.example': ['198.51.100.2'] } });
+      assert.deepEqual(await bare.locator.locate(sipUri('sips:bob@partner.example')), [tls('198.51.100.2')]);
+    });
+
+    it('numeric targets and ;transport=tls: TLS on the URI port or 5061', async () => {
+      const { resolver, locator: l } = locator({});
+      assert.deepEqual(await l.locate(sipUri('sips:bob@198.51.100.1')), [tls('198.51.100.1')]);
+      assert.deepEqual(await l.locate(sipUri('sips:bob@198.51.100.1:5070;transport=tcp')), [tls('198.51.100.1', 5070)], 'sips over TCP is TLS');
+      assert.deepEqual(await l.locate(sipUri('sip:bob@198.51.100.1;transport=TLS')), [tls('198.51.100.1')]);
+      assert.deepEqual(resolver.calls, []);
+    });
+
+    it('an override serves a sips: URI with its TLS addresses only; none, or TLS over UDP, locate to nothing', async () => {
+      const { resolver, locator: l } = locator({}, {
+        overrides: [
+          { domain: 'mixed.example', addresses: [{ host: '198.51.100.8', port: 5060, transport: 'udp' }, { host: '198.51.100.9', port: 5061, transport: 'tls' }] },
+          { domain: 'plain.example', addresses: [{ host: '198.51.100.10', port: 5060, transport: 'tcp' }] },
+        ],
+      });
+      assert.deepEqual(await l.locate(sipUri('sips:bob@mixed.example')), [tls('198.51.100.9')]);
+      assert.deepEqual(await l.locate(sipUri('sip:bob@mixed.example')), [udp('198.51.100.8'), tls('198.51.100.9')]);
+      assert.deepEqual(await l.locate(sipUri('sips:bob@plain.example')), []);
+      assert.deepEqual(await l.locate(sipUri('sips:bob@198.51.100.1;transport=udp')), []);
+      assert.deepEqual(await l.locate(sipUri('sip:bob@198.51.100.1;transport=sctp')), []);
+      assert.deepEqual(resolver.calls, []);
+    });
   });
 
   it('maddr replaces the host as the target', async () => {
@@ -145,7 +175,7 @@ describe('SipLocator', () => {
     });
   });
 
-  it('NAPTR: order then preference, SIPS+D2T and unknown services ignored, replacements followed as SRV', async () => {
+  it('NAPTR: order then preference, SIPS+D2T (for a sip: URI) and unknown services ignored, replacements followed as SRV', async () => {
     const { resolver, locator: l } = locator({
       naptr: {
         'partner.example': [

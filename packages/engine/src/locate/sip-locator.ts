@@ -3,8 +3,9 @@
 // domain. An operator override table comes first, so a partner domain can be pinned without DNS.
 //
 // Deliberate limits:
-// - We have no TLS transport, so `sips:` URIs (and `;transport=tls|sctp|ws`) locate to nothing:
-//   RFC 3261 §26.2.2 forbids downgrading a SIPS request to UDP/TCP, so [] is the only honest answer.
+// - A `sips:` URI locates to TLS hops only (NAPTR `SIPS+D2T`, SRV `_sips._tcp`, port 5061; an
+//   override's TLS addresses): RFC 3261 §26.2.2 forbids downgrading a SIPS request to UDP/TCP, so
+//   a target without TLS locates to [] — the caller says why. `;transport=sctp|ws` locate to nothing.
 // - Cache lifetime is `cacheMs`, not the records' TTLs: node's resolver gives TTLs for A/AAAA only.
 // - Each DNS call is bounded by `timeoutMs`, and independent queries (A with AAAA, the SRV of
 //   both transports, all SRV targets) run together, so a locate takes at most three rounds.
@@ -12,7 +13,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { SipUri } from '@switchboard/sip';
 
-export type SipHopTransport = 'udp' | 'tcp';
+export type SipHopTransport = 'udp' | 'tcp' | 'tls';
 
 /** One place to send a request: tried in the order `locate` returns them (RFC 3263 §4.3). */
 export interface SipHop {
@@ -54,16 +55,23 @@ export interface SipLocatorOptions {
 type SrvRecord = Awaited<ReturnType<DnsResolver['resolveSrv']>>[number];
 
 const DEFAULT_PORT = 5060;
+/** RFC 3261 §19.1.2: the default port of SIP over TLS. */
+const TLS_PORT = 5061;
+const defaultPort = (transport: SipHopTransport): number => (transport === 'tls' ? TLS_PORT : DEFAULT_PORT);
 const DEFAULT_TIMEOUT_MS = 2000;
 const DEFAULT_CACHE_MS = 30_000;
 /** Transfer targets come from remote parties' REFERs: the cache must not grow without end. */
 const MAX_CACHED_TARGETS = 1024;
 
-/** RFC 3263 §4.1 NAPTR services for the transports we have; `SIPS+D2T` needs TLS and is left out. */
+/** RFC 3263 §4.1 NAPTR services for the transports we have: for a sip: URI, and for a sips: URI. */
 const NAPTR_SERVICES: ReadonlyMap<string, SipHopTransport> = new Map([
   ['sip+d2u', 'udp'],
   ['sip+d2t', 'tcp'],
 ]);
+const SIPS_NAPTR_SERVICES: ReadonlyMap<string, SipHopTransport> = new Map([['sips+d2t', 'tls']]);
+
+/** RFC 3263 §4.1: the SRV name of a transport (`_sips._tcp` for TLS). */
+const srvName = (transport: SipHopTransport, host: string): string => (transport === 'tls' ? `_sips._tcp.${host}` : `_sip._${transport}.${host}`);
 
 /** Our transport preference when there is no NAPTR to state the server's (RFC 3263 §4.1). */
 const SRV_TRANSPORTS: readonly SipHopTransport[] = ['udp', 'tcp'];
@@ -100,13 +108,14 @@ export class SipLocator {
   }
 
   async #locate(uri: SipUri): Promise<SipHop[]> {
-    if (uri.scheme === 'sips') return [];
+    const secure = uri.scheme === 'sips';
     const transportParam = uri.param('transport');
-    let transport: SipHopTransport | undefined;
+    let transport: SipHopTransport | undefined = secure ? 'tls' : undefined;
     if (typeof transportParam === 'string' && transportParam !== '') {
       const lower = transportParam.toLowerCase();
-      if (lower !== 'udp' && lower !== 'tcp') return [];
-      transport = lower;
+      // RFC 3261 §26.2.2: `sips:…;transport=tcp` is TLS over TCP; TLS over UDP does not exist
+      if (secure ? lower !== 'tcp' && lower !== 'tls' : lower !== 'udp' && lower !== 'tcp' && lower !== 'tls') return [];
+      if (!secure) transport = lower as SipHopTransport;
     }
     // RFC 3263 §4: "If the URI contains an maddr parameter, TARGET is set to its value".
     const maddr = uri.param('maddr');
@@ -115,7 +124,7 @@ export class SipLocator {
     const override = this.#overrides.get(domain);
     if (override === undefined) {
       const ip = ipLiteral(target);
-      if (ip !== undefined) return [{ transport: transport ?? 'udp', address: ip, port: uri.port ?? DEFAULT_PORT }];
+      if (ip !== undefined) return [{ transport: transport ?? 'udp', address: ip, port: uri.port ?? defaultPort(transport ?? 'udp') }];
     }
 
     const key = `${domain}|${transport ?? ''}|${uri.port ?? ''}`;
@@ -123,7 +132,7 @@ export class SipLocator {
     if (cached !== undefined) return cached.map((hop) => ({ ...hop }));
     const hops = dedupe(
       override !== undefined
-        ? (await Promise.all(override.map((a) => this.#addresses(a.host, a.port, a.transport)))).flat()
+        ? (await Promise.all(override.filter((a) => !secure || a.transport === 'tls').map((a) => this.#addresses(a.host, a.port, a.transport)))).flat()
         : await this.#resolve(target, transport, uri.port),
     );
     this.#remember(key, hops);
@@ -135,10 +144,15 @@ export class SipLocator {
     // §4.2: "If the TARGET was not a numeric IP address, but a port is present in the URI, the
     // client performs an A or AAAA record lookup" — no SRV, no NAPTR.
     if (port !== undefined) return this.#addresses(host, port, transport ?? 'udp');
-    if (transport !== undefined) {
-      return (await this.#srvHops(`_sip._${transport}.${host}`, transport)) ?? this.#addresses(host, DEFAULT_PORT, transport);
+    if (transport === 'tls') {
+      // a sips: URI: the domain's NAPTR may name its TLS service; else `_sips._tcp`
+      const viaNaptr = await this.#naptrHops(host, SIPS_NAPTR_SERVICES);
+      if (viaNaptr.length > 0) return viaNaptr;
     }
-    const viaNaptr = await this.#naptrHops(host);
+    if (transport !== undefined) {
+      return (await this.#srvHops(srvName(transport, host), transport)) ?? this.#addresses(host, defaultPort(transport), transport);
+    }
+    const viaNaptr = await this.#naptrHops(host, NAPTR_SERVICES);
     if (viaNaptr.length > 0) return viaNaptr;
     const viaSrv = await Promise.all(SRV_TRANSPORTS.map((t) => this.#srvHops(`_sip._${t}.${host}`, t)));
     // §4.2: "If no SRV records were found, the client performs an A or AAAA record lookup".
@@ -151,11 +165,11 @@ export class SipLocator {
    * replacement followed as an SRV name. Empty when none leads anywhere, so the caller goes on
    * to plain SRV queries rather than giving up on a domain with a stale NAPTR.
    */
-  async #naptrHops(host: string): Promise<SipHop[]> {
+  async #naptrHops(host: string, services: ReadonlyMap<string, SipHopTransport>): Promise<SipHop[]> {
     const records = await this.#query(() => this.#resolver.resolveNaptr(host));
     const usable: { transport: SipHopTransport; replacement: string; order: number; preference: number }[] = [];
     for (const r of records) {
-      const transport = NAPTR_SERVICES.get(String(r.service).toLowerCase());
+      const transport = services.get(String(r.service).toLowerCase());
       // RFC 3263 §4.1: the "s" flag marks a replacement that is an SRV name — the only kind SIP uses.
       if (transport === undefined || String(r.flags).toLowerCase() !== 's' || !isName(r.replacement)) continue;
       usable.push({ transport, replacement: r.replacement, order: r.order, preference: r.preference });

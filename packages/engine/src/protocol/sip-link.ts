@@ -1,11 +1,14 @@
 import type { SipMessage } from '@switchboard/sip';
+import type { ListenerAddress, Protocol } from '@switchboard/wire';
 import type { CallSpan } from '../tracing/call-tracer.js';
 
 /** Where a message goes: a peer, and the transport node (and its listener) that reaches it. */
 export interface Destination {
-  protocol: 'udp' | 'tcp';
+  protocol: Protocol;
   address: string;
   port: number;
+  /** TLS: the name the peer's certificate must carry (the target URI's host, RFC 5922 §4). */
+  serverName?: string;
   /** The TCP connection to reuse, when the peer came to us on one. */
   connectionId?: string;
   /** The transport node that sends it. */
@@ -13,6 +16,10 @@ export interface Destination {
   /** That node's listener, for our Via sent-by and Contact. */
   localAddress: string;
   localPort: number;
+  /** That node's TLS listener, when it has one: where a call that came another way leaves over TLS. */
+  tls?: ListenerAddress;
+  /** With `tls`: its UDP (else TCP) listener, where a call that came over TLS leaves over UDP or TCP. */
+  plain?: ListenerAddress;
 }
 
 /** How actors send SIP: the worker publishes it to the transport node of the destination. */

@@ -274,8 +274,9 @@ export class TransferActor implements ActorBehaviour<TransferMessage>, AttemptOw
 
   private onLocated(hops: SipHop[]): void {
     if (this.state !== 'planning' || this.spec.target.kind !== 'sip') return;
-    if (hops.length === 0) return this.fail(404, 'Not Found');
     const uri = this.spec.target.uri;
+    // RFC 3261 §26.2.2: a SIPS target reachable only without TLS is not reached at all; the sipfrag says why
+    if (hops.length === 0) return uri.scheme === 'sips' ? this.fail(480, 'No TLS Route to Target') : this.fail(404, 'Not Found');
     const targets: CallTarget[] = hops.map((hop) => ({
       uri, host: hop.address, port: hop.port, transport: hop.transport, failoverOn: [408, '5xx'], offer: 'early',
     }));

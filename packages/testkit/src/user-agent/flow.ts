@@ -2,7 +2,7 @@ import net from 'node:net';
 import { SipUri, type SipRequest, type Uri } from '@switchboard/sip';
 import type { SipTransport } from './options.js';
 
-/** Where a message came from or goes: for TCP, the connection when known. */
+/** Where a message came from or goes: for TCP and TLS, the connection when known. */
 export interface Flow {
   transport: SipTransport;
   host: string;
@@ -31,7 +31,7 @@ export function responseFlow(req: SipRequest, source: Flow, respondTo: 'source' 
   if (via === undefined) return source;
   const sentBy = { host: via.host.startsWith('[') ? via.host.slice(1, -1) : via.host, port: via.port ?? 5060 };
   // over TCP the connection the request came on; when it is gone, a new one to the sent-by
-  if (source.transport === 'tcp') return { ...source, alt: sentBy };
+  if (source.transport !== 'udp') return { ...source, alt: sentBy };
   if (respondTo === 'source') return source;
   const rport = via.rport;
   let host = via.received ?? sentBy.host;

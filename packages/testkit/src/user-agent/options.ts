@@ -2,7 +2,16 @@ import type { HeaderInput, NameAddr, SipRequest, SipResponse, Uri } from '@switc
 
 /* What a test gives a UserAgent: its options, the scripts of its calls, the answers to requests. */
 
-export type SipTransport = 'udp' | 'tcp';
+/** `tls`: SIP over TLS (RFC 3261 §26), framed as TCP; needs `UserAgentOptions.tls`. */
+export type SipTransport = 'udp' | 'tcp' | 'tls';
+
+/** A TLS UA's certificate (PEM), the CA it verifies its peers against, and whether it asks clients for a certificate. */
+export interface AgentTls {
+  cert: string;
+  key: string;
+  ca: string;
+  requestClientCert?: boolean;
+}
 
 /** Where to send: a host (IP literal or localhost), a port, and the transport (the UA's own by default). */
 export interface Target {
@@ -84,6 +93,8 @@ export interface UserAgentOptions {
   /** Names the UA in logs and errors; the default user part and SDP session name. */
   name: string;
   transport?: SipTransport;
+  /** Required with transport `tls`. */
+  tls?: AgentTls;
   host?: string;
   /** 0 (default): any free port. */
   port?: number;

@@ -1,8 +1,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import { StreamFramer } from '@switchboard/sip';
 import type { Flow } from './flow.js';
-import type { SipTransport } from './options.js';
+import type { AgentTls, SipTransport } from './options.js';
 
 const CRLF_ONLY = /^[\r\n]*$/;
 
@@ -19,8 +20,8 @@ export interface SocketEvents {
 }
 
 /**
- * A UA's one UDP socket, or its TCP server with the connections it accepted or opened
- * (reused in both directions, RFC 3261 §18).
+ * A UA's one UDP socket, or its TCP (or TLS) server with the connections it accepted or
+ * opened (reused in both directions, RFC 3261 §18). A TLS UA verifies its peers against its CA.
  */
 export class AgentSockets {
   private readonly conns = new Map<string, net.Socket>();
@@ -33,6 +34,7 @@ export class AgentSockets {
     private readonly name: string,
     private readonly transport: SipTransport,
     private readonly host: string,
+    private readonly tlsOptions: AgentTls | undefined,
     private readonly events: SocketEvents,
   ) {}
 
@@ -55,7 +57,10 @@ export class AgentSockets {
       this.udp = socket;
       return socket.address().port;
     }
-    const server = net.createServer((s) => this.attach(s));
+    const o = this.tlsOptions;
+    const server = this.transport === 'tls' && o !== undefined
+      ? tls.createServer({ cert: o.cert, key: o.key, ca: o.ca, requestCert: o.requestClientCert ?? false, minVersion: 'TLSv1.2' }, (s) => this.attach(s))
+      : net.createServer((s) => this.attach(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, this.host, () => {
@@ -95,9 +100,14 @@ export class AgentSockets {
     let pending = this.connecting.get(key);
     if (pending === undefined) {
       pending = new Promise<net.Socket>((resolve, reject) => {
-        const s = net.connect({ host, port, localAddress: this.host });
+        const o = this.tlsOptions;
+        const tlsClient = this.transport === 'tls' && o !== undefined;
+        const s = tlsClient
+          // over a socket of our own: tls.connect has no localAddress, and each UA has its own address
+          ? tls.connect({ socket: net.connect({ host, port, localAddress: this.host }), host, cert: o.cert, key: o.key, ca: o.ca, minVersion: 'TLSv1.2' })
+          : net.connect({ host, port, localAddress: this.host });
         s.once('error', reject);
-        s.once('connect', () => {
+        s.once(tlsClient ? 'secureConnect' : 'connect', () => {
           s.off('error', reject);
           this.attach(s, key);
           resolve(s);
@@ -121,7 +131,7 @@ export class AgentSockets {
     this.sockets.add(s);
     s.setNoDelay(true);
     const framer = new StreamFramer();
-    const flow: Flow = { transport: 'tcp', host, port, socket: s };
+    const flow: Flow = { transport: this.transport === 'tls' ? 'tls' : 'tcp', host, port, socket: s };
     s.on('data', (chunk: Buffer) => {
       for (const e of framer.push(chunk)) {
         if (e.type === 'message') this.events.message(e.data, flow);

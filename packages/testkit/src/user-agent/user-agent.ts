@@ -97,7 +97,8 @@ export class UserAgent {
     this.dialogNextHop = o.dialogNextHop ?? 'route';
     this.keepHistory = o.keepHistory ?? true;
     this.waits = new Waits(this.name, this.errors, () => this.describe());
-    this.sockets = new AgentSockets(this.name, this.transport, this.host, {
+    if (this.transport === 'tls' && o.tls === undefined) throw new Error(`${this.name}: a TLS UA needs options.tls`);
+    this.sockets = new AgentSockets(this.name, this.transport, this.host, o.tls, {
       message: (data, flow) => this.onData(data, flow),
       ping: () => this.pings++,
       unparsed: (raw, error, remote) => this.unparsed.push({ at: Date.now(), raw, error, remote }),
@@ -130,11 +131,11 @@ export class UserAgent {
     return { host: this.host, port: this.port, transport: this.transport };
   }
 
-  /** `sip:user@host:port` (with `;transport=tcp` over TCP). */
+  /** `sip:user@host:port` (with `;transport=tcp` or `;transport=tls` over a stream). */
   get uri(): SipUri {
     return new SipUri({
       user: this.user, host: bracketHost(this.host), port: this.port,
-      params: this.transport === 'tcp' ? [{ name: 'transport', value: 'tcp' }] : [],
+      params: this.transport === 'udp' ? [] : [{ name: 'transport', value: this.transport }],
     });
   }
 
@@ -366,7 +367,7 @@ export class UserAgent {
     if (this.stopped) return;
     let msg: SipMessage;
     try {
-      msg = parseMessage(data, { framing: flow.transport === 'tcp' ? 'stream' : 'datagram' });
+      msg = parseMessage(data, { framing: flow.transport === 'udp' ? 'datagram' : 'stream' });
     } catch (error) {
       this.unparsed.push({ at: Date.now(), raw: data, error, remote: { host: flow.host, port: flow.port } });
       this._poke();

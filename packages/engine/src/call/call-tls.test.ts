@@ -1,0 +1,82 @@
+// Calls whose legs run over TLS: a carrier reached over TLS from a call that came in over UDP
+// (the node's TLS listener in Via and Contact, the carrier's host as the name to verify), a node
+// without a TLS listener, a trunk that requires TLS, and a SIPS dialog's Contact.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { readRoutingFields, SipRequest } from '@switchboard/sip';
+import type { InboundSip, ListenerAddress, Protocol } from '@switchboard/wire';
+import { A_PORT, answer, deliver, inviteFromA, settle, type makeEngine } from '../testing/harness.js';
+import { C1, C2, SDP_B, carrier, engineWith, takeFinal, takeInvite, trunking } from '../testing/call-fixtures.js';
+
+const TLS_LISTENER: ListenerAddress = { address: '192.0.2.1', port: 5061 };
+
+/** As the transport node delivers it: over `protocol`, naming its TLS listener when it has one. */
+function deliverOver(h: ReturnType<typeof makeEngine>, msg: string, protocol: Protocol, tls: ListenerAddress | undefined): void {
+  const sip = Buffer.from(msg);
+  const env: InboundSip = {
+    v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
+    transport: {
+      protocol, localAddress: '192.0.2.1', localPort: protocol === 'tls' ? 5061 : 5060, remoteAddress: '127.0.0.1', remotePort: A_PORT, nodeId: 't1',
+      ...(protocol === 'udp' ? {} : { connectionId: 'c1' }), ...(tls === undefined ? {} : { tls, plain: { address: '192.0.2.1', port: 5060 } }),
+    },
+  };
+  h.engine.onInbound(env);
+}
+
+const tlsCarrier = (id: string, port: number) => carrier(id, port, { addresses: [{ host: '127.0.0.9', port, transport: 'tls' }] });
+
+describe('calls over TLS', () => {
+  test('a call in over UDP leaves for a TLS carrier through the node\'s TLS listener, naming the carrier\'s host', async () => {
+    const h = engineWith(trunking([tlsCarrier('secure', C1)]));
+    deliverOver(h, inviteFromA(), 'udp', TLS_LISTENER);
+    await settle();
+    const sent = h.link.sent.find((s) => s.to.port === C1 && s.message instanceof SipRequest);
+    assert.ok(sent);
+    assert.equal(sent.to.protocol, 'tls');
+    assert.equal(sent.to.serverName, '127.0.0.9');
+    const invite = takeInvite(h, C1);
+    assert.equal(invite.headers.topVia?.transport, 'TLS');
+    assert.equal(`${invite.headers.topVia?.host}:${invite.headers.topVia?.port}`, '192.0.2.1:5061');
+    assert.equal(invite.headers.contact[0]?.uri.toString(), 'sip:sb@192.0.2.1:5061;transport=tls');
+    assert.equal(invite.uri.toString(), `sip:+14155550100@127.0.0.9:${C1};user=phone;transport=tls`);
+    h.kernel.shutdown();
+  });
+
+  test('a node without a TLS listener: the TLS carrier is skipped (never tried over a weaker transport), the next one is tried', async () => {
+    const h = engineWith(trunking([tlsCarrier('secure', C1), carrier('plain', C2)]));
+    deliverOver(h, inviteFromA(), 'udp', undefined);
+    await settle();
+    assert.equal(h.link.sent.filter((s) => s.to.port === C1).length, 0);
+    assert.equal(takeInvite(h, C2).headers.topVia?.transport, 'UDP');
+    assert.equal(h.ctx.counters.get('failover'), 1);
+    h.kernel.shutdown();
+  });
+
+  test('a trunk that requires TLS: 403 TLS Required over UDP; over TLS the call goes on', async () => {
+    const h = engineWith(trunking([carrier('plain', C1)], { requireTls: true }));
+    deliverOver(h, inviteFromA(), 'udp', TLS_LISTENER);
+    await settle();
+    const refused = takeFinal(h, A_PORT);
+    assert.equal(`${refused.status} ${refused.reason}`, '403 TLS Required');
+    assert.equal(h.ctx.counters.get('refused.tls-required'), 1);
+    deliverOver(h, inviteFromA(), 'tls', TLS_LISTENER);
+    await settle();
+    takeInvite(h, C1);
+    h.kernel.shutdown();
+  });
+
+  test('a SIPS Request-URI over TLS: our answer\'s Contact is a SIPS URI (RFC 3261 §12.1.1)', async () => {
+    const h = engineWith(trunking([carrier('plain', C1)]));
+    deliverOver(h, inviteFromA().replace('INVITE sip:+14155550100@switchboard.example', 'INVITE sips:+14155550100@switchboard.example'), 'tls', TLS_LISTENER);
+    await settle();
+    const invite = takeInvite(h, C1);
+    assert.equal(invite.headers.contact[0]?.uri.toString(), 'sip:sb@192.0.2.1:5060', 'the carrier leg over UDP: the UDP listener, no SIPS dialog');
+    assert.equal(`${invite.headers.topVia?.transport} ${invite.headers.topVia?.port}`, 'UDP 5060');
+    deliver(h.engine, answer(invite, 200, { tag: 'c1', sdp: SDP_B, port: C1 }), C1);
+    await settle();
+    const ok = takeFinal(h, A_PORT);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.contact[0]?.uri.toString(), 'sips:sb@192.0.2.1:5061');
+    h.kernel.shutdown();
+  });
+});

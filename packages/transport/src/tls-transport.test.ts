@@ -1,0 +1,130 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import type tls from 'node:tls';
+import { createTestPki, type TestCertificate, type TestPki } from '@switchboard/testkit';
+import { pino } from 'pino';
+import { dialStream } from './stream-dialer.js';
+import { isVerifyFailure, TlsCredentials, type ReloadOutcome } from './tls-credentials.js';
+import { createTlsListener } from './tls-listener.js';
+import { TransportCounters } from './transport-counters.js';
+
+const log = pino({ level: 'silent' });
+
+let pki: TestPki;
+let wrongPki: TestPki;
+let served: TestCertificate;
+before(() => {
+  pki = createTestPki();
+  wrongPki = createTestPki('Wrong CA');
+  served = pki.issue('edge', ['127.0.0.1', 'sip.edge.example']);
+});
+
+/** A TLS listener on a free port whose accepted sockets are kept, with its counters. */
+async function listener(credentials: TlsCredentials, verifyClient = false): Promise<{ server: tls.Server; port: number; accepted: tls.TLSSocket[]; counters: TransportCounters }> {
+  const counters = new TransportCounters();
+  const accepted: tls.TLSSocket[] = [];
+  const server = createTlsListener({ credentials, verifyClient, handshakeTimeoutMs: 2_000, counters: counters.tls, log, onSecure: (s) => accepted.push(s) });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as net.AddressInfo).port, accepted, counters };
+}
+
+/** Dials and waits for the outcome: the peer certificate's CN, or the error. */
+function dial(port: number, client: TlsCredentials | undefined, serverName?: string): Promise<{ cn: string } | { err: NodeJS.ErrnoException }> {
+  const socket = dialStream({ protocol: 'tls', address: '127.0.0.1', port, serverName }, client, 2_000) as tls.TLSSocket;
+  return new Promise((resolve) => {
+    socket.once('secureConnect', () => {
+      const cn = String(socket.getPeerCertificate().subject?.CN ?? '');
+      socket.end(); // not destroy: the server reads our Finished before the close (TLS 1.3 finishes client first)
+      resolve({ cn });
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve({ err }));
+  });
+}
+
+describe('TLS credentials, listener and dialer', () => {
+  const open: { close(): void }[] = [];
+  after(() => {
+    for (const o of open) o.close();
+  });
+
+  test('a key that does not match its certificate is refused at load, not at the first handshake', () => {
+    const other = pki.issue('other', ['127.0.0.1']);
+    assert.throws(() => new TlsCredentials({ certFile: served.certFile, keyFile: other.keyFile }), /key values mismatch/);
+  });
+
+  test('the dialer verifies the server against the CA and the server name; a wrong one is a verify failure', async () => {
+    const credentials = new TlsCredentials({ certFile: served.certFile, keyFile: served.keyFile });
+    const l = await listener(credentials);
+    open.push(l.server);
+    const trusting = new TlsCredentials({ caFile: pki.caFile });
+    assert.deepEqual(await dial(l.port, trusting), { cn: '127.0.0.1' }, 'an IP SAN, checked against the address');
+    assert.deepEqual(await dial(l.port, trusting, 'sip.edge.example'), { cn: '127.0.0.1' }, 'a DNS SAN, checked against the server name (SNI)');
+    const misnamed = await dial(l.port, trusting, 'sip.carrier.example');
+    assert.ok('err' in misnamed && isVerifyFailure(misnamed.err), 'name mismatch');
+    const untrusting = await dial(l.port, new TlsCredentials({ caFile: wrongPki.caFile }));
+    assert.ok('err' in untrusting && isVerifyFailure(untrusting.err), 'unknown CA');
+    const refused = await dial(1, trusting);
+    assert.ok('err' in refused && !isVerifyFailure(refused.err), 'a refused connection is no verify failure');
+    await waitFor(() => l.counters.tls.handshakes === 2);
+  });
+
+  test('plain TCP on the TLS port: the handshake fails, is counted, and the connection is closed', async () => {
+    const l = await listener(new TlsCredentials({ certFile: served.certFile, keyFile: served.keyFile }));
+    open.push(l.server);
+    const plain = net.connect(l.port, '127.0.0.1');
+    plain.write('OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n');
+    await new Promise<void>((resolve) => plain.once('close', () => resolve()));
+    assert.equal(l.accepted.length, 0);
+    assert.equal(l.counters.tls.handshakeFailed, 1);
+  });
+
+  test('verifyClient: a client without a certificate of the CA is refused; one with it is accepted', async () => {
+    const l = await listener(new TlsCredentials({ certFile: served.certFile, keyFile: served.keyFile, caFile: pki.caFile }), true);
+    open.push(l.server);
+    // TLS 1.3: the client may finish its side before the server refuses it and closes
+    await dial(l.port, new TlsCredentials({ caFile: pki.caFile }));
+    await waitFor(() => l.counters.tls.handshakeFailed === 1);
+    assert.equal(l.accepted.length, 0);
+    const client = pki.issue('pbx', ['127.0.0.1']);
+    assert.deepEqual(await dial(l.port, new TlsCredentials({ caFile: pki.caFile, certFile: client.certFile, keyFile: client.keyFile })), { cn: '127.0.0.1' });
+    await waitFor(() => l.accepted.length === 1);
+  });
+
+  test('renewed files: new handshakes get the new certificate, the connection already up stays; unusable files keep the old', async () => {
+    const live = pki.issue('live', ['127.0.0.1']);
+    const credentials = new TlsCredentials({ certFile: live.certFile, keyFile: live.keyFile });
+    const outcomes: ReloadOutcome[] = [];
+    credentials.watch(100, (o) => outcomes.push(o));
+    open.push(credentials);
+    const l = await listener(credentials);
+    open.push(l.server);
+    const trusting = new TlsCredentials({ caFile: pki.caFile });
+    const kept = dialStream({ protocol: 'tls', address: '127.0.0.1', port: l.port }, trusting, 2_000) as tls.TLSSocket;
+    await new Promise((resolve) => kept.once('secureConnect', resolve));
+
+    writeFileSync(live.certFile, 'not a certificate');
+    await waitFor(() => outcomes.length >= 1);
+    assert.equal(outcomes[0]?.ok, false, 'a cut file is refused');
+    assert.deepEqual(await dial(l.port, trusting), { cn: '127.0.0.1' }, 'the old credentials still serve');
+
+    const renewed = pki.issue('renewed', ['sip.renewed.example', '127.0.0.1']);
+    copyFileSync(renewed.keyFile, live.keyFile);
+    copyFileSync(renewed.certFile, live.certFile);
+    await waitFor(() => outcomes.some((o) => o.ok));
+    assert.deepEqual(await dial(l.port, trusting), { cn: 'sip.renewed.example' }, 'a new handshake gets the renewed certificate');
+    const echoed = new Promise<string>((resolve) => kept.once('data', (d: Buffer) => resolve(d.toString())));
+    l.accepted[0]?.write('still here');
+    assert.equal(await echoed, 'still here', 'the connection made before the renewal carries on');
+    kept.destroy();
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 3_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

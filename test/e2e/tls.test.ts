@@ -1,0 +1,179 @@
+// SIP over TLS end to end (issue 19 part 1): a real nats-server, a transport with a TLS listener
+// and a worker; testkit UAs play a PBX that must use TLS and two carriers reached over TLS, one
+// of them with a certificate of another CA. The CA and certificates are made here with openssl.
+import assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SipRequest } from '@switchboard/sip';
+import { createTestPki, ManagedProcess, startNatsServer, UserAgent, type AgentTls, type NatsServerHandle, type TestCertificate, type TestPki } from '@switchboard/testkit';
+import { natsClient, ROUTING_SECRET, startWorker, TRANSPORT_MAIN, transportStats, writeCluster, writeConfig } from '../support/cluster.js';
+
+const PBX_HOST = '127.0.0.40';
+const BAD_CARRIER_HOST = '127.0.0.41';
+const CARRIER_HOST = '127.0.0.42';
+
+function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate): string {
+  return `transport:
+  id: t1
+  listen:
+    - { protocol: udp, host: 127.0.0.1, port: 0 }
+    - { protocol: tcp, host: 127.0.0.1, port: 0 }
+    - { protocol: tls, host: 127.0.0.1, port: 0, tls: { certFile: ${edge.certFile}, keyFile: ${edge.keyFile} } }
+  tls:
+    client: { caFile: ${pki.caFile} }
+    reloadCheckMs: 200
+  shutdownGraceMs: 1000
+nats:
+  servers: ["${natsUrl}"]
+routing:
+  secret: ${ROUTING_SECRET}
+log:
+  level: info
+`;
+}
+
+function trunking(ports: { pbx: number; bad: number; carrier: number }) {
+  return {
+    carriers: [
+      { id: 'impostor', addresses: [{ host: BAD_CARRIER_HOST, port: ports.bad, transport: 'tls' }], sources: [] },
+      { id: 'secure', addresses: [{ host: CARRIER_HOST, port: ports.carrier, transport: 'tls' }], sources: [`${CARRIER_HOST}/32`] },
+    ],
+    trunks: [{
+      id: 'acme', domain: 'acme.trunks.example', acl: [`${PBX_HOST}/32`], requireTls: true,
+      dids: ['+14155550100'],
+      origination: { uris: [`sip:${PBX_HOST}:${ports.pbx};transport=tls`] },
+      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+      routing: [{ prefix: '+1', carriers: ['impostor', 'secure'] }],
+      callerId: { allowed: ['+1212'] },
+    }],
+  };
+}
+
+/** The certificate a new TLS connection to the edge is served. */
+function servedCertificate(port: number, ca: string): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca }, () => {
+      const cert = s.getPeerCertificate();
+      s.end();
+      resolve(cert);
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
+  let nats: NatsServerHandle;
+  let nc: NatsConnection;
+  let transport: ManagedProcess;
+  let worker: ManagedProcess;
+  let pki: TestPki;
+  let edgeCert: TestCertificate;
+  let pbx: UserAgent;
+  let plainPbx: UserAgent;
+  let impostor: UserAgent;
+  let carrier: UserAgent;
+  let tlsPort = 0;
+  let udpPort = 0;
+
+  const agentTls = (ca: TestPki, host: string): AgentTls => {
+    const c = ca.issue(host, [host]);
+    return { cert: c.cert, key: c.key, ca: pki.ca };
+  };
+
+  before(async () => {
+    pki = createTestPki();
+    const otherCa = createTestPki('Impostor CA');
+    edgeCert = pki.issue('edge', ['127.0.0.1']);
+    nats = await startNatsServer();
+    nc = await natsClient(nats.url);
+    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, transport: 'tls', tls: agentTls(pki, PBX_HOST), user: '+12125550100' });
+    plainPbx = await UserAgent.start({ name: 'plain-pbx', host: PBX_HOST, user: '+12125550100' });
+    impostor = await UserAgent.start({ name: 'impostor', host: BAD_CARRIER_HOST, transport: 'tls', tls: agentTls(otherCa, BAD_CARRIER_HOST) });
+    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST), user: '+13105550100' });
+    transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert))]);
+    const listening = await transport.waitForEvent('listening');
+    const listeners = listening.listeners as { protocol: string; port: number }[];
+    tlsPort = listeners.find((l) => l.protocol === 'tls')?.port ?? 0;
+    udpPort = listeners.find((l) => l.protocol === 'udp')?.port ?? 0;
+    const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port }), { limitsBucket: 'tls-e2e' });
+    worker = await startWorker('w1', config, nats.url);
+    await transport.waitFor((l) => l.json?.event === 'worker' && l.json.worker === 'w1' && l.json.state === 'active');
+  });
+
+  after(async () => {
+    await worker?.stop('SIGINT');
+    await transport?.stop();
+    for (const ua of [pbx, plainPbx, impostor, carrier]) await ua?.stop();
+    await nc?.close();
+    await nats?.stop();
+  });
+
+  test('PBX → carrier over TLS: the carrier with a certificate of another CA is skipped (logged, counted), the next one answers; re-INVITE and BYE over the same connections', async () => {
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:4155551234@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await carrier.nextCall();
+    await call.established;
+    const invite = far.invite as SipRequest;
+    assert.equal(invite.headers.topVia?.transport, 'TLS');
+    assert.equal(invite.headers.topVia?.port, tlsPort);
+    assert.match(invite.headers.contact[0]?.uri.toString() ?? '', new RegExp(`^sip:sb@127\\.0\\.0\\.1:${tlsPort};transport=tls$`));
+    assert.equal(impostor.received('INVITE').length, 0, 'nothing was said to the impostor');
+    const refused = await transport.waitForEvent('tls-verify-failed');
+    assert.match(String(refused.reason), /certificate verification failed/);
+    assert.equal(refused.remote, BAD_CARRIER_HOST);
+    const stats = await transportStats(nc, 't1');
+    assert.ok(stats.tls.verifyFailed >= 1, JSON.stringify(stats.tls));
+    assert.ok(stats.received.tls >= 3 && stats.sent.tls >= 3, JSON.stringify({ received: stats.received, sent: stats.sent }));
+    assert.equal((await call.reinvite()).status, 200);
+    await call.hangup();
+    assert.equal((await far.ended).how, 'bye');
+  });
+
+  test('carrier → PBX (origination) over TLS both ways', async () => {
+    pbx.onNextInvite({ ring: 0 });
+    const call = carrier.call({ to: 'sip:+14155550100@127.0.0.1', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await pbx.nextCall();
+    await call.established;
+    assert.equal((far.invite as SipRequest).headers.topVia?.transport, 'TLS');
+    await far.hangup();
+    assert.equal((await call.ended).how, 'bye');
+  });
+
+  test('the trunk requires TLS: its PBX over UDP is refused 403 TLS Required', async () => {
+    const call = plainPbx.call({ to: 'sip:4155551235@acme.trunks.example', via: { host: '127.0.0.1', port: udpPort } });
+    const failed = await call.failed;
+    assert.equal(`${failed.status} ${failed.reason}`, '403 TLS Required');
+  });
+
+  test('a plain TCP client on the TLS port gets closed', async () => {
+    const before = (await transportStats(nc, 't1')).tls.handshakeFailed as number;
+    const plain = net.connect(tlsPort, '127.0.0.1');
+    plain.write('OPTIONS sip:ping@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKplain\r\nContent-Length: 0\r\n\r\n');
+    let answer = '';
+    plain.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    await new Promise<void>((resolve) => plain.once('close', () => resolve()));
+    assert.doesNotMatch(answer, /SIP\/2\.0/, 'no SIP answer on a TLS port');
+    assert.equal((await transportStats(nc, 't1')).tls.handshakeFailed, before + 1);
+  });
+
+  test('a certificate renewed mid-call: new handshakes get it, the call carries on over its connections', async () => {
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:4155551236@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await carrier.nextCall();
+    await call.established;
+    const first = await servedCertificate(tlsPort, pki.ca);
+    const renewed = pki.issue('edge-renewed', ['127.0.0.1']);
+    copyFileSync(renewed.keyFile, edgeCert.keyFile);
+    copyFileSync(renewed.certFile, edgeCert.certFile);
+    await transport.waitFor((l) => l.json?.event === 'tls-reloaded' && l.json.endpoint !== 'client');
+    const second = await servedCertificate(tlsPort, pki.ca);
+    assert.notEqual(second.serialNumber, first.serialNumber, 'a new handshake gets the renewed certificate');
+    assert.equal((await call.reinvite()).status, 200);
+    assert.equal((await far.reinvite()).status, 200);
+    await call.hangup();
+    assert.equal((await far.ended).how, 'bye');
+  });
+});
