@@ -19,3 +19,7 @@ export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js
 export { newTraceparent, parseTraceparent, formatTraceparent, type TraceContext } from './traceparent.js';
 export { BatchedPublisher, type PublishFn } from './batched-publisher.js';
 export { natsInboxPrefix, type NatsRole } from './nats-roles.js';
+export {
+  EDGE_SOURCES_INTERVAL_MS, encodeEdgeSources, decodeEdgeSources, encodeAuthenticatedSource, decodeAuthenticatedSource,
+  type EdgeSources, type AuthenticatedSource,
+} from './edge-sources.js';

@@ -41,6 +41,14 @@ export const Subjects = {
   transportStats: (nodeId: string): string => `sb.transport.${assertNodeId(nodeId, 'transport id')}.stats`,
   /** Request/reply: every transport node answers with its counters (gather replies until a timeout). */
   transportStatsAll: 'sb.transport.stats',
+  /**
+   * Workers → transport nodes: the networks the trunking configuration knows (trunk ACLs, carrier
+   * sources), published on each configuration change and every EDGE_SOURCES_INTERVAL_MS, so a node
+   * that starts later learns them without a request (it makes none) and without JetStream (it has none).
+   */
+  edgeSources: 'sb.edge.sources',
+  /** Workers → transport nodes: an address whose request just passed digest authentication, known until a time. */
+  edgeAuthenticated: 'sb.edge.authenticated',
 } as const;
 
 /** The JetStream stream holding call detail records. */
