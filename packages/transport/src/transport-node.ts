@@ -2,8 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
-  createRefusal, looksLikeResponse, parseMessage, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, validateMessage, viaNeedsStamp,
-  type RoutingFields, type SipRequest,
+  createRefusal, looksLikeResponse, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, viaNeedsStamp, type RoutingFields,
 } from '@switchboard/sip';
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
@@ -13,6 +12,8 @@ import {
 import { activeTelemetry, SpanKind, SpanStatusCode, spanContextOf, contextOf, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
+import { EdgeGuard } from './edge-guard.js';
+import { checkRequest } from './request-check.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress } from './peer-address.js';
@@ -31,18 +32,6 @@ type Source = Pick<TransportInfo, 'remoteAddress' | 'remotePort'>;
 
 const CRLF = Buffer.from('\r\n');
 
-/** Parses and validates a request; the fault to answer with, or the message. */
-function checkRequest(data: Buffer): { fault: SipParseError } | { request: SipRequest } {
-  try {
-    const msg = parseMessage(data);
-    const fault = validateMessage(msg);
-    return fault === undefined ? { request: msg as SipRequest } : { fault };
-  } catch (err) {
-    if (err instanceof SipParseError) return { fault: err };
-    throw err;
-  }
-}
-
 /**
  * The stateless transport node: SIP over UDP and TCP on one side, NATS on the other. Each
  * inbound message goes to the worker that owns it — named in our Via branch (responses)
@@ -55,6 +44,8 @@ export class TransportNode {
   /** Whether NATS is reachable, and what waits for it. */
   readonly link: NatsLink;
   private readonly ids: RoutingIds;
+  /** Flood protection: strangers and sources over their rate stop here (edge-guard.ts). */
+  readonly edge: EdgeGuard;
   private readonly conns = new ConnectionTable();
   private readonly udp: { socket: dgram.Socket; family: 4 | 6; bound: BoundListener }[] = [];
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
@@ -73,6 +64,7 @@ export class TransportNode {
     private readonly log: Logger,
   ) {
     this.ids = new RoutingIds(config.routing.secret);
+    this.edge = new EdgeGuard(config.transport.edge, this.ids, log);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
     this.link = new NatsLink(this.directory, log, config.transport.natsOutage);
@@ -92,6 +84,8 @@ export class TransportNode {
     const stats = (m: Msg) => m.respond(encodeMap(this.stats()));
     this.subscribe(Subjects.transportStats(this.id), stats);
     this.subscribe(Subjects.transportStatsAll, stats);
+    this.subscribe(Subjects.edgeSources, (m) => this.edge.onSources(m.data));
+    this.subscribe(Subjects.edgeAuthenticated, (m) => this.edge.onAuthenticated(m.data));
     await this.nc.flush();
     this.link.watch(this.nc, () => this.link.releaseHeld(this.releaseHeld));
     this.expiryTimer = setInterval(() => {
@@ -133,6 +127,7 @@ export class TransportNode {
       connections: this.conns.size,
       workers: this.directory.list().map((w) => ({ workerId: w.workerId, state: w.state, calls: w.calls })),
       nats: this.link.snapshot(),
+      edge: this.edge.snapshot(),
     });
   }
 
@@ -260,6 +255,8 @@ export class TransportNode {
       this.onResponse(data, t, reply);
       return;
     }
+    const screening = this.edge.screen(data, t);
+    if (screening === 'drop') return;
     // A request is parsed once, here, in full: the edge refuses a malformed one (`400 <reason>`,
     // RFC 3261 §8.2) so it never costs a worker, and its routing fields come from the model.
     const checked = checkRequest(data);
@@ -271,6 +268,7 @@ export class TransportNode {
       return;
     }
     const route = routingFieldsOf(checked.request);
+    if (screening === 'rate' && !this.edge.admit(route, t)) return;
     const top = checked.request.headers.topVia;
     const sip = top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data;
     if (route.toTag !== '') {

@@ -5,8 +5,8 @@ import { encodeMap, EnvelopeError } from './envelopes.js';
 
 describe('edge sources envelopes', () => {
   test('the known networks go round', () => {
-    const sent = { v: 1, networks: ['192.0.2.0/24', '2001:db8::1'], revision: 7, worker: 'w1' } as const;
-    assert.deepEqual(decodeEdgeSources(encodeEdgeSources({ ...sent, networks: [...sent.networks] })), { ...sent, networks: [...sent.networks] });
+    const sent = { v: 1 as const, networks: ['192.0.2.0/24', '2001:db8::1'], domains: ['pbx.example.com'], revision: 7, worker: 'w1' };
+    assert.deepEqual(decodeEdgeSources(encodeEdgeSources(sent)), sent);
   });
 
   test('an authenticated source goes round', () => {
@@ -15,10 +15,11 @@ describe('edge sources envelopes', () => {
 
   test('a wrong field, a list of other things or an unknown version is refused', () => {
     const bad: [unknown, string][] = [
-      [{ v: 1, networks: '192.0.2.0/24', revision: 1, worker: 'w1' }, 'missing-field'],
-      [{ v: 1, networks: [1, 2], revision: 1, worker: 'w1' }, 'missing-field'],
-      [{ v: 1, networks: [], worker: 'w1' }, 'missing-field'],
-      [{ v: 2, networks: [], revision: 1, worker: 'w1' }, 'unknown-version'],
+      [{ v: 1, networks: '192.0.2.0/24', domains: [], revision: 1, worker: 'w1' }, 'missing-field'],
+      [{ v: 1, networks: [], revision: 1, worker: 'w1' }, 'missing-field'],
+      [{ v: 1, networks: [1, 2], domains: [], revision: 1, worker: 'w1' }, 'missing-field'],
+      [{ v: 1, networks: [], domains: [], worker: 'w1' }, 'missing-field'],
+      [{ v: 2, networks: [], domains: [], revision: 1, worker: 'w1' }, 'unknown-version'],
     ];
     for (const [value, code] of bad) {
       assert.throws(() => decodeEdgeSources(encodeMap(value)), (e: unknown) => e instanceof EnvelopeError && e.code === code);

@@ -12,6 +12,11 @@ export interface EdgeSources {
   v: typeof ENVELOPE_VERSION;
   /** Addresses and CIDR blocks (`192.0.2.0/24`, `2001:db8::/32`, `198.51.100.7`): trunk ACLs and carrier sources. */
   networks: string[];
+  /**
+   * The domains of trunks with digest credentials: a stranger's request for one of them is let
+   * through (at its source's rate) to be challenged, or no credentials could ever be presented.
+   */
+  domains: string[];
   /** The configuration revision they were read from (logs and stats; the last set heard wins). */
   revision: number;
   worker: string;
@@ -25,7 +30,7 @@ export interface AuthenticatedSource {
   until: number;
 }
 
-/** More would be a misconfiguration or a hostile publisher: refused, the node keeps what it had. */
+/** More (networks or domains) would be a misconfiguration or a hostile publisher: refused, the node keeps what it had. */
 const MAX_NETWORKS = 100_000;
 
 export function encodeEdgeSources(e: EdgeSources): Uint8Array {
@@ -34,13 +39,16 @@ export function encodeEdgeSources(e: EdgeSources): Uint8Array {
 
 export function decodeEdgeSources(data: Uint8Array): EdgeSources {
   const o = decodeVersioned(data, 'edge sources');
-  const { networks, revision, worker } = o;
-  if (!Array.isArray(networks) || networks.length > MAX_NETWORKS || !networks.every((n) => typeof n === 'string')) {
-    throw new EnvelopeError('missing-field', 'edge sources: networks missing or not a list of strings');
-  }
+  const { networks, domains, revision, worker } = o;
+  if (!isStringList(networks)) throw new EnvelopeError('missing-field', 'edge sources: networks missing or not a list of strings');
+  if (!isStringList(domains)) throw new EnvelopeError('missing-field', 'edge sources: domains missing or not a list of strings');
   if (typeof revision !== 'number') throw new EnvelopeError('missing-field', 'edge sources: revision missing or not a number');
   if (typeof worker !== 'string') throw new EnvelopeError('missing-field', 'edge sources: worker missing or not a string');
-  return { v: ENVELOPE_VERSION, networks: networks.filter((n): n is string => typeof n === 'string'), revision, worker };
+  return { v: ENVELOPE_VERSION, networks, domains, revision, worker };
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.length <= MAX_NETWORKS && value.every((n) => typeof n === 'string');
 }
 
 export function encodeAuthenticatedSource(e: AuthenticatedSource): Uint8Array {
