@@ -1,6 +1,6 @@
 // @switchboard/wire — the contract between transport nodes, workers and tools.
 export {
-  Subjects, TRACEPARENT_HEADER, CDR_STREAM, CDR_QUERY_QUEUE, WORKER_SERVICE, CONFIG_SERVICE, CONFIG_BUCKET, TRUNKING_KEY, assertNodeId,
+  Subjects, TRACEPARENT_HEADER, CDR_STREAM, CDR_QUERY_QUEUE, WORKER_SERVICE, CONFIG_SERVICE, CONFIG_BUCKET, NONCES_BUCKET, TRUNKING_KEY, assertNodeId,
 } from './subjects.js';
 export {
   ENVELOPE_VERSION, EnvelopeError, encodeEnvelope, decodeInbound, decodeOutbound, decodeSendFailure, decodeHeartbeat,

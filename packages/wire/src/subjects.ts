@@ -58,6 +58,8 @@ export const WORKER_SERVICE = 'switchboard-worker';
 export const CONFIG_SERVICE = 'switchboard-config';
 /** The JetStream KV bucket of the live trunking configuration, and its one key. */
 export const CONFIG_BUCKET = 'sb-config';
+/** The JetStream KV bucket of digest nonce counts already used (create-only keys `<nonce>.<nc>`): the cluster-wide replay check. */
+export const NONCES_BUCKET = 'sb-nonces';
 export const TRUNKING_KEY = 'trunking';
 /** The queue group of the workers answering CDR queries. */
 export const CDR_QUERY_QUEUE = 'cdr-query';
