@@ -111,15 +111,20 @@ describe('edge: flood protection', () => {
     assert.equal((await transportStats(nc, 't1')).edge.open, false, 'the worker told the transport its known sources');
     await placeCalls(1, 'warm'); // JIT and first-call costs out of both measurements
 
+    const transportPid = t1.proc.child.pid ?? 0;
     let cpu = cpuSeconds(pid);
+    let transportCpu = cpuSeconds(transportPid);
     const quiet = await placeCalls(SECONDS, 'quiet');
     const quietCpu = cpuSeconds(pid) - cpu;
+    const quietTransportCpu = cpuSeconds(transportPid) - transportCpu;
     assert.equal(quiet.answered, quiet.placed, 'without the flood every call is answered');
 
     const flood = startFlood({ from: STRANGER_HOST, to: edge, rate: FLOOD_RATE, seconds: SECONDS });
     cpu = cpuSeconds(pid);
+    transportCpu = cpuSeconds(transportPid);
     const flooded = await placeCalls(SECONDS, 'flooded');
     const floodCpu = cpuSeconds(pid) - cpu;
+    const floodTransportCpu = cpuSeconds(transportPid) - transportCpu;
     const done = await flood.waitForEvent('flood-done');
     const sent = Number(done.sent ?? 0);
 
@@ -129,7 +134,7 @@ describe('edge: flood protection', () => {
     // the kernel may drop some datagrams before the transport reads them: what it read, it dropped
     assert.ok(strangerDropped >= sent * 0.5, `the transport dropped ${strangerDropped} of ${sent} INVITEs sent`);
     // CPU time (ticks of 10 ms) over the same number of calls; one tick of slack for the clock's grain
-    process.stdout.write(`# edge flood: ${sent} INVITEs sent, ${strangerDropped} dropped at the edge; worker CPU ${quietCpu.toFixed(2)} s quiet, ${floodCpu.toFixed(2)} s flooded (${quiet.placed} calls each)\n`);
+    process.stdout.write(`# edge flood: ${sent} INVITEs sent, ${strangerDropped} dropped at the edge; worker CPU ${quietCpu.toFixed(2)} s quiet, ${floodCpu.toFixed(2)} s flooded; transport CPU ${quietTransportCpu.toFixed(2)} s quiet, ${floodTransportCpu.toFixed(2)} s flooded (${quiet.placed} calls each)\n`);
     assert.ok(floodCpu <= quietCpu * 1.1 + 0.01, `worker CPU ${floodCpu} s under the flood, ${quietCpu} s without`);
   });
 });
