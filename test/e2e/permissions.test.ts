@@ -17,7 +17,7 @@ import { errors, type NatsConnection, type PermissionViolationError } from '@nat
 import { connect } from '@nats-io/transport-node';
 import { CdrClient } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { CDR_STREAM, CONFIG_BUCKET, decodeMap, natsInboxPrefix, Subjects, TRUNKING_KEY, WORKER_SERVICE } from '@switchboard/wire';
+import { CDR_STREAM, CONFIG_BUCKET, decodeEdgeSources, decodeMap, encodeEdgeSources, natsInboxPrefix, NONCES_BUCKET, Subjects, TRUNKING_KEY, WORKER_SERVICE } from '@switchboard/wire';
 import { oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -344,6 +344,28 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     updates.stop();
     // a stale revision is still refused by the service (compare-and-set through the writer's connection)
     await assert.rejects(client.ask(Subjects.adminConfig('set'), { trunking: current.trunking, revision: current.revision }), /not the latest/);
+  });
+
+  test('edge: workers tell the transport their known sources; they claim nonce counts create-only; no one else speaks for them', async () => {
+    const worker = await connectAs('worker');
+    const transport = await connectAs('transport');
+    const heard = transport.nc.subscribe(Subjects.edgeSources, { max: 1 });
+    transport.nc.subscribe(Subjects.edgeAuthenticated);
+    await transport.nc.flush();
+    worker.nc.publish(Subjects.edgeSources, encodeEdgeSources({ v: 1, networks: ['192.0.2.0/24'], domains: [], revision: 1, worker: 'w9' }));
+    worker.nc.publish(Subjects.edgeAuthenticated, new Uint8Array(1));
+    for await (const m of heard) assert.deepEqual(decodeEdgeSources(m.data).networks, ['192.0.2.0/24']);
+    // sb-nonces (w1 made it): a nonce count is claimed once, a second claim refused
+    const nonces = await new Kvm(worker.nc).open(NONCES_BUCKET);
+    const key = `permissions-test.${Date.now()}.00000001`;
+    await nonces.create(key, new Uint8Array(0));
+    await assert.rejects(nonces.create(key, new Uint8Array(0)), /wrong last sequence/i);
+    // a transport or an operator that could publish known sources would open the edge to anyone
+    for (const who of [transport, await connectAs('admin')]) {
+      who.nc.publish(Subjects.edgeSources, new Uint8Array(1));
+      await who.violation('publish', Subjects.edgeSources);
+    }
+    assert.deepEqual(worker.violations, []);
   });
 
   test('config-writer: writes sb-config and nothing else', async () => {

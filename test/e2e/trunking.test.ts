@@ -8,7 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipRequest, SipResponse } from '@switchboard/sip';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { callIdLandingOn, natsClient, startTransport, transportStats, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { ownerOfTag } from '../support/slot-owner.js';
 
 const PBX_HOST = '127.0.0.10';
@@ -238,14 +238,18 @@ describe('trunking: termination and origination through transport and two worker
     assert.equal((await call.failed).status, 404);
   });
 
-  test('an unknown source gets 403 Forbidden that names nothing, and is counted', async () => {
+  test('an unknown source is dropped at the edge (issue 19): no answer, no worker asked, counted by the transport', async () => {
+    const edgeCounts = async () => (await transportStats(nc, 't1')).edge as { open: boolean; strangerDropped: number };
+    assert.equal((await edgeCounts()).open, false, 'the workers told the transport their known sources');
     const before = (await workerCounters())['refused.unknown-source'] ?? 0;
+    const dropped = (await edgeCounts()).strangerDropped;
     const call = stranger.call({ to: `sip:+14155551240@127.0.0.1`, via: edge });
-    const failed = await call.failed;
-    assert.equal(failed.status, 403);
-    assert.equal(failed.reason, 'Forbidden');
-    assert.doesNotMatch(received(call), /acme|trunk|Proxy-Authenticate/i);
-    assert.equal((await workerCounters())['refused.unknown-source'], before + 1);
+    const deadline = Date.now() + 5_000;
+    while ((await edgeCounts()).strangerDropped === dropped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok((await edgeCounts()).strangerDropped > dropped);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(received(call), '', 'nothing answered');
+    assert.equal((await workerCounters())['refused.unknown-source'] ?? 0, before);
   });
 
   test('digest: a 407 challenge (SHA-256 and MD5), then the call with credentials goes through; a wrong password gets 403', async () => {

@@ -41,6 +41,14 @@ export interface TrunkingInForce {
   readonly locator: SipLocate;
 }
 
+/** The edge's side of authentication (README "Security", edge limits): absent in unit tests. */
+export interface EdgeAuthentication {
+  /** A request from `address` passed digest authentication: the transport nodes stop treating it as a stranger. */
+  authenticated(address: string): void;
+  /** Claims one use of a digest nonce and count across the cluster: false when another request used it (a replay). */
+  claimNonce(nonce: string, nc: string): Promise<boolean>;
+}
+
 /**
  * The trunking configuration in force: `current` is replaced as a whole when the cluster's
  * configuration changes (worker/live-trunking.ts). A call reads it once, as it starts, and
@@ -85,6 +93,8 @@ export interface EngineContext {
   readonly invites: Map<string, string>;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
   readonly calls: Map<string, LiveCall>;
+  /** Digest-authenticated sources told to the edge, and nonces claimed cluster-wide. */
+  readonly edge?: EdgeAuthentication;
   /** Call and transfer spans (issue 9): absent when tracing is off, and in unit tests. */
   readonly tracer?: CallTracer;
   /** On a traced call's or transfer's own context (`tracedContext`): its span. */

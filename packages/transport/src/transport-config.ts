@@ -2,6 +2,8 @@ import { CLUSTER_ENV, ConfigError, HealthSection, LogSection, NatsSection, NodeI
 import { z } from 'zod';
 import { isWildcard } from './peer-address.js';
 
+const EDGE_DEFAULTS = { perSourceRate: 400, burst: 800, banSeconds: 30, maxBans: 10_000, maxTracked: 100_000 };
+
 const NOT_A_WILDCARD = 'a wildcard address (0.0.0.0, ::) cannot be advertised: name the address peers reach this node at';
 
 /** PEM files of a TLS listener (RFC 3261 §26.2.1), re-read when they change. */
@@ -81,6 +83,19 @@ export const TransportConfigSchema = z.object({
         firstReceipts: z.number().int().min(1).max(1_000_000).default(10_000),
       })
       .default({ heldPerConnection: 64, heldTotal: 4_096, firstReceipts: 10_000 }),
+    /**
+     * Flood protection (README "Security", edge limits). The defaults suit a PBX placing 100
+     * calls/s, each an INVITE and its retry with credentials, with retransmissions to spare.
+     */
+    edge: z
+      .object({
+        perSourceRate: z.number().positive().max(1_000_000).default(EDGE_DEFAULTS.perSourceRate),
+        burst: z.number().int().min(1).max(1_000_000).default(EDGE_DEFAULTS.burst),
+        banSeconds: z.number().int().min(1).max(86_400).default(EDGE_DEFAULTS.banSeconds),
+        maxBans: z.number().int().min(1).max(1_000_000).default(EDGE_DEFAULTS.maxBans),
+        maxTracked: z.number().int().min(1).max(10_000_000).default(EDGE_DEFAULTS.maxTracked),
+      })
+      .default(EDGE_DEFAULTS),
   }),
   nats: NatsSection,
   routing: RoutingSection,

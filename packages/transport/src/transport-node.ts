@@ -1,4 +1,4 @@
-import dgram from 'node:dgram';
+// over 500 lines: one node's sockets, inbound routing and outbound sends share its connection table, counters and slot table; the next split is the outbound sends.
 import net from 'node:net';
 import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
@@ -14,6 +14,8 @@ import { activeTelemetry, SpanStatusCode, traceparentOf, type Span, type Tracer 
 import type { Logger } from 'pino';
 import { ConnectionTable, type TcpConnection } from './connection-table.js';
 import { checkRequest, receiveSpan, sendSpan } from './edge-message.js';
+import { EdgeGuard } from './edge-guard.js';
+import { bindUdp, listenOn, type UdpListener } from './listeners.js';
 import type { HeldMessage } from './held-messages.js';
 import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
@@ -52,8 +54,10 @@ export class TransportNode {
   /** Whether NATS is reachable, and what waits for it. */
   readonly link: NatsLink;
   private readonly ids: RoutingIds;
+  /** Flood protection: strangers and sources over their rate stop here (edge-guard.ts). */
+  readonly edge: EdgeGuard;
   private readonly conns = new ConnectionTable();
-  private readonly udp: { socket: dgram.Socket; family: 4 | 6; bound: BoundListener }[] = [];
+  private readonly udp: UdpListener[] = [];
   /** TCP and TLS listeners: both carry framed streams. */
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
   /** Every inbound message names the node's TLS listener, for workers that send over TLS. */
@@ -76,6 +80,7 @@ export class TransportNode {
     private readonly log: Logger,
   ) {
     this.ids = new RoutingIds(config.routing.secret);
+    this.edge = new EdgeGuard(config.transport.edge, this.ids, log);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
     this.link = new NatsLink(this.directory, {
@@ -98,6 +103,8 @@ export class TransportNode {
     const stats = (m: Msg) => m.respond(encodeMap(this.stats()));
     this.subscribe(Subjects.transportStats(this.id), stats);
     this.subscribe(Subjects.transportStatsAll, stats);
+    this.subscribe(Subjects.edgeSources, (m) => this.edge.onSources(m.data));
+    this.subscribe(Subjects.edgeAuthenticated, (m) => this.edge.onAuthenticated(m.data));
     await this.nc.flush();
     this.link.watch(this.nc, () => this.link.releaseHeld(this.releaseHeld));
     this.expiryTimer = setInterval(() => {
@@ -156,6 +163,7 @@ export class TransportNode {
       // awaiting an owner; a released slot is orphaned too, but waits for nobody
       orphanedSlots: this.slots.orphans().filter((slot) => this.awaitsOwner(slot)).length,
       nats: this.link.snapshot(),
+      edge: this.edge.snapshot(),
     });
   }
 
@@ -177,10 +185,8 @@ export class TransportNode {
     );
   }
 
-  private listenUdp(host: string, port: number, advertise: string): Promise<void> {
-    const family = net.isIPv6(host) ? 6 : 4;
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
-    socket.on('message', (data, rinfo) => {
+  private async listenUdp(host: string, port: number, advertise: string): Promise<void> {
+    const listener = await bindUdp(host, port, advertise, this.log, (socket, data, rinfo, bound) => {
       this.counters.received.udp++;
       const address = plainAddress(rinfo.address);
       this.guard(() =>
@@ -191,17 +197,7 @@ export class TransportNode {
         ),
       );
     });
-    socket.on('error', (err) => this.log.error({ err, host, port }, 'UDP socket error'));
-    const bound: BoundListener = { protocol: 'udp', address: host, port, advertise };
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, host, () => {
-        socket.off('error', reject);
-        bound.port = socket.address().port;
-        this.udp.push({ socket, family, bound });
-        resolve();
-      });
-    });
+    this.udp.push(listener);
   }
 
   private listenTcp(host: string, port: number, advertise: string): Promise<void> {
@@ -219,18 +215,8 @@ export class TransportNode {
     this.tlsInfo = { tls: { address: advertise, port: bound.port } };
   }
 
-  private listenStream(server: net.Server, bound: BoundListener): Promise<void> {
-    const { address: host, port } = bound;
-    server.on('error', (err) => this.log.error({ err, host, port }, `${bound.protocol.toUpperCase()} listener error`));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, ipv6Only: net.isIPv6(host) }, () => {
-        server.off('error', reject);
-        bound.port = (server.address() as net.AddressInfo).port;
-        this.tcp.push({ server, bound });
-        resolve();
-      });
-    });
+  private async listenStream(server: net.Server, bound: BoundListener): Promise<void> {
+    this.tcp.push(await listenOn(server, bound, this.log));
   }
 
   /** Puts a TCP or TLS connection in the table and frames what it reads. */
@@ -303,6 +289,8 @@ export class TransportNode {
       this.onResponse(data, t, reply);
       return;
     }
+    const screening = this.edge.screen(data, t);
+    if (screening === 'drop') return;
     // A request is parsed once, here, in full: the edge refuses a malformed one (`400 <reason>`,
     // RFC 3261 §8.2) so it never costs a worker, and its routing fields come from the model.
     const checked = checkRequest(data);
@@ -314,6 +302,7 @@ export class TransportNode {
       return;
     }
     const route = routingFieldsOf(checked.request);
+    if (screening === 'rate' && !this.edge.admit(route, t)) return;
     const top = checked.request.headers.topVia;
     const sip = top !== undefined && viaNeedsStamp(top, t.remoteAddress) ? stampVia(data, t.remoteAddress, t.remotePort) : data;
     if (route.toTag !== '') {

@@ -5,6 +5,7 @@ export * from './routing.js';
 export * from './restrictions.js';
 export * from './caller-id.js';
 export * from './digest.js';
+export * from './digest-failures.js';
 export * from './trunk-policy.js';
 export * from './refer-target.js';
 export * from './refer-rules.js';

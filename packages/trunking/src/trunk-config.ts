@@ -214,8 +214,12 @@ export type TrunkingConfig = z.output<typeof TrunkingConfigSchema>;
 
 /** Where a carrier's calls come from: its `sources`, else its addresses that are IP literals. */
 export function carrierSources(carrier: Pick<CarrierConfig, 'sources' | 'addresses'>): CidrBlock[] {
-  const entries = carrier.sources ?? carrier.addresses.map((a) => a.host).filter((h) => ipBytes(h) !== undefined);
-  return entries.map(parseCidr).filter((b): b is CidrBlock => b !== undefined);
+  return carrierSourceEntries(carrier).map(parseCidr).filter((b): b is CidrBlock => b !== undefined);
+}
+
+/** `carrierSources` as written: addresses and CIDR blocks. */
+export function carrierSourceEntries(carrier: Pick<CarrierConfig, 'sources' | 'addresses'>): string[] {
+  return carrier.sources ?? carrier.addresses.map((a) => a.host).filter((h) => ipBytes(h) !== undefined);
 }
 
 /** Whether two blocks share an address: the shorter prefix contains the other's network. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DigestAuthenticator } from './digest.js';
 import {
-  ACME_PBX, asTermination, authorization, invite, policyWith, SECRET, STRANGER, targetsOf,
+  ACME_PBX, asTermination, authorization, CARRIER_A, CARRIER_B, invite, policyWith, SECRET, STRANGER, targetsOf,
 } from './testing/trunk-policy-fixtures.js';
 
 describe('TrunkPolicy.plan', () => {
@@ -166,5 +166,16 @@ describe('TrunkPolicy.plan', () => {
       const plan = policyWith(digest).plan(invite({ ruri, headers: [`Proxy-Authorization: ${authorization(challenge, { username: 'mallory', password: 'guessed-password', uri: ruri })}`] }), STRANGER);
       assert.deepEqual(plan, FORBIDDEN);
     });
+  });
+});
+
+describe('TrunkPolicy.edgeSources', () => {
+  it('names every network knowsSource accepts, the origination targets that are addresses, and the digest domains', () => {
+    const policy = policyWith();
+    const { networks, domains } = policy.edgeSources();
+    assert.deepEqual(networks.sort(), ['192.0.2.0/24', '192.0.2.10', '198.18.0.0/15', '198.51.100.10', '198.51.100.11', '2001:db8:ac::/48', '203.0.113.0/24']);
+    assert.deepEqual(domains.sort(), ['globex.trunks.example', 'initech.trunks.example']);
+    for (const a of [ACME_PBX, CARRIER_A, CARRIER_B]) assert.equal(policy.knowsSource(a.address), true);
+    assert.equal(policy.knowsSource(STRANGER.address), false);
   });
 });

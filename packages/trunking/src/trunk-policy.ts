@@ -1,10 +1,11 @@
 import { parseUri, SipUri, type SipRequest, type Uri } from '@switchboard/sip';
 import { checkCallerId } from './caller-id.js';
 import { DigestAuthenticator, parseDigestCredentials } from './digest.js';
+import type { DigestFailures } from './digest-failures.js';
 import { formatNumber, normaliseCarrierNumber, normaliseNumber, numberOf } from './numbers.js';
 import { checkDestination } from './restrictions.js';
 import { selectRoute } from './routing.js';
-import { carrierSources, cidrContains, ipBytes, overTls, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
+import { carrierSourceEntries, carrierSources, cidrContains, ipBytes, overTls, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
 
 /** Where one attempt of a call goes: a carrier address (termination) or a customer URI (origination). */
 export interface CallTarget {
@@ -39,6 +40,8 @@ export interface TerminationPlan {
   limit: CallLimit;
   /** How the customer was identified. */
   identifiedBy: 'acl' | 'digest';
+  /** Identified by digest: the nonce and count it used, for the cluster-wide replay check. */
+  digest?: { nonce: string; nc: string };
 }
 
 export interface OriginationPlan {
@@ -56,7 +59,7 @@ export interface OriginationPlan {
 
 /** Why a call was refused before it was placed: what stats count and logs name. */
 export type RefusalCause =
-  | 'unknown-source' | 'auth-failed' | 'unknown-did' | 'invalid-number' | 'destination-blocked'
+  | 'unknown-source' | 'auth-failed' | 'auth-throttled' | 'nonce-replayed' | 'unknown-did' | 'invalid-number' | 'destination-blocked'
   | 'destination-not-allowed' | 'caller-id' | 'no-route' | 'no-origination' | 'tls-required';
 
 export type CallPlan =
@@ -92,6 +95,8 @@ export class TrunkPolicy {
   constructor(
     readonly config: TrunkingConfig,
     private readonly digest: DigestAuthenticator,
+    /** Shared by every policy a worker makes, so a configuration change does not forgive a guesser. */
+    private readonly failures?: DigestFailures,
   ) {
     for (const c of config.carriers) {
       this.carriersById.set(c.id, c);
@@ -115,19 +120,41 @@ export class TrunkPolicy {
     return bytes !== undefined && (this.carrierSources.some((c) => contains(c.acl, bytes)) || this.trunkAcls.some((t) => contains(t.acl, bytes)));
   }
 
+  /**
+   * What the transport nodes need to drop strangers at the edge: every network `knowsSource`
+   * accepts, the origination targets that are addresses (peers we call, whose keep-alives come
+   * back), and the domains of trunks with credentials, whose customers must reach a challenge.
+   */
+  edgeSources(): { networks: string[]; domains: string[] } {
+    const networks = new Set<string>();
+    for (const c of this.config.carriers) for (const n of carrierSourceEntries(c)) networks.add(n);
+    for (const t of this.config.trunks) {
+      for (const n of t.acl) networks.add(n);
+      for (const text of t.origination?.uris ?? []) {
+        const uri = parseUri(text);
+        const host = uri instanceof SipUri ? uri.host.replace(/^\[|\]$/g, '') : '';
+        if (ipBytes(host) !== undefined) networks.add(host);
+      }
+    }
+    const domains = this.config.trunks.filter((t) => t.credentials.length > 0).map((t) => t.domain.toLowerCase());
+    return { networks: [...networks], domains };
+  }
+
   /** What to do with a new INVITE from `source`. */
   plan(invite: SipRequest, source: RequestSource): CallPlan {
     const address = ipBytes(source.address);
     const carrier = address === undefined ? undefined : this.carrierSources.find((c) => contains(c.acl, address))?.carrier;
     if (carrier !== undefined) return this.origination(invite, carrier);
-    const who = this.identifyCustomer(invite, address);
+    const who = this.identifyCustomer(invite, address, source.address);
     // before a challenge too: digest over a plain transport would still expose the PBX's calls
     const trunk = who.kind === 'trunk' ? who.trunk : who.kind === 'challenge' ? this.trunk(who.trunk) : undefined;
     if (trunk?.requireTls === true && source.protocol !== 'tls') {
       return { kind: 'refused', status: 403, reason: 'TLS Required', cause: 'tls-required', trunk: trunk.id, detail: source.protocol ?? 'udp' };
     }
     if (who.kind !== 'trunk') return who;
-    return this.termination(invite, who.trunk, who.by);
+    const plan = this.termination(invite, who.trunk, who.by);
+    if (plan.kind === 'termination' && who.digest !== undefined) plan.digest = who.digest;
+    return plan;
   }
 
   // ---- termination -------------------------------------------------------------------------
@@ -137,8 +164,8 @@ export class TrunkPolicy {
    * trunk when it is a trunk domain; only then is a 407 challenge sent, so that a scanner
    * addressing the platform learns nothing (403, like any unknown source).
    */
-  private identifyCustomer(invite: SipRequest, address: Uint8Array | undefined):
-    | { kind: 'trunk'; trunk: TrunkConfig; by: 'acl' | 'digest' }
+  private identifyCustomer(invite: SipRequest, address: Uint8Array | undefined, source: string):
+    | { kind: 'trunk'; trunk: TrunkConfig; by: 'acl' | 'digest'; digest?: { nonce: string; nc: string } }
     | Extract<CallPlan, { kind: 'refused' | 'challenge' }> {
     const host = invite.uri instanceof SipUri ? invite.uri.host.toLowerCase() : undefined;
     const named = host === undefined ? undefined : this.byDomain.get(host);
@@ -156,6 +183,9 @@ export class TrunkPolicy {
     const user = authorization === undefined ? undefined : this.byUsername.get(authorization.username);
     const trunk = named ?? user?.trunk;
     if (trunk === undefined || trunk.credentials.length === 0) return unknownSource();
+    if (this.failures?.blocked(source, authorization?.username) === true) {
+      return { kind: 'refused', status: 403, reason: 'Forbidden', cause: 'auth-throttled', trunk: trunk.id, detail: authorization?.username };
+    }
     if (authorization === undefined) return { kind: 'challenge', trunk: trunk.id, headers: this.challenge(trunk, false) };
     const verdict = this.digest.verify(
       authorization,
@@ -165,8 +195,9 @@ export class TrunkPolicy {
         return u !== undefined && u.trunk === trunk ? { password: u.password } : undefined;
       },
     );
-    if (verdict.ok) return { kind: 'trunk', trunk, by: 'digest' };
+    if (verdict.ok) return { kind: 'trunk', trunk, by: 'digest', digest: { nonce: authorization.nonce, nc: authorization.nc ?? '' } };
     if (verdict.reason === 'stale') return { kind: 'challenge', trunk: trunk.id, headers: this.challenge(trunk, true) };
+    this.failures?.failed(source, authorization.username);
     return { kind: 'refused', status: 403, reason: 'Forbidden', cause: 'auth-failed', trunk: trunk.id, detail: verdict.reason };
   }
 

@@ -1,6 +1,6 @@
 // @switchboard/wire — the contract between transport nodes, workers and tools.
 export {
-  Subjects, TRACEPARENT_HEADER, CDR_STREAM, CDR_QUERY_QUEUE, WORKER_SERVICE, CONFIG_SERVICE, CONFIG_BUCKET, TRUNKING_KEY, assertNodeId,
+  Subjects, TRACEPARENT_HEADER, CDR_STREAM, CDR_QUERY_QUEUE, WORKER_SERVICE, CONFIG_SERVICE, CONFIG_BUCKET, NONCES_BUCKET, TRUNKING_KEY, assertNodeId,
 } from './subjects.js';
 export {
   ENVELOPE_VERSION, EnvelopeError, encodeEnvelope, decodeInbound, decodeOutbound, decodeSendFailure, decodeHeartbeat,
@@ -20,3 +20,7 @@ export { HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP } from './heartbeat.js
 export { newTraceparent, parseTraceparent, formatTraceparent, type TraceContext } from './traceparent.js';
 export { BatchedPublisher, type PublishFn } from './batched-publisher.js';
 export { natsInboxPrefix, type NatsRole } from './nats-roles.js';
+export {
+  EDGE_SOURCES_INTERVAL_MS, encodeEdgeSources, decodeEdgeSources, encodeAuthenticatedSource, decodeAuthenticatedSource,
+  type EdgeSources, type AuthenticatedSource,
+} from './edge-sources.js';

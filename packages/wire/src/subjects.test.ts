@@ -19,6 +19,8 @@ describe('Subjects', () => {
     assert.equal(Subjects.transportStats('tn2'), 'sb.transport.tn2.stats');
     assert.equal(Subjects.workerHeartbeat, 'sb.workers.heartbeat');
     assert.equal(Subjects.transportStatsAll, 'sb.transport.stats');
+    assert.equal(Subjects.edgeSources, 'sb.edge.sources');
+    assert.equal(Subjects.edgeAuthenticated, 'sb.edge.authenticated');
     assert.equal(TRACEPARENT_HEADER, 'traceparent');
   });
 

@@ -41,6 +41,14 @@ export const Subjects = {
   transportStats: (nodeId: string): string => `sb.transport.${assertNodeId(nodeId, 'transport id')}.stats`,
   /** Request/reply: every transport node answers with its counters (gather replies until a timeout). */
   transportStatsAll: 'sb.transport.stats',
+  /**
+   * Workers → transport nodes: the networks the trunking configuration knows (trunk ACLs, carrier
+   * sources), published on each configuration change and every EDGE_SOURCES_INTERVAL_MS, so a node
+   * that starts later learns them without a request (it makes none) and without JetStream (it has none).
+   */
+  edgeSources: 'sb.edge.sources',
+  /** Workers → transport nodes: an address whose request just passed digest authentication, known until a time. */
+  edgeAuthenticated: 'sb.edge.authenticated',
 } as const;
 
 /** The JetStream stream holding call detail records. */
@@ -50,6 +58,8 @@ export const WORKER_SERVICE = 'switchboard-worker';
 export const CONFIG_SERVICE = 'switchboard-config';
 /** The JetStream KV bucket of the live trunking configuration, and its one key. */
 export const CONFIG_BUCKET = 'sb-config';
+/** The JetStream KV bucket of digest nonce counts already used (create-only keys `<nonce>.<nc>`): the cluster-wide replay check. */
+export const NONCES_BUCKET = 'sb-nonces';
 export const TRUNKING_KEY = 'trunking';
 /** The queue group of the workers answering CDR queries. */
 export const CDR_QUERY_QUEUE = 'cdr-query';

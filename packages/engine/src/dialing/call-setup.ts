@@ -43,6 +43,8 @@ export class CallSetup {
   private stopped = false;
   /** The limits' verdict, from when it arrives until the call reads its `admitted`. */
   private verdict: Admission | undefined;
+  /** The cluster-wide nonce check's verdict (digest calls), read the same way, before the limits are asked. */
+  private nonceVerdict: 'claimed' | 'replayed' | 'unavailable' | undefined;
 
   constructor(private readonly call: SettingUpCall) {}
 
@@ -101,6 +103,21 @@ export class CallSetup {
     this.attempts = new OutboundAttempts(call, plan.targets, offer, presentCall(plan, offer.displayName), 'b',
       // when no answer was worth relaying: a termination call is our failure; an origination call finds the customer unreachable
       plan.kind === 'origination' ? { status: 480, reason: 'Temporarily Unavailable' } : { status: 503, reason: 'All Routes Failed' });
+    const digest = plan.kind === 'termination' ? plan.digest : undefined;
+    const edge = this.ctx.edge;
+    if (digest === undefined || edge === undefined) return this.admit(plan);
+    edge.authenticated(from.address);
+    // RFC 7616 §3.4: a nonce count is used once; the local check in DigestAuthenticator cannot see
+    // a captured request replayed to another worker, the cluster-wide claim can
+    edge.claimNonce(digest.nonce, digest.nc).then((claimed) => (claimed ? 'claimed' : 'replayed'), () => 'unavailable' as const).then((v) => {
+      if (this.stopped) return;
+      this.nonceVerdict = v;
+      call.self.tell({ type: 'admitted' });
+    });
+  }
+
+  private admit(plan: CallPlan): void {
+    const call = this.call;
     if (!hasLimits(plan.limit)) return this.route();
     // the call may end while it waits (the caller cancels): then nothing may hold its slot
     // kept here at once, not only in the message: a call stopped before it reads its mailbox still gives the slot back (stop)
@@ -112,6 +129,9 @@ export class CallSetup {
 
   onAdmitted(): void {
     const call = this.call;
+    const nonce = this.nonceVerdict;
+    this.nonceVerdict = undefined;
+    if (nonce !== undefined) return this.onNonceChecked(nonce);
     const admission = this.verdict;
     this.verdict = undefined;
     if (admission === undefined) return;
@@ -132,6 +152,19 @@ export class CallSetup {
     const reason = limitReason(admission.limit);
     if (admission.limit !== 'concurrency') this.refuse(503, reason, [['Retry-After', '1']]);
     else this.refuse(this.plan.kind === 'origination' ? 486 : 503, reason);
+  }
+
+  private onNonceChecked(verdict: 'claimed' | 'replayed' | 'unavailable'): void {
+    const plan = this.plan;
+    if (this.call.state !== 'admitting' || plan === undefined || this.stopped) return;
+    if (verdict === 'claimed') return this.admit(plan);
+    this.ctx.counters.add(verdict === 'replayed' ? 'refused.nonce-replayed' : 'digest.replay-check-unavailable');
+    this.call.note({ type: 'refused' });
+    this.log.info({ event: 'refused', cause: verdict === 'replayed' ? 'nonce-replayed' : 'replay-check-unavailable' }, 'digest nonce not accepted');
+    // a replay is refused like a wrong password; an unanswered check (JetStream out) like a limit
+    // that cannot be decided: the customer retries, nothing is let through unchecked
+    if (verdict === 'replayed') this.refuse(403, 'Forbidden');
+    else this.refuse(503, 'Service Unavailable', [['Retry-After', '1']]);
   }
 
   onPrepared(m: Prepared): void {

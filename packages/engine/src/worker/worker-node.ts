@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPublish } from '@switchboard/cdr';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { activeTelemetry } from '@switchboard/telemetry';
-import { DigestAuthenticator, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
+import { DigestAuthenticator, DigestFailures, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { readRoutingFields } from '@switchboard/sip';
 import { SlotRegistry } from '@switchboard/slots';
 import {
@@ -26,6 +26,7 @@ import type { WorkerConfig } from './worker-config.js';
 import { OtelCallTracer } from '../tracing/otel-call-tracer.js';
 import { TransactionSpans } from '../tracing/transaction-spans.js';
 import { AdminService } from './admin-service.js';
+import { EdgeReporter } from './edge-reporter.js';
 import { WorkerAdminTarget } from './admin-target.js';
 import { LiveTrunking, LiveTrunkingHolder } from './live-trunking.js';
 import { NatsLink } from './nats-link.js';
@@ -71,6 +72,7 @@ export class WorkerNode {
   private cdrQuery: CdrQueryService | undefined;
   private adminService: AdminService | undefined;
   private live: LiveTrunking | undefined;
+  private edge: EdgeReporter | undefined;
   private readonly seed: TrunkingConfig;
   private registry: SlotRegistry | undefined;
   private ownership: SlotOwnership | undefined;
@@ -108,9 +110,10 @@ export class WorkerNode {
     });
     // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
     const digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
+    const failures = new DigestFailures(); // one for every policy: a configuration change forgives no guesser
     // seeded from the file; the cluster's live configuration replaces it in start() (seeded from this file by the first worker)
     this.trunking = new LiveTrunkingHolder((config) => ({
-      policy: new TrunkPolicy(config, digest),
+      policy: new TrunkPolicy(config, digest, failures),
       // RFC 2782: equal-priority SRV targets share the load by weight
       locator: new SipLocator({ overrides: config.sipTransfers.overrides, random: Math.random }),
     }), trunking);
@@ -136,6 +139,11 @@ export class WorkerNode {
       joinAttachMs: JOIN_ATTACH_MS,
       cdr: CdrActor.spawn(this.kernel, config.worker.id, this.cdrPublisher, log),
       counters,
+      // opened in start(), before any SIP is subscribed to
+      edge: {
+        authenticated: (address) => this.edge?.authenticated(address),
+        claimNonce: (nonce, nc) => (this.edge === undefined ? Promise.reject(new Error('edge reporter not open')) : this.edge.claimNonce(nonce, nc)),
+      },
       noAnswerMs: config.worker.noAnswerMs,
       log,
       invites: new Map(),
@@ -166,8 +174,10 @@ export class WorkerNode {
     // before SIP is subscribed to: no call asks the limiter before it is in place
     const { replicas } = this.config.jetstream;
     this.limiter.use(await KvCallLimiter.open(this.nc, { workerId: this.id, bucket: limits.bucket, replicas, leaseMs: limits.leaseMs, timeoutMs: limits.timeoutMs, log: this.log }));
+    const edge = (this.edge = await EdgeReporter.open(this.nc, this.id, this.log, replicas));
     this.live = await LiveTrunking.open(this.nc, this.seed, this.log, (trunking, revision) => {
       this.trunking.apply(trunking);
+      edge.announce(this.trunking.current.policy, revision);
       this.log.info({ event: 'trunking', revision, trunks: trunking.trunks.length, carriers: trunking.carriers.length }, 'trunking configuration in force');
     }, replicas, this.trunkingFile, this.configWriterNc);
     this.adminService = new AdminService(this.nc, this.admin, this.log);
@@ -361,6 +371,7 @@ export class WorkerNode {
     // bounded: with NATS gone, stopping the services would wait for a server that is not there
     await Promise.race([this.adminService?.stop(), new Promise((r) => setTimeout(r, 1_000).unref())]);
     await this.live?.close();
+    this.edge?.close();
     // the last calls' records: the CDR actor builds them all now (not after its grace), then the stream confirms (or the spool keeps them)
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1_000);

@@ -12,7 +12,7 @@ const UK = { countryCode: '44', nationalPrefix: '0', internationalPrefix: '00' }
 export const GLOBEX_PASSWORD = 'correct horse battery';
 export const INITECH_PASSWORD = 'tps reports cover';
 
-const CONFIG = TrunkingConfigSchema.parse({
+export const CONFIG = TrunkingConfigSchema.parse({
   carriers: [
     {
       // its sources default to its IP-literal addresses
