@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readRoutingFields } from '@switchboard/sip';
-import { encodeAuthenticatedSource, encodeEdgeSources, encodeMap, RoutingIds, type TransportInfo } from '@switchboard/wire';
+import { encodeAuthenticatedSource, encodeEdgeSources, encodeMap, newRoutingScope, RoutingIds, type TransportInfo } from '@switchboard/wire';
 import { pino } from 'pino';
 import { EdgeGuard, requestUriHost } from './edge-guard.js';
 
@@ -46,7 +46,7 @@ describe('EdgeGuard', () => {
 
   test("a stranger's in-dialog request passes only with a To tag of ours", () => {
     const edge = learnt();
-    assert.equal(edge.screen(request('BYE', 'sip:b@192.0.2.250', ids.newTag('w1')), from('203.0.113.9')), 'pass');
+    assert.equal(edge.screen(request('BYE', 'sip:b@192.0.2.250', ids.newTag(newRoutingScope(7))), from('203.0.113.9')), 'pass');
     assert.equal(edge.screen(request('BYE', 'sip:b@192.0.2.250', 'w1.0123456789abcdef.000000000000'), from('203.0.113.9')), 'drop');
   });
 
@@ -69,7 +69,7 @@ describe('EdgeGuard', () => {
     assert.equal(edge.admit(invite, t), false);
     for (let i = 0; i < 10; i++) {
       assert.equal(edge.admit(readRoutingFields(request('OPTIONS', 'sip:example.com')), t), true);
-      assert.equal(edge.admit(readRoutingFields(request('BYE', 'sip:b@192.0.2.250', ids.newTag('w1'))), t), true);
+      assert.equal(edge.admit(readRoutingFields(request('BYE', 'sip:b@192.0.2.250', ids.newTag(newRoutingScope(7)))), t), true);
     }
     assert.deepEqual([edge.snapshot().bannedDropped, edge.snapshot().keepalivesPassed, edge.snapshot().banned], [2, 10, 1]);
   });
