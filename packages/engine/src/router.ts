@@ -29,8 +29,9 @@ export class InboundRouter {
       protocol: t.protocol, address: t.remoteAddress, port: t.remotePort, nodeId: t.nodeId,
       localAddress: t.localAddress, localPort: t.localPort,
       ...(t.connectionId === undefined ? {} : { connectionId: t.connectionId }),
+      ...(t.udp === undefined ? {} : { udp: t.udp }),
+      ...(t.tcp === undefined ? {} : { tcp: t.tcp }),
       ...(t.tls === undefined ? {} : { tls: t.tls }),
-      ...(t.plain === undefined ? {} : { plain: t.plain }),
     };
     let msg;
     try {

@@ -60,8 +60,8 @@ export class TransportNode {
   private readonly udp: UdpListener[] = [];
   /** TCP and TLS listeners: both carry framed streams. */
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
-  /** Every inbound message names the node's TLS listener, for workers that send over TLS. */
-  private tlsInfo: { tls?: ListenerAddress; plain?: ListenerAddress } = {};
+  /** Every inbound message names the node's listener of each transport, for calls that leave over another. */
+  private listenersInfo: { udp?: ListenerAddress; tcp?: ListenerAddress; tls?: ListenerAddress } = {};
   /** The listeners' and the outbound connections' PEM files, watched for renewal. */
   private readonly credentials: TlsCredentials[] = [];
   private tlsClient: TlsCredentials | undefined;
@@ -123,8 +123,8 @@ export class TransportNode {
       else if (l.tls === undefined) await this.listenTcp(l.host, l.port, advertise);
       else await this.listenTls(l.host, l.port, advertise, this.watched(new TlsCredentials(l.tls), `${l.host}:${l.port}`), l.tls.verifyClient);
     }
-    const plain = [...this.udp, ...this.tcp].find((l) => l.bound.protocol !== 'tls')?.bound; // where a call in over TLS leaves over UDP/TCP
-    if (this.tlsInfo.tls !== undefined && plain !== undefined) this.tlsInfo.plain = { address: plain.advertise, port: plain.port };
+    // what every inbound message names: where a call that came in over one transport leaves over another
+    for (const { bound } of [...this.udp, ...this.tcp]) this.listenersInfo[bound.protocol] ??= { address: bound.advertise, port: bound.port };
   }
 
   /** Credentials re-read when their files change: counted, and logged with the reason when they cannot be used. */
@@ -192,7 +192,7 @@ export class TransportNode {
       this.guard(() =>
         this.onMessage(
           data,
-          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id, ...this.tlsInfo },
+          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id, ...this.listenersInfo },
           (bytes) => socket.send(bytes, rinfo.port, rinfo.address),
         ),
       );
@@ -212,7 +212,7 @@ export class TransportNode {
     });
     const bound: BoundListener = { protocol: 'tls', address: host, port, advertise };
     await this.listenStream(server, bound);
-    this.tlsInfo = { tls: { address: advertise, port: bound.port } };
+    this.listenersInfo.tls = { address: advertise, port: bound.port };
   }
 
   private async listenStream(server: net.Server, bound: BoundListener): Promise<void> {
@@ -265,7 +265,7 @@ export class TransportNode {
           event.data,
           {
             protocol: conn.protocol, localAddress: advertise ?? plainAddress(conn.socket.localAddress ?? ''), localPort: local,
-            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id, ...this.tlsInfo,
+            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id, ...this.listenersInfo,
           },
           (bytes) => conn.socket.write(bytes),
         );

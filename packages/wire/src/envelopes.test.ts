@@ -80,13 +80,16 @@ describe('envelope round trips', () => {
     assert.equal(d.transport.protocol, 'udp');
   });
 
-  test('TLS: an inbound message names its node\'s TLS listener; an outbound one its server name', () => {
+  test('an inbound message names its node\'s listener of each transport (TLS too); an outbound one its server name', () => {
     const e = inbound();
     e.transport.protocol = 'tls';
     e.transport.tls = { address: '10.0.0.1', port: 5061 };
-    e.transport.plain = { address: '10.0.0.1', port: 5060 };
+    e.transport.udp = { address: '10.0.0.1', port: 5060 };
+    e.transport.tcp = { address: '10.0.0.1', port: 5062 };
     assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.tls, { address: '10.0.0.1', port: 5061 });
-    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.plain, { address: '10.0.0.1', port: 5060 });
+    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.udp, { address: '10.0.0.1', port: 5060 });
+    assert.deepEqual(decodeInbound(encodeEnvelope(e)).transport.tcp, { address: '10.0.0.1', port: 5062 });
+    assertEnvelopeError(() => decodeInbound(encodeMap({ ...e, transport: { ...e.transport, udp: { port: 5060 } } })), 'missing-field', 'udp without an address');
     assertEnvelopeError(() => decodeInbound(encodeMap({ ...e, transport: { ...e.transport, tls: { address: '10.0.0.1' } } })), 'missing-field', 'tls without a port');
     const out: OutboundSip = { ...outbound(), protocol: 'tls', serverName: 'sip.carrier.example' };
     const d = decodeOutbound(encodeEnvelope(out));

@@ -25,12 +25,13 @@ export interface TransportInfo {
   /** The transport node that received it, and must send the answers. */
   nodeId: string;
   /**
-   * That node's TLS listener, when it has one: a call that came in over UDP or TCP and leaves
-   * over TLS (a carrier, a `sips:` target) writes this in its Via and Contact.
+   * That node's listener of each transport (advertised address, port): a call that came in over
+   * one and leaves over another (a UDP carrier for a TCP PBX, a TLS carrier, a `sips:` target)
+   * writes the other's in its Via and Contact — the ports differ.
    */
+  udp?: ListenerAddress;
+  tcp?: ListenerAddress;
   tls?: ListenerAddress;
-  /** With `tls`: the node's UDP (else TCP) listener, where a call that came in over TLS leaves over UDP or TCP. */
-  plain?: ListenerAddress;
 }
 
 /** Transport → worker: one SIP message, raw bytes as received, with what routing already read. */
@@ -154,7 +155,7 @@ const ROUTE: Shape = {
 };
 const TRANSPORT: Shape = {
   protocol: 'string', localAddress: 'string', localPort: 'number', remoteAddress: 'string', remotePort: 'number',
-  connectionId: 'string?', nodeId: 'string', tls: 'object?', plain: 'object?',
+  connectionId: 'string?', nodeId: 'string', udp: 'object?', tcp: 'object?', tls: 'object?',
 };
 const LISTENER: Shape = { address: 'string', port: 'number' };
 
@@ -168,9 +169,8 @@ export function decodeInbound(data: Uint8Array): InboundSip {
   check(o.route, ROUTE, 'inbound SIP route');
   check(o.transport, TRANSPORT, 'inbound SIP transport');
   if (o.forwarded !== undefined && o.forwarded !== true) throw new EnvelopeError('missing-field', 'inbound SIP: forwarded not true');
-  const { tls, plain } = o.transport as { tls?: unknown; plain?: unknown };
-  if (tls !== undefined) check(tls, LISTENER, 'inbound SIP TLS listener');
-  if (plain !== undefined) check(plain, LISTENER, 'inbound SIP plain listener');
+  const listeners = o.transport as { udp?: unknown; tcp?: unknown; tls?: unknown };
+  for (const p of ['udp', 'tcp', 'tls'] as const) if (listeners[p] !== undefined) check(listeners[p], LISTENER, `inbound SIP ${p} listener`);
   return o as unknown as InboundSip;
 }
 

@@ -17,7 +17,7 @@ function deliverOver(h: ReturnType<typeof makeEngine>, msg: string, protocol: Pr
     v: 1, sip, route: readRoutingFields(sip), receivedAt: Date.now(),
     transport: {
       protocol, localAddress: '192.0.2.1', localPort: protocol === 'tls' ? 5061 : 5060, remoteAddress: '127.0.0.1', remotePort: A_PORT, nodeId: 't1',
-      ...(protocol === 'udp' ? {} : { connectionId: 'c1' }), ...(tls === undefined ? {} : { tls, plain: { address: '192.0.2.1', port: 5060 } }),
+      ...(protocol === 'udp' ? {} : { connectionId: 'c1' }), ...(tls === undefined ? {} : { tls, udp: { address: '192.0.2.1', port: 5060 }, tcp: { address: '192.0.2.1', port: 5060 } }),
     },
   };
   h.engine.onInbound(env);

@@ -129,8 +129,9 @@ export class OutboundAttempts {
     const { ctx, ingress: via } = this.owner;
     const offer = this.offer;
     // the listener the attempt's transport reaches us on: TLS and the rest are different ports
-    const local = (target.transport === 'tls') === (via.protocol === 'tls') ? { address: via.localAddress, port: via.localPort }
-      : target.transport === 'tls' ? via.tls : via.plain;
+    const same = { address: via.localAddress, port: via.localPort };
+    // a node that names no listener of the target's transport (an older one): UDP and TCP share the port (5060), TLS never
+    const local = target.transport === via.protocol ? same : via[target.transport] ?? (target.transport !== 'tls' && via.protocol !== 'tls' ? same : undefined);
     if (local === undefined) {
       // RFC 3261 §26.2.2: a TLS target is never tried over a weaker transport
       this.owner.log.warn({ event: 'target-skipped', carrier: target.carrier?.id, host: target.host, reason: `no ${target.transport} listener` }, 'target skipped: the transport node has no listener for its transport');

@@ -16,10 +16,10 @@ export interface Destination {
   /** That node's listener, for our Via sent-by and Contact. */
   localAddress: string;
   localPort: number;
-  /** That node's TLS listener, when it has one: where a call that came another way leaves over TLS. */
+  /** That node's listener of each transport: where a call that came in over one leaves over another. */
+  udp?: ListenerAddress;
+  tcp?: ListenerAddress;
   tls?: ListenerAddress;
-  /** With `tls`: its UDP (else TCP) listener, where a call that came over TLS leaves over UDP or TCP. */
-  plain?: ListenerAddress;
 }
 
 /** How actors send SIP: the worker publishes it to the transport node of the destination. */
