@@ -31,10 +31,10 @@ interface Pair {
   owner: string;
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+async function eventually(check: () => Promise<boolean> | boolean, what: string | (() => string), ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${typeof what === 'string' ? what : what()}`);
     await sleep(200);
   }
 }
@@ -128,12 +128,12 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     const cdr = new CdrClient(check);
     let mine: CallDetailRecord[] = [];
     await eventually(async () => {
-      const { records } = await cdr.query({ since, limit: 5_000 }).catch(() => ({ records: [] as CallDetailRecord[] }));
+      const { records } = await cdr.query({ since, limit: 1_000 }).catch(() => ({ records: [] as CallDetailRecord[] }));
       mine = records.filter((r) => r.legs.some((l) => ids.has(l.sipCallId)));
       return mine.length >= ids.size;
-    }, `${ids.size} records`);
+    }, () => `${ids.size} records (have ${mine.length}; the calls without one: ${[...ids].filter((id) => !mine.some((r) => r.legs.some((l) => l.sipCallId === id))).slice(0, 5).join(', ')})`);
     await sleep(1_000); // a duplicate would come late: give it the time
-    const { records } = await cdr.query({ since, limit: 5_000 });
+    const { records } = await cdr.query({ since, limit: 1_000 });
     mine = records.filter((r) => r.legs.some((l) => ids.has(l.sipCallId)) && r.parentId === undefined);
     const byCall = new Map<string, CallDetailRecord>();
     for (const r of mine) {
