@@ -109,7 +109,7 @@ for (const dir of DIRS) {
 
     test('the worker\'s preStop drains it (slow now; handover is one value away)', () => {
       const c = onlyContainer(workload(objects(dir), 'switchboard-worker'));
-      assert.deepEqual(c.lifecycle?.preStop?.exec?.command, ['node', '/app/worker/dist/prestop.js', 'slow']);
+      assert.deepEqual(c.lifecycle?.preStop?.exec?.command, ['node', '/app/worker/dist/prestop.js', 'handover']);
     });
 
     test('the PDB and the HPA select the worker Deployment; the HPA scales on CPU and down slowly', () => {

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     // after a preStop's POST /drain, the same drain: over already
-    if (graceful) await drain.run('slow')?.done;
+    if (graceful) await drain.run(config.worker.drain.mode)?.done;
     // NATS may be gone already (the whole cluster stopping): the worker still exits; unconfirmed records stay in its spool
     await Promise.race([
       worker.stop().catch((err: unknown) => log.warn({ event: 'stop-incomplete', err: (err as Error).message }, 'stopped without NATS')),

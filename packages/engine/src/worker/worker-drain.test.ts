@@ -12,9 +12,11 @@ const PRESTOP = fileURLToPath(new URL('../prestop.js', import.meta.url));
 class FakeWorker implements DrainableWorker {
   calls = 2;
   drains = 0;
+  modes: string[] = [];
   private end: () => void = () => undefined;
-  drain(): Promise<void> {
+  drain(mode: string): Promise<void> {
     this.drains++;
+    this.modes.push(mode);
     return new Promise((resolve) => (this.end = resolve));
   }
   callsEnd(): void {
@@ -46,12 +48,18 @@ describe('WorkerDrain', () => {
     assert.equal(second?.mode, 'slow');
   });
 
-  test('handover is not built yet: no drain starts, and slow still can', () => {
+  test('each mode is the worker\'s own drain in that mode', () => {
     const worker = new FakeWorker();
-    const drains = new WorkerDrain(worker);
+    assert.equal(new WorkerDrain(worker).run('handover')?.mode, 'handover');
+    assert.equal(new WorkerDrain(worker).run('slow')?.mode, 'slow');
+    assert.deepEqual(worker.modes, ['handover', 'slow']);
+  });
+
+  test('a mode a plan does not build starts no drain, and another still can', () => {
+    const worker = new FakeWorker();
+    const drains = new WorkerDrain(worker, (mode, w) => (mode === 'handover' ? undefined : drainFor(mode, w)));
     assert.equal(drains.run('handover'), undefined);
     assert.equal(worker.drains, 0);
-    assert.equal(drainFor('handover', worker), undefined);
     assert.equal(drains.run('slow')?.mode, 'slow');
   });
 
@@ -107,15 +115,15 @@ describe('POST /drain and switchboard-worker-prestop', () => {
     assert.deepEqual(await post(), [200, 'drain time limit reached (slow): 2 calls still up']);
   });
 
-  test('handover answers 501 until it is built; an unknown mode is 400', async () => {
+  test('a mode the worker does not build answers 501; an unknown mode is 400', async () => {
     worker = new FakeWorker();
-    drains = new WorkerDrain(worker);
+    drains = new WorkerDrain(worker, (mode, w) => (mode === 'handover' ? undefined : drainFor(mode, w)));
     assert.deepEqual(await post('?mode=handover'), [501, 'the handover drain is not available in this version']);
     assert.equal((await post('?mode=fast'))[0], 400);
     assert.equal(worker.drains, 0);
   });
 
-  test('the preStop command holds until the drain is over, falling back from handover to slow, and exits 0', async () => {
+  test('the preStop command holds until the drain is over (handover, its default), and exits 0', async () => {
     worker = new FakeWorker();
     drains = new WorkerDrain(worker);
     let exited = false;
@@ -126,12 +134,25 @@ describe('POST /drain and switchboard-worker-prestop', () => {
     worker.callsEnd();
     const { code, out } = await run;
     assert.equal(code, 0, out);
+    assert.match(out, /drained \(handover\)/);
+    assert.deepEqual(worker.modes, ['handover']);
+  });
+
+  test('the preStop command falls back from handover to slow on a worker that cannot hand over', async () => {
+    worker = new FakeWorker();
+    drains = new WorkerDrain(worker, (mode, w) => (mode === 'handover' ? undefined : drainFor(mode, w)));
+    const run = prestop([], { SWITCHBOARD_HEALTH_PORT: String(port) });
+    await tick(300);
+    worker.callsEnd();
+    const { code, out } = await run;
+    assert.equal(code, 0, out);
     assert.match(out, /drained \(slow\)/);
   });
 
   test('the preStop command fails (non-zero, with a message) when the worker refuses or is not there', async () => {
     worker = new FakeWorker();
     drains = new WorkerDrain(worker);
+    drains = new WorkerDrain(worker, (mode, w) => (mode === 'handover' ? undefined : drainFor(mode, w)));
     const refused = await prestop(['handover', '--port', String(port)], {});
     assert.equal(refused.code, 1);
     assert.match(refused.out, /refused the drain: 501/);

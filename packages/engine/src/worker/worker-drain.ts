@@ -2,7 +2,7 @@ import type { HealthAnswer, HealthRoute } from '@switchboard/health';
 
 /**
  * How a drain lets the worker's calls go: `slow` takes no new calls and waits for the ones up to
- * end (up to worker.drainTimeoutMs); `handover` gives them to other workers (the worker-takeover issue).
+ * end (up to worker.drainTimeoutMs); `handover` gives them to other workers (docs/architecture.md "Worker takeover").
  */
 export type DrainMode = 'slow' | 'handover';
 
@@ -13,20 +13,19 @@ export function isDrainMode(text: string): text is DrainMode {
 }
 
 export interface DrainableWorker {
-  /** Goes draining and resolves when the calls are gone or the drain time is up. */
-  drain(): Promise<void>;
+  /** Goes draining and resolves when the calls are gone (`slow`, or the drain time is up) or handed over (`handover`). */
+  drain(mode: DrainMode): Promise<void>;
   readonly calls: number;
 }
 
-/** What a mode runs, or undefined while it is not built (POST /drain answers 501): the one place a mode plugs in. */
+/** What a mode runs, or undefined for a mode not built (POST /drain answers 501): the one place a mode plugs in. */
 export type DrainPlan = (mode: DrainMode, worker: DrainableWorker) => (() => Promise<void>) | undefined;
 
 export const drainFor: DrainPlan = (mode, worker) => {
   switch (mode) {
     case 'slow':
-      return () => worker.drain();
     case 'handover':
-      return undefined;
+      return () => worker.drain(mode);
   }
 };
 

@@ -12,6 +12,7 @@ import {
   type WorkerState,
 } from '@switchboard/wire';
 import { SlotOwnership } from './slot-ownership.js';
+import type { DrainMode } from './worker-drain.js';
 import type { Logger } from 'pino';
 import { KvCallLimiter } from '@switchboard/limits';
 import { CdrActor } from '../records/cdr-actor.js';
@@ -45,8 +46,6 @@ const FLUSH_TIMEOUT_MS = 5_000;
 /** Handover: how long the worker waits for the new owners to announce what they took. */
 const HANDOVER_ANNOUNCE_MS = 5_000;
 
-/** How `drain` lets go of the worker's calls: handed to the others, or waited for. */
-export type DrainMode = 'handover' | 'slow';
 
 /**
  * A worker process: receives its SIP over NATS (NatsLink), runs the engine's actors behind its
