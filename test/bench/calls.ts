@@ -6,7 +6,8 @@
 // test/bench/compare.sh collects. The trunk has cluster-wide limits set far above the load (so
 // every call pays for the KV admission and release), unless LIMITS=off. SWITCHBOARD_ROOT=<checkout>
 // runs that checkout's built transport and workers (the UAs stay this tree's).
-// Usage: [LIMITS=off] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// SNAPSHOTS=off runs the workers without call snapshots (worker takeover), to see what they cost.
+// Usage: [LIMITS=off] [SNAPSHOTS=off] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
@@ -27,7 +28,7 @@ const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', keepHisto
 const transport = await startTransport('t1', nats.url);
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
-const file = writeCluster(nats.url, trunking);
+const file = writeCluster(nats.url, trunking, { snapshots: process.env.SNAPSHOTS !== 'off' });
 const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
 await workersKnown(transport, ['w1', 'w2']);
 const nc = await connect({ servers: nats.url });

@@ -94,6 +94,8 @@ export interface ClusterOptions {
   transferorByeMs?: number;
   /** SIGTERM's drain: `slow` unless a test asks for `handover` (which needs call snapshots to keep calls up). */
   drainMode?: 'handover' | 'slow';
+  /** false: no call snapshots (benchmarks compare with and without). */
+  snapshots?: boolean;
 }
 
 /** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
@@ -103,6 +105,7 @@ worker:
   id: w0
   drainTimeoutMs: 20000
   drain: { mode: ${opts.drainMode ?? 'slow'}, earlyWaitMs: 2000 }
+  snapshots: { enabled: ${opts.snapshots ?? true} }
   timers: { t1: ${opts.t1 ?? 500}, t2: 4000, t4: 5000 }
   sessionTimers: { minSE: ${opts.minSE ?? 90} }
   noAnswerMs: ${opts.noAnswerMs ?? 180000}

@@ -61,13 +61,15 @@ export const WorkerConfigSchema = z.object({
     /** Worker takeover (docs/architecture.md): confirmed calls' snapshots in a KV bucket (file storage, jetstream.replicas). */
     snapshots: z
       .object({
+        /** false: no call is snapshotted (a worker's death loses its calls; its slots are still taken over). For comparisons. */
+        enabled: z.boolean().default(true),
         bucket: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"').default(DEFAULT_DIALOGS_BUCKET),
         /** Snapshot writes at once, across calls. */
         maxInFlight: z.number().int().positive().default(64),
         /** Calls waiting for a write; beyond it a change is not written (counted as snapshots.dropped). */
         maxPending: z.number().int().positive().default(10_000),
       })
-      .default({ bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000 }),
+      .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000 }),
     /** The SIP held while NATS is unreachable, sent when it is back; past either bound the oldest is dropped (and counted). */
     outageQueue: z
       .object({

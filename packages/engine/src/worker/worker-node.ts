@@ -152,7 +152,7 @@ export class WorkerNode {
     const { bucket, maxInFlight, maxPending } = config.worker.snapshots;
     const store = new JetStreamDialogStore(jetstream(nc), { bucket, replicas: config.jetstream.replicas }, log);
     this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending });
-    ctx.snapshots = this.adopter;
+    if (config.worker.snapshots.enabled) ctx.snapshots = this.adopter;
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
       id: config.worker.id, version: ENGINE_VERSION, ctx, kernel: this.kernel, cdr: this.cdrPublisher, startedAt: this.startedAt,
