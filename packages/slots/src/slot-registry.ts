@@ -150,7 +150,18 @@ export class SlotRegistry {
   async verify(): Promise<Map<number, number>> {
     const still = new Map<number, number>();
     for (const [slot, epoch] of [...this.mine]) {
-      const entry = await this.kv.get(slotKey(slot));
+      let entry = await this.kv.get(slotKey(slot));
+      if (entry === null) {
+        // the key is gone (nats-server back on an empty store): no one took the slot, so it is
+        // written again as ours at our epoch; a worker that wrote it first meanwhile wins
+        const mineAgain: SlotOwner = { worker: this.o.workerId, epoch };
+        try {
+          await this.kv.create(slotKey(slot), encodeSlotOwner(mineAgain));
+        } catch (err) {
+          if (!isWrongRevision(err)) throw err;
+        }
+        entry = await this.kv.get(slotKey(slot));
+      }
       const owner = entry === null || entry.operation !== 'PUT' ? undefined : decodeSlotOwner(entry.value);
       if (owner !== undefined && entry !== null) this.observe(slot, owner, entry.revision);
       if (owner?.worker === this.o.workerId && owner.epoch === epoch) still.set(slot, epoch);
