@@ -149,7 +149,9 @@ export class SlotRegistry {
    */
   async verify(): Promise<Map<number, number>> {
     const still = new Map<number, number>();
-    for (const [slot, epoch] of [...this.mine]) {
+    // every slot at once: a worker is fenced (sends no SIP) until this resolves, and right after
+    // nats-server restarts each read can take a while
+    await Promise.all([...this.mine].map(async ([slot, epoch]) => {
       let entry = await this.kv.get(slotKey(slot));
       if (entry === null) {
         // the key is gone (nats-server back on an empty store): no one took the slot, so it is
@@ -166,7 +168,7 @@ export class SlotRegistry {
       if (owner !== undefined && entry !== null) this.observe(slot, owner, entry.revision);
       if (owner?.worker === this.o.workerId && owner.epoch === epoch) still.set(slot, epoch);
       else if (this.mine.get(slot) === epoch) this.lose(slot, owner);
-    }
+    }));
     return still;
   }
 
