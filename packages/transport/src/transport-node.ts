@@ -60,7 +60,7 @@ export class TransportNode {
   private readonly udp: UdpListener[] = [];
   /** TCP and TLS listeners: both carry framed streams. */
   private readonly tcp: { server: net.Server; bound: BoundListener }[] = [];
-  /** Every inbound message names the node's listener of each transport, for calls that leave over another. */
+  /** The node's listener of each transport, named in each new dialog's request: its call may leave over another. */
   private listenersInfo: { udp?: ListenerAddress; tcp?: ListenerAddress; tls?: ListenerAddress } = {};
   /** The listeners' and the outbound connections' PEM files, watched for renewal. */
   private readonly credentials: TlsCredentials[] = [];
@@ -192,7 +192,7 @@ export class TransportNode {
       this.guard(() =>
         this.onMessage(
           data,
-          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id, ...this.listenersInfo },
+          { protocol: 'udp', localAddress: advertise, localPort: bound.port, remoteAddress: address, remotePort: rinfo.port, nodeId: this.id },
           (bytes) => socket.send(bytes, rinfo.port, rinfo.address),
         ),
       );
@@ -265,7 +265,7 @@ export class TransportNode {
           event.data,
           {
             protocol: conn.protocol, localAddress: advertise ?? plainAddress(conn.socket.localAddress ?? ''), localPort: local,
-            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id, ...this.listenersInfo,
+            remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, connectionId: conn.id, nodeId: this.id,
           },
           (bytes) => conn.socket.write(bytes),
         );
@@ -390,7 +390,10 @@ export class TransportNode {
   private forward(workerId: string, sip: Uint8Array, route: RoutingFields, transport: TransportInfo, receivedAt: number): void {
     let subject = this.inboundSubjects.get(workerId);
     if (subject === undefined) this.inboundSubjects.set(workerId, (subject = Subjects.workerInbound(workerId)));
-    const envelope: InboundSip = { v: 1, sip, route, transport, receivedAt };
+    // the node's listener of each transport: only a new dialog's request needs them (its call may
+    // leave over another transport: engine/src/dialing/outbound-attempts.ts), not every message
+    const info = route.kind === 'request' && route.toTag === '' ? { ...transport, ...this.listenersInfo } : transport;
+    const envelope: InboundSip = { v: 1, sip, route, transport: info, receivedAt };
     const h = natsHeaders();
     // tracing off: a fresh id costs nothing; on: the worker's spans are children of this one
     const span = this.tracer === undefined ? undefined : receiveSpan(this.id, this.tracer, workerId, route, transport);
