@@ -72,10 +72,14 @@ describe('a nats-server restart under a running cluster', () => {
     await Promise.all(attempts.filter((_, i) => outcomes[i]?.status === 200).map((call) => call.established.then(() => call.hangup())));
     assert.ok(
       answeredAt !== undefined && answeredAt - backAt <= RECOVERY_MS,
-      `no call answered within ${RECOVERY_MS} ms of NATS being back; outcomes: ${outcomes.map((o) => o.status).join(', ')}`,
+      `no call answered within ${RECOVERY_MS} ms of NATS being back; outcomes: ${outcomes.map((o) => `${o.status} ${o.reason}`).join(', ')}\n${recoveryLog()}`,
     );
     return answeredAt - backAt;
   }
+
+  /** What the workers logged of their way back (fencing, slot verification, buckets made again), to tell why none answered. */
+  const recoveryLog = (): string =>
+    workers.flatMap((w) => w.lines.filter((l) => /"event":"(fenced|unfenced|verify-failed|nats-reconnected|[a-z-]*bucket[a-z-]*)"/.test(l.text)).map((l) => `[${w.name}] ${l.text}`)).join('\n');
 
   /** The held call and `M` new ones, on both workers at once: M + 1 calls for M slots, exactly one refused. */
   async function limitHoldsWith(held: Call): Promise<void> {

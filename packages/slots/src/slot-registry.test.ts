@@ -161,4 +161,15 @@ describe('SlotRegistry', () => {
     }, 'slots written back', 8_000);
     assert.deepEqual(await a.verify(), new Map(a.owned()));
   });
+
+  test('verify() right after the bucket was lost (before any heal ran) binds it again first: every slot confirmed, not a read timing out', async () => {
+    const bucket = `slots-${++bucketNo}`;
+    const a = await registry('w1', bucket);
+    const won = await a.claimFree(4);
+    await (await jetstreamManager(await connection())).streams.delete(`KV_${bucket}`);
+    // what a worker does when its heartbeat is confirmed after a reconnect to an empty store
+    const still = await a.verify();
+    assert.deepEqual([...still.keys()].sort((x, y) => x - y), [...won].sort((x, y) => x - y));
+    for (const slot of won) assert.equal((await stored(bucket, slot))?.worker, 'w1', `slot ${slot} written back`);
+  });
 });

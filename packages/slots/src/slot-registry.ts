@@ -57,7 +57,8 @@ export class SlotRegistry {
   private watcher: QueuedIterator<KvWatchEntry> | undefined;
   private closed = false;
   private checker: NodeJS.Timeout | undefined;
-  private healing = false;
+  /** The heal in progress: a verification waits for it, or it would read a bucket being made again. */
+  private healing: Promise<void> | undefined;
   private readonly bucket: string;
   private readonly random: () => number;
 
@@ -148,6 +149,10 @@ export class SlotRegistry {
    * lost are forgotten (onLost). Rejects when the bucket cannot be read: the caller stays fenced.
    */
   async verify(): Promise<Map<number, number>> {
+    // After a reconnect the bucket may be gone (nats-server back on an empty store): bound to the
+    // old one, every read below would wait out its timeout, keeping the worker fenced for seconds.
+    // Binding it again first (the heal the reconnect started, or one of our own) avoids that.
+    await this.heal();
     const still = new Map<number, number>();
     // every slot at once: a worker is fenced (sends no SIP) until this resolves, and right after
     // nats-server restarts each read can take a while
@@ -266,9 +271,13 @@ export class SlotRegistry {
    * The watch ended or NATS came back: bind the bucket again (recreating it if an outage lost
    * it: each owner then writes its own slots back, at the epochs it holds them) and watch anew.
    */
-  private async heal(): Promise<void> {
-    if (this.closed || this.healing) return;
-    this.healing = true;
+  private heal(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.healing ??= this.rebind().finally(() => (this.healing = undefined));
+    return this.healing;
+  }
+
+  private async rebind(): Promise<void> {
     try {
       const { kv, created } = await openSlotsBucket(this.js, this.bucket, this.o.replicas);
       this.kv = kv;
@@ -291,8 +300,6 @@ export class SlotRegistry {
     } catch (err) {
       this.o.log.warn({ event: 'slots-heal-failed', err: (err as Error).message }, 'slot bucket not reachable: retrying');
       this.rewatchLater();
-    } finally {
-      this.healing = false;
     }
   }
 
