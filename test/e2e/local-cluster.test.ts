@@ -166,6 +166,12 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     for (const c of now) seen.set(c.pid, c);
     return now;
   };
+  /**
+   * The start's line that its --from-file apply ended, applied or given up. The script prints it
+   * once the trunks-apply CLI has closed (been reaped), and starts no CLI after it: from then on
+   * its children are the supervised ones only.
+   */
+  const applyEnded = () => script.waitFor((l) => l.text.startsWith('[start] '), WAIT_MS);
   /** The lines in which the script reported a child's exit. */
   const exits = () => script.lines.filter((l) => /^\[[\w-]+\] exited/.test(l.text)).map((l) => l.text);
   /** A call from the PBX through the transport to the demo carrier; `worker` picks the worker by its Call-ID. */
@@ -225,6 +231,9 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
       for (const id of ['w1', 'w2']) {
         await script.waitFor((l) => l.text.startsWith('[transport]') && l.text.includes('"event":"worker"') && l.text.includes(`"worker":"${id}"`), WAIT_MS);
       }
+      // the trunks-apply CLI may still run when the workers are up (it may have been started just
+      // before one answered): the list of the script's children is compared once it has ended
+      await applyEnded();
     });
   });
 
@@ -250,7 +259,7 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
   }));
 
   test('--from-file: the trunking file is applied to the cluster through the CLI once a worker answers', () => explained(async () => {
-    const applied = await script.waitFor((l) => l.text.startsWith('[start] '), WAIT_MS);
+    const applied = await applyEnded();
     assert.match(applied.text, /^\[start\] .*trunks\.yaml applied to the cluster \(--from-file\): configuration revision \d+/);
   }));
 
