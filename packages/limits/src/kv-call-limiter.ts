@@ -6,10 +6,12 @@
 // with a lease, so a write is idempotent and a crashed worker's share lapses by itself: the
 // nats-server of Debian (2.9) has no per-message TTL to do that for us.
 //
-// Cost under load: per key a worker keeps one write in flight; admissions and releases that
-// arrive meanwhile wait and are decided together by the next write, so a burst costs about
-// one CAS round trip per batch, not per call. The value and revision of the last read or
-// write are cached, so a worker that is the only writer of a key never needs a `get`.
+// Cost under load: far from its limits a key is leased (limit-lease.ts): calls are admitted from
+// what the worker knows, with no round trip, and its share is written lazily; the other workers'
+// shares arrive through a watch of the bucket. Near a limit, per key a worker keeps one write in
+// flight; admissions and releases that arrive meanwhile wait and are decided together by the
+// next write, so a burst costs about one CAS round trip per batch, not per call. The value and
+// revision last read, written or watched are cached, so a write rarely needs a `get`.
 //
 // Self-healing: the bucket can vanish under a running worker (nats-server back on an empty
 // store, an operator's delete), and after any outage our leases may have lapsed. On a reconnect,
@@ -19,17 +21,20 @@
 // (a bucket deleted while it was idle) writes its shares back at its next lease refresh.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
 import { openLimitsBucket, type LimitsBucketSettings } from './limits-bucket.js';
 import { decideLimits, type Limits } from './limit-decision.js';
 import { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue } from './limit-value.js';
+import { AdmissionRate, FLUSH_MS, roomToAdmitLocally, slotBlock, TOKEN_LEASE_MS, tokenBlock } from './limit-lease.js';
 
 export const DEFAULT_LIMITS_BUCKET = 'sb-limits';
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_LIMIT_TIMEOUT_MS = 1_000;
+/** A watch of the bucket that ended is started again after this. */
+const REWATCH_MS = 500;
 /** A heal that failed is tried again after this, doubling up to HEAL_MAX_BACKOFF_MS. */
 export const HEAL_BACKOFF_MS = 250;
 export const HEAL_MAX_BACKOFF_MS = 5_000;
@@ -81,6 +86,15 @@ interface LimitedKey {
   drained: Promise<void>;
   /** A heal asked for a write while a drain was ending: that drain schedules one more. */
   rewriteOwed: boolean;
+  /** Admissions asked of this key on this worker: sizes its blocks. */
+  readonly rate: AdmissionRate;
+  /** The maxConcurrent of the last admission that had one: tells a release whether it may be written lazily. */
+  maxConcurrent: number | undefined;
+  /** Tokens leased to this worker, spendable until `tokensUntil` (epoch ms). */
+  tokens: number;
+  tokensUntil: number;
+  /** The flush asks for a write of a share that lags, leased or not. */
+  flushDue: boolean;
 }
 
 /** When the limiter next checks its bucket and writes its shares again. */
@@ -109,6 +123,12 @@ export class KvCallLimiter implements CallLimiter {
   private state: 'open' | 'closing' | 'closed' | 'abandoned' = 'open';
   private readonly holds = new HeldSlots();
   private readonly healer: Healer = { due: false, running: false, timer: undefined, attempts: 0 };
+  private readonly flush: NodeJS.Timeout;
+  /** The watch of the bucket; while it is not delivering, nothing is admitted locally. */
+  private watcher: { stop(): void } | undefined;
+  private watchLive = false;
+  /** False from a disconnect to the next reconnect: a view of the KV is then no longer current. */
+  private connected = true;
 
   private constructor(
     private kv: KV,
@@ -122,6 +142,8 @@ export class KvCallLimiter implements CallLimiter {
   ) {
     this.leaseRefresh = setInterval(() => this.refreshLeases(), Math.max(1, Math.floor(leaseMs / 3)));
     this.leaseRefresh.unref();
+    this.flush = setInterval(() => this.flushShares(), FLUSH_MS);
+    this.flush.unref();
   }
 
   /**
@@ -140,6 +162,7 @@ export class KvCallLimiter implements CallLimiter {
     const settings: LimitsBucketSettings = { bucket, replicas };
     const { kv } = await openLimitsBucket(js, settings);
     const limiter = new KvCallLimiter(kv, js, settings, workerId, leaseMs, timeoutMs, options.now ?? Date.now, options.log);
+    await limiter.watch();
     void limiter.followConnection(nc);
     return limiter;
   }
@@ -153,6 +176,10 @@ export class KvCallLimiter implements CallLimiter {
       return Promise.resolve({ admitted: false, limit: 'unavailable', key: name });
     }
     const key = this.keyNamed(name);
+    key.rate.note();
+    if (request.maxConcurrent !== undefined) key.maxConcurrent = request.maxConcurrent;
+    const local = this.admitLocally(key, request);
+    if (local !== undefined) return Promise.resolve(local);
     return new Promise<Admission>((resolve) => {
       const pending: PendingAdmission = {
         limits: { maxConcurrent: request.maxConcurrent, maxPerSecond: request.maxPerSecond },
@@ -193,6 +220,8 @@ export class KvCallLimiter implements CallLimiter {
     if (this.state !== 'open') return;
     this.state = 'closing';
     clearInterval(this.leaseRefresh);
+    clearInterval(this.flush);
+    this.stopWatch();
     clearTimeout(this.healer.timer);
     this.holds.clear();
     const drains: Promise<void>[] = [];
@@ -218,6 +247,8 @@ export class KvCallLimiter implements CallLimiter {
     if (this.state === 'closed' || this.state === 'abandoned') return;
     this.state = 'abandoned';
     clearInterval(this.leaseRefresh);
+    clearInterval(this.flush);
+    this.stopWatch();
     clearTimeout(this.healer.timer);
     for (const key of this.keys.values()) this.refuseUnanswered(key);
   }
@@ -227,6 +258,7 @@ export class KvCallLimiter implements CallLimiter {
     if (key === undefined) {
       key = {
         name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(), rewriteOwed: false,
+        rate: new AdmissionRate(), maxConcurrent: undefined, tokens: 0, tokensUntil: 0, flushDue: false,
       };
       this.keys.set(name, key);
     }
@@ -236,7 +268,91 @@ export class KvCallLimiter implements CallLimiter {
   private releaseSlot(key: LimitedKey): void {
     if (this.state !== 'open' || key.held === 0) return;
     key.held -= 1;
-    this.schedule(key);
+    // far from the limit the flush (or the block filling up) writes it; near it, at once, so
+    // that another worker waiting for a slot gets it
+    if (!this.leased(key)) this.schedule(key);
+  }
+
+  /**
+   * Leased limits (limit-lease.ts): admits `request` from what this worker knows, with no write,
+   * when the key is far from its limits and the view is live; undefined sends it to a write.
+   */
+  private admitLocally(key: LimitedKey, request: LimitRequest): Admission | undefined {
+    if (key.unanswered.length > 0 || !this.viewIsCurrent(key)) return undefined;
+    const now = this.now();
+    const { maxConcurrent, maxPerSecond } = request;
+    if (maxConcurrent !== undefined && !roomToAdmitLocally(key.seen?.value, this.workerId, now, key.held, maxConcurrent)) return undefined;
+    if (maxPerSecond !== undefined) {
+      if (key.tokens < 1 || key.tokensUntil <= now) return undefined;
+      key.tokens -= 1;
+    }
+    if (maxConcurrent === undefined) return UNLIMITED;
+    key.held += 1;
+    if (!this.leased(key)) this.schedule(key);
+    return this.holds.grant(key.name, () => this.releaseSlot(key));
+  }
+
+  /** Whether this worker's cached view of `key` is kept current by the watch and its own writes. */
+  private viewIsCurrent(key: LimitedKey): boolean {
+    return this.state === 'open' && this.connected && this.watchLive && !this.healer.due && !this.healer.running && key.seen !== undefined && key.written !== 'unknown';
+  }
+
+  /** Whether `key`'s share may lag what this worker holds now (far from the limit, within a block). */
+  private leased(key: LimitedKey): boolean {
+    if (key.maxConcurrent === undefined || !this.viewIsCurrent(key) || key.written === 'unknown') return false;
+    return Math.abs(key.held - key.written) < slotBlock(key.rate.perSecond) &&
+      roomToAdmitLocally(key.seen?.value, this.workerId, this.now(), key.held, key.maxConcurrent);
+  }
+
+  /** Every FLUSH_MS: block sizes follow the rate, and shares that lag what is held are written. */
+  private flushShares(): void {
+    for (const key of this.keys.values()) {
+      key.rate.tick(FLUSH_MS);
+      if (key.written !== 'unknown' && key.written !== key.held) {
+        key.flushDue = true;
+        this.schedule(key);
+      }
+    }
+  }
+
+  /** Follows every key of the bucket, so that local admissions count the other workers' latest shares. */
+  private async watch(): Promise<void> {
+    const watcher = await this.kv.watch({ key: '>' });
+    this.watcher = watcher;
+    this.watchLive = true;
+    void (async () => {
+      for await (const entry of watcher) this.observe(entry);
+    })()
+      .catch((err: unknown) => this.log?.warn({ err }, 'call limits watch failed'))
+      .finally(() => {
+        if (this.watcher !== watcher) return;
+        this.watchLive = false;
+        this.watcher = undefined;
+        if (this.state === 'open') {
+          setTimeout(() => {
+            if (this.state === 'open' && this.watcher === undefined) this.watch().catch(() => this.heal('kv-failed'));
+          }, REWATCH_MS).unref();
+        }
+      });
+  }
+
+  private stopWatch(): void {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    this.watchLive = false;
+    watcher?.stop();
+  }
+
+  /** A value another worker (or this one) wrote: the newest revision is kept as the key's view. */
+  private observe(entry: KvWatchEntry): void {
+    const key = this.keys.get(entry.key);
+    if (key === undefined || (key.seen !== undefined && entry.revision <= key.seen.revision)) return;
+    try {
+      key.seen = { value: entry.operation === 'PUT' ? decodeLimitValue(entry.value) : undefined, revision: entry.revision };
+    } catch {
+      // someone else's value: the next write reads it and refuses as before
+      key.seen = undefined;
+    }
   }
 
   private refreshLeases(): void {
@@ -267,7 +383,8 @@ export class KvCallLimiter implements CallLimiter {
         if (this.state === 'abandoned' || this.state === 'closed') return;
         key.unanswered = key.unanswered.filter((pending) => pending.state === 'queued' || pending.state === 'deciding');
         const batch = key.unanswered.filter((pending) => pending.state === 'queued');
-        if (batch.length === 0 && !needsWrite(key)) return;
+        // a leased share that lags within its block waits for the block or the flush
+        if (batch.length === 0 && (!needsWrite(key) || (!key.flushDue && !key.leaseRefreshDue && this.leased(key)))) return;
         for (const pending of batch) pending.state = 'deciding';
         const wrote = await this.write(key, batch);
         // With the KV failing, stop here instead of spinning; the next admission, release or
@@ -301,12 +418,14 @@ export class KvCallLimiter implements CallLimiter {
             : { value: entry.operation === 'PUT' ? decodeLimitValue(entry.value) : undefined, revision: entry.revision };
         }
         const { value: current, revision } = key.seen;
+        const now = this.now();
         const decision = decideLimits({
-          current, now: this.now(), workerId: this.workerId, held: key.held, leaseMs: this.leaseMs,
-          requests: deciding.map((pending) => pending.limits),
+          current, now, workerId: this.workerId, held: key.held, leaseMs: this.leaseMs,
+          requests: deciding.map((pending) => pending.limits), leaseTokens: this.tokensWanted(key, deciding, now),
         });
         const leaseRefreshWasDue = key.leaseRefreshDue;
         key.leaseRefreshDue = false;
+        key.flushDue = false;
         const data = encodeLimitValue(decision.value);
         let written: number;
         try {
@@ -320,6 +439,10 @@ export class KvCallLimiter implements CallLimiter {
         }
         key.seen = { value: decision.value, revision: written };
         key.written = decision.held;
+        if (decision.leased > 0) {
+          key.tokens = (key.tokensUntil > now ? key.tokens : 0) + decision.leased;
+          key.tokensUntil = now + TOKEN_LEASE_MS;
+        }
         this.healer.attempts = 0;
         decision.verdicts.forEach((verdict, i) => {
           const pending = deciding[i];
@@ -340,12 +463,24 @@ export class KvCallLimiter implements CallLimiter {
     }
   }
 
+  /** The tokens to lease at this write: a block for the rate the batch asks, less what is still leased. */
+  private tokensWanted(key: LimitedKey, deciding: readonly PendingAdmission[], now: number): { perSecond: number; want: number } | undefined {
+    const perSecond = deciding.findLast((pending) => pending.limits.maxPerSecond !== undefined)?.limits.maxPerSecond;
+    if (perSecond === undefined) return undefined;
+    const still = key.tokensUntil > now ? key.tokens : 0;
+    return { perSecond, want: Math.max(0, tokenBlock(key.rate.perSecond, perSecond) - still) };
+  }
+
   /** Heals after every reconnect: the server may have come back on an empty store, and our leases may have lapsed. */
   private async followConnection(nc: NatsConnection): Promise<void> {
     try {
       for await (const status of nc.status()) {
         if (this.state !== 'open') return;
-        if (status.type === 'reconnect') this.heal('reconnect');
+        if (status.type === 'disconnect') this.connected = false;
+        if (status.type === 'reconnect') {
+          this.connected = true;
+          this.heal('reconnect');
+        }
       }
     } catch (err) {
       this.log?.error({ err }, 'call limiter stopped following the NATS connection');
@@ -386,7 +521,11 @@ export class KvCallLimiter implements CallLimiter {
     try {
       const { kv, created } = await openLimitsBucket(this.js, this.settings);
       if (this.state !== 'open') return;
-      this.kv = kv;
+      if (this.kv !== kv || this.watcher === undefined) {
+        this.kv = kv;
+        this.stopWatch();
+        await this.watch();
+      }
       if (created) this.log?.warn({ bucket: this.settings.bucket }, 'call limits bucket was missing: recreated it, writing this worker\'s shares again');
       this.rewriteShares();
     } catch (err) {

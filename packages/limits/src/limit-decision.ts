@@ -31,6 +31,11 @@ export interface LimitDecisionInput {
   readonly leaseMs: number;
   /** Admissions in arrival order: earlier ones get the slots and tokens first. */
   readonly requests: readonly Limits[];
+  /**
+   * Tokens this worker takes from the bucket for itself after the requests, to admit later calls
+   * without a write (leased limits, limit-lease.ts); as many as the bucket has, up to `want`.
+   */
+  readonly leaseTokens?: { readonly perSecond: number; readonly want: number };
 }
 
 export interface LimitDecision {
@@ -40,6 +45,8 @@ export interface LimitDecision {
   readonly verdicts: readonly Verdict[];
   /** This worker's count in `value`: `held` plus the slots admitted now. */
   readonly held: number;
+  /** Tokens taken for `leaseTokens` (0 without it). */
+  readonly leased: number;
 }
 
 // Refill is fractional (0.1 tokens per 10 ms at 10/s), so sums like 0.3 + 0.7 may fall a hair
@@ -78,11 +85,19 @@ export function decideLimits(input: LimitDecisionInput): LimitDecision {
     verdicts.push({ admitted: true, slot: wantsSlot });
   }
 
+  let leased = 0;
+  const lease = input.leaseTokens;
+  if (lease !== undefined && lease.want > 0) {
+    bucket = refilled(bucket, lease.perSecond, now);
+    leased = Math.min(lease.want, Math.floor(bucket.t + TOKEN_EPSILON));
+    bucket = { t: Math.max(0, bucket.t - leased), at: bucket.at };
+  }
+
   // A worker holding nothing has no share: `close()` and the last release remove it.
   if (held > 0) shares.push([workerId, { c: held, l: now + leaseMs }]);
   shares.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const value: LimitValue = bucket === undefined ? { w: Object.fromEntries(shares) } : { w: Object.fromEntries(shares), b: bucket };
-  return { value, verdicts, held };
+  return { value, verdicts, held, leased };
 }
 
 /**
