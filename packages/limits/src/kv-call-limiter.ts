@@ -21,20 +21,20 @@
 // (a bucket deleted while it was idle) writes its shares back at its next lease refresh.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import type { KV, KvWatchEntry } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
 import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
 import { openLimitsBucket, type LimitsBucketSettings } from './limits-bucket.js';
 import { decideLimits, type Limits } from './limit-decision.js';
 import { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue } from './limit-value.js';
-import { AdmissionRate, FLUSH_MS, roomToAdmitLocally, slotBlock, TOKEN_LEASE_MS, tokenBlock } from './limit-lease.js';
+import { FLUSH_MS, roomToAdmitLocally, slotBlock, TOKEN_LEASE_MS, tokenBlock } from './limit-lease.js';
+import { needsWrite, newLimitedKey, type LimitedKey, type PendingAdmission } from './limited-key.js';
+import { LimitsWatch } from './limits-watch.js';
 
 export const DEFAULT_LIMITS_BUCKET = 'sb-limits';
 export const DEFAULT_LEASE_MS = 15_000;
 export const DEFAULT_LIMIT_TIMEOUT_MS = 1_000;
-/** A watch of the bucket that ended is started again after this. */
-const REWATCH_MS = 500;
 /** A heal that failed is tried again after this, doubling up to HEAL_MAX_BACKOFF_MS. */
 export const HEAL_BACKOFF_MS = 250;
 export const HEAL_MAX_BACKOFF_MS = 5_000;
@@ -54,49 +54,6 @@ export interface KvCallLimiterOptions {
   readonly log?: Logger;
 }
 
-/** An admission waiting for its key's next write. */
-interface PendingAdmission {
-  readonly limits: Limits;
-  /**
-   * queued: waiting for the next write; deciding: part of the write in flight (its slot, if
-   * admitted, is already in the value being written); timed-out: answered `unavailable` while
-   * queued or deciding; answered: given its verdict.
-   */
-  state: 'queued' | 'deciding' | 'timed-out' | 'answered';
-  readonly resolve: (admission: Admission) => void;
-  readonly deadline: NodeJS.Timeout;
-}
-
-/** What this worker knows and owes for one key. */
-interface LimitedKey {
-  readonly name: string;
-  /** Slots held by this worker's admitted calls that have not been released. */
-  held: number;
-  /** Our share as the KV has it, as far as we know; `unknown` after a failed write. */
-  written: number | 'unknown';
-  /** The value and revision last read or written (revision 0: no such key); undefined: must read. */
-  seen: { readonly value: LimitValue | undefined; readonly revision: number } | undefined;
-  /** A lease refresh is owed even if the count did not change. */
-  leaseRefreshDue: boolean;
-  /** Admissions not answered yet, queued or deciding, in arrival order. */
-  unanswered: PendingAdmission[];
-  /** idle: nothing to do; scheduled: a drain starts on the next turn; draining: writes in progress. */
-  writer: 'idle' | 'scheduled' | 'draining';
-  /** Settles when the current drain ends. */
-  drained: Promise<void>;
-  /** A heal asked for a write while a drain was ending: that drain schedules one more. */
-  rewriteOwed: boolean;
-  /** Admissions asked of this key on this worker: sizes its blocks. */
-  readonly rate: AdmissionRate;
-  /** The maxConcurrent of the last admission that had one: tells a release whether it may be written lazily. */
-  maxConcurrent: number | undefined;
-  /** Tokens leased to this worker, spendable until `tokensUntil` (epoch ms). */
-  tokens: number;
-  tokensUntil: number;
-  /** The flush asks for a write of a share that lags, leased or not. */
-  flushDue: boolean;
-}
-
 /** When the limiter next checks its bucket and writes its shares again. */
 interface Healer {
   /** A heal is asked for (again). */
@@ -107,8 +64,6 @@ interface Healer {
   /** Heals since the last successful write: the back-off's exponent. */
   attempts: number;
 }
-
-const needsWrite = (key: LimitedKey): boolean => key.leaseRefreshDue || key.written !== key.held;
 
 const isWrongRevision = (err: unknown): boolean =>
   err instanceof JetStreamApiError &&
@@ -125,8 +80,7 @@ export class KvCallLimiter implements CallLimiter {
   private readonly healer: Healer = { due: false, running: false, timer: undefined, attempts: 0 };
   private readonly flush: NodeJS.Timeout;
   /** The watch of the bucket; while it is not delivering, nothing is admitted locally. */
-  private watcher: { stop(): void } | undefined;
-  private watchLive = false;
+  private readonly watch: LimitsWatch;
   /** False from a disconnect to the next reconnect: a view of the KV is then no longer current. */
   private connected = true;
 
@@ -144,6 +98,7 @@ export class KvCallLimiter implements CallLimiter {
     this.leaseRefresh.unref();
     this.flush = setInterval(() => this.flushShares(), FLUSH_MS);
     this.flush.unref();
+    this.watch = new LimitsWatch((name, revision, value) => this.observe(name, revision, value), () => this.heal('kv-failed'), log);
   }
 
   /**
@@ -162,7 +117,7 @@ export class KvCallLimiter implements CallLimiter {
     const settings: LimitsBucketSettings = { bucket, replicas };
     const { kv } = await openLimitsBucket(js, settings);
     const limiter = new KvCallLimiter(kv, js, settings, workerId, leaseMs, timeoutMs, options.now ?? Date.now, options.log);
-    await limiter.watch();
+    await limiter.watch.start(kv);
     void limiter.followConnection(nc);
     return limiter;
   }
@@ -221,7 +176,7 @@ export class KvCallLimiter implements CallLimiter {
     this.state = 'closing';
     clearInterval(this.leaseRefresh);
     clearInterval(this.flush);
-    this.stopWatch();
+    this.watch.stop();
     clearTimeout(this.healer.timer);
     this.holds.clear();
     const drains: Promise<void>[] = [];
@@ -248,7 +203,7 @@ export class KvCallLimiter implements CallLimiter {
     this.state = 'abandoned';
     clearInterval(this.leaseRefresh);
     clearInterval(this.flush);
-    this.stopWatch();
+    this.watch.stop();
     clearTimeout(this.healer.timer);
     for (const key of this.keys.values()) this.refuseUnanswered(key);
   }
@@ -256,10 +211,7 @@ export class KvCallLimiter implements CallLimiter {
   private keyNamed(name: string): LimitedKey {
     let key = this.keys.get(name);
     if (key === undefined) {
-      key = {
-        name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(), rewriteOwed: false,
-        rate: new AdmissionRate(), maxConcurrent: undefined, tokens: 0, tokensUntil: 0, flushDue: false,
-      };
+      key = newLimitedKey(name);
       this.keys.set(name, key);
     }
     return key;
@@ -294,7 +246,7 @@ export class KvCallLimiter implements CallLimiter {
 
   /** Whether this worker's cached view of `key` is kept current by the watch and its own writes. */
   private viewIsCurrent(key: LimitedKey): boolean {
-    return this.state === 'open' && this.connected && this.watchLive && !this.healer.due && !this.healer.running && key.seen !== undefined && key.written !== 'unknown';
+    return this.state === 'open' && this.connected && this.watch.live && !this.healer.due && !this.healer.running && key.seen !== undefined && key.written !== 'unknown';
   }
 
   /** Whether `key`'s share may lag what this worker holds now (far from the limit, within a block). */
@@ -315,44 +267,12 @@ export class KvCallLimiter implements CallLimiter {
     }
   }
 
-  /** Follows every key of the bucket, so that local admissions count the other workers' latest shares. */
-  private async watch(): Promise<void> {
-    const watcher = await this.kv.watch({ key: '>' });
-    this.watcher = watcher;
-    this.watchLive = true;
-    void (async () => {
-      for await (const entry of watcher) this.observe(entry);
-    })()
-      .catch((err: unknown) => this.log?.warn({ err }, 'call limits watch failed'))
-      .finally(() => {
-        if (this.watcher !== watcher) return;
-        this.watchLive = false;
-        this.watcher = undefined;
-        if (this.state === 'open') {
-          setTimeout(() => {
-            if (this.state === 'open' && this.watcher === undefined) this.watch().catch(() => this.heal('kv-failed'));
-          }, REWATCH_MS).unref();
-        }
-      });
-  }
-
-  private stopWatch(): void {
-    const watcher = this.watcher;
-    this.watcher = undefined;
-    this.watchLive = false;
-    watcher?.stop();
-  }
-
   /** A value another worker (or this one) wrote: the newest revision is kept as the key's view. */
-  private observe(entry: KvWatchEntry): void {
-    const key = this.keys.get(entry.key);
-    if (key === undefined || (key.seen !== undefined && entry.revision <= key.seen.revision)) return;
-    try {
-      key.seen = { value: entry.operation === 'PUT' ? decodeLimitValue(entry.value) : undefined, revision: entry.revision };
-    } catch {
-      // someone else's value: the next write reads it and refuses as before
-      key.seen = undefined;
-    }
+  private observe(name: string, revision: number, value: LimitValue | undefined | 'unreadable'): void {
+    const key = this.keys.get(name);
+    if (key === undefined || (key.seen !== undefined && revision <= key.seen.revision)) return;
+    // someone else's value: the next write reads it and refuses as before
+    key.seen = value === 'unreadable' ? undefined : { value, revision };
   }
 
   private refreshLeases(): void {
@@ -521,11 +441,8 @@ export class KvCallLimiter implements CallLimiter {
     try {
       const { kv, created } = await openLimitsBucket(this.js, this.settings);
       if (this.state !== 'open') return;
-      if (this.kv !== kv || this.watcher === undefined) {
-        this.kv = kv;
-        this.stopWatch();
-        await this.watch();
-      }
+      this.kv = kv;
+      await this.watch.start(kv);
       if (created) this.log?.warn({ bucket: this.settings.bucket }, 'call limits bucket was missing: recreated it, writing this worker\'s shares again');
       this.rewriteShares();
     } catch (err) {
