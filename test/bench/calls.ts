@@ -197,6 +197,10 @@ console.log(`${'cluster total'.padEnd(28)}${columns.map((c) => cell(c.c.cluster)
 console.log(`${'benchmark UAs (not in total)'.padEnd(28)}${columns.map((c) => cell(c.c.uas)).join('')}`);
 console.log(`${'calls answered'.padEnd(28)}${[full.answered, half.answered, full.answered + half.answered].map((count) => String(count).padStart(14)).join('')}`);
 
+// how the workers' limits were decided (a checkout before leased limits answers no `limits`)
+const limitActivity = (await workerStats()).map((w, i) => `w${i + 1} ${JSON.stringify((w as { limits?: unknown }).limits ?? 'n/a')}`).join('; ');
+row('limit admissions', limitActivity);
+
 const both = perCall(full, half);
 console.log(
   `summary: ${rate}/s offered, ${Math.round(full.answered / full.elapsed)} calls/s answered, ${full.failed + half.failed} failed` +

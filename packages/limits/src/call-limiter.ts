@@ -26,6 +26,16 @@ export type Admission =
    */
   | { readonly admitted: false; readonly limit: LimitName | 'unavailable'; readonly key: string };
 
+export interface LimitActivity {
+  /** Admitted from the worker's view and leased tokens, with no write. */
+  readonly admittedLocally: number;
+  /** Decided by a compare-and-set (admitted or refused). */
+  readonly decidedByWrite: number;
+  /** Compare-and-sets that succeeded, and those that lost to another worker's write. */
+  readonly writes: number;
+  readonly conflicts: number;
+}
+
 export interface CallLimiter {
   /** Never rejects. A request without limits is admitted at once, without I/O. */
   admit(request: LimitRequest): Promise<Admission>;
@@ -39,6 +49,8 @@ export interface CallLimiter {
   adopt(hold: LimitHold): LimitHold;
   /** Counts held by this worker per key (for stats). */
   held(): ReadonlyMap<string, number>;
+  /** How admissions were decided, for stats: locally (leased) or by a write, and the writes made. */
+  activity?(): LimitActivity;
   /** Writes this worker's entries to zero (bounded by timeoutMs) and stops the lease refresh. */
   close(): Promise<void>;
 }

@@ -24,7 +24,7 @@ import { jetstream, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstr
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from 'pino';
-import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
+import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type CallLimiter, type LimitActivity, type LimitHold, type LimitRequest } from './call-limiter.js';
 import { openLimitsBucket, type LimitsBucketSettings } from './limits-bucket.js';
 import { decideLimits, type Limits } from './limit-decision.js';
 import { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue } from './limit-value.js';
@@ -77,6 +77,7 @@ export class KvCallLimiter implements CallLimiter {
   /** open; closing: writing our shares to zero; closed; abandoned: stopped without a word, as in a crash. */
   private state: 'open' | 'closing' | 'closed' | 'abandoned' = 'open';
   private readonly holds = new HeldSlots();
+  private readonly counted = { admittedLocally: 0, decidedByWrite: 0, writes: 0, conflicts: 0 };
   private readonly healer: Healer = { due: false, running: false, timer: undefined, attempts: 0 };
   private readonly flush: NodeJS.Timeout;
   /** The watch of the bucket; while it is not delivering, nothing is admitted locally. */
@@ -134,7 +135,10 @@ export class KvCallLimiter implements CallLimiter {
     key.rate.note();
     if (request.maxConcurrent !== undefined) key.maxConcurrent = request.maxConcurrent;
     const local = this.admitLocally(key, request);
-    if (local !== undefined) return Promise.resolve(local);
+    if (local !== undefined) {
+      this.counted.admittedLocally++;
+      return Promise.resolve(local);
+    }
     return new Promise<Admission>((resolve) => {
       const pending: PendingAdmission = {
         limits: { maxConcurrent: request.maxConcurrent, maxPerSecond: request.maxPerSecond },
@@ -157,6 +161,10 @@ export class KvCallLimiter implements CallLimiter {
     const held = new Map<string, number>();
     for (const key of this.keys.values()) if (key.held > 0) held.set(key.name, key.held);
     return held;
+  }
+
+  activity(): LimitActivity {
+    return { ...this.counted };
   }
 
   release(hold: LimitHold): void {
@@ -353,12 +361,15 @@ export class KvCallLimiter implements CallLimiter {
         } catch (err) {
           key.leaseRefreshDue ||= leaseRefreshWasDue;
           if (!isWrongRevision(err)) throw err;
+          this.counted.conflicts++;
           // Another worker wrote since we looked: look again and decide again.
           key.seen = undefined;
           continue;
         }
         key.seen = { value: decision.value, revision: written };
         key.written = decision.held;
+        this.counted.writes++;
+        this.counted.decidedByWrite += deciding.length;
         if (decision.leased > 0) {
           key.tokens = (key.tokensUntil > now ? key.tokens : 0) + decision.leased;
           key.tokensUntil = now + TOKEN_LEASE_MS;

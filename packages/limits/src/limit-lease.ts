@@ -44,18 +44,21 @@ export class AdmissionRate {
   }
 }
 
-/** How far a worker's share may lag what it holds: about 50 ms of its admissions, 1 to MAX_SLOT_BLOCK. */
+/**
+ * How far a worker's share may lag what it holds: what it admits in a flush period (the flush
+ * writes it anyway), 1 to MAX_SLOT_BLOCK.
+ */
 export function slotBlock(perSecond: number): number {
-  return Math.min(MAX_SLOT_BLOCK, Math.max(1, Math.ceil(perSecond * 0.05)));
+  return Math.min(MAX_SLOT_BLOCK, Math.max(1, Math.ceil((perSecond * FLUSH_MS) / 1000)));
 }
 
 /**
- * Tokens to lease at a compare-and-set, beyond those the admissions spend: about 100 ms of this
+ * Tokens to lease at a compare-and-set, beyond those the admissions spend: a flush period of this
  * worker's admissions, at most maxPerSecond / 20; 0 (no lease: every admission a
  * compare-and-set) when that is under 2, as for small rates.
  */
 export function tokenBlock(perSecond: number, maxPerSecond: number): number {
-  const block = Math.min(Math.ceil(perSecond * 0.1), Math.floor(maxPerSecond / TOKEN_BLOCK_DIVISOR));
+  const block = Math.min(Math.ceil((perSecond * FLUSH_MS) / 1000), Math.floor(maxPerSecond / TOKEN_BLOCK_DIVISOR));
   return block >= 2 ? block : 0;
 }
 

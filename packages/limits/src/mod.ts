@@ -1,5 +1,5 @@
 // @switchboard/limits — cluster-wide call limits per trunk and carrier (concurrent calls, calls per second): the limiter interface, the pure decision, the JetStream KV and local limiters.
-export { admitFor, hasLimits, HeldSlots, limitReason, UNLIMITED, type Admission, type CallLimiter, type LimitHold, type LimitRequest } from './call-limiter.js';
+export { admitFor, hasLimits, HeldSlots, limitReason, UNLIMITED, type Admission, type CallLimiter, type LimitActivity, type LimitHold, type LimitRequest } from './call-limiter.js';
 export {
   DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET, KvCallLimiter, type KvCallLimiterOptions,
 } from './kv-call-limiter.js';

@@ -1,4 +1,4 @@
-import type { Admission, CallLimiter, LimitHold, LimitRequest } from '@switchboard/limits';
+import type { Admission, CallLimiter, LimitActivity, LimitHold, LimitRequest } from '@switchboard/limits';
 
 /**
  * The worker's call limiter: the cluster-wide one (JetStream KV) needs NATS, so the worker
@@ -27,6 +27,10 @@ export class WorkerCallLimiter implements CallLimiter {
 
   held(): ReadonlyMap<string, number> {
     return this.opened?.held() ?? new Map();
+  }
+
+  activity(): LimitActivity {
+    return this.opened?.activity?.() ?? { admittedLocally: 0, decidedByWrite: 0, writes: 0, conflicts: 0 };
   }
 
   async close(): Promise<void> {
