@@ -42,9 +42,13 @@ async function main(): Promise<void> {
   // a restarted server is answered ≤ ~0.5 s after it is back (the default wait is 2 s); the jitter
   // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
   const reconnect = { maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true };
+  // noAsyncTraces: nats.js otherwise makes an Error (a stack capture) up front for every request
+  // and subscription timeout — ~3 % of a worker's CPU under load (issue 17); our logs name the
+  // request that failed without its stack
+  const hotPath = { noAsyncTraces: true };
   const nc = await connect({
     servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
-    inboxPrefix: natsInboxPrefix('worker'), ...reconnect,
+    inboxPrefix: natsInboxPrefix('worker'), ...reconnect, ...hotPath,
   });
   nats = new ConnectionWatch(nc);
   // the validated config service writes sb-config as a user of its own, which nothing else in the worker holds a connection of

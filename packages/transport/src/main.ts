@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     user: config.nats.user,
     pass: config.nats.pass,
     inboxPrefix: natsInboxPrefix('transport'),
+    // no Error made up front for every request (a stack capture each, issue 17)
+    noAsyncTraces: true,
     maxReconnectAttempts: -1,
     // back within a second of NATS returning (the default waits 2 s); the jitter spreads the nodes' retries
     reconnectTimeWait: RECONNECT_WAIT_MS,
