@@ -79,6 +79,15 @@ describe('CdrSpool (the journal)', () => {
     return (await readdir(dir)).sort();
   }
 
+  it('refuses appends before open() has read what an earlier run left', async () => {
+    await writeFile(join(dir, 'journal-000000000001.cdr.jsonl'), `{"cdrJournal":1}\n${JSON.stringify(record('00000000'))}\n`);
+    const spool = new CdrSpool(dir);
+    await assert.rejects(spool.append([record('00000001')]), /not open/);
+    assert.deepEqual(ids(await spool.open()), ['00000000-0']);
+    await spool.append([record('00000001')]);
+    assert.deepEqual(await segments(), ['journal-000000000001.cdr.jsonl', 'journal-000000000002.cdr.jsonl']);
+  });
+
   it('a crash after the append, before any publish: the next run finds the records, in order', async () => {
     const crashed = new CdrSpool(dir);
     await crashed.open();

@@ -93,6 +93,8 @@ export class CdrSpool {
   private confirmationsDue = false;
   private writing = false;
   private written: Promise<void> = Promise.resolve();
+  /** Appends are refused before open(): a new segment could take the name of one it has not read yet. */
+  private opened = false;
   private closed = false;
 
   constructor(readonly dir: string, options: CdrSpoolOptions = {}) {
@@ -128,12 +130,13 @@ export class CdrSpool {
       this.segments.push(segment);
     }
     await this.deleteConfirmed();
+    this.opened = true;
     return pending;
   }
 
   /** Resolves once the records are durable on disk (written and fdatasynced with the group they joined). */
   append(records: readonly CallDetailRecord[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('the CDR spool is closed'));
+    if (!this.opened || this.closed) return Promise.reject(new Error(`the CDR spool is ${this.closed ? 'closed' : 'not open yet'}`));
     return new Promise((resolve, reject) => {
       this.appends.push({ records, resolve, reject });
       this.startWriting();
