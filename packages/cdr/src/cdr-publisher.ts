@@ -41,8 +41,8 @@ export interface CdrPublisherOptions {
  * Gets records into the CDR stream at least once, and — because each is published with its
  * id as the JetStream message id — stored once while retries stay within the stream's
  * duplicate window. A record is on disk (the spool's journal) before its first publish and is
- * marked confirmed there once the stream confirmed it; publishes that fail are retried with back-off for as long as
- * it takes, across restarts of NATS or of the worker.
+ * marked confirmed there once the stream confirmed it; publishes that fail are retried with
+ * back-off for as long as it takes, across restarts of NATS or of the worker.
  */
 export class CdrPublisher {
   private readonly queued: CallDetailRecord[] = [];
