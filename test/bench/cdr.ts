@@ -1,5 +1,5 @@
-// CDR benchmark: the path of a call's records after it ends — spool (one fsynced file per
-// batch) → JetStream stream SB_CDR (file storage, Nats-Msg-Id) → confirmed and unspooled —
+// CDR benchmark: the path of a call's records after it ends — spool (appended to its journal,
+// one fdatasync per group) → JetStream stream SB_CDR (file storage, Nats-Msg-Id) → confirmed —
 // and the NATS query that reads them back, against a real nats-server on this machine.
 // Prints records/s confirmed, emit→confirmed latency percentiles at a steady rate, and the
 // query's time for the last hour of records.

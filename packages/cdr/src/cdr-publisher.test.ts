@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { CallDetailRecord } from './call-detail-record.js';
 import { CdrPublisher, type PublishRecord } from './cdr-publisher.js';
-import { CdrSpool } from './cdr-spool.js';
+import { CdrSpool, parseSegment } from './cdr-spool.js';
 
 function record(callId: string, n = 0): CallDetailRecord {
   return {
@@ -46,24 +46,26 @@ describe('CdrPublisher', () => {
   beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), 'cdr-spool-'))));
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
-  it('a record is on disk before it is published, and gone from disk once the stream confirmed it', async () => {
+  it('a record is on disk before it is published, and marked confirmed there once the stream confirmed it', async () => {
     const stream = new FakeStream();
     let release!: () => void;
     stream.gate = new Promise((r) => (release = r));
-    const publisher = new CdrPublisher({ spool: new CdrSpool(dir), publish: stream.publish });
+    const publisher = new CdrPublisher({ spool: new CdrSpool(dir, { confirmDelayMs: 0 }), publish: stream.publish });
     await publisher.start();
     publisher.emit([record('0000000a'), record('0000000a', 1)]);
     await until(() => stream.attempts === 2, 'both publishes');
     const files = await readdir(dir);
     assert.equal(files.length, 1);
-    const onDisk = (await readFile(join(dir, files[0] ?? ''), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as CallDetailRecord).id);
-    assert.deepEqual(onDisk, ['0000000a-0', '0000000a-1']);
+    const onDisk = parseSegment(await readFile(join(dir, files[0] ?? ''), 'utf8'));
+    assert.deepEqual(onDisk.records.map((r) => r.id), ['0000000a-0', '0000000a-1']);
+    assert.deepEqual(onDisk.confirmations, []);
     release();
-    await until(async () => (await readdir(dir)).length === 0, 'the spool to empty');
+    await until(async () => parseSegment(await readFile(join(dir, files[0] ?? ''), 'utf8')).confirmations.length === 2, 'the confirmations in the journal');
     assert.equal(publisher.published, 2);
     assert.equal(publisher.pending, 0);
     assert.equal(stream.stored.get('0000000a-1')?.subject, 'sb.cdr.rec.acme.0000000a');
     await publisher.close();
+    assert.deepEqual(await new CdrSpool(dir).open(), [], 'nothing for a next run to publish');
   });
 
   it('retries with back-off while the stream is down, then stores every record once', async () => {
@@ -80,11 +82,11 @@ describe('CdrPublisher', () => {
     stream.down = false;
     await until(() => publisher.pending === 0, 'everything confirmed');
     assert.equal(stream.stored.size, 5);
-    assert.deepEqual((await readdir(dir)).filter((n) => !n.endsWith('.tmp')), []);
     await publisher.close();
+    assert.deepEqual(await new CdrSpool(dir).open(), []);
   });
 
-  it('only what failed stays spooled (a partial batch is rewritten)', async () => {
+  it('only what failed stays pending: a next run finds just that record', async () => {
     const stream = new FakeStream();
     const failing = new Set(['00000020-1']);
     const publish: PublishRecord = async (subject, data, id) => {
@@ -94,14 +96,9 @@ describe('CdrPublisher', () => {
     const publisher = new CdrPublisher({ spool: new CdrSpool(dir), publish, backoffMs: 10_000 });
     await publisher.start();
     publisher.emit([record('00000020'), record('00000020', 1), record('00000020', 2)]);
-    await until(() => stream.stored.size === 2, 'the two that succeed');
-    await until(async () => {
-      const files = await readdir(dir);
-      if (files.length !== 1 || files[0]?.endsWith('.tmp') === true) return false;
-      return (await readFile(join(dir, files[0] ?? ''), 'utf8')).trim().split('\n').length === 1;
-    }, 'the batch file to hold only the failed record');
-    assert.equal(publisher.pending, 1);
+    await until(() => stream.stored.size === 2 && publisher.pending === 1, 'the two that succeed');
     await publisher.close();
+    assert.deepEqual((await new CdrSpool(dir).open()).map((r) => r.id), ['00000020-1']);
   });
 
   it('a new run publishes what the last one left in its spool; a record that got through before is answered as a duplicate', async () => {
@@ -112,6 +109,8 @@ describe('CdrPublisher', () => {
     first.emit([record('00000030'), record('00000031')]);
     await until(() => stream.attempts === 2, 'the failed publishes');
     await first.close(100);
+    const firstRun = await readdir(dir);
+    assert.equal(firstRun.length, 1);
     // the stream had in fact stored one of them before the connection dropped
     stream.stored.set('00000030-0', { subject: 'sb.cdr.rec.acme.00000030', record: record('00000030') });
     stream.down = false;
@@ -120,21 +119,25 @@ describe('CdrPublisher', () => {
     await until(() => second.pending === 0 && second.published === 2, 'the leftovers published');
     assert.equal(second.duplicates, 1);
     assert.equal(stream.stored.size, 2);
-    assert.equal(existsSync(dir), true);
-    assert.deepEqual(await readdir(dir), []);
     await second.close();
+    assert.equal(existsSync(dir), true);
+    // the first run's segment is deleted once both are confirmed; the second's holds the confirmations
+    const left = await readdir(dir);
+    assert.equal(left.length, 1);
+    assert.ok(!firstRun.includes(left[0] ?? ''));
+    assert.deepEqual(parseSegment(await readFile(join(dir, left[0] ?? ''), 'utf8')).confirmations.sort(), ['00000030-0', '00000031-0']);
   });
 
-  it('counts records as pending while their batch is being written, and keeps them when the disk refuses', async () => {
+  it('counts records as pending while the spool makes them durable, and keeps them when the disk refuses', async () => {
     const stream = new FakeStream();
     let failWrites = 1;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     class SlowSpool extends CdrSpool {
-      override async write(records: CallDetailRecord[]) {
+      override async append(records: readonly CallDetailRecord[]) {
         await gate;
         if (failWrites-- > 0) throw new Error('ENOSPC');
-        return super.write(records);
+        return super.append(records);
       }
     }
     const errors: unknown[] = [];
@@ -150,7 +153,7 @@ describe('CdrPublisher', () => {
     await publisher.close();
   });
 
-  it('a batch whose rename into place a crash interrupted is adopted; a rewrite\'s leftover is dropped', async () => {
+  it('the spool before the journal: its batch files are published, a crash-left .tmp adopted, each record once', async () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, '000000000000001-000000001.cdr.jsonl.tmp'), JSON.stringify(record('00000050')) + '\n');
     await writeFile(join(dir, '000000000000002-000000002.cdr.jsonl'), JSON.stringify(record('00000051')) + '\n' + JSON.stringify(record('00000052')) + '\n');
@@ -160,7 +163,9 @@ describe('CdrPublisher', () => {
     await publisher.start();
     await until(() => publisher.pending === 0 && stream.stored.size === 3, 'the three records');
     assert.deepEqual([...stream.stored.keys()].sort(), ['00000050-0', '00000051-0', '00000052-0']);
-    assert.deepEqual(await readdir(dir), []);
+    assert.equal(publisher.published, 3, 'the .tmp\'s copy of a record in its batch file is not published again');
     await publisher.close();
+    assert.deepEqual((await readdir(dir)).filter((n) => !n.startsWith('journal-')), [], 'the old files are deleted once confirmed');
+    assert.deepEqual(await new CdrSpool(dir).open(), []);
   });
 });

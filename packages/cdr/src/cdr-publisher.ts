@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Subjects } from '@switchboard/wire';
 import type { CallDetailRecord } from './call-detail-record.js';
-import type { CdrSpool, SpoolBatch } from './cdr-spool.js';
+import type { CdrSpool } from './cdr-spool.js';
 import { isStreamMissing } from './cdr-stream.js';
 
 /** What the publisher needs of JetStream (a fake in unit tests). */
@@ -13,6 +13,15 @@ export function jetStreamPublish(js: JetStreamClient, timeoutMs: number): Publis
     return { duplicate: ack.duplicate };
   };
 }
+
+/** Records published together: one spool append's, or a slice of what an earlier run left. */
+interface PublishBatch {
+  /** Not yet confirmed by the stream. */
+  records: CallDetailRecord[];
+}
+
+/** What an earlier run left is published in batches of this many, one batch at a time. */
+const LEFTOVER_BATCH_SIZE = 100;
 
 export interface CdrPublisherOptions {
   spool: CdrSpool;
@@ -31,17 +40,17 @@ export interface CdrPublisherOptions {
 /**
  * Gets records into the CDR stream at least once, and — because each is published with its
  * id as the JetStream message id — stored once while retries stay within the stream's
- * duplicate window. A record is on disk (the spool) before its first publish and stays there
- * until the stream confirmed it; publishes that fail are retried with back-off for as long as
- * it takes, across restarts of NATS or of the worker.
+ * duplicate window. A record is on disk (the spool's journal) before its first publish and is
+ * marked confirmed there once the stream confirmed it; publishes that fail are retried with
+ * back-off for as long as it takes, across restarts of NATS or of the worker.
  */
 export class CdrPublisher {
   private readonly queued: CallDetailRecord[] = [];
-  private readonly unsettled = new Set<SpoolBatch>();
-  /** Batches being published: a retry round skips them (one publish of a batch at a time, one writer of its file). */
-  private readonly publishing = new Set<SpoolBatch>();
+  private readonly unsettled = new Set<PublishBatch>();
+  /** Batches being published: a retry round skips them (one publish of a batch at a time). */
+  private readonly publishing = new Set<PublishBatch>();
   private flushScheduled = false;
-  /** Records taken from the queue whose batch file is being written. */
+  /** Records taken from the queue that the spool is making durable. */
   private spooling = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
@@ -57,7 +66,8 @@ export class CdrPublisher {
 
   /** Loads what an earlier run left in the spool and publishes it. */
   async start(): Promise<void> {
-    for (const batch of await this.options.spool.open()) this.unsettled.add(batch);
+    const left = await this.options.spool.open();
+    for (let i = 0; i < left.length; i += LEFTOVER_BATCH_SIZE) this.unsettled.add({ records: left.slice(i, i + LEFTOVER_BATCH_SIZE) });
     if (this.unsettled.size > 0) this.track(this.retry());
   }
 
@@ -89,14 +99,17 @@ export class CdrPublisher {
     return n;
   }
 
-  /** Waits (at most `timeoutMs`) for publishes in flight; whatever is unconfirmed stays in the spool. */
+  /**
+   * Waits (at most `timeoutMs`) for publishes in flight, then closes the spool (its last
+   * confirmations written); whatever is unconfirmed stays in the spool.
+   */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.queued.length > 0) this.track(this.flush());
     this.closed = true;
     clearTimeout(this.retryTimer);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.inFlight]),
+      Promise.allSettled([...this.inFlight]).then(() => this.options.spool.close()),
       new Promise((r) => (timer = setTimeout(r, timeoutMs))),
     ]);
     clearTimeout(timer);
@@ -111,9 +124,8 @@ export class CdrPublisher {
     const records = this.queued.splice(0);
     if (records.length === 0) return;
     this.spooling += records.length;
-    let batch: SpoolBatch;
     try {
-      batch = await this.options.spool.write(records);
+      await this.options.spool.append(records);
     } catch (error) {
       // the disk refused: keep them queued (in memory) and try again after the back-off
       this.queued.unshift(...records);
@@ -122,12 +134,13 @@ export class CdrPublisher {
     } finally {
       this.spooling -= records.length;
     }
+    const batch: PublishBatch = { records };
     this.unsettled.add(batch);
     if (this.retryTimer === undefined) await this.publishBatch(batch);
   }
 
   /** Publishes every record of a batch; what failed stays spooled and is retried later. */
-  private async publishBatch(batch: SpoolBatch): Promise<boolean> {
+  private async publishBatch(batch: PublishBatch): Promise<boolean> {
     if (this.publishing.has(batch)) return true;
     this.publishing.add(batch);
     try {
@@ -137,10 +150,11 @@ export class CdrPublisher {
     }
   }
 
-  private async publishOnce(batch: SpoolBatch): Promise<boolean> {
+  private async publishOnce(batch: PublishBatch): Promise<boolean> {
     const results = await Promise.allSettled(batch.records.map((r) =>
       this.options.publish(Subjects.cdrRecord(r.trunk, r.callId), Buffer.from(JSON.stringify(r)), r.id)));
     const remaining: CallDetailRecord[] = [];
+    const confirmed: string[] = [];
     let firstError: unknown;
     results.forEach((result, i) => {
       const record = batch.records[i];
@@ -148,18 +162,15 @@ export class CdrPublisher {
       if (result.status === 'fulfilled') {
         this.published++;
         if (result.value.duplicate) this.duplicates++;
+        confirmed.push(record.id);
       } else {
         remaining.push(record);
         firstError ??= result.reason;
         this.streamMissing ||= isStreamMissing(result.reason);
       }
     });
-    try {
-      await this.options.spool.settle(batch, remaining);
-    } catch (error) {
-      // the file still holds every record of the batch (a rewrite is renamed into place): only duplicates at risk
-      this.options.onError?.(error, this.pending);
-    }
+    this.options.spool.confirm(confirmed);
+    batch.records = remaining;
     if (remaining.length === 0) {
       this.unsettled.delete(batch);
       return true;
