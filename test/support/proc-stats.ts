@@ -1,0 +1,42 @@
+// What the kernel counts for benchmarks: a process's CPU time, the machine's UDP counters and
+// one UDP socket's drops (Linux /proc).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second: the unit of /proc/<pid>/stat's CPU times. */
+export const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * CPU ms (user + system) of a running process, every thread counted: fields 14 and 15 of
+ * /proc/<pid>/stat (proc(5)); /proc/<pid>/schedstat would give nanoseconds but only for the
+ * main thread.
+ */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces and parentheses: count fields after its last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** The `Udp:` counters of /proc/net/snmp by name (InErrors, RcvbufErrors…): the whole network namespace. */
+export function udpCounters(): Record<string, number> {
+  const rows = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = rows[0]?.split(/\s+/).slice(1) ?? [];
+  const values = rows[1]?.split(/\s+/).slice(1) ?? [];
+  return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]));
+}
+
+/**
+ * Datagrams the kernel dropped on the IPv4 UDP sockets bound to `port` (the last column of
+ * /proc/net/udp, counted over the socket's life); undefined when no socket has that port.
+ */
+export function udpSocketDrops(port: number): number | undefined {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let drops: number | undefined;
+  for (const row of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = row.trim().split(/\s+/);
+    if (f[1]?.endsWith(`:${hexPort}`) !== true) continue;
+    drops = (drops ?? 0) + Number(f[f.length - 1]);
+  }
+  return drops;
+}
