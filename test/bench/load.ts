@@ -26,7 +26,7 @@ import { AdminClient } from '@switchboard/admin';
 import { startNatsServer, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
 import { engineRoot, oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
-import { clockTicks, cpuMs, udpCounters, udpSocketDrops } from '../support/proc-stats.js';
+import { clockTicks, cpuMs, machineCpuMs, udpCounters, udpSocketDrops } from '../support/proc-stats.js';
 import { childrenCpuTicks, readFinalStats, readInviteTimes, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
 
 interface Step {
@@ -161,6 +161,11 @@ interface StepResult {
   heapBytesPerCall: number;
   callsLeft: number;
   udp: { rcvbufErrors: number; inErrors: number; transportSocket: number; carrierSocket: number; pbxSocket: number };
+  /**
+   * The machine over the step: its wall time, the share of its CPUs busy, and the cores (on
+   * average) that processes outside this benchmark kept busy: other work on a shared machine.
+   */
+  machine: { wallS: number; busyShare: number; othersCores: number; stealCores: number };
   sippExit: number | null;
 }
 
@@ -176,12 +181,18 @@ async function drive(rate: number, stepSeconds: number, name: string, limits: bo
   const socketsBefore = { transport: udpSocketDrops(transport.udpPort) ?? 0, carrier: udpSocketDrops(carrierPort) ?? 0 };
   const cpuBefore = measured.map((m) => cpuMs(m.pid));
   const carrierCpuBefore = cpuMs(pidOf(carrier));
+  const machineBefore = machineCpuMs();
+  const ownBefore = process.cpuUsage();
+  const startedAt = performance.now();
   const step = startPbxStep({ target: { host: '127.0.0.1', port: transport.udpPort }, localPort: pbxPort, rate, seconds: stepSeconds, number: '+14155550100', dir, name, ...(sippCpus === undefined ? {} : { cpus: sippCpus }) });
   // the PBX's socket closes with SIPp: its drop count is read while it runs
   let pbxDrops = 0;
   const sampler = setInterval(() => (pbxDrops = Math.max(pbxDrops, udpSocketDrops(pbxPort) ?? 0)), 250);
   const exit = await step.proc.exited;
   clearInterval(sampler);
+  const wallMs = performance.now() - startedAt;
+  const machineAfter = machineCpuMs();
+  const own = process.cpuUsage(ownBefore);
   const cpu = measured.map((m, i) => cpuMs(m.pid) - (cpuBefore[i] ?? NaN));
   const carrierCpu = cpuMs(pidOf(carrier)) - carrierCpuBefore;
   const pbxCpu = ((childrenCpuTicks(step.proc) ?? NaN) * 1000) / clockTicks;
@@ -211,6 +222,12 @@ async function drive(rate: number, stepSeconds: number, name: string, limits: bo
       rcvbufErrors: (udpAfter.RcvbufErrors ?? 0) - (udpBefore.RcvbufErrors ?? 0), inErrors: (udpAfter.InErrors ?? 0) - (udpBefore.InErrors ?? 0),
       transportSocket: socketsAfter.transport - socketsBefore.transport, carrierSocket: socketsAfter.carrier - socketsBefore.carrier, pbxSocket: pbxDrops,
     },
+    machine: {
+      wallS: wallMs / 1000,
+      busyShare: (machineAfter.busy - machineBefore.busy) / (machineAfter.busy - machineBefore.busy + machineAfter.idle - machineBefore.idle),
+      othersCores: (machineAfter.busy - machineBefore.busy - cpu.reduce((s, v) => s + v, 0) - carrierCpu - pbxCpu - (own.user + own.system) / 1000) / wallMs,
+      stealCores: (machineAfter.steal - machineBefore.steal) / wallMs,
+    },
     sippExit: exit,
   };
   if (result.failed > 0 || exit !== 0) stepFailures++;
@@ -239,6 +256,7 @@ function printStep(r: StepResult, index: number): void {
   console.log(`  CPU ms per answered call (user+system, /proc/<pid>/stat in ${(1000 / clockTicks).toFixed(0)} ms ticks, SIPp's start to its exit):`);
   for (const [name, v] of Object.entries(r.cpuMsPerCall)) row(`  ${name}${name.startsWith('sipp') ? ' (not in total)' : ''}`, v.toFixed(3));
   row('worker heap after the step', `${r.heapBytesPerCall >= 0 ? '+' : ''}${Math.round(r.heapBytesPerCall)} bytes per answered call (after a GC; the calls ended, their transactions still in their timers)${r.callsLeft === 0 ? '' : `; ${r.callsLeft} calls still up`}`);
+  row('the machine in the step', `${r.machine.wallS.toFixed(1)} s, CPUs ${(100 * r.machine.busyShare).toFixed(0)} % busy; processes outside this benchmark used ${r.machine.othersCores.toFixed(2)} cores on average${r.machine.stealCores > 0.005 ? `, steal ${r.machine.stealCores.toFixed(2)} cores` : ''}`);
   row('UDP receive drops in the step', `machine: RcvbufErrors +${r.udp.rcvbufErrors}, InErrors +${r.udp.inErrors}; sockets: transport ${r.udp.transportSocket}, sipp carrier ${r.udp.carrierSocket}, sipp PBX ${r.udp.pbxSocket}`);
 }
 
@@ -257,11 +275,11 @@ for (const [i, step] of steps.entries()) {
   printStep(r, i);
 }
 
-console.log(`\n| offered | limits | answered | failed | INVITE→200 p50 / p99 / p99.9 | CPU ms per call: ${measured.map((m) => m.name).join(' + ')} = cluster | heap B/call | UDP drops (machine) |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
+console.log(`\n| offered | limits | answered | failed | INVITE→200 p50 / p99 / p99.9 | CPU ms per call: ${measured.map((m) => m.name).join(' + ')} = cluster | heap B/call | UDP drops (machine) | other work (cores) |`);
+console.log(`|---|---|---|---|---|---|---|---|---|`);
 for (const r of results) {
   const parts = measured.map((m) => (r.cpuMsPerCall[m.name] ?? NaN).toFixed(2)).join(' + ');
-  console.log(`| ${r.rate}/s × ${r.seconds} s | ${r.limits ? 'on' : 'off'} | ${(r.answered / r.offeredSpanS).toFixed(1)}/s | ${r.failed} | ${r.latency.p50.toFixed(1)} / ${r.latency.p99.toFixed(1)} / ${r.latency.p999.toFixed(1)} ms | ${parts} = **${(r.cpuMsPerCall['cluster total'] ?? NaN).toFixed(2)}** | ${Math.round(r.heapBytesPerCall)} | ${r.udp.rcvbufErrors} |`);
+  console.log(`| ${r.rate}/s × ${r.seconds} s | ${r.limits ? 'on' : 'off'} | ${(r.answered / r.offeredSpanS).toFixed(1)}/s | ${r.failed} | ${r.latency.p50.toFixed(1)} / ${r.latency.p99.toFixed(1)} / ${r.latency.p999.toFixed(1)} ms | ${parts} = **${(r.cpuMsPerCall['cluster total'] ?? NaN).toFixed(2)}** | ${Math.round(r.heapBytesPerCall)} | ${r.udp.rcvbufErrors} | ${r.machine.othersCores.toFixed(2)} |`);
 }
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 console.log(`summary: ${JSON.stringify({
@@ -271,6 +289,7 @@ console.log(`summary: ${JSON.stringify({
     latencyMs: { p50: round(r.latency.p50), p99: round(r.latency.p99), p999: round(r.latency.p999), max: round(r.latency.max) },
     cpuMsPerCall: Object.fromEntries(Object.entries(r.cpuMsPerCall).map(([k, v]) => [k, round(v)])),
     heapBytesPerCall: Math.round(r.heapBytesPerCall), udp: r.udp,
+    machine: { wallS: round(r.machine.wallS, 1), busyShare: round(r.machine.busyShare, 2), othersCores: round(r.machine.othersCores, 2), stealCores: round(r.machine.stealCores, 2) },
   })),
 })}`);
 

@@ -40,3 +40,15 @@ export function udpSocketDrops(port: number): number | undefined {
   }
   return drops;
 }
+
+/**
+ * CPU ms the whole machine spent busy and idle since boot, summed over its CPUs (the `cpu` line
+ * of /proc/stat: user nice system idle iowait irq softirq steal…, in clock ticks); `steal` is
+ * time the hypervisor gave to other guests.
+ */
+export function machineCpuMs(): { busy: number; idle: number; steal: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.split(/\s+/).slice(1).map(Number);
+  const ms = (ticks: number) => (ticks * 1000) / clockTicks;
+  return { busy: ms(user + nice + system + irq + softirq), idle: ms(idle + iowait), steal: ms(steal) };
+}
