@@ -166,6 +166,8 @@ interface StepResult {
    * average) that processes outside this benchmark kept busy: other work on a shared machine.
    */
   machine: { wallS: number; busyShare: number; othersCores: number; stealCores: number };
+  /** Warnings and errors the transport and the workers logged in the step, by message. */
+  clusterWarnings: Record<string, number>;
   sippExit: number | null;
 }
 
@@ -184,6 +186,7 @@ async function drive(rate: number, stepSeconds: number, name: string, limits: bo
   const machineBefore = machineCpuMs();
   const ownBefore = process.cpuUsage();
   const startedAt = performance.now();
+  const logged = clusterLogs.map((p) => p.lines.length);
   const step = startPbxStep({ target: { host: '127.0.0.1', port: transport.udpPort }, localPort: pbxPort, rate, seconds: stepSeconds, number: '+14155550100', dir, name, ...(sippCpus === undefined ? {} : { cpus: sippCpus }) });
   // the PBX's socket closes with SIPp: its drop count is read while it runs
   let pbxDrops = 0;
@@ -228,10 +231,28 @@ async function drive(rate: number, stepSeconds: number, name: string, limits: bo
       othersCores: (machineAfter.busy - machineBefore.busy - cpu.reduce((s, v) => s + v, 0) - carrierCpu - pbxCpu - (own.user + own.system) / 1000) / wallMs,
       stealCores: (machineAfter.steal - machineBefore.steal) / wallMs,
     },
+    clusterWarnings: warningsSince(logged),
     sippExit: exit,
   };
   if (result.failed > 0 || exit !== 0) stepFailures++;
   return result;
+}
+
+/** The processes whose warnings a step reports. */
+const clusterLogs = [transport.proc, ...workers];
+/** pino lines at warn (40) or above that the cluster printed since `from` (line counts per process), by message. */
+function warningsSince(from: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  clusterLogs.forEach((p, i) => {
+    for (const line of p.lines.slice(from[i] ?? 0)) {
+      const level = line.json?.level;
+      if (typeof level === 'number' && level >= 40) {
+        const key = `${p.name}: ${String(line.json?.msg ?? line.text)}`;
+        out[key] = (out[key] ?? 0) + 1;
+      }
+    }
+  });
+  return out;
 }
 
 function readTail(path: string, lines = 30): string {
@@ -257,6 +278,8 @@ function printStep(r: StepResult, index: number): void {
   for (const [name, v] of Object.entries(r.cpuMsPerCall)) row(`  ${name}${name.startsWith('sipp') ? ' (not in total)' : ''}`, v.toFixed(3));
   row('worker heap after the step', `${r.heapBytesPerCall >= 0 ? '+' : ''}${Math.round(r.heapBytesPerCall)} bytes per answered call (after a GC; the calls ended, their transactions still in their timers)${r.callsLeft === 0 ? '' : `; ${r.callsLeft} calls still up`}`);
   row('the machine in the step', `${r.machine.wallS.toFixed(1)} s, CPUs ${(100 * r.machine.busyShare).toFixed(0)} % busy; processes outside this benchmark used ${r.machine.othersCores.toFixed(2)} cores on average${r.machine.stealCores > 0.005 ? `, steal ${r.machine.stealCores.toFixed(2)} cores` : ''}`);
+  const warnings = Object.entries(r.clusterWarnings).sort((a, b) => b[1] - a[1]);
+  row('cluster warnings in the step', warnings.length === 0 ? 'none' : warnings.slice(0, 5).map(([m, n]) => `${n}× ${m}`).join('; ') + (warnings.length > 5 ? `; ${warnings.length - 5} more kinds` : ''));
   row('UDP receive drops in the step', `machine: RcvbufErrors +${r.udp.rcvbufErrors}, InErrors +${r.udp.inErrors}; sockets: transport ${r.udp.transportSocket}, sipp carrier ${r.udp.carrierSocket}, sipp PBX ${r.udp.pbxSocket}`);
 }
 
