@@ -52,9 +52,12 @@ log:
 `;
 }
 
-/** `env`: extra environment, e.g. SWITCHBOARD_NATS_USER / SWITCHBOARD_NATS_PASS for a server with accounts. */
-export async function startTransport(id: string, natsUrl: string, opts: { idleTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTransport> {
-  const configFile = writeConfig(transportConfigText(id, natsUrl, '', opts.idleTimeoutMs));
+/**
+ * `env`: extra environment, e.g. SWITCHBOARD_NATS_USER / SWITCHBOARD_NATS_PASS for a server with accounts;
+ * `transportYaml`: more of the `transport:` section, indented two spaces (e.g. `  edge: {…}`).
+ */
+export async function startTransport(id: string, natsUrl: string, opts: { idleTimeoutMs?: number; env?: NodeJS.ProcessEnv; transportYaml?: string } = {}): Promise<RunningTransport> {
+  const configFile = writeConfig(transportConfigText(id, natsUrl, opts.transportYaml ?? '', opts.idleTimeoutMs));
   const proc = ManagedProcess.node(`transport-${id}`, TRANSPORT_MAIN, ['--config', configFile], opts.env);
   const line = await proc.waitForEvent('listening');
   const listeners = line.listeners as { protocol: string; port: number }[];
