@@ -25,7 +25,8 @@ const nats = await startNatsServer();
 const carrier = await UserAgent.start({ name: 'carrier', keepHistory: false, timeoutMs: 30_000 });
 carrier.onInvite({ trying: true });
 const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', keepHistory: false, timeoutMs: 30_000 });
-const transport = await startTransport('t1', nats.url);
+// the one PBX source would be banned by the default per-source rate (400 new requests/s) above that
+const transport = await startTransport('t1', nats.url, { transportYaml: '  edge: { perSourceRate: 50000, burst: 100000 }' });
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
 const file = writeCluster(nats.url, trunking, { snapshots: process.env.SNAPSHOTS !== 'off' });
