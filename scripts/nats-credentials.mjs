@@ -24,15 +24,20 @@ export const passwordVariable = (role) => `NATS_${role.toUpperCase().replaceAll(
 
 export const credentialsFile = (dataDir) => join(dataDir, 'nats-credentials.json');
 
+const startsWithLetter = (password) => /^[A-Za-z]/.test(password);
+
 /** The credentials kept in `dataDir`, with any role that has none yet given a new random password. */
 export function localNatsCredentials(dataDir) {
   const file = credentialsFile(dataDir);
   const kept = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   let changed = false;
   for (const role of NATS_ROLES) {
-    if (typeof kept[role]?.password === 'string' && kept[role].password !== '') continue;
-    // 144 random bits, in characters that need no quoting in a shell, a URL or nats-server's configuration
-    kept[role] = { user: role, password: randomBytes(18).toString('base64url') };
+    if (typeof kept[role]?.password === 'string' && startsWithLetter(kept[role].password)) continue;
+    // 144 random bits, in characters that need no quoting in a shell, a URL or nats-server's
+    // configuration, after a letter: nats-server reads a `$VARIABLE` as a value of its own
+    // configuration language, and one starting with a digit (or '-') as a malformed number — it
+    // refused to start on 1 password in ~5 (seen in CI)
+    kept[role] = { user: role, password: `p${randomBytes(18).toString('base64url')}` };
     changed = true;
   }
   if (changed) {
