@@ -6,12 +6,10 @@
 // with a lease, so a write is idempotent and a crashed worker's share lapses by itself: the
 // nats-server of Debian (2.9) has no per-message TTL to do that for us.
 //
-// Cost under load: far from its limits a key is leased (limit-lease.ts): calls are admitted from
-// what the worker knows, with no round trip, and its share is written lazily; the other workers'
-// shares arrive through a watch of the bucket. Near a limit, per key a worker keeps one write in
-// flight; admissions and releases that arrive meanwhile wait and are decided together by the
-// next write, so a burst costs about one CAS round trip per batch, not per call. The value and
-// revision last read, written or watched are cached, so a write rarely needs a `get`.
+// Cost under load: far from its limits a key is leased (limit-lease.ts): admitted from what the
+// worker knows (the others' shares through a watch), its share written lazily. Near a limit a
+// worker keeps one write in flight per key; what arrives meanwhile joins the next write, so a
+// burst costs one CAS round trip per batch. The last value read, written or watched is cached.
 //
 // Self-healing: the bucket can vanish under a running worker (nats-server back on an empty
 // store, an operator's delete), and after any outage our leases may have lapsed. On a reconnect,
@@ -28,8 +26,8 @@ import { HeldSlots, hasLimits, requestProblem, UNLIMITED, type Admission, type C
 import { openLimitsBucket, type LimitsBucketSettings } from './limits-bucket.js';
 import { decideLimits, type Limits } from './limit-decision.js';
 import { decodeLimitValue, encodeLimitValue, LimitValueError, type LimitValue } from './limit-value.js';
-import { FLUSH_MS, roomToAdmitLocally, slotBlock, TOKEN_LEASE_MS, tokenBlock } from './limit-lease.js';
-import { needsWrite, newLimitedKey, type LimitedKey, type PendingAdmission } from './limited-key.js';
+import { FLUSH_MS, roomToAdmitLocally, slotBlock, TOKEN_LEASE_MS } from './limit-lease.js';
+import { needsWrite, newLimitedKey, tokensToLease, type LimitedKey, type PendingAdmission } from './limited-key.js';
 import { LimitsWatch } from './limits-watch.js';
 
 export const DEFAULT_LIMITS_BUCKET = 'sb-limits';
@@ -349,7 +347,7 @@ export class KvCallLimiter implements CallLimiter {
         const now = this.now();
         const decision = decideLimits({
           current, now, workerId: this.workerId, held: key.held, leaseMs: this.leaseMs,
-          requests: deciding.map((pending) => pending.limits), leaseTokens: this.tokensWanted(key, deciding, now),
+          requests: deciding.map((pending) => pending.limits), leaseTokens: tokensToLease(key, deciding, now),
         });
         const leaseRefreshWasDue = key.leaseRefreshDue;
         key.leaseRefreshDue = false;
@@ -392,14 +390,6 @@ export class KvCallLimiter implements CallLimiter {
       if (!(err instanceof LimitValueError)) this.heal('kv-failed');
       return false;
     }
-  }
-
-  /** The tokens to lease at this write: a block for the rate the batch asks, less what is still leased. */
-  private tokensWanted(key: LimitedKey, deciding: readonly PendingAdmission[], now: number): { perSecond: number; want: number } | undefined {
-    const perSecond = deciding.findLast((pending) => pending.limits.maxPerSecond !== undefined)?.limits.maxPerSecond;
-    if (perSecond === undefined) return undefined;
-    const still = key.tokensUntil > now ? key.tokens : 0;
-    return { perSecond, want: Math.max(0, tokenBlock(key.rate.perSecond, perSecond) - still) };
   }
 
   /** Heals after every reconnect: the server may have come back on an empty store, and our leases may have lapsed. */

@@ -1,7 +1,7 @@
 // What a KvCallLimiter knows and owes for each key, and the admissions waiting for a write.
 import type { Admission } from './call-limiter.js';
 import type { Limits } from './limit-decision.js';
-import { AdmissionRate } from './limit-lease.js';
+import { AdmissionRate, tokenBlock } from './limit-lease.js';
 import type { LimitValue } from './limit-value.js';
 
 /** An admission waiting for its key's next write. */
@@ -54,4 +54,12 @@ export function newLimitedKey(name: string): LimitedKey {
     name, held: 0, written: 0, seen: undefined, leaseRefreshDue: false, unanswered: [], writer: 'idle', drained: Promise.resolve(), rewriteOwed: false,
     rate: new AdmissionRate(), maxConcurrent: undefined, tokens: 0, tokensUntil: 0, flushDue: false,
   };
+}
+
+/** The tokens to lease at a write deciding `deciding`: a block for the rate they ask, less what is still leased. */
+export function tokensToLease(key: LimitedKey, deciding: readonly PendingAdmission[], now: number): { perSecond: number; want: number } | undefined {
+  const perSecond = deciding.findLast((pending) => pending.limits.maxPerSecond !== undefined)?.limits.maxPerSecond;
+  if (perSecond === undefined) return undefined;
+  const still = key.tokensUntil > now ? key.tokens : 0;
+  return { perSecond, want: Math.max(0, tokenBlock(key.rate.perSecond, perSecond) - still) };
 }
