@@ -43,7 +43,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     readonly name: LegName,
     readonly role: 'uas' | 'uac',
     private readonly call: ActorRef<CallMessage>,
-    readonly callId: string,
+    callId: string,
     localUri: NameAddr,
     remoteUri: NameAddr,
     peer: Destination,
@@ -52,6 +52,11 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   ) {
     super(ctx, scope, peer, restored ?? new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(scope), initialTarget));
     this.actorId = `leg-${scope}`;
+  }
+
+  /** The dialog's Call-ID (its own copy, detached from the message it came in). */
+  get callId(): string {
+    return this.dialog.callId;
   }
 
   /**
