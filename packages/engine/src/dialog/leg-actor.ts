@@ -178,7 +178,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- inbound SIP -------------------------------------------------------------------------
 
   private onRequest(req: SipRequest, from: Destination, receivedAt: number | undefined): void {
-    this.peer = { ...from };
+    this.peer = from;
     const key = serverTransactionKey(req) ?? `${req.headers.callId}|${req.headers.cseq?.seq}|${req.method}`;
     if (req.method === 'ACK') return this.onAck(req, key);
     if (req.method === 'CANCEL') return this.onCancel(req, from, sentAt(receivedAt));
