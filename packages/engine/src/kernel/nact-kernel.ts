@@ -5,11 +5,33 @@ const { start, spawn, spawnStateless, dispatch, stop } = nact;
 
 type NactRef = ReturnType<typeof spawn>;
 
-interface Entry {
-  ref: NactRef;
-  handle: ActorRef<unknown>;
+/**
+ * One actor as the kernel keeps it, and the handle others tell it through: one object per actor,
+ * its methods on the prototype. A kernel holds one per dialog and call in progress, so what it
+ * keeps beside nact's own actor counts per held call (issue 17: a table entry, a handle and two
+ * closures each were ~180 bytes an actor, three actors a call).
+ */
+class ActorCell<M> implements ActorRef<M> {
+  ref!: NactRef;
+  private released = false;
+
+  constructor(
+    private readonly kernel: NactKernel,
+    readonly id: string,
+    readonly behaviour: ActorBehaviour<M>,
+  ) {}
+
+  // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
+  tell(message: M): void {
+    if (this.kernel.cellOf(this.id) === this) dispatch(this.ref, message);
+  }
+
   /** The behaviour's `stopped`, run once: by nact a turn after the stop, or by `shutdown` at once. */
-  release: () => void;
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.behaviour.stopped?.();
+  }
 }
 
 /**
@@ -23,7 +45,7 @@ interface Entry {
 export class NactKernel implements ActorKernel {
   private readonly system = start();
   private readonly supervisor = spawnStateless(this.system, () => undefined, 'dialogs');
-  private readonly actors = new Map<string, Entry>();
+  private readonly actors = new Map<string, ActorCell<never>>();
 
   get size(): number {
     return this.actors.size;
@@ -31,58 +53,51 @@ export class NactKernel implements ActorKernel {
 
   spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
     if (this.actors.has(id)) throw new Error(`actor ${id} exists`);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      behaviour.stopped?.();
-    };
-    const ref = spawn(
+    const cell = new ActorCell<M>(this, id, behaviour);
+    cell.ref = spawn(
       this.supervisor,
       (state: undefined, message: M) => {
-        behaviour.receive(message);
+        cell.behaviour.receive(message);
         return state;
       },
       id,
       {
         onCrash: (message: M, error: unknown, ctx: { stop: unknown }) => {
           try {
-            behaviour.crashed(error, message);
+            cell.behaviour.crashed(error, message);
           } finally {
-            this.forget(id);
+            this.forget(cell);
           }
           return ctx.stop;
         },
         afterStop: () => {
-          this.forget(id);
-          release();
+          this.forget(cell);
+          cell.release();
         },
       } as never,
     );
-    // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
-    const handle: ActorRef<M> = {
-      id,
-      tell: (message: M) => {
-        if (this.actors.get(id)?.ref === ref) dispatch(ref, message);
-      },
-    };
-    this.actors.set(id, { ref, handle: handle as ActorRef<unknown>, release });
-    return handle;
+    this.actors.set(id, cell as ActorCell<never>);
+    return cell;
+  }
+
+  /** The live actor named `id` (a cell stopped and replaced by a new one of the same id is not it). */
+  cellOf(id: string): ActorCell<never> | undefined {
+    return this.actors.get(id);
   }
 
   find<M>(id: string): ActorRef<M> | undefined {
-    return this.actors.get(id)?.handle as ActorRef<M> | undefined;
+    return this.actors.get(id) as ActorRef<M> | undefined;
   }
 
   stop(id: string): void {
-    const entry = this.actors.get(id);
-    if (entry === undefined) return;
+    const cell = this.actors.get(id);
+    if (cell === undefined) return;
     this.actors.delete(id);
-    stop(entry.ref);
+    stop(cell.ref);
   }
 
-  private forget(id: string): void {
-    this.actors.delete(id);
+  private forget(cell: ActorCell<never>): void {
+    if (this.actors.get(cell.id) === cell) this.actors.delete(cell.id);
   }
 
   /**
@@ -91,14 +106,14 @@ export class NactKernel implements ActorKernel {
    * keep the process alive for up to Timer D (32 s).
    */
   shutdown(): void {
-    const entries = [...this.actors.values()];
+    const cells = [...this.actors.values()];
     this.actors.clear();
-    for (const { ref } of entries) stop(ref);
+    for (const { ref } of cells) stop(ref);
     stop(this.system);
     let failure: { error: unknown } | undefined;
-    for (const { release } of entries) {
+    for (const cell of cells) {
       try {
-        release();
+        cell.release();
       } catch (error) {
         failure ??= { error };
       }
