@@ -113,7 +113,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     ctx.calls.set(callId, call);
     ctx.counters.add('calls.started');
     const h = invite.headers;
-    call.note({ type: 'started', at: Date.now(), sipCallId });
+    call.note({ type: 'started', at: call.startedAt, sipCallId }); // one clock reading: the record's start is the call's
     const a = new LegActor(ctx, newRoutingScope(routingSlot), 'a', 'uas', call.self, sipCallId, h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     const ref = call.adopt(a);
     ctx.invites.set(inviteKey, a.actorId);
