@@ -1,9 +1,38 @@
+import { createRequire } from 'node:module';
 import nact from 'nact';
 import type { ActorBehaviour, ActorKernel, ActorRef } from './actor-kernel.js';
 
 const { start, spawn, spawnStateless, dispatch, stop } = nact;
 
 type NactRef = ReturnType<typeof spawn>;
+
+/**
+ * What the kernel touches of a nact actor past nact's API (nact 7.6, `lib/actor.js`), to keep a
+ * quiet actor small: nact gives every actor two Maps for children ours never have (~370 bytes),
+ * and keeps the Immediate of its last turn, which holds the Immediates queued after it in that
+ * turn (Node does not unlink the ones that ran). `nact-kernel.test.ts` fails if these change.
+ */
+export interface NactActorInternals {
+  children: Map<string, unknown>;
+  childReferences: Map<string, unknown>;
+  immediate: unknown;
+}
+
+const nactSystems = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(systemName: string, ref: NactRef): unknown };
+
+/** nact's actor behind `ref`, if it is one whose fields are what the kernel expects. */
+export function nactActorOf(ref: NactRef): NactActorInternals | undefined {
+  const actor = nactSystems.find((ref as { system: { name: string } }).system.name, ref) as Partial<NactActorInternals> | undefined;
+  return actor?.children instanceof Map && actor.childReferences instanceof Map && 'immediate' in actor ? (actor as NactActorInternals) : undefined;
+}
+
+/** The children of every actor the kernel spawns (all leaves of the supervisor): none, ever. */
+class NoChildren extends Map<string, unknown> {
+  override set(): this {
+    throw new Error('an actor of the kernel spawned a child');
+  }
+}
+export const NO_CHILDREN: ReadonlyMap<string, unknown> = new NoChildren();
 
 /**
  * One actor as the kernel keeps it, and the handle others tell it through: one object per actor,
@@ -13,6 +42,7 @@ type NactRef = ReturnType<typeof spawn>;
  */
 class ActorCell<M> implements ActorRef<M> {
   ref!: NactRef;
+  actor: NactActorInternals | undefined;
   private released = false;
 
   constructor(
@@ -57,6 +87,8 @@ export class NactKernel implements ActorKernel {
     cell.ref = spawn(
       this.supervisor,
       (state: undefined, message: M) => {
+        // this turn's Immediate is running: nact needs it no more (see NactActorInternals)
+        if (cell.actor !== undefined) cell.actor.immediate = undefined;
         cell.behaviour.receive(message);
         return state;
       },
@@ -76,6 +108,8 @@ export class NactKernel implements ActorKernel {
         },
       } as never,
     );
+    cell.actor = nactActorOf(cell.ref);
+    if (cell.actor !== undefined) cell.actor.children = cell.actor.childReferences = NO_CHILDREN as Map<string, unknown>;
     this.actors.set(id, cell as ActorCell<never>);
     return cell;
   }
