@@ -44,7 +44,7 @@ interface Segment extends Pick<CallDetailRecord, 'startedAt' | 'ringingAt' | 'an
   endedAt?: number;
   /** Every carrier tried, in order. */
   carriers: string[];
-  /** Created on first use, like the other tables here: a ledger is held for every call in progress. */
+  /** Created on first use: most calls try one carrier. */
   carrierOf?: Map<LegName, string>;
   refused: boolean;
   cancelled: boolean;
@@ -63,27 +63,21 @@ interface Segment extends Pick<CallDetailRecord, 'startedAt' | 'ringingAt' | 'an
  * call, one per transfer (linked to the record of the transferor's call). Pure: the CDR actor
  * owns one per call in progress.
  *
+ * While the call goes on the ledger keeps its events only (they are a snapshot's record state
+ * anyway); the records are worked out from them once, when they are asked for. A ledger is held
+ * for every call in progress, and the worked-out form (segments, their legs and tables) was
+ * most of its ~2 KB (issue 17: heap per held call).
+ *
  * A record lasts while its call does: the original call's record until both its parties are
  * gone or the whole call ends (after a transfer the remaining party is still on the original
  * call, so its carrier leg is still being paid for); a referred call's record until its new
  * party is gone or the whole call ends.
  */
 export class CallLedger {
-  private readonly segments: Segment[] = [];
-  /** Every event applied, in order: what a snapshot of the call keeps, and what an adopter replays (`fromJSON`). */
+  /** Every event applied, in order: the ledger's whole state, what a snapshot of the call keeps and an adopter takes (`fromJSON`). */
   private readonly history: CallEvent[] = [];
   /** Set on an adopter's ledger: the records say the call was taken over. */
   takenOver: { at: number; from?: string } | undefined;
-  /** Per transfer, the leg that sent its REFER: a party a transfer brought in stands where that leg stood. */
-  private transferors: Map<number, LegName> | undefined;
-  /** Legs not named after their transfer (the far party of an attended transfer), by transfer. */
-  private remoteSegment: Map<LegName, number> | undefined;
-  private trunk: string | undefined;
-  private direction: 'origination' | 'termination' | undefined;
-  private recorded = true;
-  private endingAt: number | undefined;
-  private endingBy: LegName | undefined;
-  private endingReason: string | undefined;
 
   constructor(
     readonly callId: string,
@@ -98,13 +92,44 @@ export class CallLedger {
   /** The ledger of a call another worker started, from its events; `worker` is the adopter. */
   static fromJSON(callId: string, worker: string, events: readonly CallEvent[], takenOver?: { at: number; from?: string }): CallLedger {
     const ledger = new CallLedger(callId, worker);
-    for (const e of events) ledger.apply(e);
+    ledger.history.push(...events);
     ledger.takenOver = takenOver;
     return ledger;
   }
 
   apply(e: CallEvent): void {
     this.history.push(e);
+  }
+
+  /** The call's records, once it has ended (none when it was not a call to record): its events replayed in order. */
+  records(): CallDetailRecord[] {
+    const replay = new LedgerReplay(this.callId, this.worker, this.takenOver);
+    for (const e of this.history) replay.apply(e);
+    return replay.records();
+  }
+}
+
+/** A call's events worked out into its records' segments, in the order they happened. */
+class LedgerReplay {
+  private readonly segments: Segment[] = [];
+  /** Per transfer, the leg that sent its REFER: a party a transfer brought in stands where that leg stood. */
+  private transferors: Map<number, LegName> | undefined;
+  /** Legs not named after their transfer (the far party of an attended transfer), by transfer. */
+  private remoteSegment: Map<LegName, number> | undefined;
+  private trunk: string | undefined;
+  private direction: 'origination' | 'termination' | undefined;
+  private recorded = true;
+  private endingAt: number | undefined;
+  private endingBy: LegName | undefined;
+  private endingReason: string | undefined;
+
+  constructor(
+    private readonly callId: string,
+    private readonly worker: string,
+    private readonly takenOver: { at: number; from?: string } | undefined,
+  ) {}
+
+  apply(e: CallEvent): void {
     switch (e.type) {
       case 'started':
         this.segments[0] = newSegment(e.at, 'pstn', true);
@@ -222,7 +247,6 @@ export class CallLedger {
     }
   }
 
-  /** The call's records, once it has ended (none when it was not a call to record). */
   records(): CallDetailRecord[] {
     if (!this.recorded || this.segments[0] === undefined) return [];
     const out: CallDetailRecord[] = [];

@@ -6,6 +6,7 @@ import { inspectRequest } from './dialog/request-inspection.js';
 import type { LegMessage } from './protocol/leg-messages.js';
 import type { EngineContext } from './context.js';
 import type { Destination } from './protocol/sip-link.js';
+import { DestinationTable } from './destination-table.js';
 import { cancelTargetKey, serverTransactionKey } from '@switchboard/transactions';
 import type { JoinReply, JoinRequest } from './protocol/bridge-messages.js';
 import type { BridgedMessage } from './protocol/call-messages.js';
@@ -19,20 +20,14 @@ import type { CallMessage } from './protocol/call-messages.js';
  */
 export class InboundRouter {
   draining = false;
+  private readonly destinations = new DestinationTable();
 
   constructor(readonly ctx: EngineContext) {}
 
   /** `traceparent`: the NATS header's, read by the worker only when tracing is on (a new call's span is its child). */
   onInbound(env: InboundSip, traceparent?: string): void {
     const t = env.transport;
-    const from: Destination = {
-      protocol: t.protocol, address: t.remoteAddress, port: t.remotePort, nodeId: t.nodeId,
-      localAddress: t.localAddress, localPort: t.localPort,
-      ...(t.connectionId === undefined ? {} : { connectionId: t.connectionId }),
-      ...(t.udp === undefined ? {} : { udp: t.udp }),
-      ...(t.tcp === undefined ? {} : { tcp: t.tcp }),
-      ...(t.tls === undefined ? {} : { tls: t.tls }),
-    };
+    const from = this.destinations.of(t);
     let msg;
     try {
       // a copy: the envelope's bytes are a view of a NATS read buffer, which a message kept

@@ -5,6 +5,7 @@ export { SipRequest, SipResponse, defaultReason, type SipMessage, type HeaderEnc
 export { Headers, headerKey, canonicalHeaderName, type HeaderInput } from './headers.js';
 export { SipUri, TelUri, AbsoluteUri, parseUri, type Uri } from './uri.js';
 export { NameAddr, parseNameAddr } from './name-addr.js';
+export { detached } from './detached.js';
 export { Via, parseVia, BRANCH_COOKIE } from './via.js';
 export { CSeq, parseCSeq, MAX_CSEQ } from './cseq.js';
 export { ParamValue, DeltaSeconds, Replaces, parseReplaces } from './values.js';

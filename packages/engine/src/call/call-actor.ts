@@ -1,7 +1,7 @@
 import type { CallDetail, CallSummary } from '@switchboard/admin';
 import type { CallEvent } from '@switchboard/cdr';
 import type { LimitHold } from '@switchboard/limits';
-import { NameAddr, type SipRequest } from '@switchboard/sip';
+import { detached, NameAddr, type SipRequest } from '@switchboard/sip';
 import type { TrunkConfig } from '@switchboard/trunking';
 import { newCallId, newRoutingScope } from '@switchboard/wire';
 import type { Logger } from 'pino';
@@ -105,14 +105,16 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     const call = new CallActor(ctx, callId, routingSlot);
     call.span = span;
     call.ingress = from;
-    call.logContext.callId = invite.headers.callId;
+    // kept for the whole call: a copy, never a view of the INVITE's text (which it would keep alive)
+    const sipCallId = detached(invite.headers.callId ?? '');
+    call.logContext.callId = invite.headers.callId === undefined ? undefined : sipCallId;
     if (span?.traceId !== undefined) call.logContext.traceId = span.traceId;
     call.self = ctx.kernel.spawn(call.actorId, call);
     ctx.calls.set(callId, call);
     ctx.counters.add('calls.started');
     const h = invite.headers;
-    call.note({ type: 'started', at: Date.now(), sipCallId: h.callId ?? '' });
-    const a = new LegActor(ctx, newRoutingScope(routingSlot), 'a', 'uas', call.self, h.callId ?? '', h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
+    call.note({ type: 'started', at: call.startedAt, sipCallId }); // one clock reading: the record's start is the call's
+    const a = new LegActor(ctx, newRoutingScope(routingSlot), 'a', 'uas', call.self, sipCallId, h.to ?? new NameAddr(invite.uri), h.from ?? new NameAddr(invite.uri), from, invite.uri);
     const ref = call.adopt(a);
     ctx.invites.set(inviteKey, a.actorId);
     ref.tell({ type: 'accept-invite', invite });

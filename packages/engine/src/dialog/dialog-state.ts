@@ -2,7 +2,7 @@
 // no timers, nothing live: what `toJSON` returns is all there is, so a snapshot can be stored
 // (JetStream KV) and `DialogState.fromJSON` brings the same dialog back.
 import {
-  parseNameAddr, parseUri, SipUri,
+  detached, parseNameAddr, parseUri, SipUri,
   type DialogRequestContext, type NameAddr, type SipRequest, type SipResponse, type Uri,
 } from '@switchboard/sip';
 
@@ -23,6 +23,14 @@ export interface DialogSnapshot {
   readonly remoteTarget: string;
 }
 
+const NO_ROUTES: readonly string[] = Object.freeze([]);
+
+/**
+ * The addresses (our URI, the peer's, the remote target, the route set) are kept as the text a
+ * snapshot writes, detached from the message they came in, and parsed again only for a request
+ * in the dialog: a dialog is held for every leg of every call that is up, and as parsed objects
+ * they were ~840 bytes a leg, plus the text of the message they were views of (issue 17).
+ */
 export class DialogState {
   phase: DialogPhase = 'early';
   remoteTag: string | undefined;
@@ -30,9 +38,12 @@ export class DialogState {
   localCSeq = 0;
   /** The CSeq of the peer's last request; -1 until one is known (§12.2.2: "empty"). */
   remoteCSeq = -1;
-  /** In the order our requests carry it as Route. */
-  routeSet: readonly NameAddr[] = [];
-  remoteTarget: Uri;
+  private routeText: readonly string[] = NO_ROUTES;
+  private remoteTargetText: string;
+  private readonly localUriText: string;
+  private readonly remoteUriText: string;
+  readonly localTag: string;
+  readonly callId: string;
   /**
    * §12.1.1, §12.1.2: a dialog opened with a SIPS Request-URI is secure: our Contact is a SIPS
    * URI, and every hop of it is TLS.
@@ -41,15 +52,45 @@ export class DialogState {
 
   constructor(
     readonly role: 'uas' | 'uac',
-    readonly callId: string,
+    callId: string,
     /** Our URI, without our tag (From of our requests as UAC, To of the INVITE as UAS). */
-    readonly localUri: NameAddr,
-    readonly remoteUri: NameAddr,
-    readonly localTag: string,
-    remoteTarget: Uri,
+    localUri: NameAddr | string,
+    remoteUri: NameAddr | string,
+    localTag: string,
+    remoteTarget: Uri | string,
   ) {
-    this.remoteTarget = remoteTarget;
-    this.secure = remoteTarget instanceof SipUri && remoteTarget.scheme === 'sips';
+    this.callId = detached(callId);
+    this.localUriText = detached(localUri.toString());
+    this.remoteUriText = detached(remoteUri.toString());
+    this.localTag = detached(localTag);
+    this.remoteTargetText = detached(remoteTarget.toString());
+    const target = typeof remoteTarget === 'string' ? parseUri(remoteTarget) : remoteTarget;
+    this.secure = target instanceof SipUri && target.scheme === 'sips';
+  }
+
+  get localUri(): NameAddr {
+    return parseNameAddr(this.localUriText);
+  }
+
+  get remoteUri(): NameAddr {
+    return parseNameAddr(this.remoteUriText);
+  }
+
+  get remoteTarget(): Uri {
+    return parseUri(this.remoteTargetText);
+  }
+
+  set remoteTarget(uri: Uri) {
+    this.remoteTargetText = detached(uri.toString());
+  }
+
+  /** In the order our requests carry it as Route. */
+  get routeSet(): readonly NameAddr[] {
+    return this.routeText.map((r) => parseNameAddr(r, true));
+  }
+
+  set routeSet(routes: readonly NameAddr[]) {
+    this.routeText = routes.length === 0 ? NO_ROUTES : routes.map((r) => detached(r.toString()));
   }
 
   /**
@@ -57,7 +98,8 @@ export class DialogState {
    * set from Record-Route in the order received, and the remote target from Contact.
    */
   acceptInvite(invite: SipRequest): void {
-    this.remoteTag = invite.headers.from?.tag;
+    const tag = invite.headers.from?.tag;
+    this.remoteTag = tag === undefined ? undefined : detached(tag);
     this.remoteCSeq = invite.headers.cseq?.seq ?? 0;
     this.routeSet = invite.headers.recordRoute;
     const contact = invite.headers.contact[0];
@@ -72,7 +114,7 @@ export class DialogState {
   learnFromResponse(response: SipResponse): void {
     if (this.role !== 'uac') return;
     const tag = response.headers.to?.tag;
-    if (tag !== undefined) this.remoteTag = tag;
+    if (tag !== undefined) this.remoteTag = detached(tag);
     this.routeSet = response.headers.recordRoute.slice().reverse();
     const contact = response.headers.contact[0];
     if (contact !== undefined) this.remoteTarget = contact.uri;
@@ -116,10 +158,11 @@ export class DialogState {
 
   /** §12.2.1.1: what a request inside the dialog is built from; `contact` is ours, which the transport decides. */
   requestContext(contact: NameAddr): DialogRequestContext {
+    const remote = this.remoteUri;
     return {
       callId: this.callId,
       local: this.localUri.withTag(this.localTag),
-      remote: this.remoteTag === undefined ? this.remoteUri : this.remoteUri.withTag(this.remoteTag),
+      remote: this.remoteTag === undefined ? remote : remote.withTag(this.remoteTag),
       remoteTarget: this.remoteTarget,
       routeSet: this.routeSet,
       contact,
@@ -129,20 +172,22 @@ export class DialogState {
   toJSON(): DialogSnapshot {
     return {
       role: this.role, phase: this.phase, callId: this.callId,
-      localUri: this.localUri.toString(), remoteUri: this.remoteUri.toString(),
+      localUri: this.localUriText, remoteUri: this.remoteUriText,
       localTag: this.localTag, ...(this.remoteTag === undefined ? {} : { remoteTag: this.remoteTag }),
       localCSeq: this.localCSeq, remoteCSeq: this.remoteCSeq,
-      routeSet: this.routeSet.map((r) => r.toString()), remoteTarget: this.remoteTarget.toString(),
+      routeSet: [...this.routeText], remoteTarget: this.remoteTargetText,
     };
   }
 
   static fromJSON(s: DialogSnapshot): DialogState {
-    const dialog = new DialogState(s.role, s.callId, parseNameAddr(s.localUri), parseNameAddr(s.remoteUri), s.localTag, parseUri(s.remoteTarget));
+    const dialog = new DialogState(s.role, s.callId, s.localUri, s.remoteUri, s.localTag, s.remoteTarget);
     dialog.phase = s.phase;
-    dialog.remoteTag = s.remoteTag;
+    dialog.remoteTag = s.remoteTag === undefined ? undefined : detached(s.remoteTag);
     dialog.localCSeq = s.localCSeq;
     dialog.remoteCSeq = s.remoteCSeq;
-    dialog.routeSet = s.routeSet.map((r) => parseNameAddr(r, true));
+    dialog.routeText = s.routeSet.length === 0 ? NO_ROUTES : s.routeSet.map(detached);
+    // a snapshot that does not parse fails here, at the takeover, not at the dialog's next request
+    void dialog.localUri, dialog.remoteUri, dialog.routeSet;
     return dialog;
   }
 }

@@ -43,7 +43,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     readonly name: LegName,
     readonly role: 'uas' | 'uac',
     private readonly call: ActorRef<CallMessage>,
-    readonly callId: string,
+    callId: string,
     localUri: NameAddr,
     remoteUri: NameAddr,
     peer: Destination,
@@ -52,6 +52,11 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   ) {
     super(ctx, scope, peer, restored ?? new DialogState(role, callId, localUri, remoteUri, ctx.ids.newTag(scope), initialTarget));
     this.actorId = `leg-${scope}`;
+  }
+
+  /** The dialog's Call-ID (its own copy, detached from the message it came in). */
+  get callId(): string {
+    return this.dialog.callId;
   }
 
   /**
@@ -173,7 +178,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- inbound SIP -------------------------------------------------------------------------
 
   private onRequest(req: SipRequest, from: Destination, receivedAt: number | undefined): void {
-    this.peer = { ...from };
+    this.peer = from;
     const key = serverTransactionKey(req) ?? `${req.headers.callId}|${req.headers.cseq?.seq}|${req.method}`;
     if (req.method === 'ACK') return this.onAck(req, key);
     if (req.method === 'CANCEL') return this.onCancel(req, from, sentAt(receivedAt));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ActorBehaviour } from './actor-kernel.js';
-import { NactKernel } from './nact-kernel.js';
+import { NactKernel, nactActorOf, NO_CHILDREN } from './nact-kernel.js';
 
 const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
@@ -24,6 +24,24 @@ class Recorder implements ActorBehaviour<string> {
 }
 
 describe('NactKernel', () => {
+  test('a quiet actor keeps neither children tables nor the Immediate of its last turn (nact internals as the kernel expects them)', async () => {
+    const k = new NactKernel();
+    const r = new Recorder();
+    const a = k.spawn('leg-quiet', r);
+    const actor = nactActorOf((a as unknown as { ref: Parameters<typeof nactActorOf>[0] }).ref);
+    assert.ok(actor !== undefined, 'nact\'s actor has the fields the kernel trims');
+    assert.equal(actor.children, NO_CHILDREN);
+    assert.equal(actor.childReferences, NO_CHILDREN);
+    for (let i = 0; i < 5; i++) a.tell(String(i));
+    for (let i = 0; i < 10 && r.seen.length < 5; i++) await settle();
+    assert.equal(r.seen.length, 5);
+    assert.equal(actor.immediate, undefined);
+    k.stop('leg-quiet');
+    await settle();
+    assert.equal(r.stops, 1);
+    k.shutdown();
+  });
+
   test('messages reach an actor in order, one at a time', async () => {
     const k = new NactKernel();
     const r = new Recorder();

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import nact from 'nact';
 import type { ActorBehaviour, ActorKernel, ActorRef } from './actor-kernel.js';
 
@@ -5,11 +6,62 @@ const { start, spawn, spawnStateless, dispatch, stop } = nact;
 
 type NactRef = ReturnType<typeof spawn>;
 
-interface Entry {
-  ref: NactRef;
-  handle: ActorRef<unknown>;
+/**
+ * What the kernel touches of a nact actor past nact's API (nact 7.6, `lib/actor.js`), to keep a
+ * quiet actor small: nact gives every actor two Maps for children ours never have (~370 bytes),
+ * and keeps the Immediate of its last turn, which holds the Immediates queued after it in that
+ * turn (Node does not unlink the ones that ran). `nact-kernel.test.ts` fails if these change.
+ */
+export interface NactActorInternals {
+  children: Map<string, unknown>;
+  childReferences: Map<string, unknown>;
+  immediate: unknown;
+}
+
+const nactSystems = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(systemName: string, ref: NactRef): unknown };
+
+/** nact's actor behind `ref`, if it is one whose fields are what the kernel expects. */
+export function nactActorOf(ref: NactRef): NactActorInternals | undefined {
+  const actor = nactSystems.find((ref as { system: { name: string } }).system.name, ref) as Partial<NactActorInternals> | undefined;
+  return actor?.children instanceof Map && actor.childReferences instanceof Map && 'immediate' in actor ? (actor as NactActorInternals) : undefined;
+}
+
+/** The children of every actor the kernel spawns (all leaves of the supervisor): none, ever. */
+class NoChildren extends Map<string, unknown> {
+  override set(): this {
+    throw new Error('an actor of the kernel spawned a child');
+  }
+}
+export const NO_CHILDREN: ReadonlyMap<string, unknown> = new NoChildren();
+
+/**
+ * One actor as the kernel keeps it, and the handle others tell it through: one object per actor,
+ * its methods on the prototype. A kernel holds one per dialog and call in progress, so what it
+ * keeps beside nact's own actor counts per held call (issue 17: a table entry, a handle and two
+ * closures each were ~180 bytes an actor, three actors a call).
+ */
+class ActorCell<M> implements ActorRef<M> {
+  ref!: NactRef;
+  actor: NactActorInternals | undefined;
+  private released = false;
+
+  constructor(
+    private readonly kernel: NactKernel,
+    readonly id: string,
+    readonly behaviour: ActorBehaviour<M>,
+  ) {}
+
+  // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
+  tell(message: M): void {
+    if (this.kernel.cellOf(this.id) === this) dispatch(this.ref, message);
+  }
+
   /** The behaviour's `stopped`, run once: by nact a turn after the stop, or by `shutdown` at once. */
-  release: () => void;
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.behaviour.stopped?.();
+  }
 }
 
 /**
@@ -23,7 +75,7 @@ interface Entry {
 export class NactKernel implements ActorKernel {
   private readonly system = start();
   private readonly supervisor = spawnStateless(this.system, () => undefined, 'dialogs');
-  private readonly actors = new Map<string, Entry>();
+  private readonly actors = new Map<string, ActorCell<never>>();
 
   get size(): number {
     return this.actors.size;
@@ -31,58 +83,55 @@ export class NactKernel implements ActorKernel {
 
   spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
     if (this.actors.has(id)) throw new Error(`actor ${id} exists`);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      behaviour.stopped?.();
-    };
-    const ref = spawn(
+    const cell = new ActorCell<M>(this, id, behaviour);
+    cell.ref = spawn(
       this.supervisor,
       (state: undefined, message: M) => {
-        behaviour.receive(message);
+        // this turn's Immediate is running: nact needs it no more (see NactActorInternals)
+        if (cell.actor !== undefined) cell.actor.immediate = undefined;
+        cell.behaviour.receive(message);
         return state;
       },
       id,
       {
         onCrash: (message: M, error: unknown, ctx: { stop: unknown }) => {
           try {
-            behaviour.crashed(error, message);
+            cell.behaviour.crashed(error, message);
           } finally {
-            this.forget(id);
+            this.forget(cell);
           }
           return ctx.stop;
         },
         afterStop: () => {
-          this.forget(id);
-          release();
+          this.forget(cell);
+          cell.release();
         },
       } as never,
     );
-    // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
-    const handle: ActorRef<M> = {
-      id,
-      tell: (message: M) => {
-        if (this.actors.get(id)?.ref === ref) dispatch(ref, message);
-      },
-    };
-    this.actors.set(id, { ref, handle: handle as ActorRef<unknown>, release });
-    return handle;
+    cell.actor = nactActorOf(cell.ref);
+    if (cell.actor !== undefined) cell.actor.children = cell.actor.childReferences = NO_CHILDREN as Map<string, unknown>;
+    this.actors.set(id, cell as ActorCell<never>);
+    return cell;
+  }
+
+  /** The live actor named `id` (a cell stopped and replaced by a new one of the same id is not it). */
+  cellOf(id: string): ActorCell<never> | undefined {
+    return this.actors.get(id);
   }
 
   find<M>(id: string): ActorRef<M> | undefined {
-    return this.actors.get(id)?.handle as ActorRef<M> | undefined;
+    return this.actors.get(id) as ActorRef<M> | undefined;
   }
 
   stop(id: string): void {
-    const entry = this.actors.get(id);
-    if (entry === undefined) return;
+    const cell = this.actors.get(id);
+    if (cell === undefined) return;
     this.actors.delete(id);
-    stop(entry.ref);
+    stop(cell.ref);
   }
 
-  private forget(id: string): void {
-    this.actors.delete(id);
+  private forget(cell: ActorCell<never>): void {
+    if (this.actors.get(cell.id) === cell) this.actors.delete(cell.id);
   }
 
   /**
@@ -91,14 +140,14 @@ export class NactKernel implements ActorKernel {
    * keep the process alive for up to Timer D (32 s).
    */
   shutdown(): void {
-    const entries = [...this.actors.values()];
+    const cells = [...this.actors.values()];
     this.actors.clear();
-    for (const { ref } of entries) stop(ref);
+    for (const { ref } of cells) stop(ref);
     stop(this.system);
     let failure: { error: unknown } | undefined;
-    for (const { release } of entries) {
+    for (const cell of cells) {
       try {
-        release();
+        cell.release();
       } catch (error) {
         failure ??= { error };
       }
