@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { natsClient, startTransport, startWorker, transportStats, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { cpuSeconds, startFlood } from '../support/edge-flood.js';
+import { udpSocketDrops } from '../support/proc-stats.js';
 
 const PBX_HOST = '127.0.0.10';
 const CARRIER_HOST = '127.0.0.21';
@@ -119,6 +120,7 @@ describe('edge: flood protection', () => {
     const quietTransportCpu = cpuSeconds(transportPid) - transportCpu;
     assert.equal(quiet.answered, quiet.placed, 'without the flood every call is answered');
 
+    const kernelDropsBefore = udpSocketDrops(t1.udpPort) ?? 0;
     const flood = startFlood({ from: STRANGER_HOST, to: edge, rate: FLOOD_RATE, seconds: SECONDS });
     cpu = cpuSeconds(pid);
     transportCpu = cpuSeconds(transportPid);
@@ -131,10 +133,13 @@ describe('edge: flood protection', () => {
     assert.equal(flooded.answered, flooded.placed, 'under the flood every trunk call is answered');
     const stats = await transportStats(nc, 't1');
     const { strangerDropped } = stats.edge as { strangerDropped: number };
-    // the kernel may drop some datagrams before the transport reads them: what it read, it dropped
-    assert.ok(strangerDropped >= sent * 0.5, `the transport dropped ${strangerDropped} of ${sent} INVITEs sent`);
+    // the kernel drops what the transport's socket has no room for (more of it on a busy machine);
+    // every INVITE is either that or dropped by the transport at the edge — none got through
+    const kernelDropped = (udpSocketDrops(t1.udpPort) ?? 0) - kernelDropsBefore;
+    assert.ok(strangerDropped > 0, 'the transport itself dropped the stranger\'s INVITEs');
+    assert.ok(strangerDropped + kernelDropped >= sent * 0.95, `of ${sent} INVITEs sent the transport dropped ${strangerDropped}, its socket's buffer ${kernelDropped}`);
     // CPU time (ticks of 10 ms) over the same number of calls; one tick of slack for the clock's grain
-    process.stdout.write(`# edge flood: ${sent} INVITEs sent, ${strangerDropped} dropped at the edge; worker CPU ${quietCpu.toFixed(2)} s quiet, ${floodCpu.toFixed(2)} s flooded; transport CPU ${quietTransportCpu.toFixed(2)} s quiet, ${floodTransportCpu.toFixed(2)} s flooded (${quiet.placed} calls each)\n`);
+    process.stdout.write(`# edge flood: ${sent} INVITEs sent, ${strangerDropped} dropped at the edge, ${kernelDropped} by the socket's buffer; worker CPU ${quietCpu.toFixed(2)} s quiet, ${floodCpu.toFixed(2)} s flooded; transport CPU ${quietTransportCpu.toFixed(2)} s quiet, ${floodTransportCpu.toFixed(2)} s flooded (${quiet.placed} calls each)\n`);
     assert.ok(floodCpu <= quietCpu * 1.1 + 0.01, `worker CPU ${floodCpu} s under the flood, ${quietCpu} s without`);
   });
 });
