@@ -52,6 +52,8 @@ function allInRange(s: string, from: number, to: number, t: Uint8Array, escapes:
 }
 
 export const isToken = (s: string): boolean => allIn(s, TOKEN, false);
+/** isToken of s[from, to), without a copy. */
+export const isTokenAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, TOKEN, false);
 export const isWord = (s: string): boolean => allIn(s, WORD, false);
 /** isWord of s[from, to), without a copy. */
 export const isWordAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, WORD, false);

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { HeaderValueError, SipParseError } from './errors.js';
-import { isToken, parseBoundedInt } from './grammar.js';
-import { Headers, headerKey } from './headers.js';
+import { isToken, isTokenAt, isWsp, parseBoundedInt } from './grammar.js';
+import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchHeaderName, type KnownHeader } from './headers.js';
 import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
 import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
 import { parseUri, type Uri, type UriParseOptions } from './uri.js';
@@ -66,46 +66,64 @@ function isEscaped(buf: Buffer, from: number, at: number): boolean {
   return (at - i) % 2 === 1;
 }
 
-/** Set by scanHead: whether the header section it scanned holds a byte above 0x7F. */
+/** Scratch of parseMessage (never re-entered): where the lines of each EAGER_HEADERS slot start, and how many there are. */
+const eagerFirst = new Int32Array(EAGER_HEADERS.length);
+const eagerCount = new Int32Array(EAGER_HEADERS.length);
+
+// What scanHead found besides the end of the header section it returns.
+/** Where the body starts. */
+let scannedBodyStart = -1;
+/** Whether the header section holds a byte above 0x7F. */
 let scannedHighBytes = false;
+/** scanHead's answer when it met a character the header section may not hold before any empty line. */
+const BAD_CHARACTER = -2;
 
 /**
- * scanHead's look at the bytes buf[i, end) of the header section buf[from, to), one at a
- * time: returns where an empty line of bare-LF line ends ends the section, or -1.
+ * scanHead's look at the bytes buf[i, end) of the header section that starts at `from`, one
+ * at a time: returns where an empty line ends the section, BAD_CHARACTER, or -1 to go on.
  */
-function scanBytes(buf: Buffer, from: number, to: number, i: number, end: number): number {
+function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
   for (; i < end; i++) {
     const kind = BYTE_KIND[buf[i] as number];
     if (kind === Byte.Plain) continue;
     if (kind === Byte.LF) {
-      if (i > from && buf[i - 1] === 10) return i;
+      if (buf[i - 1] === 10) {
+        // an empty line of bare-LF line ends
+        scannedBodyStart = i + 1;
+        return i;
+      }
+      if (buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) {
+        // CRLFCRLF: the header section keeps the CRLF of its last line
+        scannedBodyStart = i + 1;
+        return i - 1;
+      }
     } else if (kind === Byte.High) scannedHighBytes = true;
-    else if (kind === Byte.CR ? i + 1 >= to || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) {
-      throw new SipParseError('bad-characters', 'Control Character in Header');
-    }
+    else if (kind === Byte.CR ? i + 1 >= buf.length || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) return BAD_CHARACTER;
   }
   return -1;
 }
 
 /**
- * One pass over the header bytes buf[from, to): returns where the header section ends,
- * `to` or an earlier empty line of bare-LF line ends (two LFs in a row: the first empty line
- * ends it, as findHeaderEnd finds it). Within it, refuses a control character outside a
- * quoted-pair and a CR not followed by LF; notes in `scannedHighBytes` a byte above 0x7F.
- * Control characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
+ * One pass over the bytes from `from` (not a CR or LF) to the first empty line, which ends the
+ * header section: two LFs in a row or a CRLFCRLF, whichever comes first (as findHeaderEnd finds
+ * it). Returns where the section ends (`scannedBodyStart`: where the body starts), -1 when no
+ * empty line ends it, or BAD_CHARACTER when a control character outside a quoted-pair or a CR
+ * not followed by LF comes first. Notes in `scannedHighBytes` a byte above 0x7F. Control
+ * characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
  *
  * Four bytes at a time where it can: a word none of whose bytes is below 0x20, 0x7F or above
  * it needs no closer look (the usual bit tricks, exact for "some byte is"); the others, and
- * the unaligned ends, are read a byte at a time.
+ * the unaligned ends, are read a byte at a time. Every line end is such a closer look.
  */
-function scanHead(buf: Buffer, from: number, to: number): number {
+function scanHead(buf: Buffer, from: number): number {
   scannedHighBytes = false;
+  const to = buf.length;
   const offset = buf.byteOffset;
   let i = from;
   const aligned = from + ((4 - ((offset + from) & 3)) & 3);
   const count = (to - aligned) >> 2;
   if (count >= 16) {
-    let end = scanBytes(buf, from, to, i, aligned);
+    let end = scanBytes(buf, from, i, aligned);
     if (end !== -1) return end;
     const words = new Int32Array(buf.buffer, offset + aligned, count);
     for (let w = 0; w < count; w++) {
@@ -113,14 +131,13 @@ function scanHead(buf: Buffer, from: number, to: number): number {
       const y = x ^ 0x7f7f7f7f;
       if (((x | ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) !== 0) {
         const at = aligned + (w << 2);
-        end = scanBytes(buf, from, to, at, at + 4);
+        end = scanBytes(buf, from, at, at + 4);
         if (end !== -1) return end;
       }
     }
     i = aligned + (count << 2);
   }
-  const end = scanBytes(buf, from, to, i, to);
-  return end === -1 ? to : end;
+  return scanBytes(buf, from, i, to);
 }
 
 /**
@@ -195,25 +212,17 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === buf.length) throw new SipParseError('bad-start-line', 'Empty Message');
 
-  // The first empty line ends the header section (findHeaderEnd): a CRLFCRLF, unless scanHead
-  // meets an empty line of bare-LF line ends before it.
-  let headEnd: number;
-  let bodyStart: number;
-  const crlf = buf.indexOf(CRLFCRLF, start);
-  if (crlf !== -1) {
-    headEnd = scanHead(buf, start, crlf + 2);
-    bodyStart = headEnd === crlf + 2 ? crlf + 4 : headEnd + 1;
-  } else {
-    const lf = buf.indexOf(LFLF, start);
-    if (lf !== -1) {
-      headEnd = lf + 1;
-      bodyStart = lf + 2;
-    } else {
-      // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
-      if (stream || buf[buf.length - 1] !== 10) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
-      headEnd = bodyStart = buf.length;
+  let headEnd = scanHead(buf, start);
+  let bodyStart = scannedBodyStart;
+  if (headEnd < 0) {
+    // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
+    const unframed = stream || buf[buf.length - 1] !== 10;
+    if (headEnd === BAD_CHARACTER) {
+      if (unframed && findHeaderEnd(buf, start).headEnd === -1) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+      throw new SipParseError('bad-characters', 'Control Character in Header');
     }
-    scanHead(buf, start, headEnd);
+    if (unframed) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+    headEnd = bodyStart = buf.length;
   }
 
   // An ASCII header section decodes the same as UTF-8 and as Latin-1
@@ -228,6 +237,7 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
 
   const names: string[] = [];
   const keys: string[] = [];
+  eagerCount.fill(0);
   const values: string[] = [];
   let startLine: string | undefined;
   let contentLength = -1;
@@ -255,13 +265,30 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
       } else {
         const colon = head.indexOf(':', pos);
         if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
-        // HCOLON = *( SP / HTAB ) ":" SWS
-        const name = trimWsp(head, pos, colon);
-        if (!isToken(name)) {
-          throw new SipParseError('bad-header-line', 'Bad Header Name');
+        // HCOLON = *( SP / HTAB ) ":" SWS; the line does not start with either (it would be a continuation)
+        let nameEnd = colon;
+        while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+        // a known name needs no check of its characters, no lower-cased copy, and no copy at all when spelled the usual way
+        const match = matchHeaderName(head, pos, nameEnd);
+        let name: string;
+        let key: string;
+        if (match !== 0) {
+          const known = KNOWN_HEADERS[match > 0 ? match - 1 : -match - 1] as KnownHeader;
+          if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
+          key = known.key;
+          name = match > 0 ? known.spelled : head.slice(pos, nameEnd);
+          const slot = known.slot;
+          if (slot !== -1) {
+            const seen = eagerCount[slot] as number;
+            if (seen === 0) eagerFirst[slot] = names.length;
+            eagerCount[slot] = seen + 1;
+          }
+        } else {
+          if (!isTokenAt(head, pos, nameEnd)) throw new SipParseError('bad-header-line', 'Bad Header Name');
+          if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
+          name = head.slice(pos, nameEnd);
+          key = headerKey(name);
         }
-        if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
-        const key = headerKey(name);
         if (key === 'content-length') {
           if (contentLengthAt !== -1) throw new SipParseError('bad-content-length', 'Multiple Content-Length');
           contentLengthAt = names.length;
@@ -291,21 +318,9 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
     'method' in first
       ? new SipRequest({ method: first.method, uri: first.uri, headers, body, headerEncoding })
       : new SipResponse({ status: first.status, reason: first.reason, headers, body, headerEncoding });
-  readEagerHeaders(headers);
+  // the headers every element reads: malformed ones refuse the message at once
+  headers.readEager(eagerFirst, eagerCount);
   return message;
-}
-
-/** The headers every element reads: malformed ones refuse the message at once. */
-function readEagerHeaders(h: Headers): void {
-  h.via;
-  h.cseq;
-  h.callId;
-  h.from;
-  h.to;
-  h.maxForwards;
-  h.contact;
-  if (h.has('expires')) h.expires;
-  if (h.has('date')) h.date;
 }
 
 const SINGLETONS: readonly (readonly [string, string])[] = [
