@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { HeaderValueError, SipParseError } from './errors.js';
-import { isToken, isTokenAt, isWsp, parseBoundedInt } from './grammar.js';
+import { indexIn, isTokenAt, isWsp, parseBoundedInt, parseBoundedIntAt } from './grammar.js';
 import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchHeaderName, type KnownHeader } from './headers.js';
 import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
 import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
-import { parseUri, type Uri, type UriParseOptions } from './uri.js';
+import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
 
 export interface ParseOptions {
   /**
@@ -69,12 +69,27 @@ function isEscaped(buf: Buffer, from: number, at: number): boolean {
 /** Scratch of parseMessage (never re-entered): where the lines of each EAGER_HEADERS slot start, and how many there are. */
 const eagerFirst = new Int32Array(EAGER_HEADERS.length);
 const eagerCount = new Int32Array(EAGER_HEADERS.length);
+/** Where the value of each slot's first line is in the header section, or -1 once it is folded. */
+const eagerFrom = new Int32Array(EAGER_HEADERS.length);
+const eagerTo = new Int32Array(EAGER_HEADERS.length);
 
 // What scanHead found besides the end of the header section it returns.
 /** Where the body starts. */
 let scannedBodyStart = -1;
 /** Whether the header section holds a byte above 0x7F. */
 let scannedHighBytes = false;
+/** Where the LFs of the header section are, `scannedLines` of them: the line ends, without a search for each. */
+let scannedLineEnds = new Int32Array(64);
+let scannedLines = 0;
+
+function noteLineEnd(at: number): void {
+  if (scannedLines === scannedLineEnds.length) {
+    const more = new Int32Array(2 * scannedLines);
+    more.set(scannedLineEnds);
+    scannedLineEnds = more;
+  }
+  scannedLineEnds[scannedLines++] = at;
+}
 /** scanHead's answer when it met a character the header section may not hold before any empty line. */
 const BAD_CHARACTER = -2;
 
@@ -97,10 +112,18 @@ function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
         scannedBodyStart = i + 1;
         return i - 1;
       }
+      noteLineEnd(i);
     } else if (kind === Byte.High) scannedHighBytes = true;
     else if (kind === Byte.CR ? i + 1 >= buf.length || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) return BAD_CHARACTER;
   }
   return -1;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Byte `k` (in memory order) of a word read through an Int32Array. */
+function byteOf(word: number, k: number): number {
+  return (LITTLE_ENDIAN ? word >>> (k << 3) : word >>> (24 - (k << 3))) & 0xff;
 }
 
 /**
@@ -117,6 +140,7 @@ function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
  */
 function scanHead(buf: Buffer, from: number): number {
   scannedHighBytes = false;
+  scannedLines = 0;
   const to = buf.length;
   const offset = buf.byteOffset;
   let i = from;
@@ -129,10 +153,29 @@ function scanHead(buf: Buffer, from: number): number {
     for (let w = 0; w < count; w++) {
       const x = words[w] as number;
       const y = x ^ 0x7f7f7f7f;
-      if (((x | ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) !== 0) {
-        const at = aligned + (w << 2);
-        end = scanBytes(buf, from, at, at + 4);
-        if (end !== -1) return end;
+      if (((x | ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) === 0) continue;
+      // a line end, the usual closer look, is read from the word; anything else as scanBytes reads it
+      const at = aligned + (w << 2);
+      for (let k = 0; k < 4; k++) {
+        const b = byteOf(x, k);
+        if (b >= 0x20 && b < 0x7f) continue;
+        if (b === 10) {
+          const lf = at + k;
+          if (buf[lf - 1] === 10) {
+            scannedBodyStart = lf + 1;
+            return lf;
+          }
+          if (buf[lf - 1] === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
+            scannedBodyStart = lf + 1;
+            return lf - 1;
+          }
+          noteLineEnd(lf);
+        } else if (b === 13) {
+          if ((k < 3 ? byteOf(x, k + 1) : buf[at + 4]) !== 10) return BAD_CHARACTER;
+        } else if (b !== 9) {
+          end = scanBytes(buf, from, at + k, at + k + 1);
+          if (end !== -1) return end;
+        }
       }
     }
     i = aligned + (count << 2);
@@ -155,44 +198,42 @@ function isAsciiCi(s: string, from: number, upper: string): boolean {
   return true;
 }
 
-function isSipVersion(s: string): boolean {
-  return s.length === 7 && isAsciiCi(s, 0, 'SIP/2.0');
+/** Whether s[from, to) is `SIP/2.0` (in any ASCII case). */
+function isSipVersionAt(s: string, from: number, to: number): boolean {
+  return to - from === 7 && isAsciiCi(s, from, 'SIP/2.0');
 }
 
 const REQUEST_URI: UriParseOptions = Object.freeze({ allowHeaders: false });
 
-function parseStartLine(line: string): { method: string; uri: Uri } | { status: number; reason: string } {
-  if (isAsciiCi(line, 0, 'SIP/')) {
-    const sp1 = line.indexOf(' ');
+/** The start line head[from, to), read in place. */
+function parseStartLine(head: string, from: number, to: number): { method: string; uri: Uri } | { status: number; reason: string } {
+  if (to - from >= 4 && isAsciiCi(head, from, 'SIP/')) {
+    const sp1 = indexIn(head, ' ', from, to);
     if (sp1 === -1) throw new SipParseError('bad-start-line', 'Bad Status Line');
-    if (!isSipVersion(line.slice(0, sp1))) throw new SipParseError('bad-version', 'Version Not Supported', 505);
-    let sp2 = line.indexOf(' ', sp1 + 1);
-    if (sp2 === -1) sp2 = line.length;
-    const code = line.slice(sp1 + 1, sp2);
-    const status = code.length === 3 ? parseBoundedInt(code, 699) : -1;
+    if (!isSipVersionAt(head, from, sp1)) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+    let sp2 = indexIn(head, ' ', sp1 + 1, to);
+    if (sp2 === -1) sp2 = to;
+    const status = sp2 - sp1 === 4 ? parseBoundedIntAt(head, sp1 + 1, sp2, 699) : -1;
     if (status < 100) throw new SipParseError('bad-status-code', 'Bad Status Code');
-    return { status, reason: line.slice(sp2 + 1) };
+    return { status, reason: sp2 + 1 >= to ? '' : head.slice(sp2 + 1, to) };
   }
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP between three fields (RFC 4475 §3.1.2.8-10)
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) throw new SipParseError('bad-start-line', 'Bad Request-Line');
-  const method = line.slice(0, sp1);
-  const uriText = line.slice(sp1 + 1, sp2);
-  const version = line.slice(sp2 + 1);
-  if (!isToken(method)) throw new SipParseError('bad-method', 'Bad Method');
-  if (!isSipVersion(version)) {
-    if (/^SIP\/\d+\.\d+$/i.test(version)) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+  const sp1 = indexIn(head, ' ', from, to);
+  const sp2 = sp1 === -1 ? -1 : indexIn(head, ' ', sp1 + 1, to);
+  if (sp2 === -1 || indexIn(head, ' ', sp2 + 1, to) !== -1) throw new SipParseError('bad-start-line', 'Bad Request-Line');
+  if (!isTokenAt(head, from, sp1)) throw new SipParseError('bad-method', 'Bad Method');
+  if (!isSipVersionAt(head, sp2 + 1, to)) {
+    if (/^SIP\/\d+\.\d+$/i.test(head.slice(sp2 + 1, to))) throw new SipParseError('bad-version', 'Version Not Supported', 505);
     throw new SipParseError('bad-start-line', 'Bad Request-Line');
   }
   let uri: Uri;
   try {
-    uri = parseUri(uriText, REQUEST_URI);
+    uri = parseUriAt(head, sp1 + 1, sp2, REQUEST_URI);
   } catch (err) {
     if (err instanceof HeaderValueError) throw new SipParseError('bad-request-uri', 'Bad Request-URI');
     throw err;
   }
-  return { method, uri };
+  return { method: head.slice(from, sp1), uri };
 }
 
 /**
@@ -233,25 +274,37 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
     const headBytes = buf.subarray(start, headEnd);
     if (!isUtf8(headBytes)) headerEncoding = 'latin1';
     head = headBytes.toString(headerEncoding);
+    if (headerEncoding === 'utf8') {
+      // characters no longer stand where their bytes do: the line ends are found in the text
+      scannedLines = 0;
+      for (let lf = head.indexOf('\n'); lf !== -1; lf = head.indexOf('\n', lf + 1)) noteLineEnd(start + lf);
+    }
   }
 
   const names: string[] = [];
   const keys: string[] = [];
-  eagerCount.fill(0);
+  for (let slot = 0; slot < eagerCount.length; slot++) eagerCount[slot] = 0;
   const values: string[] = [];
-  let startLine: string | undefined;
+  // the start line is head[startFrom, startTo)
+  let startFrom = -1;
+  let startTo = -1;
   let contentLength = -1;
   let contentLengthAt = -1;
+  /** The EAGER_HEADERS slot of the last header line, or -1. */
+  let lastSlot = -1;
   let pos = 0;
   const n = head.length;
   const maxLine = limits.maxHeaderLineLength;
+  let line = 0;
   while (pos < n) {
-    let end = head.indexOf('\n', pos);
-    if (end === -1) end = n;
+    let end = line < scannedLines ? (scannedLineEnds[line++] as number) - start : n;
+    if (end > n) end = n;
     const lineEnd = end > pos && head.charCodeAt(end - 1) === 13 ? end - 1 : end;
     if (lineEnd - pos > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
-    if (startLine === undefined) startLine = head.slice(pos, lineEnd);
-    else {
+    if (startTo === -1) {
+      startFrom = pos;
+      startTo = lineEnd;
+    } else {
       const c0 = head.charCodeAt(pos);
       if (c0 === 32 || c0 === 9) {
         // RFC 3261 §7.3.1: a continuation line is the previous value, folded
@@ -262,16 +315,23 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         const joined = more.length === 0 ? prev : prev.length === 0 ? more : `${prev} ${more}`;
         if (joined.length > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
         values[last] = joined;
+        // the value is no longer where the line is
+        if (lastSlot !== -1 && eagerFirst[lastSlot] === last) eagerFrom[lastSlot] = -1;
       } else {
         const colon = head.indexOf(':', pos);
         if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
         // HCOLON = *( SP / HTAB ) ":" SWS; the line does not start with either (it would be a continuation)
         let nameEnd = colon;
         while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+        let valueFrom = colon + 1;
+        let valueTo = lineEnd;
+        while (valueFrom < valueTo && isWsp(head.charCodeAt(valueFrom))) valueFrom++;
+        while (valueTo > valueFrom && isWsp(head.charCodeAt(valueTo - 1))) valueTo--;
         // a known name needs no check of its characters, no lower-cased copy, and no copy at all when spelled the usual way
         const match = matchHeaderName(head, pos, nameEnd);
         let name: string;
         let key: string;
+        lastSlot = -1;
         if (match !== 0) {
           const known = KNOWN_HEADERS[match > 0 ? match - 1 : -match - 1] as KnownHeader;
           if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
@@ -280,8 +340,13 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
           const slot = known.slot;
           if (slot !== -1) {
             const seen = eagerCount[slot] as number;
-            if (seen === 0) eagerFirst[slot] = names.length;
+            if (seen === 0) {
+              eagerFirst[slot] = names.length;
+              eagerFrom[slot] = valueFrom;
+              eagerTo[slot] = valueTo;
+            }
             eagerCount[slot] = seen + 1;
+            lastSlot = slot;
           }
         } else {
           if (!isTokenAt(head, pos, nameEnd)) throw new SipParseError('bad-header-line', 'Bad Header Name');
@@ -295,12 +360,12 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         }
         names.push(name);
         keys.push(key);
-        values.push(trimWsp(head, colon + 1, lineEnd));
+        values.push(head.slice(valueFrom, valueTo));
       }
     }
     pos = end + 1;
   }
-  if (startLine === undefined) throw new SipParseError('bad-start-line', 'Empty Message');
+  if (startTo === -1) throw new SipParseError('bad-start-line', 'Empty Message');
 
   if (contentLengthAt !== -1) {
     contentLength = parseBoundedInt(values[contentLengthAt] as string, limits.maxMessageBytes);
@@ -312,14 +377,14 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   if (contentLength > available) throw new SipParseError('body-truncated', 'Content-Length Exceeds Body');
   const body = buf.subarray(bodyStart, bodyStart + (contentLength === -1 ? available : contentLength));
 
-  const first = parseStartLine(startLine);
+  const first = parseStartLine(head, startFrom, startTo);
   const headers = Headers.adopt(names, keys, values);
   const message: SipMessage =
     'method' in first
       ? new SipRequest({ method: first.method, uri: first.uri, headers, body, headerEncoding })
       : new SipResponse({ status: first.status, reason: first.reason, headers, body, headerEncoding });
   // the headers every element reads: malformed ones refuse the message at once
-  headers.readEager(eagerFirst, eagerCount);
+  headers.readEager(eagerFirst, eagerCount, head, eagerFrom, eagerTo);
   return message;
 }
 
