@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isTokenAt, parseBoundedIntAt } from './grammar.js';
+import { DIGIT_CHAR, isTokenAt, parseBoundedIntAt, spanOf, TOKEN_CHAR } from './grammar.js';
 
 /** CSeq (RFC 3261 §20.16): a sequence number below 2**31 when we send, below 2**32 when we accept. */
 export class CSeq {
@@ -32,6 +32,12 @@ export function parseCSeq(text: string): CSeq {
 
 /** parseCSeq of s[from, to), read in place. */
 export function parseCSeqAt(s: string, from: number, to: number): CSeq {
+  // the usual `<digits> <token>`: a token is a run of non-space characters, so the general reading agrees
+  const digitsEnd = spanOf(s, from, to, DIGIT_CHAR);
+  if (digitsEnd > from && digitsEnd + 1 < to && s.charCodeAt(digitsEnd) === 32 && spanOf(s, digitsEnd + 1, to, TOKEN_CHAR) === to) {
+    const seq = parseBoundedIntAt(s, from, digitsEnd, MAX_CSEQ);
+    if (seq >= 0) return new CSeq(seq, s.slice(digitsEnd + 1, to));
+  }
   // /^[ \t]*(\d+)[ \t]+(\S+)[ \t]*$/ read by hand: each part stops where the next must start
   let i = from;
   while (i < to && isWsp(s.charCodeAt(i))) i++;

@@ -35,8 +35,9 @@ export const USER_CHAR = 4;
 /** PARAM without its `%HH` escapes. */
 export const PARAM_CHAR = 8;
 export const DIGIT_CHAR = 16;
+export const WORD_CHAR = 32;
 const CHAR_CLASSES = new Uint8Array(128);
-for (const [bit, t] of [[TOKEN_CHAR, TOKEN], [HOST_CHAR, HOST], [USER_CHAR, USER], [PARAM_CHAR, PARAM]] as const) {
+for (const [bit, t] of [[TOKEN_CHAR, TOKEN], [HOST_CHAR, HOST], [USER_CHAR, USER], [PARAM_CHAR, PARAM], [WORD_CHAR, WORD]] as const) {
   for (let c = 0; c < 128; c++) if (t[c] === 1) CHAR_CLASSES[c] = (CHAR_CLASSES[c] as number) | bit;
 }
 for (let c = 48; c <= 57; c++) CHAR_CLASSES[c] = (CHAR_CLASSES[c] as number) | DIGIT_CHAR;

@@ -85,12 +85,14 @@ export const KNOWN_HEADERS: readonly KnownHeader[] = [
   ...Object.entries(COMPACT).map(([letter, key]) => ({ key, lower: letter, spelled: letter, slot: EAGER_HEADERS.indexOf(key) })),
 ];
 
-function bucketOf(length: number, first: number, last: number): number {
-  return (length * 31 + (first | 0x20) * 7 + (last | 0x20)) & 255;
+/** Where a known name is read from, by its first two characters (lower-cased; the second of a compact name is its `:` or whitespace). */
+function startOf(c0: number, c1: number): number {
+  return ((c0 | 0x20) << 7) | (c1 | 0x20);
 }
 
-/** KNOWN_HEADERS indices by bucketOf their length, first and last letters (in any case). */
-const KNOWN_BUCKETS: number[][] = Array.from({ length: 256 }, () => []);
+/** 1 + the index in KNOWN_BUCKETS of the known names that start so, by startOf; 0 for none. */
+const KNOWN_STARTS = new Int16Array(128 * 128);
+const KNOWN_BUCKETS: number[][] = [];
 /**
  * The characters of every known name, spelled and lower-cased, at KNOWN_AT[id] and
  * KNOWN_AT[id] + its length: read from a typed array, a character costs less than charCodeAt.
@@ -98,10 +100,16 @@ const KNOWN_BUCKETS: number[][] = Array.from({ length: 256 }, () => []);
 const KNOWN_CHARS = new Uint8Array(KNOWN_HEADERS.reduce((n, k) => n + 2 * k.spelled.length, 0));
 const KNOWN_AT = new Int32Array(KNOWN_HEADERS.length);
 {
+  const addStart = (start: number, id: number) => {
+    if (KNOWN_STARTS[start] === 0) KNOWN_STARTS[start] = KNOWN_BUCKETS.push([]);
+    (KNOWN_BUCKETS[(KNOWN_STARTS[start] as number) - 1] as number[]).push(id);
+  };
   let at = 0;
-  KNOWN_HEADERS.forEach(({ lower, spelled }, i) => {
-    (KNOWN_BUCKETS[bucketOf(lower.length, lower.charCodeAt(0), lower.charCodeAt(lower.length - 1))] as number[]).push(i);
-    KNOWN_AT[i] = at;
+  KNOWN_HEADERS.forEach(({ lower, spelled }, id) => {
+    const c0 = lower.charCodeAt(0);
+    if (lower.length > 1) addStart(startOf(c0, lower.charCodeAt(1)), id);
+    else for (const after of [58, 32, 9]) addStart(startOf(c0, after), id);
+    KNOWN_AT[id] = at;
     for (let k = 0; k < spelled.length; k++) {
       KNOWN_CHARS[at + k] = spelled.charCodeAt(k);
       KNOWN_CHARS[at + spelled.length + k] = lower.charCodeAt(k);
@@ -110,21 +118,34 @@ const KNOWN_AT = new Int32Array(KNOWN_HEADERS.length);
   });
 }
 
+/** Set by matchHeaderName: where the name it matched ends. */
+export let matchedNameEnd = 0;
+
 /**
- * Which known header s[from, to) names, in any ASCII case: 1 + its index in KNOWN_HEADERS when
- * spelled as `spelled`, the negative of that when spelled otherwise, 0 when it is no known name.
- * A known name is a token: a match needs no other check of its characters.
+ * Which known header name, in any ASCII case, starts at s[from] and is followed by `:`, SP or
+ * HTAB before `to`: 1 + its index in KNOWN_HEADERS when spelled as `spelled`, the negative of
+ * that when spelled otherwise, 0 for none. A known name is a token: a match needs no other
+ * check of its characters. The name ends at `matchedNameEnd`.
  */
 export function matchHeaderName(s: string, from: number, to: number): number {
-  const length = to - from;
-  if (length <= 0) return 0;
-  const bucket = KNOWN_BUCKETS[bucketOf(length, s.charCodeAt(from), s.charCodeAt(to - 1))] as number[];
-  for (let k = 0; k < bucket.length; k++) {
-    const id = bucket[k] as number;
-    if ((KNOWN_HEADERS[id] as KnownHeader).spelled.length !== length) continue;
+  if (to - from < 2) return 0;
+  const c0 = s.charCodeAt(from);
+  const c1 = s.charCodeAt(from + 1);
+  if (c0 >= 128 || c1 >= 128) return 0;
+  const bucket = KNOWN_STARTS[startOf(c0, c1)] as number;
+  if (bucket === 0) return 0;
+  const ids = KNOWN_BUCKETS[bucket - 1] as number[];
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k] as number;
+    const length = (KNOWN_HEADERS[id] as KnownHeader).spelled.length;
+    const end = from + length;
+    if (end >= to) continue;
+    const after = s.charCodeAt(end);
+    if (after !== 58 && after !== 32 && after !== 9) continue;
     const spelled = KNOWN_AT[id] as number;
     let i = 0;
     while (i < length && s.charCodeAt(from + i) === KNOWN_CHARS[spelled + i]) i++;
+    matchedNameEnd = end;
     if (i === length) return id + 1;
     // letters match in either case, anything else only as itself
     const lower = spelled + length;
@@ -409,8 +430,9 @@ export class Headers {
       switch (slot) {
         case VIA:
         case CONTACT: {
-          // several values, or quotes that may hide commas: splitList reads the copy
-          if (indexIn(s, ',', from, to) !== -1 || indexIn(s, '"', from, to) !== -1) {
+          // Several values: splitList reads the copy. Without a comma, splitList would refuse only
+          // an unterminated quoted string, which parseViaAt and parseNameAddrAt refuse too.
+          if (indexIn(s, ',', from, to) !== -1) {
             this.readSlot(slot, line, 1);
             return;
           }

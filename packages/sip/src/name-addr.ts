@@ -1,6 +1,6 @@
 import { HeaderValueError } from './errors.js';
 import { endOfLws, indexIn, isTokenAt, skipLws } from './grammar.js';
-import { formatParams, getParam, isGenValue, parseParams, quote, skipQuotedIn, unquote, withParam, type Param } from './params.js';
+import { formatParams, getParam, isGenValue, parseParams, quote, skippedQuotedPair, skipQuotedIn, unquote, withParam, type Param } from './params.js';
 import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
 
 const IN_BRACKETS: UriParseOptions = Object.freeze({ allowHeaders: true });
@@ -59,7 +59,7 @@ export function parseNameAddrAt(s: string, from: number, to: number, requireBrac
     const end = skipQuotedIn(s, i, to);
     if (end === -1) throw new HeaderValueError('unterminated display name');
     // the usual display name has no quoted-pair to undo
-    displayName = indexIn(s, '\\', i + 1, end - 1) === -1 ? s.slice(i + 1, end - 1) : unquote(s.slice(i, end));
+    displayName = skippedQuotedPair ? unquote(s.slice(i, end)) : s.slice(i + 1, end - 1);
     lt = end;
     while (lt < to && isWs(s.charCodeAt(lt))) lt++;
     if (lt === to || s.charCodeAt(lt) !== 60) throw new HeaderValueError('expected < after display name');

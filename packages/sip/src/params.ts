@@ -48,12 +48,18 @@ export function skipQuoted(s: string, start: number): number {
   return skipQuotedIn(s, start, s.length);
 }
 
+/** Set by skipQuotedIn: whether the quoted string it skipped holds a quoted-pair (`\\x`). */
+export let skippedQuotedPair = false;
+
 /** skipQuoted within s[start, to): -1 when the quoted string does not close before `to`. */
 export function skipQuotedIn(s: string, start: number, to: number): number {
+  skippedQuotedPair = false;
   for (let i = start + 1; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (c === 92 /* \ */) i++;
-    else if (c === 34 /* " */) return i + 1;
+    if (c === 92 /* \ */) {
+      skippedQuotedPair = true;
+      i++;
+    } else if (c === 34 /* " */) return i + 1;
   }
   return -1;
 }
@@ -129,14 +135,14 @@ export function parseParams(s: string, check: (v: string) => boolean = isGenValu
     if (nameEnd > i) {
       const c = nameEnd < n ? s.charCodeAt(nameEnd) : 59;
       if (c === 59) {
-        params.push({ name: s.slice(i, nameEnd), value: null });
+        params[params.length] = { name: s.slice(i, nameEnd), value: null };
         i = nameEnd;
         continue;
       }
       if (c === 61) {
         const valueEnd = spanOf(s, nameEnd + 1, n, TOKEN_CHAR);
         if (valueEnd > nameEnd + 1 && (valueEnd === n || s.charCodeAt(valueEnd) === 59)) {
-          params.push({ name: s.slice(i, nameEnd), value: s.slice(nameEnd + 1, valueEnd) });
+          params[params.length] = { name: s.slice(i, nameEnd), value: s.slice(nameEnd + 1, valueEnd) };
           i = valueEnd;
           continue;
         }

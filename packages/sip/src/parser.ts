@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { HeaderValueError, SipParseError } from './errors.js';
 import { indexIn, isTokenAt, isWsp, parseBoundedInt, parseBoundedIntAt } from './grammar.js';
-import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchHeaderName, type KnownHeader } from './headers.js';
+import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchedNameEnd, matchHeaderName, type KnownHeader } from './headers.js';
 import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
 import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
 import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
@@ -318,17 +318,27 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         // the value is no longer where the line is
         if (lastSlot !== -1 && eagerFirst[lastSlot] === last) eagerFrom[lastSlot] = -1;
       } else {
-        const colon = head.indexOf(':', pos);
-        if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
-        // HCOLON = *( SP / HTAB ) ":" SWS; the line does not start with either (it would be a continuation)
-        let nameEnd = colon;
-        while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+        // HCOLON = *( SP / HTAB ) ":" SWS. A known name is read up to its colon at once; any
+        // other name is what precedes the first colon, less trailing whitespace (a known name
+        // would have been read so: a token holds neither whitespace nor a colon). The line does
+        // not start with whitespace (it would be a continuation).
+        let match = matchHeaderName(head, pos, lineEnd);
+        let nameEnd = matchedNameEnd;
+        let colon = nameEnd;
+        if (match !== 0) {
+          while (colon < lineEnd && isWsp(head.charCodeAt(colon))) colon++;
+          if (colon === lineEnd || head.charCodeAt(colon) !== 58) match = 0;
+        }
+        if (match === 0) {
+          colon = head.indexOf(':', pos);
+          if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
+          nameEnd = colon;
+          while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+        }
         let valueFrom = colon + 1;
         let valueTo = lineEnd;
         while (valueFrom < valueTo && isWsp(head.charCodeAt(valueFrom))) valueFrom++;
         while (valueTo > valueFrom && isWsp(head.charCodeAt(valueTo - 1))) valueTo--;
-        // a known name needs no check of its characters, no lower-cased copy, and no copy at all when spelled the usual way
-        const match = matchHeaderName(head, pos, nameEnd);
         let name: string;
         let key: string;
         lastSlot = -1;
@@ -358,9 +368,10 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
           if (contentLengthAt !== -1) throw new SipParseError('bad-content-length', 'Multiple Content-Length');
           contentLengthAt = names.length;
         }
-        names.push(name);
-        keys.push(key);
-        values.push(head.slice(valueFrom, valueTo));
+        // indexed stores: V8 left Array#push here a call per header
+        names[names.length] = name;
+        keys[keys.length] = key;
+        values[values.length] = head.slice(valueFrom, valueTo);
       }
     }
     pos = end + 1;

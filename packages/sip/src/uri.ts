@@ -191,10 +191,10 @@ function parseUsualSipUri(scheme: 'sip' | 'sips', s: string, from: number, to: n
     if (nameEnd < to && s.charCodeAt(nameEnd) === 61 /* = */) {
       const valueEnd = spanOf(s, nameEnd + 1, to, PARAM_CHAR);
       if (valueEnd === nameEnd + 1) return undefined;
-      params.push({ name: s.slice(nameFrom, nameEnd), value: s.slice(nameEnd + 1, valueEnd) });
+      params[params.length] = { name: s.slice(nameFrom, nameEnd), value: s.slice(nameEnd + 1, valueEnd) };
       i = valueEnd;
     } else {
-      params.push({ name: s.slice(nameFrom, nameEnd), value: null });
+      params[params.length] = { name: s.slice(nameFrom, nameEnd), value: null };
       i = nameEnd;
     }
   }

@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { endOfLws, indexIn, isToken, isWordAt, parseBoundedInt, skipLws, trimLws } from './grammar.js';
+import { endOfLws, isToken, parseBoundedInt, skipLws, spanOf, trimLws, WORD_CHAR } from './grammar.js';
 import { formatParams, getParam, parseParams, splitTopLevel, type Param } from './params.js';
 
 /** A token (or `type/subtype`) followed by parameters: Event, Subscription-State, Content-Type, ... */
@@ -85,10 +85,12 @@ export function parseCallIdAt(s: string, from: number, to: number): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
-/** Whether s[from, to), trimmed, is a Call-ID. */
+/** Whether s[from, to), trimmed, is a Call-ID: a word, or two joined by an `@` (which no word holds). */
 export function isCallIdAt(s: string, from: number, to: number): boolean {
-  const at = indexIn(s, '@', from, to);
-  return at === -1 ? isWordAt(s, from, to) : isWordAt(s, from, at) && isWordAt(s, at + 1, to);
+  const at = spanOf(s, from, to, WORD_CHAR);
+  if (at === from) return false;
+  if (at === to) return true;
+  return s.charCodeAt(at) === 64 && at + 1 < to && spanOf(s, at + 1, to, WORD_CHAR) === to;
 }
 
 /** Replaces (RFC 3891 §6.1): `callid *(SEMI replaces-param)` with to-tag, from-tag, early-only. */
