@@ -130,6 +130,16 @@ export function parseBoundedInt(s: string, max: number): number {
 /** parseBoundedInt of s[from, to), read in place. */
 export function parseBoundedIntAt(s: string, from: number, to: number, max: number): number {
   if (from >= to) return -1;
+  if (to - from <= 15) {
+    // up to 15 digits, leading zeros included, add up exactly in a double: one pass
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      n = n * 10 + d;
+    }
+    return n <= max ? n : -1;
+  }
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return -1;

@@ -118,8 +118,9 @@ const KNOWN_AT = new Int32Array(KNOWN_HEADERS.length);
   });
 }
 
-/** Set by matchHeaderName: where the name it matched ends. */
+/** Set by matchHeaderName: where the name it matched ends, and where its colon is when that follows at once (else -1). */
 export let matchedNameEnd = 0;
+export let matchedColon = -1;
 
 /**
  * Which known header name, in any ASCII case, starts at s[from] and is followed by `:`, SP or
@@ -146,6 +147,7 @@ export function matchHeaderName(s: string, from: number, to: number): number {
     let i = 0;
     while (i < length && s.charCodeAt(from + i) === KNOWN_CHARS[spelled + i]) i++;
     matchedNameEnd = end;
+    matchedColon = after === 58 ? end : -1;
     if (i === length) return id + 1;
     // letters match in either case, anything else only as itself
     const lower = spelled + length;

@@ -52,10 +52,11 @@ export function parseNameAddr(text: string, requireBrackets = false): NameAddr {
 /** parseNameAddr of s[from, to), read in place. */
 export function parseNameAddrAt(s: string, from: number, to: number, requireBrackets: boolean): NameAddr {
   let i = from;
-  while (i < to && isWs(s.charCodeAt(i))) i++;
+  let c = i < to ? s.charCodeAt(i) : -1;
+  while (c === 32 || c === 9) c = ++i < to ? s.charCodeAt(i) : -1;
   let displayName: string | undefined;
   let lt = -1;
-  if (i < to && s.charCodeAt(i) === 34) {
+  if (c === 34) {
     const end = skipQuotedIn(s, i, to);
     if (end === -1) throw new HeaderValueError('unterminated display name');
     // the usual display name has no quoted-pair to undo
@@ -63,7 +64,7 @@ export function parseNameAddrAt(s: string, from: number, to: number, requireBrac
     lt = end;
     while (lt < to && isWs(s.charCodeAt(lt))) lt++;
     if (lt === to || s.charCodeAt(lt) !== 60) throw new HeaderValueError('expected < after display name');
-  } else if (i < to && s.charCodeAt(i) === 60) {
+  } else if (c === 60) {
     // `<` first: no display name (and no colon before it to look for)
     lt = i;
   } else {

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { HeaderValueError, SipParseError } from './errors.js';
 import { indexIn, isTokenAt, isWsp, parseBoundedInt, parseBoundedIntAt } from './grammar.js';
-import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchedNameEnd, matchHeaderName, type KnownHeader } from './headers.js';
+import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchedColon, matchedNameEnd, matchHeaderName, type KnownHeader } from './headers.js';
 import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
 import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
 import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
@@ -78,17 +78,23 @@ const eagerTo = new Int32Array(EAGER_HEADERS.length);
 let scannedBodyStart = -1;
 /** Whether the header section holds a byte above 0x7F. */
 let scannedHighBytes = false;
-/** Where the LFs of the header section are, `scannedLines` of them: the line ends, without a search for each. */
-let scannedLineEnds = new Int32Array(64);
+/**
+ * The lines of the header section, `scannedLines` of them, without a search for each: at 2k
+ * where line k's LF is, at 2k + 1 where its text ends (before a CR).
+ */
+let scannedLineEnds = new Int32Array(128);
 let scannedLines = 0;
 
-function noteLineEnd(at: number): void {
-  if (scannedLines === scannedLineEnds.length) {
-    const more = new Int32Array(2 * scannedLines);
+/** Notes a line whose LF is at `lf`, `cr` when a CR precedes it. */
+function noteLineEnd(lf: number, cr: boolean): void {
+  if (2 * scannedLines === scannedLineEnds.length) {
+    const more = new Int32Array(4 * scannedLines);
     more.set(scannedLineEnds);
     scannedLineEnds = more;
   }
-  scannedLineEnds[scannedLines++] = at;
+  scannedLineEnds[2 * scannedLines] = lf;
+  scannedLineEnds[2 * scannedLines + 1] = cr ? lf - 1 : lf;
+  scannedLines++;
 }
 /** scanHead's answer when it met a character the header section may not hold before any empty line. */
 const BAD_CHARACTER = -2;
@@ -102,17 +108,18 @@ function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
     const kind = BYTE_KIND[buf[i] as number];
     if (kind === Byte.Plain) continue;
     if (kind === Byte.LF) {
-      if (buf[i - 1] === 10) {
+      const before = buf[i - 1];
+      if (before === 10) {
         // an empty line of bare-LF line ends
         scannedBodyStart = i + 1;
         return i;
       }
-      if (buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) {
+      if (before === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) {
         // CRLFCRLF: the header section keeps the CRLF of its last line
         scannedBodyStart = i + 1;
         return i - 1;
       }
-      noteLineEnd(i);
+      noteLineEnd(i, before === 13);
     } else if (kind === Byte.High) scannedHighBytes = true;
     else if (kind === Byte.CR ? i + 1 >= buf.length || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) return BAD_CHARACTER;
   }
@@ -161,15 +168,16 @@ function scanHead(buf: Buffer, from: number): number {
         if (b >= 0x20 && b < 0x7f) continue;
         if (b === 10) {
           const lf = at + k;
-          if (buf[lf - 1] === 10) {
+          const before = k > 0 ? byteOf(x, k - 1) : buf[lf - 1];
+          if (before === 10) {
             scannedBodyStart = lf + 1;
             return lf;
           }
-          if (buf[lf - 1] === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
+          if (before === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
             scannedBodyStart = lf + 1;
             return lf - 1;
           }
-          noteLineEnd(lf);
+          noteLineEnd(lf, before === 13);
         } else if (b === 13) {
           if ((k < 3 ? byteOf(x, k + 1) : buf[at + 4]) !== 10) return BAD_CHARACTER;
         } else if (b !== 9) {
@@ -198,9 +206,13 @@ function isAsciiCi(s: string, from: number, upper: string): boolean {
   return true;
 }
 
-/** Whether s[from, to) is `SIP/2.0` (in any ASCII case). */
+/** Whether s[from, to) is `SIP/2.0` (in any ASCII case), compared with constants rather than isAsciiCi's second string. */
 function isSipVersionAt(s: string, from: number, to: number): boolean {
-  return to - from === 7 && isAsciiCi(s, from, 'SIP/2.0');
+  return (
+    to - from === 7 && (s.charCodeAt(from) | 0x20) === 115 && (s.charCodeAt(from + 1) | 0x20) === 105 &&
+    (s.charCodeAt(from + 2) | 0x20) === 112 && s.charCodeAt(from + 3) === 47 && s.charCodeAt(from + 4) === 50 &&
+    s.charCodeAt(from + 5) === 46 && s.charCodeAt(from + 6) === 48
+  );
 }
 
 const REQUEST_URI: UriParseOptions = Object.freeze({ allowHeaders: false });
@@ -277,7 +289,9 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
     if (headerEncoding === 'utf8') {
       // characters no longer stand where their bytes do: the line ends are found in the text
       scannedLines = 0;
-      for (let lf = head.indexOf('\n'); lf !== -1; lf = head.indexOf('\n', lf + 1)) noteLineEnd(start + lf);
+      for (let lf = head.indexOf('\n'); lf !== -1; lf = head.indexOf('\n', lf + 1)) {
+        noteLineEnd(start + lf, lf > 0 && head.charCodeAt(lf - 1) === 13);
+      }
     }
   }
 
@@ -297,9 +311,14 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   const maxLine = limits.maxHeaderLineLength;
   let line = 0;
   while (pos < n) {
-    let end = line < scannedLines ? (scannedLineEnds[line++] as number) - start : n;
-    if (end > n) end = n;
-    const lineEnd = end > pos && head.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    // every line of the header section ends in a noted LF (a section without an empty line ends with one)
+    let end = n;
+    let lineEnd = n;
+    if (line < scannedLines) {
+      end = (scannedLineEnds[2 * line] as number) - start;
+      lineEnd = (scannedLineEnds[2 * line + 1] as number) - start;
+      line++;
+    }
     if (lineEnd - pos > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
     if (startTo === -1) {
       startFrom = pos;
@@ -324,8 +343,9 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         // not start with whitespace (it would be a continuation).
         let match = matchHeaderName(head, pos, lineEnd);
         let nameEnd = matchedNameEnd;
-        let colon = nameEnd;
-        if (match !== 0) {
+        let colon = matchedColon;
+        if (match !== 0 && colon === -1) {
+          colon = nameEnd;
           while (colon < lineEnd && isWsp(head.charCodeAt(colon))) colon++;
           if (colon === lineEnd || head.charCodeAt(colon) !== 58) match = 0;
         }
