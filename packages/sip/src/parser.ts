@@ -142,8 +142,8 @@ function byteOf(word: number, k: number): number {
  * characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
  *
  * Four bytes at a time where it can: a word none of whose bytes is below 0x20, 0x7F or above
- * it needs no closer look (the usual bit tricks, exact for "some byte is"); the others, and
- * the unaligned ends, are read a byte at a time. Every line end is such a closer look.
+ * it needs no closer look (bit tricks, exact for "some byte is"); the others, and the
+ * unaligned ends, are read a byte at a time. Every line end is such a closer look.
  */
 function scanHead(buf: Buffer, from: number): number {
   scannedHighBytes = false;
@@ -159,8 +159,9 @@ function scanHead(buf: Buffer, from: number): number {
     const words = new Int32Array(buf.buffer, offset + aligned, count);
     for (let w = 0; w < count; w++) {
       const x = words[w] as number;
-      const y = x ^ 0x7f7f7f7f;
-      if (((x | ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) === 0) continue;
+      // a byte above 0x7F has its top bit set, as do 0x7F + 1 and (with a borrow) a byte below
+      // 0x20 less 0x20: a carry or borrow between bytes comes only from a byte flagged already
+      if (((x | (x + 0x01010101) | (x - 0x20202020)) & 0x80808080) === 0) continue;
       // a line end, the usual closer look, is read from the word; anything else as scanBytes reads it
       const at = aligned + (w << 2);
       for (let k = 0; k < 4; k++) {
