@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isToken, parseBoundedIntAt } from './grammar.js';
+import { DIGIT_CHAR, isTokenAt, parseBoundedIntAt, spanOf, TOKEN_CHAR } from './grammar.js';
 
 /** CSeq (RFC 3261 §20.16): a sequence number below 2**31 when we send, below 2**32 when we accept. */
 export class CSeq {
@@ -27,21 +27,30 @@ function isSpace(c: number): boolean {
 }
 
 export function parseCSeq(text: string): CSeq {
+  return parseCSeqAt(text, 0, text.length);
+}
+
+/** parseCSeq of s[from, to), read in place. */
+export function parseCSeqAt(s: string, from: number, to: number): CSeq {
+  // the usual `<digits> <token>`: a token is a run of non-space characters, so the general reading agrees
+  const digitsEnd = spanOf(s, from, to, DIGIT_CHAR);
+  if (digitsEnd > from && digitsEnd + 1 < to && s.charCodeAt(digitsEnd) === 32 && spanOf(s, digitsEnd + 1, to, TOKEN_CHAR) === to) {
+    const seq = parseBoundedIntAt(s, from, digitsEnd, MAX_CSEQ);
+    if (seq >= 0) return new CSeq(seq, s.slice(digitsEnd + 1, to));
+  }
   // /^[ \t]*(\d+)[ \t]+(\S+)[ \t]*$/ read by hand: each part stops where the next must start
-  const n = text.length;
-  let i = 0;
-  while (i < n && isWsp(text.charCodeAt(i))) i++;
+  let i = from;
+  while (i < to && isWsp(s.charCodeAt(i))) i++;
   const d0 = i;
-  while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  while (i < to && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
   const d1 = i;
-  while (i < n && isWsp(text.charCodeAt(i))) i++;
+  while (i < to && isWsp(s.charCodeAt(i))) i++;
   const m0 = i;
-  while (i < n && !isSpace(text.charCodeAt(i))) i++;
+  while (i < to && !isSpace(s.charCodeAt(i))) i++;
   const m1 = i;
-  while (i < n && isWsp(text.charCodeAt(i))) i++;
-  if (d1 === d0 || m0 === d1 || m1 === m0 || i !== n) throw new HeaderValueError('bad CSeq');
-  const seq = parseBoundedIntAt(text, d0, d1, MAX_CSEQ);
-  const method = text.slice(m0, m1);
-  if (seq < 0 || !isToken(method)) throw new HeaderValueError('bad CSeq');
-  return new CSeq(seq, method);
+  while (i < to && isWsp(s.charCodeAt(i))) i++;
+  if (d1 === d0 || m0 === d1 || m1 === m0 || i !== to) throw new HeaderValueError('bad CSeq');
+  const seq = parseBoundedIntAt(s, d0, d1, MAX_CSEQ);
+  if (seq < 0 || !isTokenAt(s, m0, m1)) throw new HeaderValueError('bad CSeq');
+  return new CSeq(seq, s.slice(m0, m1));
 }

@@ -27,6 +27,30 @@ const TEL = table('-.()+*#', false);
 for (let c = 48; c <= 57; c++) TEL[c] = 1;
 for (const c of 'abcdefABCDEFpPwW') TEL[c.charCodeAt(0)] = 1;
 
+// The classes again, as bits of one table, for the scanners of the usual shapes (spanOf).
+export const TOKEN_CHAR = 1;
+export const HOST_CHAR = 2;
+/** USER without its `%HH` escapes. */
+export const USER_CHAR = 4;
+/** PARAM without its `%HH` escapes. */
+export const PARAM_CHAR = 8;
+export const DIGIT_CHAR = 16;
+export const WORD_CHAR = 32;
+const CHAR_CLASSES = new Uint8Array(128);
+for (const [bit, t] of [[TOKEN_CHAR, TOKEN], [HOST_CHAR, HOST], [USER_CHAR, USER], [PARAM_CHAR, PARAM], [WORD_CHAR, WORD]] as const) {
+  for (let c = 0; c < 128; c++) if (t[c] === 1) CHAR_CLASSES[c] = (CHAR_CLASSES[c] as number) | bit;
+}
+for (let c = 48; c <= 57; c++) CHAR_CLASSES[c] = (CHAR_CLASSES[c] as number) | DIGIT_CHAR;
+
+/** The first index in [from, to) whose character is not of class `bit` (TOKEN_CHAR, ...), or `to`. */
+export function spanOf(s: string, from: number, to: number, bit: number): number {
+  for (; from < to; from++) {
+    const c = s.charCodeAt(from);
+    if (c >= 128 || ((CHAR_CLASSES[c] as number) & bit) === 0) return from;
+  }
+  return to;
+}
+
 function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
@@ -52,6 +76,8 @@ function allInRange(s: string, from: number, to: number, t: Uint8Array, escapes:
 }
 
 export const isToken = (s: string): boolean => allIn(s, TOKEN, false);
+/** isToken of s[from, to), without a copy. */
+export const isTokenAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, TOKEN, false);
 export const isWord = (s: string): boolean => allIn(s, WORD, false);
 /** isWord of s[from, to), without a copy. */
 export const isWordAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, WORD, false);
@@ -61,14 +87,30 @@ export const isUriParamText = (s: string): boolean => allIn(s, PARAM, true);
 export const isUriHeaderText = (s: string): boolean => s.length === 0 || allIn(s, HNV, true);
 export const isUnreservedText = (s: string): boolean => allIn(s, UNRESERVED, true);
 export const isTelNumber = (s: string): boolean => allIn(s, TEL, true);
+// The same of s[from, to), read in place.
+export const isUriUserAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, USER, true);
+export const isUriPasswordAt = (s: string, from: number, to: number): boolean => from === to || allInRange(s, from, to, PASSWORD, true);
+export const isUriParamTextAt = (s: string, from: number, to: number): boolean => allInRange(s, from, to, PARAM, true);
+export const isUriHeaderTextAt = (s: string, from: number, to: number): boolean => from === to || allInRange(s, from, to, HNV, true);
 
 /** hostname / IPv4address / IPv6reference (RFC 3261 §25.1), kept permissive about label shape. */
 export function isHost(s: string): boolean {
-  if (s.length === 0) return false;
-  if (s.charCodeAt(0) === 91 /* [ */) {
-    return s.length > 2 && s.charCodeAt(s.length - 1) === 93 && allIn(s.slice(1, -1), IPV6, false);
+  return isHostAt(s, 0, s.length);
+}
+
+/** isHost of s[from, to), read in place. */
+export function isHostAt(s: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  if (s.charCodeAt(from) === 91 /* [ */) {
+    return to - from > 2 && s.charCodeAt(to - 1) === 93 && allInRange(s, from + 1, to - 1, IPV6, false);
   }
-  return allIn(s, HOST, false);
+  return allInRange(s, from, to, HOST, false);
+}
+
+/** `s.indexOf(c, from)` within s[from, to), or -1. */
+export function indexIn(s: string, c: string, from: number, to: number): number {
+  const i = s.indexOf(c, from);
+  return i < to ? i : -1;
 }
 
 export function isDigits(s: string): boolean {
@@ -88,6 +130,16 @@ export function parseBoundedInt(s: string, max: number): number {
 /** parseBoundedInt of s[from, to), read in place. */
 export function parseBoundedIntAt(s: string, from: number, to: number, max: number): number {
   if (from >= to) return -1;
+  if (to - from <= 15) {
+    // up to 15 digits, leading zeros included, add up exactly in a double: one pass
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      n = n * 10 + d;
+    }
+    return n <= max ? n : -1;
+  }
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return -1;

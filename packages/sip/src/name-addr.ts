@@ -1,7 +1,7 @@
 import { HeaderValueError } from './errors.js';
-import { isToken, trimLws, trimLwsEnd } from './grammar.js';
-import { formatParams, getParam, isGenValue, parseParams, quote, skipQuoted, unquote, withParam, type Param } from './params.js';
-import { parseUri, type Uri, type UriParseOptions } from './uri.js';
+import { endOfLws, indexIn, isTokenAt, skipLws } from './grammar.js';
+import { formatParams, getParam, isGenValue, parseParams, quote, skippedQuotedPair, skipQuotedIn, unquote, withParam, type Param } from './params.js';
+import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
 
 const IN_BRACKETS: UriParseOptions = Object.freeze({ allowHeaders: true });
 const ADDR_SPEC: UriParseOptions = Object.freeze({ allowHeaders: false });
@@ -46,44 +46,58 @@ function isWs(c: number): boolean {
 
 /** Parses one name-addr/addr-spec with parameters. `requireBrackets` for Route and Record-Route. */
 export function parseNameAddr(text: string, requireBrackets = false): NameAddr {
-  let i = 0;
-  const n = text.length;
-  while (i < n && isWs(text.charCodeAt(i))) i++;
+  return parseNameAddrAt(text, 0, text.length, requireBrackets);
+}
+
+/** parseNameAddr of s[from, to), read in place. */
+export function parseNameAddrAt(s: string, from: number, to: number, requireBrackets: boolean): NameAddr {
+  let i = from;
+  let c = i < to ? s.charCodeAt(i) : -1;
+  while (c === 32 || c === 9) c = ++i < to ? s.charCodeAt(i) : -1;
   let displayName: string | undefined;
   let lt = -1;
-  if (text.charCodeAt(i) === 34) {
-    const end = skipQuoted(text, i);
+  if (c === 34) {
+    const end = skipQuotedIn(s, i, to);
     if (end === -1) throw new HeaderValueError('unterminated display name');
-    displayName = unquote(text.slice(i, end));
+    // the usual display name has no quoted-pair to undo
+    displayName = skippedQuotedPair ? unquote(s.slice(i, end)) : s.slice(i + 1, end - 1);
     lt = end;
-    while (lt < n && isWs(text.charCodeAt(lt))) lt++;
-    if (text.charCodeAt(lt) !== 60) throw new HeaderValueError('expected < after display name');
+    while (lt < to && isWs(s.charCodeAt(lt))) lt++;
+    if (lt === to || s.charCodeAt(lt) !== 60) throw new HeaderValueError('expected < after display name');
+  } else if (c === 60) {
+    // `<` first: no display name (and no colon before it to look for)
+    lt = i;
   } else {
-    const candidate = text.indexOf('<', i);
-    const colon = text.indexOf(':', i);
+    const candidate = indexIn(s, '<', i, to);
+    const colon = indexIn(s, ':', i, to);
     if (candidate !== -1 && (colon === -1 || colon > candidate)) {
       lt = candidate;
-      const dn = trimLws(text.slice(i, lt));
-      if (dn.length > 0) {
+      const a = skipLws(s, i, lt);
+      const b = endOfLws(s, a, lt);
+      if (a < b) {
         // display-name = *(token LWS): a comma or other separator needs quotes (RFC 4475 §3.1.2.16)
-        for (const word of dn.split(/[ \t]+/)) if (!isToken(word)) throw new HeaderValueError('bad display name');
-        displayName = dn;
+        for (let w = a; w < b; ) {
+          let e = w;
+          while (e < b && !isWs(s.charCodeAt(e))) e++;
+          if (!isTokenAt(s, w, e)) throw new HeaderValueError('bad display name');
+          w = e;
+          while (w < b && isWs(s.charCodeAt(w))) w++;
+        }
+        displayName = s.slice(a, b);
       }
     }
   }
   if (lt !== -1) {
-    const gt = text.indexOf('>', lt);
+    const gt = indexIn(s, '>', lt, to);
     if (gt === -1) throw new HeaderValueError('missing >');
-    const uriText = text.slice(lt + 1, gt);
     // LAQUOT/RAQUOT admit no whitespace inside the brackets (RFC 4475 §3.1.2.15)
-    const uri = parseUri(uriText, IN_BRACKETS);
-    return new NameAddr(uri, displayName, parseParams(text, isGenValue, gt + 1));
+    const uri = parseUriAt(s, lt + 1, gt, IN_BRACKETS);
+    return new NameAddr(uri, displayName, parseParams(s, isGenValue, gt + 1, to));
   }
   if (requireBrackets) throw new HeaderValueError('expected <URI>');
-  let semi = text.indexOf(';', i);
-  if (semi === -1) semi = n;
-  const uriText = trimLwsEnd(text.slice(i, semi));
+  let semi = indexIn(s, ';', i, to);
+  if (semi === -1) semi = to;
   // addr-spec cannot carry URI headers: "?", "," or ";" force the bracket form (RFC 3261 §20)
-  const uri = parseUri(uriText, ADDR_SPEC);
-  return new NameAddr(uri, undefined, parseParams(text, isGenValue, semi));
+  const uri = parseUriAt(s, i, endOfLws(s, i, semi), ADDR_SPEC);
+  return new NameAddr(uri, undefined, parseParams(s, isGenValue, semi, to));
 }

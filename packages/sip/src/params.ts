@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isHost, isToken, isWsp, sliceLws } from './grammar.js';
+import { indexIn, isHost, isToken, isWsp, sliceLws, spanOf, TOKEN_CHAR } from './grammar.js';
 
 /** One `;name[=value]` parameter. `value` is as written (a quoted string keeps its quotes); `null` for a flag. */
 export interface Param {
@@ -45,10 +45,21 @@ export function formatParams(params: readonly Param[]): string {
 
 /** Index just past the quoted string that opens at `start`, or -1 when it never closes. */
 export function skipQuoted(s: string, start: number): number {
-  for (let i = start + 1; i < s.length; i++) {
+  return skipQuotedIn(s, start, s.length);
+}
+
+/** Set by skipQuotedIn: whether the quoted string it skipped holds a quoted-pair (`\\x`). */
+export let skippedQuotedPair = false;
+
+/** skipQuoted within s[start, to): -1 when the quoted string does not close before `to`. */
+export function skipQuotedIn(s: string, start: number, to: number): number {
+  skippedQuotedPair = false;
+  for (let i = start + 1; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (c === 92 /* \ */) i++;
-    else if (c === 34 /* " */) return i + 1;
+    if (c === 92 /* \ */) {
+      skippedQuotedPair = true;
+      i++;
+    } else if (c === 34 /* " */) return i + 1;
   }
   return -1;
 }
@@ -106,32 +117,68 @@ export function isGenValue(v: string): boolean {
 /**
  * Parses `*( SEMI generic-param )` (RFC 3261 §25.1) from `s`, which must be empty or
  * start with `;` after optional whitespace. Empty parameters (`;;`) are malformed (RFC 4475 §3.1.2.1).
+ * `check` must accept every token (a gen-value is one): a parameter that is `name` or
+ * `name=value` of tokens alone, the usual kind, is read in one pass without it.
  */
-export function parseParams(s: string, check: (v: string) => boolean = isGenValue, from = 0): Param[] {
+export function parseParams(s: string, check: (v: string) => boolean = isGenValue, from = 0, to = s.length): Param[] {
   const params: Param[] = [];
   let i = from;
-  const n = s.length;
+  const n = to;
   while (i < n && isWsp(s.charCodeAt(i))) i++;
+  /** Whether s[i, n) holds a quote: 1, 0, or -1 until the general reading below needs to know. */
+  let quoted = -1;
+  let nextEq = -1;
   while (i < n) {
     if (s.charCodeAt(i) !== 59 /* ; */) throw new HeaderValueError('expected ;');
     i++;
-    // the parameter runs to the next ';' outside quotes; its name to its first '=' (quoted or not)
-    let j = i;
-    let eq = -1;
-    while (j < n) {
-      const c = s.charCodeAt(j);
-      if (c === 59) break;
-      if (c === 34) {
-        const close = skipQuoted(s, j);
-        if (close === -1) throw new HeaderValueError('unterminated quoted string');
-        if (eq === -1) {
-          const e = s.indexOf('=', j);
-          if (e !== -1 && e < close) eq = e;
+    const nameEnd = spanOf(s, i, n, TOKEN_CHAR);
+    if (nameEnd > i) {
+      const c = nameEnd < n ? s.charCodeAt(nameEnd) : 59;
+      if (c === 59) {
+        params[params.length] = { name: s.slice(i, nameEnd), value: null };
+        i = nameEnd;
+        continue;
+      }
+      if (c === 61) {
+        const valueEnd = spanOf(s, nameEnd + 1, n, TOKEN_CHAR);
+        if (valueEnd > nameEnd + 1 && (valueEnd === n || s.charCodeAt(valueEnd) === 59)) {
+          params[params.length] = { name: s.slice(i, nameEnd), value: s.slice(nameEnd + 1, valueEnd) };
+          i = valueEnd;
+          continue;
         }
-        j = close;
-      } else {
-        if (c === 61 && eq === -1) eq = j;
-        j++;
+      }
+    }
+    // Anything else (whitespace, quotes, other characters): without a quote, the parameter runs
+    // to the next ';' and its name to its first '=', both found natively.
+    if (quoted === -1) {
+      quoted = indexIn(s, '"', i, n) !== -1 ? 1 : 0;
+      if (quoted === 0) nextEq = indexIn(s, '=', i, n);
+    }
+    let j: number;
+    let eq = -1;
+    if (quoted === 0) {
+      j = indexIn(s, ';', i, n);
+      if (j === -1) j = n;
+      if (nextEq !== -1 && nextEq < i) nextEq = indexIn(s, '=', i, n);
+      if (nextEq !== -1 && nextEq < j) eq = nextEq;
+    } else {
+      // the parameter runs to the next ';' outside quotes; its name to its first '=' (quoted or not)
+      j = i;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (c === 59) break;
+        if (c === 34) {
+          const close = skipQuotedIn(s, j, n);
+          if (close === -1) throw new HeaderValueError('unterminated quoted string');
+          if (eq === -1) {
+            const e = s.indexOf('=', j);
+            if (e !== -1 && e < close) eq = e;
+          }
+          j = close;
+        } else {
+          if (c === 61 && eq === -1) eq = j;
+          j++;
+        }
       }
     }
     const name = sliceLws(s, i, eq === -1 ? j : eq);

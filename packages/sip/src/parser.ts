@@ -1,10 +1,10 @@
 import { isUtf8 } from 'node:buffer';
 import { HeaderValueError, SipParseError } from './errors.js';
-import { isToken, parseBoundedInt } from './grammar.js';
-import { Headers, headerKey } from './headers.js';
+import { indexIn, isTokenAt, isWsp, parseBoundedInt, parseBoundedIntAt } from './grammar.js';
+import { EAGER_HEADERS, Headers, KNOWN_HEADERS, headerKey, matchedColon, matchedNameEnd, matchHeaderName, type KnownHeader } from './headers.js';
 import { DEFAULT_LIMITS, type SipLimits } from './limits.js';
 import { SipRequest, SipResponse, type HeaderEncoding, type SipMessage } from './message.js';
-import { parseUri, type Uri, type UriParseOptions } from './uri.js';
+import { parseUriAt, type Uri, type UriParseOptions } from './uri.js';
 
 export interface ParseOptions {
   /**
@@ -66,61 +66,130 @@ function isEscaped(buf: Buffer, from: number, at: number): boolean {
   return (at - i) % 2 === 1;
 }
 
-/** Set by scanHead: whether the header section it scanned holds a byte above 0x7F. */
+/** Scratch of parseMessage (never re-entered): where the lines of each EAGER_HEADERS slot start, and how many there are. */
+const eagerFirst = new Int32Array(EAGER_HEADERS.length);
+const eagerCount = new Int32Array(EAGER_HEADERS.length);
+/** Where the value of each slot's first line is in the header section, or -1 once it is folded. */
+const eagerFrom = new Int32Array(EAGER_HEADERS.length);
+const eagerTo = new Int32Array(EAGER_HEADERS.length);
+
+// What scanHead found besides the end of the header section it returns.
+/** Where the body starts. */
+let scannedBodyStart = -1;
+/** Whether the header section holds a byte above 0x7F. */
 let scannedHighBytes = false;
+/**
+ * The lines of the header section, `scannedLines` of them, without a search for each: at 2k
+ * where line k's LF is, at 2k + 1 where its text ends (before a CR).
+ */
+let scannedLineEnds = new Int32Array(128);
+let scannedLines = 0;
+
+/** Notes a line whose LF is at `lf`, `cr` when a CR precedes it. */
+function noteLineEnd(lf: number, cr: boolean): void {
+  if (2 * scannedLines === scannedLineEnds.length) {
+    const more = new Int32Array(4 * scannedLines);
+    more.set(scannedLineEnds);
+    scannedLineEnds = more;
+  }
+  scannedLineEnds[2 * scannedLines] = lf;
+  scannedLineEnds[2 * scannedLines + 1] = cr ? lf - 1 : lf;
+  scannedLines++;
+}
+/** scanHead's answer when it met a character the header section may not hold before any empty line. */
+const BAD_CHARACTER = -2;
 
 /**
- * scanHead's look at the bytes buf[i, end) of the header section buf[from, to), one at a
- * time: returns where an empty line of bare-LF line ends ends the section, or -1.
+ * scanHead's look at the bytes buf[i, end) of the header section that starts at `from`, one
+ * at a time: returns where an empty line ends the section, BAD_CHARACTER, or -1 to go on.
  */
-function scanBytes(buf: Buffer, from: number, to: number, i: number, end: number): number {
+function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
   for (; i < end; i++) {
     const kind = BYTE_KIND[buf[i] as number];
     if (kind === Byte.Plain) continue;
     if (kind === Byte.LF) {
-      if (i > from && buf[i - 1] === 10) return i;
+      const before = buf[i - 1];
+      if (before === 10) {
+        // an empty line of bare-LF line ends
+        scannedBodyStart = i + 1;
+        return i;
+      }
+      if (before === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) {
+        // CRLFCRLF: the header section keeps the CRLF of its last line
+        scannedBodyStart = i + 1;
+        return i - 1;
+      }
+      noteLineEnd(i, before === 13);
     } else if (kind === Byte.High) scannedHighBytes = true;
-    else if (kind === Byte.CR ? i + 1 >= to || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) {
-      throw new SipParseError('bad-characters', 'Control Character in Header');
-    }
+    else if (kind === Byte.CR ? i + 1 >= buf.length || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) return BAD_CHARACTER;
   }
   return -1;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Byte `k` (in memory order) of a word read through an Int32Array. */
+function byteOf(word: number, k: number): number {
+  return (LITTLE_ENDIAN ? word >>> (k << 3) : word >>> (24 - (k << 3))) & 0xff;
+}
+
 /**
- * One pass over the header bytes buf[from, to): returns where the header section ends,
- * `to` or an earlier empty line of bare-LF line ends (two LFs in a row: the first empty line
- * ends it, as findHeaderEnd finds it). Within it, refuses a control character outside a
- * quoted-pair and a CR not followed by LF; notes in `scannedHighBytes` a byte above 0x7F.
- * Control characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
+ * One pass over the bytes from `from` (not a CR or LF) to the first empty line, which ends the
+ * header section: two LFs in a row or a CRLFCRLF, whichever comes first (as findHeaderEnd finds
+ * it). Returns where the section ends (`scannedBodyStart`: where the body starts), -1 when no
+ * empty line ends it, or BAD_CHARACTER when a control character outside a quoted-pair or a CR
+ * not followed by LF comes first. Notes in `scannedHighBytes` a byte above 0x7F. Control
+ * characters are ASCII, so bytes stand where characters do under UTF-8 and Latin-1.
  *
  * Four bytes at a time where it can: a word none of whose bytes is below 0x20, 0x7F or above
- * it needs no closer look (the usual bit tricks, exact for "some byte is"); the others, and
- * the unaligned ends, are read a byte at a time.
+ * it needs no closer look (bit tricks, exact for "some byte is"); the others, and the
+ * unaligned ends, are read a byte at a time. Every line end is such a closer look.
  */
-function scanHead(buf: Buffer, from: number, to: number): number {
+function scanHead(buf: Buffer, from: number): number {
   scannedHighBytes = false;
+  scannedLines = 0;
+  const to = buf.length;
   const offset = buf.byteOffset;
   let i = from;
   const aligned = from + ((4 - ((offset + from) & 3)) & 3);
   const count = (to - aligned) >> 2;
   if (count >= 16) {
-    let end = scanBytes(buf, from, to, i, aligned);
+    let end = scanBytes(buf, from, i, aligned);
     if (end !== -1) return end;
     const words = new Int32Array(buf.buffer, offset + aligned, count);
     for (let w = 0; w < count; w++) {
       const x = words[w] as number;
-      const y = x ^ 0x7f7f7f7f;
-      if (((x | ((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) !== 0) {
-        const at = aligned + (w << 2);
-        end = scanBytes(buf, from, to, at, at + 4);
-        if (end !== -1) return end;
+      // a byte above 0x7F has its top bit set, as do 0x7F + 1 and (with a borrow) a byte below
+      // 0x20 less 0x20: a carry or borrow between bytes comes only from a byte flagged already
+      if (((x | (x + 0x01010101) | (x - 0x20202020)) & 0x80808080) === 0) continue;
+      // a line end, the usual closer look, is read from the word; anything else as scanBytes reads it
+      const at = aligned + (w << 2);
+      for (let k = 0; k < 4; k++) {
+        const b = byteOf(x, k);
+        if (b >= 0x20 && b < 0x7f) continue;
+        if (b === 10) {
+          const lf = at + k;
+          const before = k > 0 ? byteOf(x, k - 1) : buf[lf - 1];
+          if (before === 10) {
+            scannedBodyStart = lf + 1;
+            return lf;
+          }
+          if (before === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
+            scannedBodyStart = lf + 1;
+            return lf - 1;
+          }
+          noteLineEnd(lf, before === 13);
+        } else if (b === 13) {
+          if ((k < 3 ? byteOf(x, k + 1) : buf[at + 4]) !== 10) return BAD_CHARACTER;
+        } else if (b !== 9) {
+          end = scanBytes(buf, from, at + k, at + k + 1);
+          if (end !== -1) return end;
+        }
       }
     }
     i = aligned + (count << 2);
   }
-  const end = scanBytes(buf, from, to, i, to);
-  return end === -1 ? to : end;
+  return scanBytes(buf, from, i, to);
 }
 
 /**
@@ -138,44 +207,46 @@ function isAsciiCi(s: string, from: number, upper: string): boolean {
   return true;
 }
 
-function isSipVersion(s: string): boolean {
-  return s.length === 7 && isAsciiCi(s, 0, 'SIP/2.0');
+/** Whether s[from, to) is `SIP/2.0` (in any ASCII case), compared with constants rather than isAsciiCi's second string. */
+function isSipVersionAt(s: string, from: number, to: number): boolean {
+  return (
+    to - from === 7 && (s.charCodeAt(from) | 0x20) === 115 && (s.charCodeAt(from + 1) | 0x20) === 105 &&
+    (s.charCodeAt(from + 2) | 0x20) === 112 && s.charCodeAt(from + 3) === 47 && s.charCodeAt(from + 4) === 50 &&
+    s.charCodeAt(from + 5) === 46 && s.charCodeAt(from + 6) === 48
+  );
 }
 
 const REQUEST_URI: UriParseOptions = Object.freeze({ allowHeaders: false });
 
-function parseStartLine(line: string): { method: string; uri: Uri } | { status: number; reason: string } {
-  if (isAsciiCi(line, 0, 'SIP/')) {
-    const sp1 = line.indexOf(' ');
+/** The start line head[from, to), read in place. */
+function parseStartLine(head: string, from: number, to: number): { method: string; uri: Uri } | { status: number; reason: string } {
+  if (to - from >= 4 && isAsciiCi(head, from, 'SIP/')) {
+    const sp1 = indexIn(head, ' ', from, to);
     if (sp1 === -1) throw new SipParseError('bad-start-line', 'Bad Status Line');
-    if (!isSipVersion(line.slice(0, sp1))) throw new SipParseError('bad-version', 'Version Not Supported', 505);
-    let sp2 = line.indexOf(' ', sp1 + 1);
-    if (sp2 === -1) sp2 = line.length;
-    const code = line.slice(sp1 + 1, sp2);
-    const status = code.length === 3 ? parseBoundedInt(code, 699) : -1;
+    if (!isSipVersionAt(head, from, sp1)) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+    let sp2 = indexIn(head, ' ', sp1 + 1, to);
+    if (sp2 === -1) sp2 = to;
+    const status = sp2 - sp1 === 4 ? parseBoundedIntAt(head, sp1 + 1, sp2, 699) : -1;
     if (status < 100) throw new SipParseError('bad-status-code', 'Bad Status Code');
-    return { status, reason: line.slice(sp2 + 1) };
+    return { status, reason: sp2 + 1 >= to ? '' : head.slice(sp2 + 1, to) };
   }
   // Request-Line = Method SP Request-URI SP SIP-Version: exactly one SP between three fields (RFC 4475 §3.1.2.8-10)
-  const sp1 = line.indexOf(' ');
-  const sp2 = sp1 === -1 ? -1 : line.indexOf(' ', sp1 + 1);
-  if (sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) throw new SipParseError('bad-start-line', 'Bad Request-Line');
-  const method = line.slice(0, sp1);
-  const uriText = line.slice(sp1 + 1, sp2);
-  const version = line.slice(sp2 + 1);
-  if (!isToken(method)) throw new SipParseError('bad-method', 'Bad Method');
-  if (!isSipVersion(version)) {
-    if (/^SIP\/\d+\.\d+$/i.test(version)) throw new SipParseError('bad-version', 'Version Not Supported', 505);
+  const sp1 = indexIn(head, ' ', from, to);
+  const sp2 = sp1 === -1 ? -1 : indexIn(head, ' ', sp1 + 1, to);
+  if (sp2 === -1 || indexIn(head, ' ', sp2 + 1, to) !== -1) throw new SipParseError('bad-start-line', 'Bad Request-Line');
+  if (!isTokenAt(head, from, sp1)) throw new SipParseError('bad-method', 'Bad Method');
+  if (!isSipVersionAt(head, sp2 + 1, to)) {
+    if (/^SIP\/\d+\.\d+$/i.test(head.slice(sp2 + 1, to))) throw new SipParseError('bad-version', 'Version Not Supported', 505);
     throw new SipParseError('bad-start-line', 'Bad Request-Line');
   }
   let uri: Uri;
   try {
-    uri = parseUri(uriText, REQUEST_URI);
+    uri = parseUriAt(head, sp1 + 1, sp2, REQUEST_URI);
   } catch (err) {
     if (err instanceof HeaderValueError) throw new SipParseError('bad-request-uri', 'Bad Request-URI');
     throw err;
   }
-  return { method, uri };
+  return { method: head.slice(from, sp1), uri };
 }
 
 /**
@@ -195,25 +266,17 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   while (start < buf.length && (buf[start] === 13 || buf[start] === 10)) start++;
   if (start === buf.length) throw new SipParseError('bad-start-line', 'Empty Message');
 
-  // The first empty line ends the header section (findHeaderEnd): a CRLFCRLF, unless scanHead
-  // meets an empty line of bare-LF line ends before it.
-  let headEnd: number;
-  let bodyStart: number;
-  const crlf = buf.indexOf(CRLFCRLF, start);
-  if (crlf !== -1) {
-    headEnd = scanHead(buf, start, crlf + 2);
-    bodyStart = headEnd === crlf + 2 ? crlf + 4 : headEnd + 1;
-  } else {
-    const lf = buf.indexOf(LFLF, start);
-    if (lf !== -1) {
-      headEnd = lf + 1;
-      bodyStart = lf + 2;
-    } else {
-      // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
-      if (stream || buf[buf.length - 1] !== 10) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
-      headEnd = bodyStart = buf.length;
+  let headEnd = scanHead(buf, start);
+  let bodyStart = scannedBodyStart;
+  if (headEnd < 0) {
+    // A datagram is its own frame: a header section that ends with the datagram lacks only its empty line
+    const unframed = stream || buf[buf.length - 1] !== 10;
+    if (headEnd === BAD_CHARACTER) {
+      if (unframed && findHeaderEnd(buf, start).headEnd === -1) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+      throw new SipParseError('bad-characters', 'Control Character in Header');
     }
-    scanHead(buf, start, headEnd);
+    if (unframed) throw new SipParseError('incomplete-header-section', 'Incomplete Header Section');
+    headEnd = bodyStart = buf.length;
   }
 
   // An ASCII header section decodes the same as UTF-8 and as Latin-1
@@ -224,24 +287,44 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
     const headBytes = buf.subarray(start, headEnd);
     if (!isUtf8(headBytes)) headerEncoding = 'latin1';
     head = headBytes.toString(headerEncoding);
+    if (headerEncoding === 'utf8') {
+      // characters no longer stand where their bytes do: the line ends are found in the text
+      scannedLines = 0;
+      for (let lf = head.indexOf('\n'); lf !== -1; lf = head.indexOf('\n', lf + 1)) {
+        noteLineEnd(start + lf, lf > 0 && head.charCodeAt(lf - 1) === 13);
+      }
+    }
   }
 
   const names: string[] = [];
   const keys: string[] = [];
+  for (let slot = 0; slot < eagerCount.length; slot++) eagerCount[slot] = 0;
   const values: string[] = [];
-  let startLine: string | undefined;
+  // the start line is head[startFrom, startTo)
+  let startFrom = -1;
+  let startTo = -1;
   let contentLength = -1;
   let contentLengthAt = -1;
+  /** The EAGER_HEADERS slot of the last header line, or -1. */
+  let lastSlot = -1;
   let pos = 0;
   const n = head.length;
   const maxLine = limits.maxHeaderLineLength;
+  let line = 0;
   while (pos < n) {
-    let end = head.indexOf('\n', pos);
-    if (end === -1) end = n;
-    const lineEnd = end > pos && head.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    // every line of the header section ends in a noted LF (a section without an empty line ends with one)
+    let end = n;
+    let lineEnd = n;
+    if (line < scannedLines) {
+      end = (scannedLineEnds[2 * line] as number) - start;
+      lineEnd = (scannedLineEnds[2 * line + 1] as number) - start;
+      line++;
+    }
     if (lineEnd - pos > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
-    if (startLine === undefined) startLine = head.slice(pos, lineEnd);
-    else {
+    if (startTo === -1) {
+      startFrom = pos;
+      startTo = lineEnd;
+    } else {
       const c0 = head.charCodeAt(pos);
       if (c0 === 32 || c0 === 9) {
         // RFC 3261 §7.3.1: a continuation line is the previous value, folded
@@ -252,28 +335,69 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
         const joined = more.length === 0 ? prev : prev.length === 0 ? more : `${prev} ${more}`;
         if (joined.length > maxLine) throw new SipParseError('header-line-too-long', 'Header Line Too Long');
         values[last] = joined;
+        // the value is no longer where the line is
+        if (lastSlot !== -1 && eagerFirst[lastSlot] === last) eagerFrom[lastSlot] = -1;
       } else {
-        const colon = head.indexOf(':', pos);
-        if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
-        // HCOLON = *( SP / HTAB ) ":" SWS
-        const name = trimWsp(head, pos, colon);
-        if (!isToken(name)) {
-          throw new SipParseError('bad-header-line', 'Bad Header Name');
+        // HCOLON = *( SP / HTAB ) ":" SWS. A known name is read up to its colon at once; any
+        // other name is what precedes the first colon, less trailing whitespace (a known name
+        // would have been read so: a token holds neither whitespace nor a colon). The line does
+        // not start with whitespace (it would be a continuation).
+        let match = matchHeaderName(head, pos, lineEnd);
+        let nameEnd = matchedNameEnd;
+        let colon = matchedColon;
+        if (match !== 0 && colon === -1) {
+          colon = nameEnd;
+          while (colon < lineEnd && isWsp(head.charCodeAt(colon))) colon++;
+          if (colon === lineEnd || head.charCodeAt(colon) !== 58) match = 0;
         }
-        if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
-        const key = headerKey(name);
+        if (match === 0) {
+          colon = head.indexOf(':', pos);
+          if (colon === -1 || colon >= lineEnd) throw new SipParseError('bad-header-line', 'Malformed Header Line');
+          nameEnd = colon;
+          while (nameEnd > pos && isWsp(head.charCodeAt(nameEnd - 1))) nameEnd--;
+        }
+        let valueFrom = colon + 1;
+        let valueTo = lineEnd;
+        while (valueFrom < valueTo && isWsp(head.charCodeAt(valueFrom))) valueFrom++;
+        while (valueTo > valueFrom && isWsp(head.charCodeAt(valueTo - 1))) valueTo--;
+        let name: string;
+        let key: string;
+        lastSlot = -1;
+        if (match !== 0) {
+          const known = KNOWN_HEADERS[match > 0 ? match - 1 : -match - 1] as KnownHeader;
+          if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
+          key = known.key;
+          name = match > 0 ? known.spelled : head.slice(pos, nameEnd);
+          const slot = known.slot;
+          if (slot !== -1) {
+            const seen = eagerCount[slot] as number;
+            if (seen === 0) {
+              eagerFirst[slot] = names.length;
+              eagerFrom[slot] = valueFrom;
+              eagerTo[slot] = valueTo;
+            }
+            eagerCount[slot] = seen + 1;
+            lastSlot = slot;
+          }
+        } else {
+          if (!isTokenAt(head, pos, nameEnd)) throw new SipParseError('bad-header-line', 'Bad Header Name');
+          if (names.length >= limits.maxHeaders) throw new SipParseError('too-many-headers', 'Too Many Headers');
+          name = head.slice(pos, nameEnd);
+          key = headerKey(name);
+        }
         if (key === 'content-length') {
           if (contentLengthAt !== -1) throw new SipParseError('bad-content-length', 'Multiple Content-Length');
           contentLengthAt = names.length;
         }
-        names.push(name);
-        keys.push(key);
-        values.push(trimWsp(head, colon + 1, lineEnd));
+        // indexed stores: V8 left Array#push here a call per header
+        names[names.length] = name;
+        keys[keys.length] = key;
+        values[values.length] = head.slice(valueFrom, valueTo);
       }
     }
     pos = end + 1;
   }
-  if (startLine === undefined) throw new SipParseError('bad-start-line', 'Empty Message');
+  if (startTo === -1) throw new SipParseError('bad-start-line', 'Empty Message');
 
   if (contentLengthAt !== -1) {
     contentLength = parseBoundedInt(values[contentLengthAt] as string, limits.maxMessageBytes);
@@ -285,27 +409,15 @@ export function parseMessage(data: Uint8Array, options?: ParseOptions): SipMessa
   if (contentLength > available) throw new SipParseError('body-truncated', 'Content-Length Exceeds Body');
   const body = buf.subarray(bodyStart, bodyStart + (contentLength === -1 ? available : contentLength));
 
-  const first = parseStartLine(startLine);
+  const first = parseStartLine(head, startFrom, startTo);
   const headers = Headers.adopt(names, keys, values);
   const message: SipMessage =
     'method' in first
       ? new SipRequest({ method: first.method, uri: first.uri, headers, body, headerEncoding })
       : new SipResponse({ status: first.status, reason: first.reason, headers, body, headerEncoding });
-  readEagerHeaders(headers);
+  // the headers every element reads: malformed ones refuse the message at once
+  headers.readEager(eagerFirst, eagerCount, head, eagerFrom, eagerTo);
   return message;
-}
-
-/** The headers every element reads: malformed ones refuse the message at once. */
-function readEagerHeaders(h: Headers): void {
-  h.via;
-  h.cseq;
-  h.callId;
-  h.from;
-  h.to;
-  h.maxForwards;
-  h.contact;
-  if (h.has('expires')) h.expires;
-  if (h.has('date')) h.date;
 }
 
 const SINGLETONS: readonly (readonly [string, string])[] = [

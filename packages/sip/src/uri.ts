@@ -1,7 +1,8 @@
 import { HeaderValueError } from './errors.js';
 import {
-  isHost, isTelNumber, isUriHeaderText, isUriParamText, isUriPassword, isUriUser,
-  lastIndexIn, parseBoundedInt, parseBoundedIntAt, unescapePercent,
+  DIGIT_CHAR, HOST_CHAR, PARAM_CHAR, spanOf, USER_CHAR,
+  indexIn, isHostAt, isTelNumber, isUriHeaderTextAt, isUriParamText, isUriParamTextAt, isUriPasswordAt, isUriUserAt,
+  lastIndexIn, parseBoundedIntAt, unescapePercent,
 } from './grammar.js';
 import { formatParams, getParam, type Param } from './params.js';
 
@@ -131,73 +132,127 @@ function isScheme(s: string): boolean {
 const ABSOLUTE_REST = /^[A-Za-z0-9\-_.!~*'();/?:@&=+$,%[\]#]+$/;
 
 function splitParams(s: string, what: string, check: (v: string) => boolean): Param[] {
-  const params: Param[] = [];
-  if (s.length === 0) return params;
-  for (const part of s.split(';')) {
-    const eq = part.indexOf('=');
-    const name = eq === -1 ? part : part.slice(0, eq);
-    if (!isUriParamText(name)) throw new HeaderValueError(`bad ${what} name`);
-    if (eq === -1) params.push({ name, value: null });
-    else {
-      const value = part.slice(eq + 1);
-      if (!check(value)) throw new HeaderValueError(`bad ${what} value`);
-      params.push({ name, value });
-    }
-  }
-  return params;
+  return splitParamsAt(s, 0, s.length, what, check);
 }
 
-/** The SIP URI whose text after `scheme:` is text[from, ...): positions are found in place, the parts sliced once. */
-function parseSipUri(scheme: 'sip' | 'sips', text: string, from: number, opts: UriParseOptions): SipUri {
-  const n = text.length;
+/** The `;`-separated parameters of s[from, to) (none when it is empty), checked as splitParams does. */
+function splitParamsAt(s: string, from: number, to: number, what: string, check: (v: string) => boolean): Param[] {
+  const params: Param[] = [];
+  if (from === to) return params;
+  for (let a = from; ; ) {
+    let b = indexIn(s, ';', a, to);
+    if (b === -1) b = to;
+    const eq = indexIn(s, '=', a, b);
+    if (!isUriParamTextAt(s, a, eq === -1 ? b : eq)) throw new HeaderValueError(`bad ${what} name`);
+    if (eq === -1) params.push({ name: s.slice(a, b), value: null });
+    else {
+      const value = s.slice(eq + 1, b);
+      if (!check(value)) throw new HeaderValueError(`bad ${what} value`);
+      params.push({ name: s.slice(a, eq), value });
+    }
+    if (b === to) return params;
+    a = b + 1;
+  }
+}
+
+/**
+ * The usual SIP URI, `[user@]host[:port][;name[=value]]...` with no escapes, IPv6 reference,
+ * password or headers, read in one pass; undefined for any other, which parseSipUri reads as
+ * it reads them all (and refuses as it refuses them). What this one accepts, that one reads
+ * the same: the characters met exclude every separator it would look for further on.
+ */
+function parseUsualSipUri(scheme: 'sip' | 'sips', s: string, from: number, to: number): SipUri | undefined {
+  let user: string | undefined;
+  let hostStart = from;
+  const userEnd = spanOf(s, from, to, USER_CHAR);
+  if (userEnd < to) {
+    if (s.charCodeAt(userEnd) === 64 /* @ */) {
+      if (userEnd === from) return undefined;
+      user = s.slice(from, userEnd);
+      hostStart = userEnd + 1;
+    } else if (indexIn(s, '@', userEnd, to) !== -1) return undefined;
+  }
+  const hostEnd = spanOf(s, hostStart, to, HOST_CHAR);
+  if (hostEnd === hostStart) return undefined;
+  let i = hostEnd;
+  let port: number | undefined;
+  if (i < to && s.charCodeAt(i) === 58 /* : */) {
+    const portEnd = spanOf(s, i + 1, to, DIGIT_CHAR);
+    port = parseBoundedIntAt(s, i + 1, portEnd, 65535);
+    if (port < 0) return undefined;
+    i = portEnd;
+  }
+  const params: Param[] = [];
+  while (i < to) {
+    if (s.charCodeAt(i) !== 59 /* ; */) return undefined;
+    const nameFrom = i + 1;
+    const nameEnd = spanOf(s, nameFrom, to, PARAM_CHAR);
+    if (nameEnd === nameFrom) return undefined;
+    if (nameEnd < to && s.charCodeAt(nameEnd) === 61 /* = */) {
+      const valueEnd = spanOf(s, nameEnd + 1, to, PARAM_CHAR);
+      if (valueEnd === nameEnd + 1) return undefined;
+      params[params.length] = { name: s.slice(nameFrom, nameEnd), value: s.slice(nameEnd + 1, valueEnd) };
+      i = valueEnd;
+    } else {
+      params[params.length] = { name: s.slice(nameFrom, nameEnd), value: null };
+      i = nameEnd;
+    }
+  }
+  return new SipUri({ scheme, user, password: undefined, host: s.slice(hostStart, hostEnd), port, params, headers: [] });
+}
+
+/** The SIP URI whose text after `scheme:` is s[from, to): positions are found in place, the parts sliced once. */
+function parseSipUri(scheme: 'sip' | 'sips', s: string, from: number, to: number, opts: UriParseOptions): SipUri {
+  const usual = parseUsualSipUri(scheme, s, from, to);
+  if (usual !== undefined) return usual;
   let user: string | undefined;
   let password: string | undefined;
   let hostStart = from; // hostport, params and headers follow the first '@'
-  const at = text.indexOf('@', from);
+  const at = indexIn(s, '@', from, to);
   if (at !== -1) {
-    const colon = text.indexOf(':', from);
-    const userEnd = colon !== -1 && colon < at ? colon : at;
-    user = text.slice(from, userEnd);
-    if (userEnd !== at) password = text.slice(userEnd + 1, at);
-    if (!isUriUser(user)) throw new HeaderValueError('bad URI user');
-    if (password !== undefined && !isUriPassword(password)) throw new HeaderValueError('bad URI password');
+    const colon = indexIn(s, ':', from, at);
+    const userEnd = colon !== -1 ? colon : at;
+    if (!isUriUserAt(s, from, userEnd)) throw new HeaderValueError('bad URI user');
+    if (userEnd !== at && !isUriPasswordAt(s, userEnd + 1, at)) throw new HeaderValueError('bad URI password');
+    user = s.slice(from, userEnd);
+    if (userEnd !== at) password = s.slice(userEnd + 1, at);
     hostStart = at + 1;
   }
-  let headersText: string | undefined;
-  let hostEnd = n; // before '?'
-  const q = text.indexOf('?', hostStart);
+  let hostEnd = to; // before '?'
+  const q = indexIn(s, '?', hostStart, to);
   if (q !== -1) {
-    headersText = text.slice(q + 1);
     hostEnd = q;
     if (!opts.allowHeaders) throw new HeaderValueError('URI headers not allowed here');
   }
-  let paramsText = '';
-  let semi = text.indexOf(';', hostStart);
-  if (semi !== -1 && semi < hostEnd) paramsText = text.slice(semi + 1, hostEnd);
+  let paramsFrom = hostEnd;
+  let semi = indexIn(s, ';', hostStart, hostEnd);
+  if (semi !== -1) paramsFrom = semi + 1;
   else semi = hostEnd;
-  // hostport = text[hostStart, semi): a port follows the first ':' after any IPv6 reference's ']'
+  // hostport = s[hostStart, semi): a port follows the first ':' after any IPv6 reference's ']'
   let hostTo = semi;
   let port: number | undefined;
-  const close = lastIndexIn(text, ']', hostStart, semi);
-  const colon = text.indexOf(':', close === -1 ? hostStart : close);
-  if (colon !== -1 && colon < semi) {
+  const close = lastIndexIn(s, ']', hostStart, semi);
+  const colon = indexIn(s, ':', close === -1 ? hostStart : close, semi);
+  if (colon !== -1) {
     hostTo = colon;
-    const p = parseBoundedIntAt(text, colon + 1, semi, 65535);
+    const p = parseBoundedIntAt(s, colon + 1, semi, 65535);
     if (p < 0) throw new HeaderValueError('bad URI port');
     port = p;
   }
-  const host = text.slice(hostStart, hostTo);
-  if (!isHost(host)) throw new HeaderValueError('bad URI host');
-  const params = splitParams(paramsText, 'URI parameter', isUriParamText);
+  if (!isHostAt(s, hostStart, hostTo)) throw new HeaderValueError('bad URI host');
+  const host = s.slice(hostStart, hostTo);
+  const params = splitParamsAt(s, paramsFrom, hostEnd, 'URI parameter', isUriParamText);
   const headers: Param[] = [];
-  if (headersText !== undefined) {
-    for (const part of headersText.split('&')) {
-      const eq = part.indexOf('=');
-      if (eq <= 0) throw new HeaderValueError('bad URI header');
-      const name = part.slice(0, eq);
-      const value = part.slice(eq + 1);
-      if (!isUriHeaderText(name) || !isUriHeaderText(value)) throw new HeaderValueError('bad URI header');
-      headers.push({ name, value });
+  if (q !== -1) {
+    for (let a = q + 1; ; ) {
+      let b = indexIn(s, '&', a, to);
+      if (b === -1) b = to;
+      const eq = indexIn(s, '=', a, b);
+      if (eq <= a) throw new HeaderValueError('bad URI header');
+      if (!isUriHeaderTextAt(s, a, eq) || !isUriHeaderTextAt(s, eq + 1, b)) throw new HeaderValueError('bad URI header');
+      headers.push({ name: s.slice(a, eq), value: s.slice(eq + 1, b) });
+      if (b === to) break;
+      a = b + 1;
     }
   }
   return new SipUri({ scheme, user, password, host, port, params, headers });
@@ -215,25 +270,32 @@ function parseTelUri(rest: string): TelUri {
   return new TelUri(number, params);
 }
 
-/** Parses a URI. Throws `HeaderValueError` (the caller names the header) when malformed. */
-/** `sip` / `sips` when text[0, colon) is one of them (in any ASCII case), else undefined. */
-function sipScheme(text: string, colon: number): 'sip' | 'sips' | undefined {
-  if (colon !== 3 && colon !== 4) return undefined;
-  if ((text.charCodeAt(0) | 0x20) !== 115 || (text.charCodeAt(1) | 0x20) !== 105 || (text.charCodeAt(2) | 0x20) !== 112) return undefined;
-  if (colon === 3) return 'sip';
-  return (text.charCodeAt(3) | 0x20) === 115 ? 'sips' : undefined;
+/** `sip` / `sips` when s[from, colon) is one of them (in any ASCII case), else undefined. */
+function sipScheme(s: string, from: number, colon: number): 'sip' | 'sips' | undefined {
+  const length = colon - from;
+  if (length !== 3 && length !== 4) return undefined;
+  if ((s.charCodeAt(from) | 0x20) !== 115 || (s.charCodeAt(from + 1) | 0x20) !== 105 || (s.charCodeAt(from + 2) | 0x20) !== 112) return undefined;
+  if (length === 3) return 'sip';
+  return (s.charCodeAt(from + 3) | 0x20) === 115 ? 'sips' : undefined;
 }
 
+/** Parses a URI. Throws `HeaderValueError` (the caller names the header) when malformed. */
 export function parseUri(text: string, opts: UriParseOptions = {}): Uri {
-  const colon = text.indexOf(':');
-  if (colon <= 0) throw new HeaderValueError('URI has no scheme');
-  const sip = sipScheme(text, colon);
+  return parseUriAt(text, 0, text.length, opts);
+}
+
+/** parseUri of s[from, to), read in place. */
+export function parseUriAt(s: string, from: number, to: number, opts: UriParseOptions): Uri {
+  const colon = indexIn(s, ':', from, to);
+  if (colon <= from) throw new HeaderValueError('URI has no scheme');
+  const sip = sipScheme(s, from, colon);
   if (sip !== undefined) {
-    if (colon + 1 === text.length) throw new HeaderValueError('empty SIP URI');
-    return parseSipUri(sip, text, colon + 1, opts);
+    if (colon + 1 === to) throw new HeaderValueError('empty SIP URI');
+    return parseSipUri(sip, s, colon + 1, to, opts);
   }
-  const scheme = text.slice(0, colon);
-  const rest = text.slice(colon + 1);
+  const text = from === 0 && to === s.length ? s : s.slice(from, to);
+  const scheme = text.slice(0, colon - from);
+  const rest = text.slice(colon - from + 1);
   const lower = scheme.length <= 4 ? scheme.toLowerCase() : '';
   if (lower === 'tel') return parseTelUri(rest);
   if (!isScheme(scheme) || !ABSOLUTE_REST.test(rest)) throw new HeaderValueError('bad URI');

@@ -1,5 +1,5 @@
 import { HeaderValueError } from './errors.js';
-import { isToken, isWord, isWordAt, parseBoundedInt, trimLws } from './grammar.js';
+import { endOfLws, isToken, parseBoundedInt, skipLws, spanOf, trimLws, WORD_CHAR } from './grammar.js';
 import { formatParams, getParam, parseParams, splitTopLevel, type Param } from './params.js';
 
 /** A token (or `type/subtype`) followed by parameters: Event, Subscription-State, Content-Type, ... */
@@ -74,11 +74,23 @@ export function parseTokenList(text: string): string[] {
 
 /** Call-ID (RFC 3261 §20.8): `word ["@" word]`. */
 export function parseCallId(text: string): string {
-  const t = trimLws(text);
-  const at = t.indexOf('@');
-  const ok = at === -1 ? isWord(t) : isWordAt(t, 0, at) && isWordAt(t, at + 1, t.length);
-  if (!ok) throw new HeaderValueError('bad Call-ID');
-  return t;
+  return parseCallIdAt(text, 0, text.length);
+}
+
+/** parseCallId of s[from, to), read in place. */
+export function parseCallIdAt(s: string, from: number, to: number): string {
+  const a = skipLws(s, from, to);
+  const b = endOfLws(s, a, to);
+  if (!isCallIdAt(s, a, b)) throw new HeaderValueError('bad Call-ID');
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** Whether s[from, to), trimmed, is a Call-ID: a word, or two joined by an `@` (which no word holds). */
+export function isCallIdAt(s: string, from: number, to: number): boolean {
+  const at = spanOf(s, from, to, WORD_CHAR);
+  if (at === from) return false;
+  if (at === to) return true;
+  return s.charCodeAt(at) === 64 && at + 1 < to && spanOf(s, at + 1, to, WORD_CHAR) === to;
 }
 
 /** Replaces (RFC 3891 §6.1): `callid *(SEMI replaces-param)` with to-tag, from-tag, early-only. */
