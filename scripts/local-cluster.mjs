@@ -43,7 +43,7 @@ const demoCarrier = demoCarrierOf(trunking, demo);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 // the admin user of config/nats-local.conf; the server only when it is not the CLI's default
 const adminArgs = [...(natsPort === '4222' ? [] : ['--server', natsUrl]), '--user', 'admin', '--password', credentials.admin.password];
-const cliCommand = `pnpm exec switchboard ${adminArgs.join(' ')} calls ls`;
+const cliCommand = `./switchboard ${adminArgs.join(' ')} calls ls`;
 
 // A process that crashes at start-up (a port taken, a bad configuration) is retried ever more
 // slowly instead of filling the terminal; one that ran a while before dying starts again quickly.
