@@ -130,8 +130,8 @@ describe('edge limits: rate, ban, keep-alives, overrides and digest customers, t
     assert.equal(await answer(pbx, ping), 200, 'the keep-alive is answered during the ban');
     assert.equal((await edgeStats()).keepalivesPassed, banned.keepalivesPassed + 1);
     await send(pbx, 'MESSAGE');
-    const after = await edgeUntil((e) => e.bannedDropped > banned.bannedDropped, 'the request after the keep-alive dropped: the ban still in force');
-    assert.equal(after.bans, banned.bans, 'a dropped request does not start another ban');
+    const stillBanned = await edgeUntil((e) => e.bannedDropped > banned.bannedDropped, 'the request after the keep-alive dropped: the ban still in force');
+    assert.equal(stillBanned.bans, banned.bans, 'a dropped request does not start another ban');
 
     await edgeUntil((e) => e.banned === 0, 'the ban ended');
     const [again = ''] = await send(pbx, 'MESSAGE');
