@@ -187,3 +187,13 @@ describe('transport configuration: the id from a node name', () => {
     assert.equal(config.transport.id, 't7');
   });
 });
+
+describe('transport configuration: edge limits', () => {
+  test('edge overrides: a rate of their own for the sources named; a source that is no address or block is refused', () => {
+    const edge = (sources: string) => write(MINIMAL.replace('  id: tn1\n', `  id: tn1\n  edge:\n    overrides:\n      - { sources: [${sources}], perSourceRate: 2000, burst: 4000 }\n`));
+    const c = loadTransportConfig(edge('198.51.100.0/24, "2001:db8::1"'), {});
+    assert.deepEqual(c.transport.edge.overrides, [{ sources: ['198.51.100.0/24', '2001:db8::1'], perSourceRate: 2000, burst: 4000 }]);
+    assert.equal(c.transport.edge.perSourceRate, 400, 'the default stays for everyone else');
+    assertRefused(edge('carrier.example'), {}, 'transport.edge.overrides[0].sources[0]');
+  });
+});

@@ -1,8 +1,9 @@
 import { CLUSTER_ENV, ConfigError, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
 import { isWildcard } from './peer-address.js';
+import { isAddressOrBlock } from './source-guard.js';
 
-const EDGE_DEFAULTS = { perSourceRate: 400, burst: 800, banSeconds: 30, maxBans: 10_000, maxTracked: 100_000 };
+const EDGE_DEFAULTS = { perSourceRate: 400, burst: 800, banSeconds: 30, maxBans: 10_000, maxTracked: 100_000, overrides: [] };
 
 const NOT_A_WILDCARD = 'a wildcard address (0.0.0.0, ::) cannot be advertised: name the address peers reach this node at';
 
@@ -94,6 +95,12 @@ export const TransportConfigSchema = z.object({
         banSeconds: z.number().int().min(1).max(86_400).default(EDGE_DEFAULTS.banSeconds),
         maxBans: z.number().int().min(1).max(1_000_000).default(EDGE_DEFAULTS.maxBans),
         maxTracked: z.number().int().min(1).max(10_000_000).default(EDGE_DEFAULTS.maxTracked),
+        /** Sources with a rate of their own (a carrier placing more calls than perSourceRate allows), first match wins. */
+        overrides: z.array(z.object({
+          sources: z.array(z.string().min(1).refine(isAddressOrBlock, 'expected an IP address or a CIDR block')).min(1),
+          perSourceRate: z.number().positive().max(1_000_000),
+          burst: z.number().int().min(1).max(1_000_000),
+        })).default([]),
       })
       .default(EDGE_DEFAULTS),
   }),
