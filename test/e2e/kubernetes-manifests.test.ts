@@ -2,34 +2,33 @@
 // `kubectl kustomize` renders it, each container's command, args and environment run as a local
 // process, its volumes (ConfigMaps, example Secrets, emptyDirs) materialized as directories,
 // against a nats-server with the users of the NATS chart values. What a cluster would supply is
-// mapped to this machine: /app/<process> to the repository's build, the downward API's addresses
-// to 127.0.0.1, the in-cluster NATS and collector names to local stand-ins, ports to free ones.
-// Then a call and a transfer go through, every process is ready, and the worker's preStop drains
-// it as deploy/README.md says: unready at once, its call untouched, the hook back once it ended.
+// mapped to this machine: /app/<process> to the image's content (the Dockerfile's own `pnpm deploy
+// --prod` output, test/support/image.ts: a runtime dependency missing from the image fails here),
+// the downward API's addresses to 127.0.0.1, the in-cluster NATS and collector names to local
+// stand-ins, ports to free ones. Then a call and a transfer go through, every process is ready,
+// the worker's preStop hands a call over to a second worker of the same Deployment as
+// deploy/README.md says, and with no other worker left it drains slowly: unready at once, its call
+// untouched, the hook back once it ended. The stand-in collector gets the spans of both processes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1';
 import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type NatsServerHandle } from '@switchboard/testkit';
-import { acmeTrunking, callUp } from '../support/cluster.js';
+import { acmeTrunking, callIdLandingOn, callUp } from '../support/cluster.js';
+import { dockerfileDeploys, imageContent, noPnpm } from '../support/image.js';
 import { configMaps, DEPLOY_DIR, exampleSecrets, kubectlAvailable, onlyContainer, render, secretValues, workload, type KubeObject, type Workload } from '../support/manifests.js';
-import { repoRoot } from '../support/paths.js';
 
 const KUBECTL = kubectlAvailable();
 const IN_CLUSTER_NATS = 'nats://nats:4222';
 const PBX_HOST = '127.0.0.10';
 const CARRIER_HOST = '127.0.0.21';
-/** Where the image keeps each process (the Dockerfile's /app/<process>) → its package here. */
-const IMAGE_PATHS: Record<string, string> = {
-  '/app/transport/': 'packages/transport/',
-  '/app/worker/': 'packages/engine/',
-  '/app/cdr-web/': 'packages/cdr-web/',
-  '/app/cli/': 'packages/cli/',
-};
+const TRANSPORT_SERVICE = 'switchboard-transport';
+const WORKER_SERVICE = 'switchboard-worker';
 
 interface Started {
   proc: ManagedProcess;
@@ -40,12 +39,15 @@ interface Started {
   run(command: readonly string[], name: string): ManagedProcess;
 }
 
-describe('Switchboard started from the rendered local overlay', { skip: KUBECTL ? false : 'kubectl is not installed: the local overlay cannot be rendered' }, () => {
+describe('Switchboard started from the rendered local overlay', { skip: KUBECTL ? noPnpm : 'kubectl is not installed: the local overlay cannot be rendered' }, () => {
   let objects: KubeObject[];
   let nats: NatsServerHandle;
   let collector: Server;
   let collectorUrl: string;
-  const spans: string[] = [];
+  /** The service.name of every batch of spans the stand-in collector received. */
+  const services = new Set<string>();
+  /** Where the image keeps each process (/app/<folder>/) → the deployed folder here. */
+  let imagePaths: Record<string, string>;
   const secrets = new Map(exampleSecrets().map((s) => [s.metadata?.name ?? '', secretValues(s)]));
   const processes: ManagedProcess[] = [];
   let transport: Started;
@@ -77,10 +79,11 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
   }
 
   /** Runs the container of `w` as a local process; `data` replaces ConfigMap contents by name. */
-  async function start(w: Workload, opts: { rewriteConfig?: (config: Record<string, unknown>) => void; data?: Record<string, Record<string, string>> } = {}): Promise<Started> {
+  async function start(w: Workload, opts: { rewriteConfig?: (config: Record<string, unknown>) => void; data?: Record<string, Record<string, string>>; pod?: string } = {}): Promise<Started> {
     const c: IContainer = onlyContainer(w);
     const maps = configMaps(objects);
-    const podName = w.object.kind === 'DaemonSet' ? `${w.name}-x2k4q` : `${w.name}-7d9f8c6b5-x2k4q`;
+    const pod = opts.pod ?? 'x2k4q';
+    const podName = w.object.kind === 'DaemonSet' ? `${w.name}-${pod}` : `${w.name}-7d9f8c6b5-${pod}`;
     const mounts: { path: string; dir: string }[] = [];
     for (const m of c.volumeMounts ?? []) {
       const volume = w.pod.volumes?.find((v) => v.name === m.name);
@@ -98,7 +101,7 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     }
     mounts.sort((a, b) => b.path.length - a.path.length);
     const local = (text: string): string => {
-      for (const [image, here] of Object.entries(IMAGE_PATHS)) if (text.startsWith(image)) return join(repoRoot, here, text.slice(image.length));
+      for (const [image, here] of Object.entries(imagePaths)) if (text.startsWith(image)) return join(here, text.slice(image.length));
       const m = mounts.find((x) => text === x.path || text.startsWith(`${x.path}/`));
       return m === undefined ? text : m.dir + text.slice(m.path.length);
     };
@@ -136,7 +139,8 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     const run = (command: readonly string[], name: string): ManagedProcess => {
       const [program, ...rest] = command.map(local);
       assert.equal(program, 'node', `${w.name}: runs node (the image's only runtime)`);
-      const proc = ManagedProcess.spawn(name, process.execPath, rest, env);
+      // no NODE_PATH: a module the image lacks must not be found in the workspace
+      const proc = ManagedProcess.spawn(name, process.execPath, rest, { ...env, NODE_PATH: '' });
       processes.push(proc);
       return proc;
     };
@@ -161,10 +165,28 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
 
   before(async () => {
     objects = render('overlays/local');
+    const image = await imageContent();
+    imagePaths = Object.fromEntries(dockerfileDeploys().map((d) => [`/app/${d.folder}/`, join(image, d.folder)]));
     nats = await startNatsServer({ config: natsConfigFromChartValues() });
+    // OTLP/HTTP with JSON bodies, as @opentelemetry/exporter-trace-otlp-http sends them
     collector = createServer((req, res) => {
-      spans.push(req.url ?? '');
-      req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const raw = Buffer.concat(chunks);
+          const body = JSON.parse((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString()) as {
+            resourceSpans?: { resource?: { attributes?: { key: string; value: { stringValue?: string } }[] } }[];
+          };
+          for (const rs of body.resourceSpans ?? []) {
+            const name = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue;
+            if (name !== undefined && req.url === '/v1/traces') services.add(name);
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        } catch (err) {
+          res.writeHead(400).end(String(err));
+        }
+      });
     });
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     const address = collector.address();
@@ -202,6 +224,7 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     await carrier?.stop();
     await new Promise((r) => collector?.close(r));
     await nats?.stop();
+    rmSync(root, { recursive: true, force: true });
   });
 
   test('every process is live and ready on the port its probes use', async () => {
@@ -223,7 +246,35 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     assert.equal((await target.ended).how, 'bye');
   });
 
-  test('the worker\'s preStop: unready at once, its call goes on, the hook returns once the call ended; SIGTERM then stops it', async () => {
+  /** The id of an active worker the transport knows, other than `not`. */
+  async function activeWorker(not?: string): Promise<string> {
+    const line = await transport.proc.waitFor((l) => l.json?.event === 'worker' && l.json.state === 'active' && l.json.worker !== not, 20_000);
+    return String(line.json?.worker);
+  }
+
+  test('the worker\'s preStop (handover) with a second worker of the Deployment: unready, it exits, the call goes on on the other', async () => {
+    const first = worker;
+    const firstId = await activeWorker();
+    const second = await start(workload(objects, 'switchboard-worker'), { pod: 'q9w3t' });
+    await second.proc.waitForEvent('ready', 20_000);
+    const secondId = await activeWorker(firstId);
+    const { call, far } = await callUp(pbx, carrier, 'sip:+14155551002@acme.trunks.example', edge, callIdLandingOn(firstId, [firstId, secondId]));
+    const hook = workload(objects, 'switchboard-worker').pod.containers[0]?.lifecycle?.preStop?.exec?.command;
+    assert.ok(hook !== undefined);
+    const prestop = first.run(hook, 'worker-prestop-handover');
+    const draining = await first.proc.waitForEvent('draining');
+    assert.deepEqual([draining.mode, draining.calls], ['handover', 1], 'the call was on the worker that goes');
+    await becomes(first, '/readyz', 503);
+    assert.equal(await Promise.race([prestop.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]), 0, `the hook ends once the call is handed over:\n${prestop.output()}`);
+    assert.equal(await first.proc.stop('SIGTERM', 10_000), 0, 'the kubelet\'s SIGTERM after the hook: a clean exit');
+    assert.equal(far.state, 'confirmed');
+    assert.equal((await call.request('INFO', { body: 'after the handover', contentType: 'text/plain' })).status, 200, 'the call relays on the other worker');
+    assert.equal((await call.hangup()).status, 200, 'its BYE answered');
+    assert.equal((await far.ended).how, 'bye');
+    worker = second;
+  });
+
+  test('the worker\'s preStop with no other worker: unready at once, its call goes on, the hook returns once the call ended; SIGTERM then stops it', async () => {
     const { call, far } = await callUp(pbx, carrier, 'sip:+14155551001@acme.trunks.example', edge);
     const hook = workload(objects, 'switchboard-worker').pod.containers[0]?.lifecycle?.preStop?.exec?.command;
     assert.ok(hook !== undefined);
@@ -237,5 +288,10 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     assert.equal((await far.ended).how, 'bye');
     assert.equal(await Promise.race([prestop.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]), 0, `the hook ends with the drain:\n${prestop.output()}`);
     assert.equal(await worker.proc.stop('SIGTERM', 10_000), 0, 'the kubelet\'s SIGTERM after the hook: a clean exit');
+  });
+
+  test('the OTLP endpoint of the manifests: the stand-in collector received spans from the transport and the worker', async () => {
+    for (let i = 0; i < 150 && !(services.has(TRANSPORT_SERVICE) && services.has(WORKER_SERVICE)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(services.has(TRANSPORT_SERVICE) && services.has(WORKER_SERVICE), `services seen: ${[...services].join(', ')}`);
   });
 });
