@@ -12,6 +12,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IContainer, IEnvVar } from 'kubernetes-models/v1';
+import { admitsAnyOf } from '../support/cidr.js';
 import { parseNatsConf, type ConfMap, type ConfValue } from '../support/nats-conf.js';
 import {
   baseWithoutKustomize, configMaps, DEPLOY_DIR, exampleSecrets, kubectlAvailable, onlyContainer, render,
@@ -41,6 +42,27 @@ function switchboardConfig(all: readonly KubeObject[]): { worker: { drainTimeout
 }
 
 const env = (c: IContainer, name: string): IEnvVar | undefined => c.env?.find((e) => e.name === name);
+
+/**
+ * Pod CIDRs of the clusters deploy/README.md names, by their defaults: kind, minikube and kubeadm
+ * with flannel; k3s and k3d; Docker Desktop. An ipBlock holding one of them would let every pod of
+ * such a cluster in where only the transport nodes belong.
+ */
+const DOCUMENTED_POD_CIDRS = ['10.244.0.0/16', '10.42.0.0/16', '10.1.0.0/16'];
+
+/** Every ipBlock of the policies and the pod CIDRs its policy's annotation says no block may admit. */
+function ipBlocks(all: readonly KubeObject[]): { policy: string; block: { cidr: string; except?: string[] | undefined }; podCidrs: string[] }[] {
+  const out: ReturnType<typeof ipBlocks> = [];
+  for (const p of all) {
+    if (!(p instanceof NetworkPolicy)) continue;
+    const annotated = (p.metadata?.annotations?.['switchboard.io/pod-cidrs'] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
+    const peers = [...(p.spec?.ingress ?? []).flatMap((r) => r.from ?? []), ...(p.spec?.egress ?? []).flatMap((r) => r.to ?? [])];
+    for (const peer of peers) {
+      if (peer.ipBlock !== undefined) out.push({ policy: p.metadata?.name ?? '', block: peer.ipBlock, podCidrs: [...DOCUMENTED_POD_CIDRS, ...annotated] });
+    }
+  }
+  return out;
+}
 
 /** Seconds a preStop holds the pod before SIGTERM: `sleep n`, or the worker's drain. */
 function preStopSeconds(w: Workload, c: IContainer, config: ReturnType<typeof switchboardConfig>): number {
@@ -154,6 +176,16 @@ for (const dir of DIRS) {
       }
     });
 
+    test('NetworkPolicy: no ipBlock lets in an address of a documented pod CIDR (the policy\'s annotation, the common defaults)', () => {
+      const blocks = ipBlocks(objects(dir));
+      assert.ok(blocks.some((b) => b.policy === 'nats'), 'the nats policy admits the transport nodes by address');
+      const nats = objects(dir).find((o) => o instanceof NetworkPolicy && o.metadata?.name === 'nats');
+      assert.ok((nats?.metadata?.annotations?.['switchboard.io/pod-cidrs'] ?? '') !== '', 'the nats policy says which pod CIDR it keeps out');
+      for (const { policy, block, podCidrs } of blocks) {
+        for (const pods of podCidrs) assert.ok(!admitsAnyOf(block, pods), `${policy}: ipBlock ${JSON.stringify(block)} lets in pods of ${pods}`);
+      }
+    });
+
     test('every Switchboard container has the OTLP endpoint', () => {
       const maps = configMaps(objects(dir));
       for (const w of switchboardWorkloads(objects(dir)).filter((x) => x.longRunning)) {
@@ -206,6 +238,19 @@ if (KUBECTL) {
     });
   });
 }
+
+describe('the ipBlock check', () => {
+  test('rejects a block holding a pod CIDR (the former 10.0.0.0/8, all of RFC 1918) unless it is excepted', () => {
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8' }, '10.244.0.0/16'), true);
+    assert.equal(admitsAnyOf({ cidr: '192.168.0.0/16' }, '192.168.0.0/16'), true);
+    assert.equal(admitsAnyOf({ cidr: '10.244.3.0/24' }, '10.244.0.0/16'), true, 'a block inside the pod CIDR');
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8', except: ['10.244.0.0/16'] }, '10.244.0.0/16'), false);
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8', except: ['10.244.0.0/17'] }, '10.244.0.0/16'), true, 'half excepted');
+    assert.equal(admitsAnyOf({ cidr: '172.16.0.0/12' }, '10.244.0.0/16'), false);
+    assert.equal(admitsAnyOf({ cidr: 'fd00::/8' }, '10.244.0.0/16'), false, 'another family');
+    assert.equal(admitsAnyOf({ cidr: 'fd00::/8' }, 'fd00:10:244::/56'), true);
+  });
+});
 
 describe('deploy/secrets.example.yaml: the shape, no real secret', () => {
   test('one NATS credential per process role and the routing secret, with placeholder values', () => {
