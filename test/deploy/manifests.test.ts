@@ -186,11 +186,13 @@ for (const dir of DIRS) {
       }
     });
 
-    test('every Switchboard container has the OTLP endpoint', () => {
+    test('every Switchboard container (Deployments, DaemonSet, the CronJob\'s job, init containers) has the OTLP endpoint', () => {
       const maps = configMaps(objects(dir));
-      for (const w of switchboardWorkloads(objects(dir)).filter((x) => x.longRunning)) {
-        const e = env(onlyContainer(w), 'OTEL_EXPORTER_OTLP_ENDPOINT');
-        assert.ok(e !== undefined, `${w.name}: OTEL_EXPORTER_OTLP_ENDPOINT`);
+      const all = switchboardWorkloads(objects(dir));
+      assert.ok(all.some((w) => !w.longRunning), 'the trunks-apply CronJob is among them');
+      for (const [w, c] of all.flatMap((x) => [...x.pod.containers, ...(x.pod.initContainers ?? [])].map((c) => [x, c] as const))) {
+        const e = env(c, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+        assert.ok(e !== undefined, `${w.name} ${c.name}: OTEL_EXPORTER_OTLP_ENDPOINT`);
         const ref = e.valueFrom?.configMapKeyRef;
         const value = e.value ?? (ref === undefined ? undefined : maps.get(ref.name ?? '')?.[ref.key]);
         if (dir !== 'base') assert.match(value ?? '', /^https?:\/\/\S+$/, `${w.name}: an endpoint in ${dir}`);
