@@ -11,7 +11,7 @@ import { Deployment, DaemonSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import type { IContainer, IEnvVar } from 'kubernetes-models/v1';
+import { Service, type IContainer, type IEnvVar } from 'kubernetes-models/v1';
 import { admitsAnyOf } from '../support/cidr.js';
 import { parseNatsConf, type ConfMap, type ConfValue } from '../support/nats-conf.js';
 import {
@@ -152,6 +152,25 @@ for (const dir of DIRS) {
       const down = hpa.spec?.behavior?.scaleDown;
       assert.ok((down?.stabilizationWindowSeconds ?? 0) >= 600, 'stabilization ≥ 10 min');
       assert.deepEqual(down?.policies, [{ type: 'Pods', value: 1, periodSeconds: 60 }], 'one pod a minute');
+      const target = worker.object;
+      assert.ok(target instanceof Deployment);
+      assert.equal(target.spec?.replicas, undefined, 'the HPA owns the count: no spec.replicas for every apply to put back');
+    });
+
+    test('every Service selects the pods of one workload and sends to a port their container names', () => {
+      const services = objects(dir).filter((o) => o instanceof Service);
+      assert.ok(services.some((s) => s.metadata?.name === 'switchboard-cdr-web'), 'the CDR page\'s Service');
+      for (const svc of services) {
+        const selector = svc.spec?.selector ?? {};
+        assert.ok(Object.keys(selector).length > 0, `${svc.metadata?.name}: a selector`);
+        const selected = workloads(objects(dir)).filter((w) => Object.entries(selector).every(([k, v]) => w.template.metadata?.labels?.[k] === v));
+        assert.equal(selected.length, 1, `${svc.metadata?.name}: selects the pods of one workload`);
+        const ports = selected[0]?.pod.containers.flatMap((c) => c.ports ?? []) ?? [];
+        for (const p of svc.spec?.ports ?? []) {
+          const to = p.targetPort ?? p.port;
+          assert.ok(ports.some((cp) => (typeof to === 'string' ? cp.name === to : cp.containerPort === to) && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP')), `${svc.metadata?.name} port ${p.name}: targetPort ${to} is a container port of ${selected[0]?.name}`);
+        }
+      }
     });
 
     test('every secretKeyRef names a Secret and key of deploy/secrets.example.yaml; every configMapKeyRef a rendered ConfigMap', () => {
