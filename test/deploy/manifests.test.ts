@@ -11,7 +11,8 @@ import { Deployment, DaemonSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import { Service, type IContainer, type IEnvVar } from 'kubernetes-models/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { Service, ServiceAccount, type IContainer, type IEnvVar } from 'kubernetes-models/v1';
 import { admitsAnyOf } from '../support/cidr.js';
 import { parseNatsConf, type ConfMap, type ConfValue } from '../support/nats-conf.js';
 import {
@@ -96,9 +97,40 @@ for (const dir of DIRS) {
         assert.ok(port !== undefined, `${protocol} 5060`);
         assert.equal(port.hostPort, 5060, `${protocol} 5060 on the node`);
       }
-      const advertise = env(c, 'SWITCHBOARD_ADVERTISE');
-      assert.ok(advertise?.value !== undefined || advertise?.valueFrom?.fieldRef?.fieldPath === 'status.hostIP', 'the advertised address is set (downward API status.hostIP)');
       assert.equal(env(c, 'SWITCHBOARD_TRANSPORT_ID_FROM')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'one id per node');
+    });
+
+    test('transport: the advertised address per node, from an init container that reads the node (annotation > ExternalIP > status.hostIP)', () => {
+      const all = objects(dir);
+      const t = workload(all, 'switchboard-transport');
+      const c = onlyContainer(t);
+      const init = t.pod.initContainers?.find((i) => i.command?.includes('/app/transport/dist/advertise-init.js'));
+      assert.ok(init !== undefined, 'an init container running advertise-init.js');
+      assert.equal(env(init, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'it reads its own node');
+      assert.equal(env(init, 'HOST_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.hostIP', 'the private side, the last resort');
+      const file = env(c, 'SWITCHBOARD_ADVERTISE_FILE')?.value ?? '';
+      assert.equal(env(init, 'SWITCHBOARD_ADVERTISE_FILE')?.value, file, 'the transport reads the file the init container writes');
+      assert.equal(env(c, 'SWITCHBOARD_ADVERTISE'), undefined, 'no second source that the file would silently override');
+      const mountOf = (x: IContainer) => x.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
+      const [written, read] = [mountOf(init), mountOf(c)];
+      assert.ok(written !== undefined && read !== undefined && written.name === read.name, 'one volume holds the file for both');
+      assert.notEqual(written.readOnly, true);
+      assert.ok(t.pod.volumes?.find((v) => v.name === written.name)?.emptyDir !== undefined, 'an emptyDir: per pod, gone with it');
+
+      // the API token: the init container's alone, its service account allowed to get nodes and nothing else
+      assert.equal(t.pod.automountServiceAccountToken, false, 'no token in the transport container');
+      const tokenVolumes = (t.pod.volumes ?? []).filter((v) => v.projected?.sources?.some((s) => s.serviceAccountToken !== undefined)).map((v) => v.name);
+      assert.deepEqual(c.volumeMounts?.filter((m) => tokenVolumes.includes(m.name)) ?? [], [], 'the transport does not mount the token');
+      assert.ok(init.volumeMounts?.some((m) => tokenVolumes.includes(m.name) && m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), 'the init container does, where clients look');
+      const account = t.pod.serviceAccountName ?? 'default';
+      assert.ok(all.some((o) => o instanceof ServiceAccount && o.metadata?.name === account), `the ServiceAccount ${account}`);
+      const bindings = all.filter((o) => o instanceof ClusterRoleBinding && o.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === t.object.metadata?.namespace));
+      assert.equal(bindings.length, 1, `one ClusterRoleBinding of ${account}`);
+      const binding = bindings[0];
+      assert.ok(binding instanceof ClusterRoleBinding);
+      const role = all.find((o) => o instanceof ClusterRole && o.metadata?.name === binding.roleRef.name);
+      assert.ok(role instanceof ClusterRole && binding.roleRef.kind === 'ClusterRole');
+      assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }], 'get nodes, nothing else');
     });
 
     test('workers: a Deployment on the pod network, with a unique id per pod, resources and spread', () => {
@@ -176,7 +208,7 @@ for (const dir of DIRS) {
     test('every secretKeyRef names a Secret and key of deploy/secrets.example.yaml; every configMapKeyRef a rendered ConfigMap', () => {
       const maps = configMaps(objects(dir));
       for (const w of workloads(objects(dir))) {
-        for (const c of w.pod.containers) {
+        for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
           for (const e of c.env ?? []) {
             const s = e.valueFrom?.secretKeyRef;
             if (s !== undefined) assert.ok(secrets.get(s.name ?? '')?.[s.key] !== undefined, `${w.name} ${e.name}: Secret ${s.name} key ${s.key}`);
@@ -187,7 +219,8 @@ for (const dir of DIRS) {
         for (const v of w.pod.volumes ?? []) {
           const sources = [...(v.projected?.sources ?? []), v];
           for (const s of sources) {
-            if (s.configMap?.name !== undefined) assert.ok(maps.has(s.configMap.name), `${w.name} volume ${v.name}: ConfigMap ${s.configMap.name}`);
+            // kube-root-ca.crt: the cluster's CA, which Kubernetes publishes in every namespace
+            if (s.configMap?.name !== undefined && s.configMap.name !== 'kube-root-ca.crt') assert.ok(maps.has(s.configMap.name), `${w.name} volume ${v.name}: ConfigMap ${s.configMap.name}`);
             const secretName = 'secret' in s && s.secret !== undefined ? ('secretName' in s.secret ? s.secret.secretName : 'name' in s.secret ? s.secret.name : undefined) : undefined;
             if (secretName !== undefined) assert.ok(secrets.has(secretName), `${w.name} volume ${v.name}: Secret ${secretName}`);
           }
@@ -235,7 +268,7 @@ if (KUBECTL) {
       const all = objects('overlays/production');
       assert.equal(switchboardConfig(all).jetstream.replicas, 3);
       for (const w of workloads(all)) {
-        for (const c of w.pod.containers) {
+        for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
           const image = c.image ?? '';
           const tag = /:([^:/@]+)$/.exec(image)?.[1];
           assert.ok(tag !== undefined || image.includes('@sha256:'), `${w.name}: ${image} has a tag or digest`);

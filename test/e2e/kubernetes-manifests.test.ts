@@ -1,7 +1,9 @@
 // Starts Switchboard from its rendered Kubernetes manifests (issue 18): the `local` overlay as
 // `kubectl kustomize` renders it, each container's command, args and environment run as a local
-// process, its volumes (ConfigMaps, example Secrets, emptyDirs) materialized as directories,
-// against a nats-server with the users of the NATS chart values. What a cluster would supply is
+// process (init containers first), its volumes (ConfigMaps, example Secrets, emptyDirs, the
+// service-account token) materialized as directories, against a nats-server with the users of the
+// NATS chart values and a stand-in Kubernetes API serving the node the transport's init container
+// reads (its annotated public address is what the transport must advertise). What a cluster would supply is
 // mapped to this machine: /app/<process> to the image's content (the Dockerfile's own `pnpm deploy
 // --prod` output, test/support/image.ts: a runtime dependency missing from the image fails here),
 // the downward API's addresses to 127.0.0.1, the in-cluster NATS and collector names to local
@@ -12,13 +14,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1';
-import { freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type NatsServerHandle } from '@switchboard/testkit';
+import { createTestPki, freePort, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type NatsServerHandle } from '@switchboard/testkit';
 import { acmeTrunking, callIdLandingOn, callUp } from '../support/cluster.js';
 import { dockerfileDeploys, imageContent, noPnpm } from '../support/image.js';
 import { configMaps, DEPLOY_DIR, exampleSecrets, kubectlAvailable, onlyContainer, render, secretValues, workload, type KubeObject, type Workload } from '../support/manifests.js';
@@ -27,6 +30,10 @@ const KUBECTL = kubectlAvailable();
 const IN_CLUSTER_NATS = 'nats://nats:4222';
 const PBX_HOST = '127.0.0.10';
 const CARRIER_HOST = '127.0.0.21';
+const NODE_NAME = 'sip-node-1';
+/** The node's annotation switchboard.io/public-address in the stand-in API: a loopback address other than status.hostIP's. */
+const PUBLIC_ADDRESS = '127.0.0.55';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const TRANSPORT_SERVICE = 'switchboard-transport';
 const WORKER_SERVICE = 'switchboard-worker';
 
@@ -44,6 +51,8 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
   let nats: NatsServerHandle;
   let collector: Server;
   let collectorUrl: string;
+  /** A stand-in Kubernetes API (HTTPS, its own CA) serving the node object the transport's init container reads. */
+  let kubeApi: { ca: string; token: string; port: number; requests: string[]; close(): Promise<void> };
   /** The service.name of every batch of spans the stand-in collector received. */
   const services = new Set<string>();
   /** Where the image keeps each process (/app/<folder>/) → the deployed folder here. */
@@ -57,6 +66,35 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
   let carrier: UserAgent;
   let edge: { host: string; port: number };
   const root = mkdtempSync(join(tmpdir(), 'switchboard-k8s-'));
+
+  async function startKubeApi(): Promise<typeof kubeApi> {
+    const pki = createTestPki('Kubernetes Test CA');
+    const cert = pki.issue('kube-api', ['127.0.0.1']);
+    const token = 'test-service-account-token';
+    const requests: string[] = [];
+    const node = {
+      kind: 'Node', apiVersion: 'v1',
+      metadata: { name: NODE_NAME, annotations: { 'switchboard.io/public-address': PUBLIC_ADDRESS } },
+      // an ExternalIP too: the annotation wins over it
+      status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'ExternalIP', address: '198.51.100.9' }, { type: 'Hostname', address: NODE_NAME }] },
+    };
+    const server = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+      const authorized = req.headers.authorization === `Bearer ${token}`;
+      requests.push(`${req.method} ${req.url} ${authorized ? 'with the token' : 'without the token'}`);
+      if (!authorized) res.writeHead(401).end();
+      else if (req.method === 'GET' && req.url === `/api/v1/nodes/${NODE_NAME}`) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(node));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const address = server.address();
+    return {
+      ca: pki.ca, token, requests, port: typeof address === 'object' && address !== null ? address.port : 0,
+      close: async () => {
+        await new Promise((r) => server.close(r));
+        rmSync(pki.dir, { recursive: true, force: true });
+      },
+    };
+  }
 
   /** The chart values' users as nats-server configuration, passwords from the example Secrets. */
   function natsConfigFromChartValues(): string {
@@ -78,73 +116,91 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     return `accounts: ${JSON.stringify(accounts)}\n`;
   }
 
-  /** Runs the container of `w` as a local process; `data` replaces ConfigMap contents by name. */
+  /**
+   * Runs the pod of `w` as local processes: its init containers one after the other (each must
+   * exit 0), then its container, sharing the pod's volumes (one directory per volume, as a pod's
+   * emptyDir is one). `data` replaces ConfigMap contents by name.
+   */
   async function start(w: Workload, opts: { rewriteConfig?: (config: Record<string, unknown>) => void; data?: Record<string, Record<string, string>>; pod?: string } = {}): Promise<Started> {
-    const c: IContainer = onlyContainer(w);
     const maps = configMaps(objects);
     const pod = opts.pod ?? 'x2k4q';
     const podName = w.object.kind === 'DaemonSet' ? `${w.name}-${pod}` : `${w.name}-7d9f8c6b5-${pod}`;
-    const mounts: { path: string; dir: string }[] = [];
-    for (const m of c.volumeMounts ?? []) {
-      const volume = w.pod.volumes?.find((v) => v.name === m.name);
-      assert.ok(volume !== undefined, `${w.name}: volume ${m.name}`);
-      const dir = mkdtempSync(join(root, `${w.name}-${m.name}-`));
-      const sources = volume.projected?.sources ?? [volume];
-      for (const s of sources) {
-        const name = s.configMap?.name;
+    const fields: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': 'switchboard', 'spec.nodeName': NODE_NAME, 'status.hostIP': '127.0.0.1', 'status.podIP': '127.0.0.1' };
+    const volumes = new Map<string, string>();
+    const volumeDir = (name: string): string => {
+      const made = volumes.get(name);
+      if (made !== undefined) return made;
+      const volume = w.pod.volumes?.find((v) => v.name === name);
+      assert.ok(volume !== undefined, `${w.name}: volume ${name}`);
+      const dir = mkdtempSync(join(root, `${w.name}-${name}-`));
+      for (const s of volume.projected?.sources ?? [volume]) {
         const secretName = 'secretName' in s && typeof s.secretName === 'string' ? s.secretName : undefined;
-        const files = name !== undefined ? (opts.data?.[name] ?? maps.get(name)) : secretName !== undefined ? secrets.get(secretName) : {};
-        assert.ok(files !== undefined, `${w.name}: the contents of volume ${m.name}`);
-        for (const [key, text] of Object.entries(files)) writeFileSync(join(dir, key), text);
+        // what the kubelet writes: the cluster's CA, the pod's token, its downward API fields
+        let files: Record<string, string> | undefined = {};
+        if (s.configMap?.name === 'kube-root-ca.crt') files = { 'ca.crt': kubeApi.ca };
+        else if (s.configMap?.name !== undefined) files = opts.data?.[s.configMap.name] ?? maps.get(s.configMap.name);
+        else if (secretName !== undefined) files = secrets.get(secretName);
+        else if ('serviceAccountToken' in s && s.serviceAccountToken !== undefined) files = { [s.serviceAccountToken.path]: kubeApi.token };
+        else if ('downwardAPI' in s && s.downwardAPI !== undefined) files = Object.fromEntries((s.downwardAPI.items ?? []).map((i) => [i.path, fields[i.fieldRef?.fieldPath ?? ''] ?? '']));
+        assert.ok(files !== undefined, `${w.name}: the contents of volume ${name}`);
+        const items = s.configMap?.items;
+        for (const [key, text] of Object.entries(files)) writeFileSync(join(dir, items?.find((i) => i.key === key)?.path ?? key), text);
       }
-      mounts.push({ path: m.mountPath, dir });
-    }
-    mounts.sort((a, b) => b.path.length - a.path.length);
-    const local = (text: string): string => {
-      for (const [image, here] of Object.entries(imagePaths)) if (text.startsWith(image)) return join(here, text.slice(image.length));
-      const m = mounts.find((x) => text === x.path || text.startsWith(`${x.path}/`));
-      return m === undefined ? text : m.dir + text.slice(m.path.length);
+      volumes.set(name, dir);
+      return dir;
     };
 
-    let healthPort = 0;
-    const env: Record<string, string> = {};
-    for (const e of c.env ?? []) {
-      const from = e.valueFrom;
-      let value = e.value;
-      if (from?.fieldRef !== undefined) {
-        value = { 'metadata.name': podName, 'spec.nodeName': 'sip-node-1', 'status.hostIP': '127.0.0.1', 'status.podIP': '127.0.0.1' }[from.fieldRef.fieldPath];
-      } else if (from?.secretKeyRef !== undefined) {
-        value = secrets.get(from.secretKeyRef.name ?? '')?.[from.secretKeyRef.key];
-      } else if (from?.configMapKeyRef !== undefined) {
-        value = maps.get(from.configMapKeyRef.name ?? '')?.[from.configMapKeyRef.key];
+    const container = async (c: IContainer, extra: Record<string, string> = {}): Promise<Started> => {
+      const mounts = (c.volumeMounts ?? []).map((m) => ({ path: m.mountPath, dir: volumeDir(m.name) })).sort((a, b) => b.path.length - a.path.length);
+      const local = (text: string): string => {
+        for (const [image, here] of Object.entries(imagePaths)) if (text.startsWith(image)) return join(here, text.slice(image.length));
+        const m = mounts.find((x) => text === x.path || text.startsWith(`${x.path}/`));
+        return m === undefined ? text : m.dir + text.slice(m.path.length);
+      };
+      let healthPort = 0;
+      const env: Record<string, string> = {};
+      for (const e of c.env ?? []) {
+        const from = e.valueFrom;
+        let value = e.value;
+        if (from?.fieldRef !== undefined) value = fields[from.fieldRef.fieldPath];
+        else if (from?.secretKeyRef !== undefined) value = secrets.get(from.secretKeyRef.name ?? '')?.[from.secretKeyRef.key];
+        else if (from?.configMapKeyRef !== undefined) value = maps.get(from.configMapKeyRef.name ?? '')?.[from.configMapKeyRef.key];
+        assert.ok(value !== undefined, `${w.name}: a value for ${e.name}`);
+        if (value === IN_CLUSTER_NATS) value = nats.url;
+        if (e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT') value = collectorUrl;
+        if (e.name === 'SWITCHBOARD_HEALTH_PORT') value = String((healthPort = await freePort()));
+        env[e.name] = local(value);
       }
-      assert.ok(value !== undefined, `${w.name}: a value for ${e.name}`);
-      if (value === IN_CLUSTER_NATS) value = nats.url;
-      if (e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT') value = collectorUrl;
-      if (e.name === 'SWITCHBOARD_HEALTH_PORT') value = String((healthPort = await freePort()));
-      env[e.name] = local(value);
-    }
-    for (const m of mounts) {
-      const file = join(m.dir, 'switchboard.yaml');
-      if (opts.rewriteConfig === undefined || !(c.args ?? []).includes(`${m.path}/switchboard.yaml`)) continue;
-      const config = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
-      opts.rewriteConfig(config);
-      writeFileSync(file, stringify(config));
-    }
-    const args: string[] = [];
-    for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
-      const listen = /^0\.0\.0\.0:\d+$/.exec(a);
-      args.push(listen === null ? local(a) : `127.0.0.1:${await freePort()}`);
-    }
-    const run = (command: readonly string[], name: string): ManagedProcess => {
-      const [program, ...rest] = command.map(local);
-      assert.equal(program, 'node', `${w.name}: runs node (the image's only runtime)`);
-      // no NODE_PATH: a module the image lacks must not be found in the workspace
-      const proc = ManagedProcess.spawn(name, process.execPath, rest, { ...env, NODE_PATH: '' });
-      processes.push(proc);
-      return proc;
+      // what the kubelet gives every container: the API's address; the token's directory mapped here
+      Object.assign(env, { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(kubeApi.port), SWITCHBOARD_SERVICEACCOUNT_DIR: local(SERVICE_ACCOUNT_DIR) }, extra);
+      for (const m of mounts) {
+        const file = join(m.dir, 'switchboard.yaml');
+        if (opts.rewriteConfig === undefined || !(c.args ?? []).includes(`${m.path}/switchboard.yaml`)) continue;
+        const config = parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        opts.rewriteConfig(config);
+        writeFileSync(file, stringify(config));
+      }
+      const args: string[] = [];
+      for (const a of [...(c.command ?? []), ...(c.args ?? [])]) {
+        const listen = /^0\.0\.0\.0:\d+$/.exec(a);
+        args.push(listen === null ? local(a) : `127.0.0.1:${await freePort()}`);
+      }
+      const run = (command: readonly string[], name: string): ManagedProcess => {
+        const [program, ...rest] = command.map(local);
+        assert.equal(program, 'node', `${w.name}: runs node (the image's only runtime)`);
+        // no NODE_PATH: a module the image lacks must not be found in the workspace
+        const proc = ManagedProcess.spawn(name, process.execPath, rest, { ...env, NODE_PATH: '' });
+        processes.push(proc);
+        return proc;
+      };
+      return { proc: run(args, `${w.name}/${c.name}`), healthPort, env, run };
     };
-    return { proc: run(args, w.name), healthPort, env, run };
+
+    for (const init of w.pod.initContainers ?? []) {
+      const done = await container(init);
+      assert.equal(await done.proc.exited, 0, `${w.name}: init container ${init.name}:\n${done.proc.output()}`);
+    }
+    return container(onlyContainer(w));
   }
 
   async function health(s: Started, path: '/readyz' | '/livez'): Promise<number> {
@@ -193,6 +249,7 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     collectorUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
+    kubeApi = await startKubeApi();
 
     // the node's own network, as hostNetwork gives it: a wildcard address on free ports, so what
     // peers see comes from SWITCHBOARD_ADVERTISE (status.hostIP) alone
@@ -224,6 +281,7 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     await carrier?.stop();
     await new Promise((r) => collector?.close(r));
     await nats?.stop();
+    await kubeApi?.close();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -234,9 +292,10 @@ describe('Switchboard started from the rendered local overlay', { skip: KUBECTL 
     }
   });
 
-  test('a call and a blind transfer go through the transport and the worker; the transport advertises its node\'s address', async () => {
+  test('a call and a blind transfer go through the transport and the worker; the transport advertises its node\'s public address', async () => {
+    assert.deepEqual(kubeApi.requests, [`GET /api/v1/nodes/${NODE_NAME} with the token`], 'the init container read its own node, with the token of its volume');
     const { call, far } = await callUp(pbx, carrier, 'sip:+14155551000@acme.trunks.example', edge);
-    assert.match(far.invite.headers.get('via') ?? '', new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.0\\.1:${edge.port}\\b`), 'Via: the advertised address (status.hostIP), not a guess from the wildcard');
+    assert.match(far.invite.headers.get('via') ?? '', new RegExp(`^SIP/2\\.0/UDP ${PUBLIC_ADDRESS.replaceAll('.', '\\.')}:${edge.port}\\b`), 'Via: the node\'s annotated public address (the init container\'s choice), not status.hostIP nor a guess from the wildcard');
     carrier.onNextInvite({ ring: 0, answerAfter: 50 });
     assert.equal((await call.refer('sip:4155552000@acme.trunks.example')).status, 202);
     const target = await carrier.nextCall();

@@ -86,6 +86,7 @@ describe('the image content: each process from its `pnpm deploy --prod` output',
       }
     }
     assert.ok(existsSync(app('worker', 'dist/prestop.js')), 'the preStop command is in the worker folder');
+    assert.ok(existsSync(app('transport', 'dist/advertise-init.js')), 'the transport pod\'s init command is in the transport folder');
   });
 
   test('the deployed transport, worker and CDR page are ready and carry a call; the CDR page finds its record', async () => {
