@@ -6,9 +6,8 @@
 // reads (its annotated public address is what the transport must advertise). What a cluster would
 // supply is mapped to this machine: /app/<process> to the image's content (the Dockerfile's own
 // `pnpm deploy --prod` output, test/support/image.ts: a runtime dependency missing from the image
-// fails here),
-// the downward API's addresses to 127.0.0.1, the in-cluster NATS and collector names to local
-// stand-ins, ports to free ones. Then a call and a transfer go through, every process is ready,
+// fails here), the downward API's addresses to 127.0.0.1, the in-cluster NATS and collector names
+// to local stand-ins, ports to free ones. Then a call and a transfer go through, every process is ready,
 // the worker's preStop hands a call over to a second worker of the same Deployment as
 // deploy/README.md says, and with no other worker left it drains slowly: unready at once, its call
 // untouched, the hook back once it ended. The stand-in collector gets the spans of both processes.
