@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { CLUSTER_ENV, ConfigError, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
 import { isWildcard } from './peer-address.js';
@@ -124,12 +125,28 @@ export const TRANSPORT_ENV: readonly EnvOverride[] = [
 /**
  * SWITCHBOARD_ADVERTISE, when set, is the advertised address of every listener: one per node,
  * as a DaemonSet gives it from the downward API (`status.hostIP`), which one file shared by all
- * nodes cannot.
+ * nodes cannot. SWITCHBOARD_ADVERTISE_FILE names a file holding that address instead (and wins):
+ * what the DaemonSet's init container wrote after asking the Kubernetes API for the node's
+ * public address (advertise-init.ts). Named but missing or empty is an error, never a silent
+ * fall-back to a guessed or private address.
  */
 export function loadTransportConfig(file: string, env: NodeJS.ProcessEnv = process.env): TransportConfig {
   const config = loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
-  const advertise = env.SWITCHBOARD_ADVERTISE?.trim() ?? '';
+  const [variable, advertise] = advertiseFromEnv(file, env);
   if (advertise === '') return config;
-  if (isWildcard(advertise)) throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE', NOT_A_WILDCARD);
+  if (isWildcard(advertise)) throw new ConfigError(file, variable, NOT_A_WILDCARD);
   return { ...config, transport: { ...config.transport, listen: config.transport.listen.map((l) => ({ ...l, advertise })) } };
+}
+
+function advertiseFromEnv(file: string, env: NodeJS.ProcessEnv): [string, string] {
+  const from = env.SWITCHBOARD_ADVERTISE_FILE?.trim() ?? '';
+  if (from === '') return ['SWITCHBOARD_ADVERTISE', env.SWITCHBOARD_ADVERTISE?.trim() ?? ''];
+  let text: string;
+  try {
+    text = readFileSync(from, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE_FILE', `cannot read ${from}: ${(err as Error).message}`);
+  }
+  if (text === '' || /\s/.test(text)) throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE_FILE', `${from} must hold one address, not ${JSON.stringify(text)}`);
+  return ['SWITCHBOARD_ADVERTISE_FILE', text];
 }
