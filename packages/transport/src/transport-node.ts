@@ -6,7 +6,7 @@ import {
   type RoutingFields,
 } from '@switchboard/sip';
 import {
-  decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS, newTraceparent,
+  decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS,
   BatchedPublisher, RoutingIds, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
   type InboundSip, type OutboundSip, type SendFailure, type ListenerAddress, type TransportInfo,
 } from '@switchboard/wire';
@@ -394,13 +394,18 @@ export class TransportNode {
     // leave over another transport: engine/src/dialing/outbound-attempts.ts), not every message
     const info = route.kind === 'request' && route.toTag === '' ? { ...transport, ...this.listenersInfo } : transport;
     const envelope: InboundSip = { v: 1, sip, route, transport: info, receivedAt };
-    const h = natsHeaders();
-    // tracing off: a fresh id costs nothing; on: the worker's spans are children of this one
-    const span = this.tracer === undefined ? undefined : receiveSpan(this.id, this.tracer, workerId, route, transport);
-    h.set(TRACEPARENT_HEADER, span === undefined ? newTraceparent() : traceparentOf(span));
-    this.publisher.send(subject, encodeEnvelope(envelope), { headers: h });
+    if (this.tracer === undefined) {
+      // tracing off: no NATS headers at all (a plain PUB: less to encode here and to parse in nats-server)
+      this.publisher.send(subject, encodeEnvelope(envelope));
+    } else {
+      // the worker's spans are children of this one
+      const span = receiveSpan(this.id, this.tracer, workerId, route, transport);
+      const h = natsHeaders();
+      h.set(TRACEPARENT_HEADER, traceparentOf(span));
+      this.publisher.send(subject, encodeEnvelope(envelope), { headers: h });
+      span.end();
+    }
     this.counters.forwarded++;
-    span?.end();
   }
 
   /**
