@@ -234,6 +234,33 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     await restart('w2');
   });
 
+  test('kill -9 while a call rings at the carrier, which answers after: the adopter ACKs its 200 and ends it with a BYE', async () => {
+    const strays = async () => (await Promise.all(['w2', 'w3'].map(async (id) => {
+      const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
+      return (decodeMap(reply.data) as { counters: Record<string, number> }).counters['stray-answers.ended'] ?? 0;
+    }))).reduce((a, b) => a + b, 0);
+    const before = await strays();
+    carrier.onNextInvite({ ring: 0, answer: false });
+    const call = pbx.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port: t1.udpPort }, callId: callIdLandingOn('w1', WORKERS) });
+    const far = await carrier.nextCall();
+    await call.ringing;
+    await workers.get('w1')?.stop('SIGKILL');
+    await sleep(AFTER_KILL_MS);
+    // the ringing call was on no snapshot: its 200 reaches the slot's adopter by our Via branch, and matches no leg there
+    far.answer();
+    const end = await far.ended;
+    assert.equal(end.how, 'bye', 'the carrier\'s answered call is ended with a BYE');
+    assert.equal(end.by, 'remote');
+    assert.ok(far.acks.length >= 1, 'its 200 was ACKed first');
+    assert.match(end.message?.headers.get('reason') ?? '', /^Q\.850;cause=41/, 'the BYE says why');
+    await sleep(1_000);
+    const byes = far.ua.entries((e) => e.dir === 'in' && e.message.headers.get('call-id') === far.callId && 'method' in e.message && e.message.method === 'BYE' && !e.retransmission);
+    assert.equal(byes.length, 1, 'one BYE');
+    assert.equal(await strays(), before + 1, 'counted in the adopter\'s stats');
+    void call.cancel().catch(() => undefined);
+    await restart('w1');
+  });
+
   test('kill during a transfer: the transfer may fail, the call must not', async () => {
     const written = await snapshotsWritten('w3');
     const [pair] = await callsOn('w3', 1);
