@@ -262,15 +262,23 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   });
 
   test('kill during a transfer: the transfer may fail, the call must not', async () => {
+    const since = Date.now();
     const written = await snapshotsWritten('w3');
     const [pair] = await callsOn('w3', 1);
     const { call, far } = pair!;
     await snapshotted('w3', written, 1);
     carrier.onNextInvite({ ring: 0, answer: false });
-    assert.equal((await call.refer('sip:4155552999@acme.trunks.example')).status, 202);
+    const accepted = await call.refer('sip:4155552999@acme.trunks.example');
+    assert.equal(accepted.status, 202);
     const transferred = await carrier.nextCall();
     await transferred.ringing.catch(() => undefined);
+    await snapshotted('w3', written, 2); // the REFER's answer wrote the call with its transfer
     await workers.get('w3')?.stop('SIGKILL');
+    // the adopter ends the transferor's subscription: the transfer failed with the worker (RFC 3515 §2.4.5)
+    const final = await call.waitForNotify((n) => (n.headers.get('subscription-state') ?? '').startsWith('terminated'), 20_000);
+    assert.equal(Buffer.from(final.body).toString().trim(), 'SIP/2.0 503 Service Unavailable');
+    assert.equal(final.headers.get('event'), `refer;id=${accepted.headers.cseq?.seq}`);
+    assert.equal(final.headers.get('subscription-state'), 'terminated;reason=noresource');
     await sleep(AFTER_KILL_MS);
     // the original parties are still connected to each other through the adopter
     assert.equal((await far.reinvite()).status, 200, 'the remaining party\'s re-INVITE');
@@ -278,6 +286,16 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     assert.equal((await call.hangup()).status, 200);
     await far.ended;
     await transferred.hangup().catch(() => undefined);
+    // the call's record, and its transfer's (a child record): failed with the worker
+    const cdr = new CdrClient(check);
+    let transfer: CallDetailRecord | undefined;
+    await eventually(async () => {
+      const { records } = await cdr.query({ since, limit: 1_000 }).catch(() => ({ records: [] as CallDetailRecord[] }));
+      const parent = records.find((r) => r.parentId === undefined && r.legs.some((l) => l.sipCallId === call.callId));
+      transfer = parent === undefined ? undefined : records.find((r) => r.parentId === parent.id);
+      return transfer?.endedAt !== undefined;
+    }, 'the transfer\'s record');
+    assert.equal(transfer?.status, 503, 'the transfer\'s record says it failed');
     await restart('w3');
   });
 

@@ -10,6 +10,7 @@ import type { CallAdopter, SlotAdoption } from './call-adopter.js';
 import { CSEQ_RESERVATION, reservedAgain, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
 import { RevisionConflict, type DialogStore } from './dialog-store.js';
+import { failRunningTransfer } from './running-transfer.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from './snapshot-codec.js';
 import { SnapshotWriter, type SnapshotSource } from './snapshot-writer.js';
 
@@ -84,6 +85,8 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       if (snapshot !== undefined) legs.push(snapshot);
     }
     const sipCallId = call.logContext.callId;
+    // (asked only when a record says one runs: `transfers` makes the call's transfer state)
+    const transfer = call.transferRecords.some((t) => t.outcome === 'in-progress') ? call.transfers.running : undefined;
     return {
       v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
@@ -97,6 +100,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       pair: [...call.pair], startedAt: call.startedAt, answeredAt: call.answeredAt,
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
       legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
+      ...(transfer === undefined ? {} : { transfer }),
     };
   }
 
@@ -186,6 +190,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       if (view !== undefined) view.dialog = 'confirmed';
     }
     call.state = 'confirmed';
+    failRunningTransfer(call, s);
     call.armMaxDuration();
     ctx.counters.add('calls.adopted');
     this.calls.set(call.callId, { call, slot: s.slot });
