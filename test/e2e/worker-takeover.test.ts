@@ -12,6 +12,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../support/paths.js';
 import { acmeTrunking, callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.81';
@@ -23,6 +26,16 @@ const LEASE_MS = 3_000;
 /** Three missed heartbeats drop a worker; the request after this is answered by its adopter (the issue's target). */
 const AFTER_KILL_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The operator's CLI, as operators run it (its NATS settings from the flag only). */
+function switchboard(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_NATS_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'packages/cli/dist/main.js'), '--server', url, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
 
 interface Pair {
   call: Call;
@@ -49,6 +62,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   let carrier: UserAgent;
   let check: NatsConnection;
   let serial = 0;
+  let trunkingInUse: unknown;
 
   before(async () => {
     nats = await startNatsServer();
@@ -58,6 +72,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
     const [acme] = trunking.trunks;
     trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
+    trunkingInUse = trunking;
     t1 = await startTransport('t1', nats.url);
     file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'handover' });
     for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
@@ -344,6 +359,27 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     await exercise(pairs.slice(3));
     await recordsOf(pairs, since);
     await restart('w2');
+  });
+
+  test('workers drain --handover (the CLI): the worker hands its calls to the others at once, and they go on there', async () => {
+    // a worker whose own drain mode is slow: only the flag makes this drain a handover
+    await workers.get('w1')?.stop('SIGINT');
+    workers.set('w1', await startWorker('w1', writeCluster(nats.url, trunkingInUse, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'slow' }), nats.url));
+    await workersKnown(t1, ['w1']);
+    const since = Date.now();
+    const pairs = await callsOn('w1', 6);
+    // no wait for the snapshots: the handover writes every call's before it lets a slot go
+    const drained = await switchboard(nats.url, 'workers', 'drain', 'w1', '--handover');
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal(drained.stdout, 'worker w1: draining (no new calls; its calls in progress continue)\n');
+    await eventually(async () => (await callsOnWorker('w1')) === 0, 'w1 handed every call over', 15_000);
+    assert.ok(pairs.every(({ call, far }) => call.state === 'confirmed' && far.state === 'confirmed'), 'every call still up');
+    await exercise(pairs);
+    assertCSeqsGrow(pairs);
+    const records = await recordsOf(pairs, since);
+    for (const { call } of pairs) assert.equal(records.get(call.callId)?.disposition, 'answered');
+    await assertNothingLeft(['w1', 'w2', 'w3']);
+    await restart('w1');
   });
 
   test('drain by handover with 50 calls: the worker exits while its calls are up, and every call continues on the others', async () => {
