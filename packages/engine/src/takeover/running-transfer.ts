@@ -1,32 +1,27 @@
 // A transfer that was running on the worker that died (docs/architecture.md "Worker takeover"):
 // its transfer actor and new leg are gone with it (not resumable), so the adopter ends it as a
 // failure while the call itself goes on: the transferor gets the final NOTIFY of its implicit
-// subscription (RFC 3515 §2.4.5), the record says the transfer failed, and a new leg that had
-// answered but was not bridged yet is released.
+// subscription (RFC 3515 §2.4.5) and the record says the transfer failed. (Its new leg was
+// early, so in no snapshot: if it answers now, its 2xx is a stray answer, ACKed and ended.)
 import type { CallActor } from '../call/call-actor.js';
 import type { CallSnapshot } from './call-snapshot.js';
 
 /** What the transfer's final NOTIFY and its record say: the service that ran it is unavailable. */
 export const TAKEOVER_TRANSFER_STATUS = { status: 503, reason: 'Service Unavailable' } as const;
 
-/** RFC 3326: why a transfer's leg left unbridged by the dead worker is released. */
-const RELEASE_REASON = 'Q.850;cause=41;text="transfer lost at worker takeover"';
-
 /** Ends the transfer `s` was running, on the call rebuilt from it (its legs restored). */
 export function failRunningTransfer(call: CallActor, s: CallSnapshot): void {
   const { status, reason } = TAKEOVER_TRANSFER_STATUS;
+  let running = false;
   for (const [i, record] of call.transferRecords.entries()) {
     if (record.outcome !== 'in-progress') continue;
+    running = true;
     Object.assign(record, { outcome: 'failed', status });
     call.note({ type: 'transfer-failed', index: i + 1, at: Date.now(), status, statusText: reason, aborted: false });
     call.ctx.counters.add('transfer.lost-at-takeover');
   }
-  // a leg outside the pair is a transfer's new party, answered but not bridged yet
-  for (const name of call.legActors.keys()) {
-    if (name !== s.pair[0] && name !== s.pair[1]) call.tell(name, { type: 'hangup', reasonHeader: RELEASE_REASON });
-  }
   const t = s.transfer;
-  if (t === undefined || !call.legActors.has(t.transferor)) return;
+  if (!running || t === undefined || !call.legActors.has(t.transferor)) return;
   // RFC 3515 §2.4.6: the NOTIFY names its REFER by the REFER's CSeq (`id` may be on the first one too)
   call.tell(t.transferor, {
     type: 'send-request', token: { kind: 'notify', seq: 1 }, method: 'NOTIFY',
