@@ -12,6 +12,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../support/paths.js';
 import { acmeTrunking, callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.81';
@@ -23,6 +26,16 @@ const LEASE_MS = 3_000;
 /** Three missed heartbeats drop a worker; the request after this is answered by its adopter (the issue's target). */
 const AFTER_KILL_MS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The operator's CLI, as operators run it (its NATS settings from the flag only). */
+function switchboard(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_NATS_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'packages/cli/dist/main.js'), '--server', url, ...args], { env, timeout: 20_000 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+    });
+  });
+}
 
 interface Pair {
   call: Call;
@@ -49,6 +62,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   let carrier: UserAgent;
   let check: NatsConnection;
   let serial = 0;
+  let trunkingInUse: unknown;
 
   before(async () => {
     nats = await startNatsServer();
@@ -58,6 +72,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
     const [acme] = trunking.trunks;
     trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
+    trunkingInUse = trunking;
     t1 = await startTransport('t1', nats.url);
     file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'handover' });
     for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
@@ -234,16 +249,51 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     await restart('w2');
   });
 
+  test('kill -9 while a call rings at the carrier, which answers after: the adopter ACKs its 200 and ends it with a BYE', async () => {
+    const strays = async () => (await Promise.all(['w2', 'w3'].map(async (id) => {
+      const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
+      return (decodeMap(reply.data) as { counters: Record<string, number> }).counters['stray-answers.ended'] ?? 0;
+    }))).reduce((a, b) => a + b, 0);
+    const before = await strays();
+    carrier.onNextInvite({ ring: 0, answer: false });
+    const call = pbx.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port: t1.udpPort }, callId: callIdLandingOn('w1', WORKERS) });
+    const far = await carrier.nextCall();
+    await call.ringing;
+    await workers.get('w1')?.stop('SIGKILL');
+    await sleep(AFTER_KILL_MS);
+    // the ringing call was on no snapshot: its 200 reaches the slot's adopter by our Via branch, and matches no leg there
+    far.answer();
+    const end = await far.ended;
+    assert.equal(end.how, 'bye', 'the carrier\'s answered call is ended with a BYE');
+    assert.equal(end.by, 'remote');
+    assert.ok(far.acks.length >= 1, 'its 200 was ACKed first');
+    assert.match(end.message?.headers.get('reason') ?? '', /^Q\.850;cause=41/, 'the BYE says why');
+    await sleep(1_000);
+    const byes = far.ua.entries((e) => e.dir === 'in' && e.message.headers.get('call-id') === far.callId && 'method' in e.message && e.message.method === 'BYE' && !e.retransmission);
+    assert.equal(byes.length, 1, 'one BYE');
+    assert.equal(await strays(), before + 1, 'counted in the adopter\'s stats');
+    void call.cancel().catch(() => undefined);
+    await restart('w1');
+  });
+
   test('kill during a transfer: the transfer may fail, the call must not', async () => {
+    const since = Date.now();
     const written = await snapshotsWritten('w3');
     const [pair] = await callsOn('w3', 1);
     const { call, far } = pair!;
     await snapshotted('w3', written, 1);
     carrier.onNextInvite({ ring: 0, answer: false });
-    assert.equal((await call.refer('sip:4155552999@acme.trunks.example')).status, 202);
+    const accepted = await call.refer('sip:4155552999@acme.trunks.example');
+    assert.equal(accepted.status, 202);
     const transferred = await carrier.nextCall();
     await transferred.ringing.catch(() => undefined);
+    await snapshotted('w3', written, 2); // the REFER's answer wrote the call with its transfer
     await workers.get('w3')?.stop('SIGKILL');
+    // the adopter ends the transferor's subscription: the transfer failed with the worker (RFC 3515 §2.4.5)
+    const final = await call.waitForNotify((n) => (n.headers.get('subscription-state') ?? '').startsWith('terminated'), 20_000);
+    assert.equal(Buffer.from(final.body).toString().trim(), 'SIP/2.0 503 Service Unavailable');
+    assert.equal(final.headers.get('event'), `refer;id=${accepted.headers.cseq?.seq}`);
+    assert.equal(final.headers.get('subscription-state'), 'terminated;reason=noresource');
     await sleep(AFTER_KILL_MS);
     // the original parties are still connected to each other through the adopter
     assert.equal((await far.reinvite()).status, 200, 'the remaining party\'s re-INVITE');
@@ -251,6 +301,16 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     assert.equal((await call.hangup()).status, 200);
     await far.ended;
     await transferred.hangup().catch(() => undefined);
+    // the call's record, and its transfer's (a child record): failed with the worker
+    const cdr = new CdrClient(check);
+    let transfer: CallDetailRecord | undefined;
+    await eventually(async () => {
+      const { records } = await cdr.query({ since, limit: 1_000 }).catch(() => ({ records: [] as CallDetailRecord[] }));
+      const parent = records.find((r) => r.parentId === undefined && r.legs.some((l) => l.sipCallId === call.callId));
+      transfer = parent === undefined ? undefined : records.find((r) => r.parentId === parent.id);
+      return transfer?.endedAt !== undefined;
+    }, 'the transfer\'s record');
+    assert.equal(transfer?.status, 503, 'the transfer\'s record says it failed');
     await restart('w3');
   });
 
@@ -299,6 +359,27 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     await exercise(pairs.slice(3));
     await recordsOf(pairs, since);
     await restart('w2');
+  });
+
+  test('workers drain --handover (the CLI): the worker hands its calls to the others at once, and they go on there', async () => {
+    // a worker whose own drain mode is slow: only the flag makes this drain a handover
+    await workers.get('w1')?.stop('SIGINT');
+    workers.set('w1', await startWorker('w1', writeCluster(nats.url, trunkingInUse, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'slow' }), nats.url));
+    await workersKnown(t1, ['w1']);
+    const since = Date.now();
+    const pairs = await callsOn('w1', 6);
+    // no wait for the snapshots: the handover writes every call's before it lets a slot go
+    const drained = await switchboard(nats.url, 'workers', 'drain', 'w1', '--handover');
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal(drained.stdout, 'worker w1: draining (no new calls; its calls in progress continue)\n');
+    await eventually(async () => (await callsOnWorker('w1')) === 0, 'w1 handed every call over', 15_000);
+    assert.ok(pairs.every(({ call, far }) => call.state === 'confirmed' && far.state === 'confirmed'), 'every call still up');
+    await exercise(pairs);
+    assertCSeqsGrow(pairs);
+    const records = await recordsOf(pairs, since);
+    for (const { call } of pairs) assert.equal(records.get(call.callId)?.disposition, 'answered');
+    await assertNothingLeft(['w1', 'w2', 'w3']);
+    await restart('w1');
   });
 
   test('drain by handover with 50 calls: the worker exits while its calls are up, and every call continues on the others', async () => {

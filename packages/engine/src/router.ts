@@ -1,6 +1,7 @@
 import { createResponse, parseMessage, SipParseError, SipRequest, SipResponse } from '@switchboard/sip';
 import { scopeOf, type InboundSip, type SendFailure } from '@switchboard/wire';
 import { CallActor } from './call/call-actor.js';
+import { answerStray, isStrayAnswer } from './takeover/stray-answers.js';
 import { ALLOW, SUPPORTED } from './dialog/capabilities.js';
 import { inspectRequest } from './dialog/request-inspection.js';
 import type { LegMessage } from './protocol/leg-messages.js';
@@ -40,8 +41,11 @@ export class InboundRouter {
     }
     if (msg instanceof SipResponse) {
       const leg = this.legOf(env.route.branch);
-      if (leg === undefined) this.ctx.log.info({ event: 'dropped', reason: 'no-leg', callId: env.route.callId, status: msg.status }, 'response for no leg dropped');
-      else leg.tell({ type: 'response', response: msg });
+      if (leg !== undefined) return leg.tell({ type: 'response', response: msg });
+      // §13.2.2.4: a 2xx to an INVITE of ours whose leg is gone (its worker died, we cancelled it) is ACKed and ended
+      const scope = scopeOf(env.route.branch);
+      if (scope !== undefined && isStrayAnswer(msg)) return answerStray(this.ctx, scope, msg, from);
+      this.ctx.log.info({ event: 'dropped', reason: 'no-leg', callId: env.route.callId, status: msg.status }, 'response for no leg dropped');
       return;
     }
     this.onRequest(msg, from, env.route.toTag, traceparent, env.receivedAt);

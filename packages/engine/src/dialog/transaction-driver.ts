@@ -19,6 +19,18 @@ import type { TransactionSnapshot } from '../takeover/call-snapshot.js';
 
 /** How close to its snapshot's CSeq reservation a leg asks for a new snapshot (the reservation is 32 above). */
 const CSEQ_MARGIN = 16;
+/**
+ * How long a request that would cross the reservation of the last snapshot written waits for the
+ * next write to land; then it goes anyway (`snapshots.cseq-unreserved`): a dialog does not stall
+ * on a slow bucket, and only an adoption in that window could reuse a number.
+ */
+export const CSEQ_HOLD_MS = 1_000;
+
+interface HeldRequest {
+  readonly method: string;
+  readonly owner: RequestOwner;
+  readonly o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string };
+}
 
 /**
  * Whose request a client transaction carries: the leg's own (BYE, CANCEL, a session refresh),
@@ -50,6 +62,11 @@ export abstract class TransactionDriver {
   protected cseqReserved = Number.POSITIVE_INFINITY;
   /** Set while the leg's call is snapshotted: asks for a new snapshot (a flag, written later). */
   snapshotDue: (() => void) | undefined;
+  /** The reservation of the last snapshot write that landed (or of the adoption's rewrite); none until one lands. */
+  private cseqLanded = Number.POSITIVE_INFINITY;
+  /** Requests waiting for a write to land before their CSeq crosses the reservation, in order. */
+  private held: HeldRequest[] | undefined;
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly ctx: EngineContext,
@@ -90,7 +107,7 @@ export abstract class TransactionDriver {
 
   /** No transaction left: an ended leg may stop. */
   protected get idle(): boolean {
-    return (this.serversTable?.size ?? 0) === 0 && (this.clientsTable?.size ?? 0) === 0;
+    return (this.serversTable?.size ?? 0) === 0 && (this.clientsTable?.size ?? 0) === 0 && this.held === undefined;
   }
 
   /** §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare). */
@@ -143,8 +160,58 @@ export abstract class TransactionDriver {
     return out;
   }
 
+  /**
+   * The highest CSeq a request may take now: an adopter starts above the reservation of the
+   * snapshot it finds, so none of ours may go above the one stored (the last that landed; before
+   * the first lands, the one being written). None while the call is not snapshotted.
+   */
+  private get cseqLimit(): number {
+    if (this.snapshotDue === undefined) return Number.POSITIVE_INFINITY;
+    return Number.isFinite(this.cseqLanded) ? this.cseqLanded : this.cseqReserved;
+  }
+
+  /** A snapshot of this leg reserving CSeqs up to `cseq` is in the bucket: requests held for it go. */
+  reservationLanded(cseq: number): void {
+    this.cseqLanded = cseq;
+    if (!Number.isFinite(this.cseqReserved)) this.cseqReserved = cseq;
+    this.sendHeld(false);
+  }
+
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
   protected sendInDialog(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
+    // RFC 3261 §12.2.2: a number an adopter may take too would be a reuse; a BYE, the dialog's
+    // last word, is never held (its call is ending: no write of it is coming)
+    if (method !== 'BYE' && (this.held !== undefined || this.dialog.localCSeq + 1 > this.cseqLimit)) return this.hold({ method, owner, o });
+    this.transmit(method, owner, o);
+  }
+
+  private hold(request: HeldRequest): void {
+    this.ctx.counters.add('snapshots.cseq-held');
+    (this.held ??= []).push(request);
+    this.snapshotDue?.();
+    this.heldTimer ??= setTimeout(() => this.sendHeld(true), CSEQ_HOLD_MS);
+  }
+
+  /** Sends what was held, in order, while it fits under the reservation (`force`: the wait is over, all of it). */
+  private sendHeld(force: boolean): void {
+    while (this.held !== undefined) {
+      if (!force && this.dialog.localCSeq + 1 > this.cseqLimit) {
+        this.snapshotDue?.();
+        return;
+      }
+      const [next, ...rest] = this.held;
+      this.held = rest.length === 0 ? undefined : rest;
+      if (this.held === undefined) {
+        clearTimeout(this.heldTimer);
+        this.heldTimer = undefined;
+      }
+      if (next === undefined) return;
+      if (force) this.ctx.counters.add('snapshots.cseq-unreserved');
+      this.transmit(next.method, next.owner, next.o);
+    }
+  }
+
+  private transmit(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
     const branch = this.ctx.ids.newBranch(this.scope);
     const request = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer, this.dialog.secure)), method, { via: viaFor(this.peer, branch), cseq: this.dialog.nextCSeq(), ...o });
     this.startClient(branch, request, owner);
@@ -308,6 +375,9 @@ export abstract class TransactionDriver {
   /** Frees every timer and transaction (also on a crash). */
   protected releaseTransactions(): void {
     for (const t of this.timersTable?.values() ?? []) clearTimeout(t);
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.held = undefined;
     this.serversTable = undefined;
     this.clientsTable = undefined;
     this.pendingTable = undefined;

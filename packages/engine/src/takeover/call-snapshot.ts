@@ -94,6 +94,15 @@ export interface CallSnapshot {
   readonly records: readonly CallEvent[];
 }
 
+/**
+ * `s` with a new block of CSeq numbers reserved on each leg, for its adopter (RFC 3261 §12.2.2):
+ * the adopter starts above the old owner's reservation and writes this before it sends anything,
+ * so a worker adopting the call after it (the adopter dies too) starts above every number it used.
+ */
+export function reservedAgain(s: CallSnapshot): CallSnapshot {
+  return { ...s, legs: s.legs.map((l) => ({ ...l, cseqReservation: l.cseqReservation + CSEQ_RESERVATION })) };
+}
+
 /** The bucket key of a call's snapshot: under its slot, so an adopter lists a slot's calls by prefix. */
 export const snapshotKey = (slot: number, callId: string): string => `${slot}.${callId}`;
 

@@ -7,10 +7,11 @@ import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
-import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
+import { CSEQ_RESERVATION, reservedAgain, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
 import { RevisionConflict, type DialogStore } from './dialog-store.js';
-import { decodeSnapshot, SnapshotError } from './snapshot-codec.js';
+import { failRunningTransfer } from './running-transfer.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotError } from './snapshot-codec.js';
 import { SnapshotWriter, type SnapshotSource } from './snapshot-writer.js';
 
 export interface SlotAdopterOptions {
@@ -62,7 +63,15 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   private sourceOf(call: CallActor, slot: number): SnapshotSource {
-    return { callId: call.callId, slot, capture: () => this.capture(call, slot) };
+    return {
+      callId: call.callId, slot, capture: () => this.capture(call, slot),
+      landed: (s) => {
+        for (const l of s.legs) {
+          const leg = call.legActors.get(l.name);
+          if (leg?.scope === l.scope) leg.reservationLanded(l.cseqReservation);
+        }
+      },
+    };
   }
 
   /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
@@ -76,6 +85,8 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       if (snapshot !== undefined) legs.push(snapshot);
     }
     const sipCallId = call.logContext.callId;
+    // (asked only when a record says one runs: `transfers` makes the call's transfer state)
+    const transfer = call.transferRecords.some((t) => t.outcome === 'in-progress') ? call.transfers.running : undefined;
     return {
       v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
@@ -89,6 +100,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       pair: [...call.pair], startedAt: call.startedAt, answeredAt: call.answeredAt,
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
       legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
+      ...(transfer === undefined ? {} : { transfer }),
     };
   }
 
@@ -113,8 +125,9 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       if (this.calls.has(snapshot.callId)) continue;
       let revision: number;
       try {
-        // the rewrite fences the worker that wrote it: its next write fails the compare-and-set
-        revision = await this.o.store.put(key, stored.value, stored.revision);
+        // the rewrite fences the worker that wrote it: its next write fails the compare-and-set; and
+        // it reserves our own block of CSeqs before we send anything (see reservedAgain)
+        revision = await this.o.store.put(key, encodeSnapshot(reservedAgain(snapshot)), stored.revision);
       } catch (err) {
         if (!(err instanceof RevisionConflict)) throw err;
         this.log.warn({ event: 'snapshot-raced', key, slot }, 'snapshot changed while adopting it: left to its writer');
@@ -170,12 +183,14 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     ctx.calls.set(call.callId, call);
     for (const l of s.legs) {
       const leg = LegActor.restore(ctx, l, call.self);
+      leg.reservationLanded(l.cseqReservation + CSEQ_RESERVATION);
       leg.snapshotDue = () => this.writer.request(call.callId);
       call.adopt(leg);
       const view = call.legViews.get(l.name);
       if (view !== undefined) view.dialog = 'confirmed';
     }
     call.state = 'confirmed';
+    failRunningTransfer(call, s);
     call.armMaxDuration();
     ctx.counters.add('calls.adopted');
     this.calls.set(call.callId, { call, slot: s.slot });

@@ -16,6 +16,8 @@ export interface SnapshotSource {
   readonly slot: number;
   /** The call as it stands now, without its record events; undefined once it is ending (nothing to write). */
   capture(): Omit<CallSnapshot, 'records'> | undefined;
+  /** What `capture` returned is in the bucket now (its CSeq reservations hold from here on). */
+  landed?(snapshot: Omit<CallSnapshot, 'records'>): void;
 }
 
 export interface SnapshotWriterOptions {
@@ -153,6 +155,7 @@ export class SnapshotWriter {
       const revision = await this.o.store.put(key, encodeSnapshot({ ...captured, records }), call.revision);
       call.revision = revision;
       call.writes++;
+      call.source.landed?.(captured);
       this.o.counters.add('snapshots.written');
     } catch (err) {
       if (err instanceof RevisionConflict) {

@@ -10,6 +10,7 @@ import type { CallMessage, CallState, LegEvent, LegInfo, LegName, OperatorTransf
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import { sameSession, type CallSessions } from '../sdp/call-sessions.js';
+import type { RunningTransferSnapshot } from '../takeover/call-snapshot.js';
 import { remoteLeg } from './attended-relay.js';
 import { TransferActor, type TransferMessage, type TransferSpec } from './transfer-actor.js';
 
@@ -33,6 +34,8 @@ interface TransferInProgress {
   /** Asked by an operator: the transferor did not ask, so it is released as soon as the new party answers. */
   operator: boolean;
   startedAt: number;
+  /** The REFER's CSeq number while its transferor is subscribed (RFC 3515): what a final NOTIFY after a takeover names. */
+  referCSeq?: number;
 }
 
 /** The call as its transfers see it. */
@@ -104,6 +107,12 @@ export class CallTransfers {
 
   adopted(transfer: string, leg: LegName): void {
     if (this.current?.id === transfer) this.current.legs.add(leg);
+  }
+
+  /** The transfer in progress whose transferor awaits NOTIFYs, as a snapshot keeps it (takeover/call-snapshot.ts). */
+  get running(): RunningTransferSnapshot | undefined {
+    const t = this.current;
+    return t?.referCSeq === undefined || t.record.outcome !== 'in-progress' ? undefined : { id: t.id, transferor: t.transferor, referCSeq: t.referCSeq };
   }
 
   get inProgress(): boolean {
@@ -190,7 +199,7 @@ export class CallTransfers {
     actor.self = ref;
     this.current = {
       id, ref, transferor: leg, remaining, legs: new Set(), transferorGone: false, offered: remainingSdp.body, record,
-      operator: 'operator' in by, startedAt: Date.now(),
+      operator: 'operator' in by, startedAt: Date.now(), ...(referSub && 'key' in by ? { referCSeq: ask?.cseq ?? 1 } : {}),
     };
     this.live.set(id, { ref, transferor: leg });
     call.ctx.counters.add(`transfer.started.${record.kind}`);
