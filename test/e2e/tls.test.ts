@@ -52,6 +52,17 @@ function trunking(ports: { pbx: number; bad: number; carrier: number }) {
   };
 }
 
+/** Where the requests of one call that `ua` received came from: one entry per connection (source address:port). */
+function requestSources(ua: UserAgent, callId: string): string[] {
+  const entries = ua.entries((e) => e.dir === 'in' && e.message.kind === 'request' && e.message.headers.get('call-id') === callId);
+  return [...new Set(entries.map((e) => `${e.remote.host}:${e.remote.port}`))];
+}
+
+/** The same, less the connections `ua` opened to the edge's listener at `edgePort`: the ones the edge dialed. */
+function dialedSources(ua: UserAgent, callId: string, edgePort: number): string[] {
+  return requestSources(ua, callId).filter((s) => s !== `127.0.0.1:${edgePort}`);
+}
+
 /** The certificate a new TLS connection to the edge is served. */
 function servedCertificate(port: number, ca: string): Promise<tls.PeerCertificate> {
   return new Promise((resolve, reject) => {
@@ -128,18 +139,29 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.ok(stats.tls.verifyFailed >= 1, JSON.stringify(stats.tls));
     assert.ok(stats.received.tls >= 3 && stats.sent.tls >= 3, JSON.stringify({ received: stats.received, sent: stats.sent }));
     assert.equal((await call.reinvite()).status, 200);
+    assert.equal((await far.reinvite()).status, 200);
     await call.hangup();
     assert.equal((await far.ended).how, 'bye');
+    // RFC 5923-style reuse: the carrier's re-INVITE reached the PBX over the connection the PBX
+    // opened to us (its source: the TLS listener's port), not over a new one to the PBX's Contact
+    assert.deepEqual(requestSources(pbx, call.callId), [`127.0.0.1:${tlsPort}`]);
+    // and we opened one connection to the carrier for the call (its own re-INVITE opened one to us, which our BYE may take)
+    assert.equal(dialedSources(carrier, far.callId, tlsPort).length, 1, carrier.describe());
   });
 
-  test('carrier → PBX (origination) over TLS both ways', async () => {
+  test('carrier → PBX (origination) over TLS both ways; the PBX\'s BYE reaches the carrier over the carrier\'s own connection', async () => {
     pbx.onNextInvite({ ring: 0 });
     const call = carrier.call({ to: 'sip:+14155550100@127.0.0.1', via: { host: '127.0.0.1', port: tlsPort } });
     const far = await pbx.nextCall();
     await call.established;
     assert.equal((far.invite as SipRequest).headers.topVia?.transport, 'TLS');
+    const handshakes = (await transportStats(nc, 't1')).tls.handshakes as number;
     await far.hangup();
     assert.equal((await call.ended).how, 'bye');
+    const bye = carrier.entries({ dir: 'in', method: 'BYE', callId: call.callId });
+    assert.equal(bye.length, 1);
+    assert.equal(`${bye[0]?.remote.host}:${bye[0]?.remote.port}`, `127.0.0.1:${tlsPort}`, 'the BYE came over the connection the carrier opened, not a new one to its Contact');
+    assert.equal((await transportStats(nc, 't1')).tls.handshakes, handshakes, 'no new connection for the BYE');
   });
 
   test('the trunk requires TLS: its PBX over UDP is refused 403 TLS Required', async () => {
@@ -164,6 +186,9 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     const call = pbx.call({ to: 'sip:4155551236@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
     const far = await carrier.nextCall();
     await call.established;
+    // the carrier has a connection to the edge before the renewal, for its re-INVITE after it
+    assert.equal((await far.reinvite()).status, 200);
+    const handshakes = (await transportStats(nc, 't1')).tls.handshakes as number;
     const first = await servedCertificate(tlsPort, pki.ca);
     const renewed = pki.issue('edge-renewed', ['127.0.0.1']);
     copyFileSync(renewed.keyFile, edgeCert.keyFile);
@@ -175,5 +200,10 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.equal((await far.reinvite()).status, 200);
     await call.hangup();
     assert.equal((await far.ended).how, 'bye');
+    // a reload that dropped the connections would show here: the PBX reconnecting (a handshake
+    // more than the two probes), the carrier's re-INVITE sent over a new connection
+    assert.equal((await transportStats(nc, 't1')).tls.handshakes, handshakes + 2, 'only the two probes were new connections');
+    assert.deepEqual(requestSources(pbx, call.callId), [`127.0.0.1:${tlsPort}`], 'the PBX was reached over the connection it opened before the renewal');
+    assert.equal(dialedSources(carrier, far.callId, tlsPort).length, 1, 'the carrier was reached over the connection opened before the renewal');
   });
 });
