@@ -15,15 +15,20 @@ const PBX_HOST = '127.0.0.40';
 const BAD_CARRIER_HOST = '127.0.0.41';
 const CARRIER_HOST = '127.0.0.42';
 
-function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate): string {
+/**
+ * Two TLS listeners: the first open to any client, the second (`verifyClient`) only to clients
+ * with a certificate of the test CA. Our own client certificate is shown to carriers that ask.
+ */
+function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate, client: TestCertificate): string {
   return `transport:
   id: t1
   listen:
     - { protocol: udp, host: 127.0.0.1, port: 0 }
     - { protocol: tcp, host: 127.0.0.1, port: 0 }
     - { protocol: tls, host: 127.0.0.1, port: 0, tls: { certFile: ${edge.certFile}, keyFile: ${edge.keyFile} } }
+    - { protocol: tls, host: 127.0.0.1, port: 0, tls: { certFile: ${edge.certFile}, keyFile: ${edge.keyFile}, caFile: ${pki.caFile}, verifyClient: true } }
   tls:
-    client: { caFile: ${pki.caFile} }
+    client: { caFile: ${pki.caFile}, certFile: ${client.certFile}, keyFile: ${client.keyFile} }
     reloadCheckMs: 200
   shutdownGraceMs: 1000
 nats:
@@ -87,11 +92,13 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   let impostor: UserAgent;
   let carrier: UserAgent;
   let tlsPort = 0;
+  /** The listener with verifyClient. */
+  let verifiedPort = 0;
   let udpPort = 0;
 
-  const agentTls = (ca: TestPki, host: string): AgentTls => {
+  const agentTls = (ca: TestPki, host: string, extra: Partial<AgentTls> = {}): AgentTls => {
     const c = ca.issue(host, [host]);
-    return { cert: c.cert, key: c.key, ca: pki.ca };
+    return { cert: c.cert, key: c.key, ca: pki.ca, ...extra };
   };
 
   before(async () => {
@@ -103,11 +110,15 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, transport: 'tls', tls: agentTls(pki, PBX_HOST), user: '+12125550100' });
     plainPbx = await UserAgent.start({ name: 'plain-pbx', host: PBX_HOST, user: '+12125550100' });
     impostor = await UserAgent.start({ name: 'impostor', host: BAD_CARRIER_HOST, transport: 'tls', tls: agentTls(otherCa, BAD_CARRIER_HOST) });
-    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST), user: '+13105550100' });
-    transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert))]);
+    // the carrier requires our client certificate: a handshake without one of the test CA is refused
+    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST, { requestClientCert: true, rejectUnauthorized: true }), user: '+13105550100' });
+    const client = pki.issue('switchboard-client', ['switchboard.client.example']);
+    transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert, client))]);
     const listening = await transport.waitForEvent('listening');
     const listeners = listening.listeners as { protocol: string; port: number }[];
-    tlsPort = listeners.find((l) => l.protocol === 'tls')?.port ?? 0;
+    const tlsListeners = listeners.filter((l) => l.protocol === 'tls');
+    tlsPort = tlsListeners[0]?.port ?? 0;
+    verifiedPort = tlsListeners[1]?.port ?? 0;
     udpPort = listeners.find((l) => l.protocol === 'udp')?.port ?? 0;
     const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port }), { limitsBucket: 'tls-e2e' });
     worker = await startWorker('w1', config, nats.url);
@@ -132,6 +143,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.equal(invite.headers.topVia?.port, tlsPort);
     assert.match(invite.headers.contact[0]?.uri.toString() ?? '', new RegExp(`^sip:sb@127\\.0\\.0\\.1:${tlsPort};transport=tls$`));
     assert.equal(impostor.received('INVITE').length, 0, 'nothing was said to the impostor');
+    assert.deepEqual(carrier.tlsClients()[0], { cn: 'switchboard.client.example', authorized: true }, 'the carrier that requires a client certificate got ours');
     const refused = await transport.waitForEvent('tls-verify-failed');
     assert.match(String(refused.reason), /certificate verification failed/);
     assert.equal(refused.remote, BAD_CARRIER_HOST);
@@ -179,6 +191,28 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     await new Promise<void>((resolve) => plain.once('close', () => resolve()));
     assert.doesNotMatch(answer, /SIP\/2\.0/, 'no SIP answer on a TLS port');
     assert.equal((await transportStats(nc, 't1')).tls.handshakeFailed, before + 1);
+  });
+
+  test('a listener with verifyClient: a client without a certificate is refused (counted); the PBX with one of the CA calls through it', async () => {
+    const before = (await transportStats(nc, 't1')).tls.handshakeFailed as number;
+    const anonymous = tls.connect({ host: '127.0.0.1', port: verifiedPort, ca: pki.ca });
+    anonymous.on('error', () => undefined); // TLS 1.3: refused after the client's side of the handshake
+    anonymous.once('secureConnect', () => anonymous.write('OPTIONS sip:ping@127.0.0.1 SIP/2.0\r\nContent-Length: 0\r\n\r\n'));
+    let answer = '';
+    anonymous.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    await new Promise<void>((resolve) => anonymous.once('close', () => resolve()));
+    assert.equal(answer, '', 'no SIP answer without a client certificate');
+    assert.equal((await transportStats(nc, 't1')).tls.handshakeFailed, before + 1);
+    const refused = await transport.waitFor((l) => l.json?.event === 'tls-handshake-failed' && /CERTIFICATE/i.test(String(l.json.reason)));
+    assert.ok(refused);
+
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:4155551237@acme.trunks.example', via: { host: '127.0.0.1', port: verifiedPort } });
+    const far = await carrier.nextCall();
+    await call.established;
+    assert.equal((far.invite as SipRequest).headers.topVia?.transport, 'TLS');
+    await call.hangup();
+    assert.equal((await far.ended).how, 'bye');
   });
 
   test('a certificate renewed mid-call: new handshakes get it, the call carries on over its connections', async () => {
