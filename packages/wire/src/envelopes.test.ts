@@ -96,6 +96,10 @@ describe('envelope round trips', () => {
     assert.equal(d.protocol, 'tls');
     assert.equal(d.serverName, 'sip.carrier.example');
     assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, serverName: 5 })), 'missing-field', 'serverName not a string');
+    const files = { caFile: '/etc/tls/ca.pem', certFile: '/etc/tls/c.crt', keyFile: '/etc/tls/c.key' };
+    assert.deepEqual(decodeOutbound(encodeEnvelope({ ...out, tlsFiles: files })).tlsFiles, files, 'a peer\'s own TLS files');
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, tlsFiles: 'ca.pem' })), 'missing-field', 'tlsFiles missing or not a object');
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, tlsFiles: { caFile: 1 } })), 'missing-field', 'outbound SIP tlsFiles: caFile not a string');
   });
 
   test('every byte value survives in sip', () => {

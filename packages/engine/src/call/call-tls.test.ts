@@ -43,6 +43,18 @@ describe('calls over TLS', () => {
     h.kernel.shutdown();
   });
 
+  test('a carrier with its own TLS settings: its name to verify and its PEM files go to the transport node with each message', async () => {
+    const tls = { caFile: '/etc/switchboard-tls/secure-ca.pem', certFile: '/etc/switchboard-tls/to-secure.crt', keyFile: '/etc/switchboard-tls/to-secure.key' };
+    const h = engineWith(trunking([carrier('secure', C1, { addresses: [{ host: '127.0.0.9', port: C1, transport: 'tls' }], tls: { ...tls, serverName: 'edge.secure.example' } })]));
+    deliverOver(h, inviteFromA(), 'udp', TLS_LISTENER);
+    await settle();
+    const sent = h.link.sent.find((s) => s.to.port === C1 && s.message instanceof SipRequest);
+    assert.ok(sent);
+    assert.equal(sent.to.serverName, 'edge.secure.example');
+    assert.deepEqual(sent.to.tlsFiles, tls);
+    h.kernel.shutdown();
+  });
+
   test('a node without a TLS listener: the TLS carrier is skipped (never tried over a weaker transport), the next one is tried', async () => {
     const h = engineWith(trunking([tlsCarrier('secure', C1), carrier('plain', C2)]));
     deliverOver(h, inviteFromA(), 'udp', undefined);

@@ -1,5 +1,5 @@
 import type { SipMessage } from '@switchboard/sip';
-import type { ListenerAddress, Protocol } from '@switchboard/wire';
+import type { ListenerAddress, Protocol, TlsFiles } from '@switchboard/wire';
 import type { CallSpan } from '../tracing/call-tracer.js';
 
 /** Where a message goes: a peer, and the transport node (and its listener) that reaches it. */
@@ -9,6 +9,8 @@ export interface Destination {
   port: number;
   /** TLS: the name the peer's certificate must carry (the target URI's host, RFC 5922 §4). */
   serverName?: string;
+  /** TLS: the peer's own PEM files (its carrier's or trunk's `tls`), over the transport node's defaults. */
+  tlsFiles?: TlsFiles;
   /** The TCP connection to reuse, when the peer came to us on one. */
   connectionId?: string;
   /** The transport node that sends it. */
