@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { dialStream } from './stream-dialer.js';
 import { isVerifyFailure, TlsCredentials, type ReloadOutcome } from './tls-credentials.js';
 import { createTlsListener } from './tls-listener.js';
+import { PeerTlsCredentials } from './tls-peers.js';
 import { TransportCounters } from './transport-counters.js';
 
 const log = pino({ level: 'silent' });
@@ -113,6 +114,37 @@ describe('TLS credentials, listener and dialer', () => {
     open.push(oldServer);
     const toOld = await dial((oldServer.address() as net.AddressInfo).port, new TlsCredentials({ caFile: pki.caFile }));
     assert.ok('err' in toOld && /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/.test(String(toOld.err.code)), JSON.stringify(toOld));
+  });
+
+  test('a peer\'s own TLS files, each over the node\'s default: its CA verifies it, its certificate (or the node\'s) is shown; unusable files are named', async () => {
+    const nodeClient = pki.issue('node-client', ['client.node.example']);
+    const ownClient = pki.issue('own-client', ['client.own.example']);
+    const defaults = { caFile: pki.caFile, certFile: nodeClient.certFile, keyFile: nodeClient.keyFile };
+    const watchedEndpoints: string[] = [];
+    const peers = new PeerTlsCredentials(defaults, (c, endpoint) => {
+      watchedEndpoints.push(endpoint);
+      open.push(c);
+      return c;
+    });
+    // a peer whose certificate comes from another CA and that asks for a client certificate of our CA
+    const wrongServed = wrongPki.issue('carrier', ['127.0.0.1']);
+    const l = await listener(new TlsCredentials({ certFile: wrongServed.certFile, keyFile: wrongServed.keyFile, caFile: pki.caFile }), true);
+    open.push(l.server);
+    const shown: string[] = []; // read at accept: the client may close before the test looks
+    l.server.on('secureConnection', (socket: tls.TLSSocket) => shown.push(String(socket.getPeerCertificate().subject?.CN)));
+    const withDefaults = await dial(l.port, new TlsCredentials(defaults));
+    assert.ok('err' in withDefaults && isVerifyFailure(withDefaults.err), 'the node\'s CA does not verify it');
+    const ownCa = peers.for({ caFile: wrongPki.caFile });
+    assert.deepEqual(await dial(l.port, ownCa), { cn: '127.0.0.1' }, 'its own CA does');
+    await waitFor(() => l.accepted.length === 1);
+    assert.equal(shown[0], 'client.node.example', 'the node\'s client certificate, not named by the peer');
+    assert.deepEqual(await dial(l.port, peers.for({ caFile: wrongPki.caFile, certFile: ownClient.certFile, keyFile: ownClient.keyFile })), { cn: '127.0.0.1' });
+    await waitFor(() => l.accepted.length === 2);
+    assert.equal(shown[1], 'client.own.example', 'its own client certificate');
+    assert.equal(peers.for({ caFile: wrongPki.caFile }), ownCa, 'loaded once per set of files');
+    assert.equal(watchedEndpoints.length, 2, 'each set watched for renewal');
+    assert.throws(() => peers.for({ caFile: '/nonexistent/carrier-ca.pem' }), /caFile \/nonexistent\/carrier-ca\.pem.*ENOENT/);
+    assert.throws(() => peers.for({ certFile: ownClient.certFile, keyFile: nodeClient.keyFile }), /certFile .*keyFile .*key values mismatch/);
   });
 
   test('plain TCP on the TLS port: the handshake fails, is counted, and the connection is closed', async () => {
