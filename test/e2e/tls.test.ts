@@ -14,6 +14,9 @@ import { natsClient, ROUTING_SECRET, startWorker, TRANSPORT_MAIN, transportStats
 const PBX_HOST = '127.0.0.40';
 const BAD_CARRIER_HOST = '127.0.0.41';
 const CARRIER_HOST = '127.0.0.42';
+/** A carrier whose certificate comes from its own private CA and names it by a DNS name only: its `tls` says both. */
+const PRIVATE_CARRIER_HOST = '127.0.0.43';
+const PRIVATE_CARRIER_NAME = 'sip.private-carrier.example';
 
 /**
  * Two TLS listeners: the first open to any client, the second (`verifyClient`) only to clients
@@ -40,18 +43,22 @@ log:
 `;
 }
 
-function trunking(ports: { pbx: number; bad: number; carrier: number }) {
+function trunking(ports: { pbx: number; bad: number; carrier: number; privateCarrier: number }, privateCa: string) {
   return {
     carriers: [
       { id: 'impostor', addresses: [{ host: BAD_CARRIER_HOST, port: ports.bad, transport: 'tls' }], sources: [] },
       { id: 'secure', addresses: [{ host: CARRIER_HOST, port: ports.carrier, transport: 'tls' }], sources: [`${CARRIER_HOST}/32`] },
+      {
+        id: 'private', addresses: [{ host: PRIVATE_CARRIER_HOST, port: ports.privateCarrier, transport: 'tls' }], sources: [],
+        tls: { caFile: privateCa, serverName: PRIVATE_CARRIER_NAME },
+      },
     ],
     trunks: [{
       id: 'acme', domain: 'acme.trunks.example', acl: [`${PBX_HOST}/32`], requireTls: true,
       dids: ['+14155550100'],
       origination: { uris: [`sip:${PBX_HOST}:${ports.pbx};transport=tls`] },
       numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
-      routing: [{ prefix: '+1', carriers: ['impostor', 'secure'] }],
+      routing: [{ prefix: '+1', carriers: ['impostor', 'secure'] }, { prefix: '+44', carriers: ['private'] }],
       callerId: { allowed: ['+1212'] },
     }],
   };
@@ -91,6 +98,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   let plainPbx: UserAgent;
   let impostor: UserAgent;
   let carrier: UserAgent;
+  let privateCarrier: UserAgent;
   let tlsPort = 0;
   /** The listener with verifyClient. */
   let verifiedPort = 0;
@@ -112,6 +120,8 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     impostor = await UserAgent.start({ name: 'impostor', host: BAD_CARRIER_HOST, transport: 'tls', tls: agentTls(otherCa, BAD_CARRIER_HOST) });
     // the carrier requires our client certificate: a handshake without one of the test CA is refused
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST, { requestClientCert: true, rejectUnauthorized: true }), user: '+13105550100' });
+    const privateCert = otherCa.issue('private-carrier', [PRIVATE_CARRIER_NAME]);
+    privateCarrier = await UserAgent.start({ name: 'private-carrier', host: PRIVATE_CARRIER_HOST, transport: 'tls', tls: { cert: privateCert.cert, key: privateCert.key, ca: pki.ca } });
     const client = pki.issue('switchboard-client', ['switchboard.client.example']);
     transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert, client))]);
     const listening = await transport.waitForEvent('listening');
@@ -120,7 +130,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     tlsPort = tlsListeners[0]?.port ?? 0;
     verifiedPort = tlsListeners[1]?.port ?? 0;
     udpPort = listeners.find((l) => l.protocol === 'udp')?.port ?? 0;
-    const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port }), { limitsBucket: 'tls-e2e' });
+    const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port, privateCarrier: privateCarrier.port }, otherCa.caFile), { limitsBucket: 'tls-e2e' });
     worker = await startWorker('w1', config, nats.url);
     await transport.waitFor((l) => l.json?.event === 'worker' && l.json.worker === 'w1' && l.json.state === 'active');
   });
@@ -128,7 +138,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   after(async () => {
     await worker?.stop('SIGINT');
     await transport?.stop();
-    for (const ua of [pbx, plainPbx, impostor, carrier]) await ua?.stop();
+    for (const ua of [pbx, plainPbx, impostor, carrier, privateCarrier]) await ua?.stop();
     await nc?.close();
     await nats?.stop();
   });
@@ -159,6 +169,18 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.deepEqual(requestSources(pbx, call.callId), [`127.0.0.1:${tlsPort}`]);
     // and we opened one connection to the carrier for the call (its own re-INVITE opened one to us, which our BYE may take)
     assert.equal(dialedSources(carrier, far.callId, tlsPort).length, 1, carrier.describe());
+  });
+
+  test('a carrier with its own TLS settings: verified against its own CA and by the name its tls.serverName gives', async () => {
+    const failedBefore = (await transportStats(nc, 't1')).tls.verifyFailed as number;
+    privateCarrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:011442071234567@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await privateCarrier.nextCall();
+    await call.established;
+    assert.equal((far.invite as SipRequest).headers.topVia?.transport, 'TLS');
+    await call.hangup();
+    assert.equal((await far.ended).how, 'bye');
+    assert.equal((await transportStats(nc, 't1')).tls.verifyFailed, failedBefore, 'no certificate refused on the way');
   });
 
   test('carrier → PBX (origination) over TLS both ways; the PBX\'s BYE reaches the carrier over the carrier\'s own connection', async () => {
