@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipRequest } from '@switchboard/sip';
-import { createTestPki, ManagedProcess, startNatsServer, UserAgent, type AgentTls, type NatsServerHandle, type TestCertificate, type TestPki } from '@switchboard/testkit';
+import { createTestPki, isFinalNotify, ManagedProcess, sipfragStatus, startNatsServer, UserAgent, type AgentTls, type NatsServerHandle, type TestCertificate, type TestPki } from '@switchboard/testkit';
 import { natsClient, ROUTING_SECRET, startWorker, TRANSPORT_MAIN, transportStats, writeCluster, writeConfig } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.40';
@@ -17,6 +17,10 @@ const CARRIER_HOST = '127.0.0.42';
 /** A carrier whose certificate comes from its own private CA and names it by a DNS name only: its `tls` says both. */
 const PRIVATE_CARRIER_HOST = '127.0.0.43';
 const PRIVATE_CARRIER_NAME = 'sip.private-carrier.example';
+/** A transfer target on another domain reached over TLS (`sips:` Refer-To), and one that has no TLS. */
+const PARTNER_HOST = '127.0.0.44';
+const SECURE_PARTNER = 'secure-partner.example';
+const PLAIN_PARTNER = 'plain-partner.example';
 
 /**
  * Two TLS listeners: the first open to any client, the second (`verifyClient`) only to clients
@@ -43,8 +47,14 @@ log:
 `;
 }
 
-function trunking(ports: { pbx: number; bad: number; carrier: number; privateCarrier: number }, privateCa: string) {
+function trunking(ports: { pbx: number; bad: number; carrier: number; privateCarrier: number; partner: number }, privateCa: string) {
   return {
+    sipTransfers: {
+      overrides: [
+        { domain: SECURE_PARTNER, addresses: [{ host: PARTNER_HOST, port: ports.partner, transport: 'tls' }] },
+        { domain: PLAIN_PARTNER, addresses: [{ host: PARTNER_HOST, port: 5999, transport: 'udp' }] },
+      ],
+    },
     carriers: [
       { id: 'impostor', addresses: [{ host: BAD_CARRIER_HOST, port: ports.bad, transport: 'tls' }], sources: [] },
       { id: 'secure', addresses: [{ host: CARRIER_HOST, port: ports.carrier, transport: 'tls' }], sources: [`${CARRIER_HOST}/32`] },
@@ -99,6 +109,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   let impostor: UserAgent;
   let carrier: UserAgent;
   let privateCarrier: UserAgent;
+  let partner: UserAgent;
   let tlsPort = 0;
   /** The listener with verifyClient. */
   let verifiedPort = 0;
@@ -122,6 +133,8 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST, { requestClientCert: true, rejectUnauthorized: true }), user: '+13105550100' });
     const privateCert = otherCa.issue('private-carrier', [PRIVATE_CARRIER_NAME]);
     privateCarrier = await UserAgent.start({ name: 'private-carrier', host: PRIVATE_CARRIER_HOST, transport: 'tls', tls: { cert: privateCert.cert, key: privateCert.key, ca: pki.ca } });
+    const partnerCert = pki.issue('partner', [SECURE_PARTNER]);
+    partner = await UserAgent.start({ name: 'partner', host: PARTNER_HOST, transport: 'tls', tls: { cert: partnerCert.cert, key: partnerCert.key, ca: pki.ca } });
     const client = pki.issue('switchboard-client', ['switchboard.client.example']);
     transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert, client))]);
     const listening = await transport.waitForEvent('listening');
@@ -130,7 +143,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     tlsPort = tlsListeners[0]?.port ?? 0;
     verifiedPort = tlsListeners[1]?.port ?? 0;
     udpPort = listeners.find((l) => l.protocol === 'udp')?.port ?? 0;
-    const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port, privateCarrier: privateCarrier.port }, otherCa.caFile), { limitsBucket: 'tls-e2e' });
+    const config = writeCluster(nats.url, trunking({ pbx: pbx.port, bad: impostor.port, carrier: carrier.port, privateCarrier: privateCarrier.port, partner: partner.port }, otherCa.caFile), { limitsBucket: 'tls-e2e' });
     worker = await startWorker('w1', config, nats.url);
     await transport.waitFor((l) => l.json?.event === 'worker' && l.json.worker === 'w1' && l.json.state === 'active');
   });
@@ -138,7 +151,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   after(async () => {
     await worker?.stop('SIGINT');
     await transport?.stop();
-    for (const ua of [pbx, plainPbx, impostor, carrier, privateCarrier]) await ua?.stop();
+    for (const ua of [pbx, plainPbx, impostor, carrier, privateCarrier, partner]) await ua?.stop();
     await nc?.close();
     await nats?.stop();
   });
@@ -181,6 +194,28 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     await call.hangup();
     assert.equal((await far.ended).how, 'bye');
     assert.equal((await transportStats(nc, 't1')).tls.verifyFailed, failedBefore, 'no certificate refused on the way');
+  });
+
+  test('a sips: Refer-To: the new leg goes over TLS to the partner, verified by its domain; a partner without TLS ends the transfer with 480 No TLS Route to Target', async () => {
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:4155551238@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await carrier.nextCall();
+    await call.established;
+
+    assert.equal((await call.refer(`sips:bob@${PLAIN_PARTNER}`)).status, 202);
+    const refused = await call.waitForNotify(isFinalNotify);
+    assert.equal(Buffer.from(refused.body).toString().trim(), 'SIP/2.0 480 No TLS Route to Target');
+
+    partner.onNextInvite({ ring: 0 });
+    assert.equal((await call.refer(`sips:bob@${SECURE_PARTNER}`)).status, 202);
+    const target = await partner.nextCall();
+    assert.equal(target.invite.uri.toString(), `sips:bob@${SECURE_PARTNER}`);
+    assert.equal(target.invite.headers.topVia?.transport, 'TLS');
+    await call.waitForNotify((n) => isFinalNotify(n) && sipfragStatus(n) === 200);
+    await far.waitForRequest('INVITE'); // the carrier re-pointed to the partner
+    await call.hangup();
+    await far.hangup();
+    assert.equal((await target.ended).how, 'bye');
   });
 
   test('carrier → PBX (origination) over TLS both ways; the PBX\'s BYE reaches the carrier over the carrier\'s own connection', async () => {
