@@ -110,6 +110,8 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   let carrier: UserAgent;
   let privateCarrier: UserAgent;
   let partner: UserAgent;
+  /** The secure carrier's second agent, over UDP from the same address: its calls come in over UDP and leave over TLS. */
+  let udpCarrier: UserAgent;
   let tlsPort = 0;
   /** The listener with verifyClient. */
   let verifiedPort = 0;
@@ -133,6 +135,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, transport: 'tls', tls: agentTls(pki, CARRIER_HOST, { requestClientCert: true, rejectUnauthorized: true }), user: '+13105550100' });
     const privateCert = otherCa.issue('private-carrier', [PRIVATE_CARRIER_NAME]);
     privateCarrier = await UserAgent.start({ name: 'private-carrier', host: PRIVATE_CARRIER_HOST, transport: 'tls', tls: { cert: privateCert.cert, key: privateCert.key, ca: pki.ca } });
+    udpCarrier = await UserAgent.start({ name: 'udp-carrier', host: CARRIER_HOST, user: '+13105550100' });
     const partnerCert = pki.issue('partner', [SECURE_PARTNER]);
     partner = await UserAgent.start({ name: 'partner', host: PARTNER_HOST, transport: 'tls', tls: { cert: partnerCert.cert, key: partnerCert.key, ca: pki.ca } });
     const client = pki.issue('switchboard-client', ['switchboard.client.example']);
@@ -151,7 +154,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
   after(async () => {
     await worker?.stop('SIGINT');
     await transport?.stop();
-    for (const ua of [pbx, plainPbx, impostor, carrier, privateCarrier, partner]) await ua?.stop();
+    for (const ua of [pbx, plainPbx, impostor, carrier, privateCarrier, partner, udpCarrier]) await ua?.stop();
     await nc?.close();
     await nats?.stop();
   });
@@ -231,6 +234,18 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.equal(bye.length, 1);
     assert.equal(`${bye[0]?.remote.host}:${bye[0]?.remote.port}`, `127.0.0.1:${tlsPort}`, 'the BYE came over the connection the carrier opened, not a new one to its Contact');
     assert.equal((await transportStats(nc, 't1')).tls.handshakes, handshakes, 'no new connection for the BYE');
+  });
+
+  test('a call in over UDP leaving over TLS names the node\'s first TLS listener (not the verifyClient one after it) in Via and Contact', async () => {
+    pbx.onNextInvite({ ring: 0 });
+    const call = udpCarrier.call({ to: 'sip:+14155550100@127.0.0.1', via: { host: '127.0.0.1', port: udpPort } });
+    const far = await pbx.nextCall();
+    await call.established;
+    const invite = far.invite as SipRequest;
+    assert.equal(`${invite.headers.topVia?.transport} ${invite.headers.topVia?.port}`, `TLS ${tlsPort}`);
+    assert.equal(invite.headers.contact[0]?.uri.toString(), `sip:sb@127.0.0.1:${tlsPort};transport=tls`);
+    await far.hangup();
+    assert.equal((await call.ended).how, 'bye');
   });
 
   test('the trunk requires TLS: its PBX over UDP is refused 403 TLS Required', async () => {

@@ -214,9 +214,8 @@ export class TransportNode {
       credentials, verifyClient, handshakeTimeoutMs: this.config.transport.tls.handshakeTimeoutMs, counters: this.counters.tls, log: this.log,
       onSecure: (socket) => this.adopt(socket, 'tls', undefined, advertise),
     });
-    const bound: BoundListener = { protocol: 'tls', address: host, port, advertise };
-    await this.listenStream(server, bound);
-    this.listenersInfo.tls = { address: advertise, port: bound.port };
+    // named to workers by start() like the others: the first TLS listener, not the last (one with verifyClient may follow it)
+    await this.listenStream(server, { protocol: 'tls', address: host, port, advertise });
   }
 
   private async listenStream(server: net.Server, bound: BoundListener): Promise<void> {
