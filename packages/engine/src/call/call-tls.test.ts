@@ -115,11 +115,13 @@ describe('calls over TLS', () => {
       await settle();
       const reinviteTo = toA('INVITE');
       assert.deepEqual([reinviteTo?.protocol, reinviteTo?.address, reinviteTo?.port, reinviteTo?.connectionId], [protocol, '127.0.0.1', A_PORT, 'c1']);
+      assert.deepEqual(reinviteTo?.fallback, { address: '127.0.0.1', port: 5999 }, 'its Contact, should that connection be gone');
       h.link.sent.splice(0);
       deliver(h.engine, fromPeer(bInvite, 'c1', 'BYE', 3, C1, '127.0.0.1'), C1);
       await settle();
       const byeTo = toA('BYE');
       assert.deepEqual([byeTo?.protocol, byeTo?.address, byeTo?.port, byeTo?.connectionId], [protocol, '127.0.0.1', A_PORT, 'c1']);
+      assert.deepEqual(byeTo?.fallback, { address: '127.0.0.1', port: 5999 });
       h.kernel.shutdown();
     });
   }

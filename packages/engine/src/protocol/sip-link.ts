@@ -13,6 +13,8 @@ export interface Destination {
   tlsFiles?: TlsFiles;
   /** The TCP connection to reuse, when the peer came to us on one. */
   connectionId?: string;
+  /** An in-dialog request's remote target: where to connect when `connectionId`'s connection is gone. */
+  fallback?: { address: string; port: number };
   /** The transport node that sends it. */
   nodeId: string;
   /** That node's listener, for our Via sent-by and Contact. */

@@ -78,6 +78,7 @@ export class NatsLink implements SipLink {
     if (message instanceof SipResponse) this.countResponse(message.status);
     const out: OutboundSip = { v: ENVELOPE_VERSION, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.o.workerId };
     if (to.connectionId !== undefined) out.connectionId = to.connectionId;
+    if (to.fallback !== undefined) out.fallback = to.fallback;
     if (to.serverName !== undefined) out.serverName = to.serverName;
     if (to.tlsFiles !== undefined) out.tlsFiles = to.tlsFiles;
     if (ref !== undefined) out.ref = ref;
