@@ -248,6 +248,20 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     assert.equal((await call.ended).how, 'bye');
   });
 
+  test('the PBX\'s connection drops mid-call: the carrier\'s BYE reaches it over a new connection to its Contact, not to the old source port', async () => {
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:4155551239@acme.trunks.example', via: { host: '127.0.0.1', port: tlsPort } });
+    const far = await carrier.nextCall();
+    await call.established;
+    const failuresBefore = (await transportStats(nc, 't1')).sendFailures as number;
+    pbx.dropConnections();
+    await far.hangup();
+    assert.equal((await call.ended).how, 'bye');
+    const [bye] = pbx.entries({ dir: 'in', method: 'BYE', callId: call.callId });
+    assert.notEqual(bye?.remote.port, tlsPort, 'over a connection the edge opened to the PBX');
+    assert.equal((await transportStats(nc, 't1')).sendFailures, failuresBefore, 'no send failed on the way');
+  });
+
   test('the trunk requires TLS: its PBX over UDP is refused 403 TLS Required', async () => {
     const call = plainPbx.call({ to: 'sip:4155551235@acme.trunks.example', via: { host: '127.0.0.1', port: udpPort } });
     const failed = await call.failed;

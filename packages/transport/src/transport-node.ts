@@ -473,8 +473,11 @@ export class TransportNode {
   private sendStream(out: OutboundSip, protocol: 'tcp' | 'tls', span?: Span): void {
     let conn = out.connectionId === undefined ? undefined : this.conns.get(out.connectionId);
     conn ??= this.conns.forPeer(protocol, out.address, out.port);
+    // the peer's own connection is gone: an in-dialog request goes to its remote target, not to the source port it came from
+    const to = conn === undefined && out.fallback !== undefined ? out.fallback : out;
+    if (to !== out) conn = this.conns.forPeer(protocol, to.address, to.port);
     if (conn === undefined) {
-      const peer = { protocol, address: out.address, port: out.port, serverName: out.serverName };
+      const peer = { protocol, address: to.address, port: to.port, serverName: out.serverName };
       let client = this.tlsClient;
       if (protocol === 'tls' && out.tlsFiles !== undefined) {
         try {

@@ -159,6 +159,11 @@ export class AgentSockets {
     });
   }
 
+  /** Closes every TCP/TLS connection, keeping the server: as a peer whose connection dropped (a NAT timeout, a restart). */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** Closes every connection, the socket and the server. */
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();

@@ -126,6 +126,11 @@ export class UserAgent {
     return this._port;
   }
 
+  /** Closes the UA's TCP/TLS connections (accepted and opened); it keeps listening. */
+  dropConnections(): void {
+    this.sockets.dropConnections();
+  }
+
   /** The clients a TLS UA accepted (a refused handshake is not one): what certificate each showed. */
   tlsClients(): readonly TlsClient[] {
     return this.sockets.tlsClients;
