@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for every Switchboard process; the command picks the process (deploy/ manifests):
 #   node /app/transport/dist/main.js    switchboard-transport (SIP edge, host network)
+#   node /app/transport/dist/advertise-init.js  the transport pod's init container (the node's public address)
 #   node /app/worker/dist/main.js       switchboard-worker (the default command)
 #   node /app/worker/dist/prestop.js    switchboard-worker-prestop (the worker's preStop hook)
 #   node /app/cdr-web/dist/main.js      switchboard-cdr-web (the CDR page)
@@ -32,7 +33,7 @@ RUN --mount=type=cache,id=switchboard-pnpm-store,target=/pnpm/store \
  && pnpm --config.inject-workspace-packages=true --store-dir /pnpm/store --filter @switchboard/cdr-web deploy --prod --offline /out/cdr-web \
  && pnpm --config.inject-workspace-packages=true --store-dir /pnpm/store --filter @switchboard/cli deploy --prod --offline /out/cli \
  && find /out -name .turbo -type d -prune -exec rm -rf {} + \
- && chmod 0755 /out/*/dist/main.js /out/worker/dist/prestop.js
+ && chmod 0755 /out/*/dist/main.js /out/worker/dist/prestop.js /out/transport/dist/advertise-init.js
 
 FROM ${NODE_IMAGE} AS runtime
 # the health listener (README "Health endpoints"): on in the image, where an orchestrator probes it

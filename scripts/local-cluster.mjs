@@ -1,6 +1,6 @@
 // Runs a local Switchboard cluster in the foreground: a nats-server with JetStream (data
-// in .local/nats; its users and permissions in config/nats-local.conf, README "Security", with
-// passwords made for this machine by scripts/nats-credentials.mjs), the transport node and two workers of config/switchboard.yaml, the
+// in .local/nats; a user per process and its role's permissions in config/nats-local.conf, README
+// "Security", with passwords made for this machine by scripts/nats-credentials.mjs), the transport node and two workers of config/switchboard.yaml, the
 // CDR page (127.0.0.1:8080), and a demo carrier (127.0.0.2:5080, carrier `demo-pstn` of
 // config/trunks.yaml) that answers every call — started only when a carrier of the trunking
 // is at its address. The banner is derived from the configuration (scripts/cluster-banner.mjs).
@@ -43,7 +43,7 @@ const demoCarrier = demoCarrierOf(trunking, demo);
 const natsUrl = `nats://127.0.0.1:${natsPort}`;
 // the admin user of config/nats-local.conf; the server only when it is not the CLI's default
 const adminArgs = [...(natsPort === '4222' ? [] : ['--server', natsUrl]), '--user', 'admin', '--password', credentials.admin.password];
-const cliCommand = `pnpm exec switchboard ${adminArgs.join(' ')} calls ls`;
+const cliCommand = `./switchboard ${adminArgs.join(' ')} calls ls`;
 
 // A process that crashes at start-up (a port taken, a bad configuration) is retried ever more
 // slowly instead of filling the terminal; one that ran a while before dying starts again quickly.
@@ -133,15 +133,15 @@ process.on('SIGTERM', stop);
 supervise('nats', natsBin, ['-c', 'config/nats-local.conf', '-a', '127.0.0.1', '-p', natsPort, '-js', '-sd', natsStore], natsServerEnv(credentials));
 await new Promise((r) => setTimeout(r, 500));
 const natsEnv = { SWITCHBOARD_NATS_URL: natsUrl };
-// each process connects as the user of its kind, with that user's password only
-const natsUser = (role) => ({ ...natsEnv, SWITCHBOARD_NATS_USER: credentials[role].user, SWITCHBOARD_NATS_PASS: credentials[role].password });
+// each process connects as a user of its own (its role's permissions), with that user's password only
+const natsUser = (user) => ({ ...natsEnv, SWITCHBOARD_NATS_USER: credentials[user].user, SWITCHBOARD_NATS_PASS: credentials[user].password });
 // a worker's config service writes sb-config as a user of its own (README "Security")
-const configWriter = { SWITCHBOARD_NATS_CONFIG_WRITER_USER: credentials['config-writer'].user, SWITCHBOARD_NATS_CONFIG_WRITER_PASS: credentials['config-writer'].password };
+const configWriter = (user) => ({ SWITCHBOARD_NATS_CONFIG_WRITER_USER: credentials[user].user, SWITCHBOARD_NATS_CONFIG_WRITER_PASS: credentials[user].password });
 if (demoCarrier !== undefined) {
   supervise('carrier', process.execPath, ['test/dist/support/demo-carrier.js', String(demo.port), demo.host]);
 }
 for (const id of ['w1', 'w2']) {
-  supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser('worker'), ...configWriter, SWITCHBOARD_WORKER_ID: id });
+  supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser(id), ...configWriter(`${id}-config`), SWITCHBOARD_WORKER_ID: id });
 }
 supervise('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
 supervise('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));

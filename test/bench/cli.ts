@@ -1,10 +1,12 @@
 // CLI latency benchmark (issue 20, "`workers ls`, `calls ls` and `stats` in under 300 ms"): a
 // cluster — nats-server, transport t1, workers w1 and w2, one call up between a PBX and a carrier
 // UA — and the built `switchboard` run RUNS times per command as an operator runs it, each a new
-// process: `node packages/cli/dist/main.js …` and, with PNPM=1, `pnpm exec switchboard …` (the
-// README's form, which adds pnpm's own start). Prints per command the wall time from spawn to
-// exit (p50, p90, max) and, for scale, that of `node -e 0` and of `switchboard --version` (the
-// CLI's start without NATS). A benchmark, not a test: it asserts nothing but each command's exit 0.
+// process: the bin (`packages/cli/bin/switchboard.mjs`, the bundled CLI that `pnpm exec
+// switchboard` starts), the unbundled `packages/cli/dist/main.js` for comparison and, with
+// PNPM=1, `pnpm exec switchboard …` itself (the README's form, which adds pnpm's own start).
+// Prints per command the wall time from spawn to exit (p50, p90, max) and, for scale, that of
+// `node -e 0` and of `--version` (the CLI's start without NATS). A benchmark, not a test: it
+// asserts nothing but each command's exit 0.
 // Usage: [RUNS=10] [PNPM=1] node test/dist/bench/cli.js
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { repoRoot } from '../support/paths.js';
 const RUNS = Number(process.env.RUNS ?? 10);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`RUNS=${process.env.RUNS}: expected an integer ≥ 1`);
 const CLI_MAIN = join(repoRoot, 'packages/cli/dist/main.js');
+const CLI_BIN = join(repoRoot, 'packages/cli/bin/switchboard.mjs');
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SWITCHBOARD_NATS_')));
 
 /** Wall milliseconds of each run of `command args`, which must exit 0. */
@@ -47,9 +50,11 @@ try {
 
   const lines = [`CLI wall time per run, ms (${RUNS} runs each, spawn to exit, one call up, 2 workers)`, '', '| command | p50 | p90 | max |', '|---|---|---|---|'];
   lines.push(row('`node -e 0` (node alone)', timed(process.execPath, ['-e', '0'])));
-  lines.push(row('`switchboard --version` (no NATS)', timed(process.execPath, [CLI_MAIN, '--version'])));
+  lines.push(row('`node packages/cli/bin/switchboard.mjs --version` (no NATS)', timed(process.execPath, [CLI_BIN, '--version'])));
+  lines.push(row('`node packages/cli/dist/main.js --version` (unbundled, no NATS)', timed(process.execPath, [CLI_MAIN, '--version'])));
   for (const command of [['workers', 'ls'], ['calls', 'ls'], ['stats']]) {
-    lines.push(row(`\`node packages/cli/dist/main.js ${command.join(' ')}\``, timed(process.execPath, [CLI_MAIN, '--server', nats.url, ...command])));
+    lines.push(row(`\`node packages/cli/bin/switchboard.mjs ${command.join(' ')}\``, timed(process.execPath, [CLI_BIN, '--server', nats.url, ...command])));
+    lines.push(row(`\`node packages/cli/dist/main.js ${command.join(' ')}\` (unbundled)`, timed(process.execPath, [CLI_MAIN, '--server', nats.url, ...command])));
     if (process.env.PNPM === '1') lines.push(row(`\`pnpm exec switchboard ${command.join(' ')}\``, timed('pnpm', ['exec', 'switchboard', '--server', nats.url, ...command])));
   }
   console.log(lines.join('\n'));

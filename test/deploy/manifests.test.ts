@@ -11,7 +11,9 @@ import { Deployment, DaemonSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
-import type { IContainer, IEnvVar } from 'kubernetes-models/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { Service, ServiceAccount, type IContainer, type IEnvVar } from 'kubernetes-models/v1';
+import { admitsAnyOf } from '../support/cidr.js';
 import { parseNatsConf, type ConfMap, type ConfValue } from '../support/nats-conf.js';
 import {
   baseWithoutKustomize, configMaps, DEPLOY_DIR, exampleSecrets, kubectlAvailable, onlyContainer, render,
@@ -41,6 +43,27 @@ function switchboardConfig(all: readonly KubeObject[]): { worker: { drainTimeout
 }
 
 const env = (c: IContainer, name: string): IEnvVar | undefined => c.env?.find((e) => e.name === name);
+
+/**
+ * Pod CIDRs of the clusters deploy/README.md names, by their defaults: kind, minikube and kubeadm
+ * with flannel; k3s and k3d; Docker Desktop. An ipBlock holding one of them would let every pod of
+ * such a cluster in where only the transport nodes belong.
+ */
+const DOCUMENTED_POD_CIDRS = ['10.244.0.0/16', '10.42.0.0/16', '10.1.0.0/16'];
+
+/** Every ipBlock of the policies and the pod CIDRs its policy's annotation says no block may admit. */
+function ipBlocks(all: readonly KubeObject[]): { policy: string; block: { cidr: string; except?: string[] | undefined }; podCidrs: string[] }[] {
+  const out: ReturnType<typeof ipBlocks> = [];
+  for (const p of all) {
+    if (!(p instanceof NetworkPolicy)) continue;
+    const annotated = (p.metadata?.annotations?.['switchboard.io/pod-cidrs'] ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');
+    const peers = [...(p.spec?.ingress ?? []).flatMap((r) => r.from ?? []), ...(p.spec?.egress ?? []).flatMap((r) => r.to ?? [])];
+    for (const peer of peers) {
+      if (peer.ipBlock !== undefined) out.push({ policy: p.metadata?.name ?? '', block: peer.ipBlock, podCidrs: [...DOCUMENTED_POD_CIDRS, ...annotated] });
+    }
+  }
+  return out;
+}
 
 /** Seconds a preStop holds the pod before SIGTERM: `sleep n`, or the worker's drain. */
 function preStopSeconds(w: Workload, c: IContainer, config: ReturnType<typeof switchboardConfig>): number {
@@ -79,8 +102,6 @@ for (const dir of DIRS) {
         const tlsPort = c.ports?.find((p) => p.protocol === 'TCP' && p.containerPort === 5061);
         assert.equal(tlsPort?.hostPort, 5061, 'TCP 5061 (SIP over TLS) on the node');
       }
-      const advertise = env(c, 'SWITCHBOARD_ADVERTISE');
-      assert.ok(advertise?.value !== undefined || advertise?.valueFrom?.fieldRef?.fieldPath === 'status.hostIP', 'the advertised address is set (downward API status.hostIP)');
       assert.equal(env(c, 'SWITCHBOARD_TRANSPORT_ID_FROM')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'one id per node');
     });
 
@@ -103,6 +124,39 @@ for (const dir of DIRS) {
           assert.ok(secrets.get(secretName)?.[file.slice(mount.mountPath.length + 1)] !== undefined, `${file}: a key of Secret ${secretName} in secrets.example.yaml`);
         }
       }
+    });
+
+    test('transport: the advertised address per node, from an init container that reads the node (annotation > ExternalIP > status.hostIP)', () => {
+      const all = objects(dir);
+      const t = workload(all, 'switchboard-transport');
+      const c = onlyContainer(t);
+      const init = t.pod.initContainers?.find((i) => i.command?.includes('/app/transport/dist/advertise-init.js'));
+      assert.ok(init !== undefined, 'an init container running advertise-init.js');
+      assert.equal(env(init, 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'it reads its own node');
+      assert.equal(env(init, 'HOST_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.hostIP', 'the private side, the last resort');
+      const file = env(c, 'SWITCHBOARD_ADVERTISE_FILE')?.value ?? '';
+      assert.equal(env(init, 'SWITCHBOARD_ADVERTISE_FILE')?.value, file, 'the transport reads the file the init container writes');
+      assert.equal(env(c, 'SWITCHBOARD_ADVERTISE'), undefined, 'no second source that the file would silently override');
+      const mountOf = (x: IContainer) => x.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
+      const [written, read] = [mountOf(init), mountOf(c)];
+      assert.ok(written !== undefined && read !== undefined && written.name === read.name, 'one volume holds the file for both');
+      assert.notEqual(written.readOnly, true);
+      assert.ok(t.pod.volumes?.find((v) => v.name === written.name)?.emptyDir !== undefined, 'an emptyDir: per pod, gone with it');
+
+      // the API token: the init container's alone, its service account allowed to get nodes and nothing else
+      assert.equal(t.pod.automountServiceAccountToken, false, 'no token in the transport container');
+      const tokenVolumes = (t.pod.volumes ?? []).filter((v) => v.projected?.sources?.some((s) => s.serviceAccountToken !== undefined)).map((v) => v.name);
+      assert.deepEqual(c.volumeMounts?.filter((m) => tokenVolumes.includes(m.name)) ?? [], [], 'the transport does not mount the token');
+      assert.ok(init.volumeMounts?.some((m) => tokenVolumes.includes(m.name) && m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount'), 'the init container does, where clients look');
+      const account = t.pod.serviceAccountName ?? 'default';
+      assert.ok(all.some((o) => o instanceof ServiceAccount && o.metadata?.name === account), `the ServiceAccount ${account}`);
+      const bindings = all.filter((o) => o instanceof ClusterRoleBinding && o.subjects?.some((s) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === t.object.metadata?.namespace));
+      assert.equal(bindings.length, 1, `one ClusterRoleBinding of ${account}`);
+      const binding = bindings[0];
+      assert.ok(binding instanceof ClusterRoleBinding);
+      const role = all.find((o) => o instanceof ClusterRole && o.metadata?.name === binding.roleRef.name);
+      assert.ok(role instanceof ClusterRole && binding.roleRef.kind === 'ClusterRole');
+      assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }], 'get nodes, nothing else');
     });
 
     test('workers: a Deployment on the pod network, with a unique id per pod, resources and spread', () => {
@@ -156,12 +210,31 @@ for (const dir of DIRS) {
       const down = hpa.spec?.behavior?.scaleDown;
       assert.ok((down?.stabilizationWindowSeconds ?? 0) >= 600, 'stabilization ≥ 10 min');
       assert.deepEqual(down?.policies, [{ type: 'Pods', value: 1, periodSeconds: 60 }], 'one pod a minute');
+      const target = worker.object;
+      assert.ok(target instanceof Deployment);
+      assert.equal(target.spec?.replicas, undefined, 'the HPA owns the count: no spec.replicas for every apply to put back');
+    });
+
+    test('every Service selects the pods of one workload and sends to a port their container names', () => {
+      const services = objects(dir).filter((o) => o instanceof Service);
+      assert.ok(services.some((s) => s.metadata?.name === 'switchboard-cdr-web'), 'the CDR page\'s Service');
+      for (const svc of services) {
+        const selector = svc.spec?.selector ?? {};
+        assert.ok(Object.keys(selector).length > 0, `${svc.metadata?.name}: a selector`);
+        const selected = workloads(objects(dir)).filter((w) => Object.entries(selector).every(([k, v]) => w.template.metadata?.labels?.[k] === v));
+        assert.equal(selected.length, 1, `${svc.metadata?.name}: selects the pods of one workload`);
+        const ports = selected[0]?.pod.containers.flatMap((c) => c.ports ?? []) ?? [];
+        for (const p of svc.spec?.ports ?? []) {
+          const to = p.targetPort ?? p.port;
+          assert.ok(ports.some((cp) => (typeof to === 'string' ? cp.name === to : cp.containerPort === to) && (cp.protocol ?? 'TCP') === (p.protocol ?? 'TCP')), `${svc.metadata?.name} port ${p.name}: targetPort ${to} is a container port of ${selected[0]?.name}`);
+        }
+      }
     });
 
     test('every secretKeyRef names a Secret and key of deploy/secrets.example.yaml; every configMapKeyRef a rendered ConfigMap', () => {
       const maps = configMaps(objects(dir));
       for (const w of workloads(objects(dir))) {
-        for (const c of w.pod.containers) {
+        for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
           for (const e of c.env ?? []) {
             const s = e.valueFrom?.secretKeyRef;
             if (s !== undefined) assert.ok(secrets.get(s.name ?? '')?.[s.key] !== undefined, `${w.name} ${e.name}: Secret ${s.name} key ${s.key}`);
@@ -172,7 +245,8 @@ for (const dir of DIRS) {
         for (const v of w.pod.volumes ?? []) {
           const sources = [...(v.projected?.sources ?? []), v];
           for (const s of sources) {
-            if (s.configMap?.name !== undefined) assert.ok(maps.has(s.configMap.name), `${w.name} volume ${v.name}: ConfigMap ${s.configMap.name}`);
+            // kube-root-ca.crt: the cluster's CA, which Kubernetes publishes in every namespace
+            if (s.configMap?.name !== undefined && s.configMap.name !== 'kube-root-ca.crt') assert.ok(maps.has(s.configMap.name), `${w.name} volume ${v.name}: ConfigMap ${s.configMap.name}`);
             const secretName = 'secret' in s && s.secret !== undefined ? ('secretName' in s.secret ? s.secret.secretName : 'name' in s.secret ? s.secret.name : undefined) : undefined;
             if (secretName !== undefined) assert.ok(secrets.has(secretName), `${w.name} volume ${v.name}: Secret ${secretName}`);
           }
@@ -180,11 +254,23 @@ for (const dir of DIRS) {
       }
     });
 
-    test('every Switchboard container has the OTLP endpoint', () => {
+    test('NetworkPolicy: no ipBlock lets in an address of a documented pod CIDR (the policy\'s annotation, the common defaults)', () => {
+      const blocks = ipBlocks(objects(dir));
+      assert.ok(blocks.some((b) => b.policy === 'nats'), 'the nats policy admits the transport nodes by address');
+      const nats = objects(dir).find((o) => o instanceof NetworkPolicy && o.metadata?.name === 'nats');
+      assert.ok((nats?.metadata?.annotations?.['switchboard.io/pod-cidrs'] ?? '') !== '', 'the nats policy says which pod CIDR it keeps out');
+      for (const { policy, block, podCidrs } of blocks) {
+        for (const pods of podCidrs) assert.ok(!admitsAnyOf(block, pods), `${policy}: ipBlock ${JSON.stringify(block)} lets in pods of ${pods}`);
+      }
+    });
+
+    test('every Switchboard container (Deployments, DaemonSet, the CronJob\'s job, init containers) has the OTLP endpoint', () => {
       const maps = configMaps(objects(dir));
-      for (const w of switchboardWorkloads(objects(dir)).filter((x) => x.longRunning)) {
-        const e = env(onlyContainer(w), 'OTEL_EXPORTER_OTLP_ENDPOINT');
-        assert.ok(e !== undefined, `${w.name}: OTEL_EXPORTER_OTLP_ENDPOINT`);
+      const all = switchboardWorkloads(objects(dir));
+      assert.ok(all.some((w) => !w.longRunning), 'the trunks-apply CronJob is among them');
+      for (const [w, c] of all.flatMap((x) => [...x.pod.containers, ...(x.pod.initContainers ?? [])].map((c) => [x, c] as const))) {
+        const e = env(c, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+        assert.ok(e !== undefined, `${w.name} ${c.name}: OTEL_EXPORTER_OTLP_ENDPOINT`);
         const ref = e.valueFrom?.configMapKeyRef;
         const value = e.value ?? (ref === undefined ? undefined : maps.get(ref.name ?? '')?.[ref.key]);
         if (dir !== 'base') assert.match(value ?? '', /^https?:\/\/\S+$/, `${w.name}: an endpoint in ${dir}`);
@@ -208,7 +294,7 @@ if (KUBECTL) {
       const all = objects('overlays/production');
       assert.equal(switchboardConfig(all).jetstream.replicas, 3);
       for (const w of workloads(all)) {
-        for (const c of w.pod.containers) {
+        for (const c of [...w.pod.containers, ...(w.pod.initContainers ?? [])]) {
           const image = c.image ?? '';
           const tag = /:([^:/@]+)$/.exec(image)?.[1];
           assert.ok(tag !== undefined || image.includes('@sha256:'), `${w.name}: ${image} has a tag or digest`);
@@ -232,6 +318,19 @@ if (KUBECTL) {
     });
   });
 }
+
+describe('the ipBlock check', () => {
+  test('rejects a block holding a pod CIDR (the former 10.0.0.0/8, all of RFC 1918) unless it is excepted', () => {
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8' }, '10.244.0.0/16'), true);
+    assert.equal(admitsAnyOf({ cidr: '192.168.0.0/16' }, '192.168.0.0/16'), true);
+    assert.equal(admitsAnyOf({ cidr: '10.244.3.0/24' }, '10.244.0.0/16'), true, 'a block inside the pod CIDR');
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8', except: ['10.244.0.0/16'] }, '10.244.0.0/16'), false);
+    assert.equal(admitsAnyOf({ cidr: '10.0.0.0/8', except: ['10.244.0.0/17'] }, '10.244.0.0/16'), true, 'half excepted');
+    assert.equal(admitsAnyOf({ cidr: '172.16.0.0/12' }, '10.244.0.0/16'), false);
+    assert.equal(admitsAnyOf({ cidr: 'fd00::/8' }, '10.244.0.0/16'), false, 'another family');
+    assert.equal(admitsAnyOf({ cidr: 'fd00::/8' }, 'fd00:10:244::/56'), true);
+  });
+});
 
 describe('deploy/secrets.example.yaml: the shape, no real secret', () => {
   test('one NATS credential per process role and the routing secret, with placeholder values', () => {

@@ -1,8 +1,8 @@
 // Flood protection at the edge (issue 19 part 2), end to end: a stranger on its own loopback
 // address sends 20,000 INVITEs a second while the trunk's PBX places 50 calls a second. Every
 // trunk call is answered, the worker spends no more CPU than without the flood (within 10 %),
-// and the transport counts the drops. The same cluster shows that what the carrier receives
-// names no internal id (worker, transport, host). Full length: EDGE_FLOOD_SECONDS=10 (README "Security").
+// and the transport counts the drops. The same cluster shows that what the carrier and the PBX
+// receive names no internal id (worker, transport, host). Full length: EDGE_FLOOD_SECONDS=10 (README "Security").
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, test } from 'node:test';
@@ -90,6 +90,21 @@ describe('edge: flood protection', () => {
     return seen;
   }
 
+  /** The headers of every message the PBX received in one call: responses to its INVITE, and the carrier's INFO and BYE as we relay them. */
+  async function pbxView(): Promise<string[]> {
+    carrier.onNextInvite({ ring: 0 });
+    const call = pbx.call({ to: 'sip:+14155551235@acme.trunks.example', via: edge });
+    const far = await carrier.nextCall();
+    await call.established;
+    await far.request('INFO', { body: 'x', contentType: 'text/plain' });
+    await far.hangup();
+    await call.ended;
+    const seen = call.log.filter((e) => e.dir === 'in').map((e) => Buffer.from(e.raw).toString().split('\r\n\r\n', 1)[0] ?? '');
+    assert.ok(seen.some((t) => t.startsWith('SIP/2.0 200 ')), 'the 200 to the INVITE');
+    assert.ok(seen.some((t) => t.startsWith('INFO ')) && seen.some((t) => t.startsWith('BYE ')), 'INFO and BYE, built by us');
+    return seen;
+  }
+
   /** Where a name appears as a whole token (`w1` inside random hex is not a name). */
   function named(text: string): string | undefined {
     return ['w1', 't1', hostname()].find((name) => new RegExp(`(^|[^0-9a-zA-Z])${name}([^0-9a-zA-Z]|$)`, 'm').test(text));
@@ -105,6 +120,10 @@ describe('edge: flood protection', () => {
 
   test('nor do its tags, branches and Call-ID', async () => {
     for (const text of await carrierView()) assert.equal(named(text), undefined, text);
+  });
+
+  test('what the PBX receives names none either: responses and in-dialog requests, tags and Call-ID included', async () => {
+    for (const text of await pbxView()) assert.equal(named(text), undefined, text);
   });
 
   test(`${FLOOD_RATE} INVITEs/s from a stranger for ${SECONDS} s: every trunk call answered, worker CPU within 10 % of no flood, drops counted`, async () => {

@@ -6,7 +6,7 @@
 // directory and demo carrier moved by its environment overrides so that it clashes with nothing.
 // Issue 20: it starts with --from-file (the trunking file applied through the CLI), its banner is
 // derived from the configuration it runs, and the CLI answers exactly as the README writes it
-// (`pnpm exec switchboard …` from the repository root).
+// (`./switchboard …` and `pnpm exec switchboard …` from the repository root).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -254,7 +254,7 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     assert.match(text, new RegExp(`trunk "acme" \\(calls from ${PBX_HOST.replaceAll('.', '\\.')}/32\\): dial sip:\\+14155551234@acme\\.trunks\\.example`));
     assert.match(text, new RegExp(`calls from a carrier to its DIDs \\(\\+14155550100\\) go to sip:${PBX_HOST.replaceAll('.', '\\.')}:${pbx.port}`));
     assert.match(text, new RegExp(`the demo carrier on ${CARRIER_HOST.replaceAll('.', '\\.')}:\\d+ is carrier "carrier"`));
-    assert.match(text, new RegExp(`CLI: pnpm exec switchboard --server ${natsUrl.replaceAll('.', '\\.')} --user admin --password ${adminPassword(dataDir)} calls ls`));
+    assert.match(text, new RegExp(`CLI: \\./switchboard --server ${natsUrl.replaceAll('.', '\\.')} --user admin --password ${adminPassword(dataDir)} calls ls`));
     assert.doesNotMatch(text, /you are trunk/, 'nothing of the example configuration the script does not run');
   }));
 
@@ -263,22 +263,24 @@ describe('./scripts/start (scripts/local-cluster.mjs) supervises its processes',
     assert.match(applied.text, /^\[start\] .*trunks\.yaml applied to the cluster \(--from-file\): configuration revision \d+/);
   }));
 
-  test('the CLI as the README and the banner write it: pnpm exec switchboard from the repository root', () => explained(async () => {
-    const cli = /CLI: (pnpm exec switchboard .*)$/m.exec(script.lines.map((l) => l.text).join('\n'))?.[1] ?? assert.fail('no CLI line in the banner');
+  test('the CLI as the README and the banner write it: ./switchboard and pnpm exec switchboard from the repository root', () => explained(async () => {
+    const cli = /CLI: (\.\/switchboard .*)$/m.exec(script.lines.map((l) => l.text).join('\n'))?.[1] ?? assert.fail('no CLI line in the banner');
     const fromBanner = await shell(cli, CLEAN_ENV);
     assert.equal(fromBanner.code, 0, fromBanner.stderr);
     assert.equal(fromBanner.stderr, 'switchboard: no calls in progress matched\n');
     // the README's own words, its server and data directory given as the README says (SWITCHBOARD_NATS_URL, SWITCHBOARD_DATA_DIR)
     const env = { ...CLEAN_ENV, SWITCHBOARD_NATS_URL: natsUrl, SWITCHBOARD_DATA_DIR: dataDir };
     const times: string[] = [];
-    for (const command of ['workers ls', 'calls ls', 'stats']) {
-      const run = await shell(`pnpm exec switchboard --user admin --password "$(node scripts/nats-credentials.mjs admin)" ${command}`, env);
-      assert.equal(run.code, 0, `${command}: ${run.stderr}`);
-      times.push(`${command} ${run.ms} ms`);
-      if (command === 'workers ls') assert.match(run.stdout, /^w1 +active .*\nw2 +active /m);
+    for (const launcher of ['./switchboard', 'pnpm exec switchboard']) {
+      for (const command of ['workers ls', 'calls ls', 'stats']) {
+        const run = await shell(`${launcher} --user admin --password "$(node scripts/nats-credentials.mjs admin)" ${command}`, env);
+        assert.equal(run.code, 0, `${launcher} ${command}: ${run.stderr}`);
+        times.push(`${launcher} ${command} ${run.ms} ms`);
+        if (command === 'workers ls') assert.match(run.stdout, /^w1 +active .*\nw2 +active /m);
+      }
     }
     // wall times of whole runs (pnpm and node starting included): reported, not asserted, on a shared machine
-    console.log(`pnpm exec switchboard: ${times.join(', ')}`);
+    console.log(`the CLI: ${times.join(', ')}`);
   }));
 
   test('a worker killed with SIGKILL is started again, logged, while the others keep running', () => explained(async () => {
@@ -350,7 +352,7 @@ async function bannerOf(configFile: string): Promise<{ demo: string | null; text
     const read = b.readTrunking(trunkingFile);
     const demo = { host: '127.0.0.2', port: 5080 };
     const carrier = b.demoCarrierOf(read.trunking, demo);
-    const lines = b.bannerLines({ trunkingFile, ...read, demoCarrier: { ...demo, runs: carrier !== undefined, id: carrier?.id }, cdrWeb: '127.0.0.1:8080', cli: 'pnpm exec switchboard calls ls', fromFile: false });
+    const lines = b.bannerLines({ trunkingFile, ...read, demoCarrier: { ...demo, runs: carrier !== undefined, id: carrier?.id }, cdrWeb: '127.0.0.1:8080', cli: './switchboard calls ls', fromFile: false });
     console.log(JSON.stringify({ demo: carrier?.id ?? null, text: lines.join('\\n') }));`;
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', program], { cwd: repoRoot, env: { ...CLEAN_ENV, BANNER_CONFIG: configFile }, timeout: 30_000 }, (error, out, err) => {

@@ -1,44 +1,21 @@
 // What the container image holds, checked without a container engine: the Dockerfile's own
-// `pnpm deploy --prod` commands are run into a temporary directory, and the transport, worker,
-// CDR page and CLI are started from what they produced against a real nats-server, with no path
-// back into the workspace. A call placed through them proves every runtime dependency made it in;
+// `pnpm deploy --prod` commands are run into a temporary directory (test/support/image.ts, once
+// per test run, shared with kubernetes-manifests.test.ts), and the transport, worker, CDR page and
+// CLI are started from what they produced against a real nats-server, with no path back into the
+// workspace. A call placed through them proves every runtime dependency made it in;
 // a dependency declared only as a devDependency (or not at all) fails here, not in a cluster.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, ManagedProcess, startNatsServer, UserAgent, type NatsServerHandle } from '@switchboard/testkit';
 import { acmeTrunking, transportConfigText, writeCluster, writeConfig } from '../support/cluster.js';
 import { probe, probeUntil } from '../support/health.js';
-import { repoRoot } from '../support/paths.js';
+import { DOCKERFILE, dockerfileDeploys, imageContent, noPnpm } from '../support/image.js';
 
 const PBX_HOST = '127.0.0.17';
 const CARRIER_HOST = '127.0.0.27';
-const DOCKERFILE = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
-
-interface Deploy {
-  /** The workspace package deployed. */
-  filter: string;
-  /** Its folder under /app in the image. */
-  folder: string;
-  /** The command's arguments after `pnpm`, output folder excluded. */
-  args: string[];
-}
-
-/** The Dockerfile's `pnpm … --filter <pkg> deploy … /out/<folder>` commands; its build-cache store left out (the test uses this machine's). */
-function dockerfileDeploys(): Deploy[] {
-  const found: Deploy[] = [];
-  for (const m of DOCKERFILE.matchAll(/pnpm ((?:\S+ )*?--filter (\S+) deploy (?:\S+ )*?)\/out\/(\S+)/g)) {
-    const args = (m[1] ?? '').trim().replace(/--store-dir \S+ ?/, '').split(/\s+/);
-    found.push({ filter: m[2] ?? '', folder: m[3] ?? '', args });
-  }
-  return found;
-}
-
-const pnpmVersion = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
-const noPnpm = pnpmVersion.status === 0 ? false : 'pnpm is not on PATH: the deployed content cannot be made here';
 
 describe('the image content: each process from its `pnpm deploy --prod` output', { skip: noPnpm }, () => {
   let out: string;
@@ -52,11 +29,7 @@ describe('the image content: each process from its `pnpm deploy --prod` output',
   const app = (folder: string, ...path: string[]) => join(out, folder, ...path);
 
   before(async () => {
-    out = mkdtempSync(join(tmpdir(), 'switchboard-image-'));
-    for (const d of dockerfileDeploys()) {
-      const run = spawnSync('pnpm', [...d.args, join(out, d.folder)], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
-      assert.equal(run.status, 0, `pnpm ${d.args.join(' ')} ${join(out, d.folder)}:\n${run.stdout}\n${run.stderr}`);
-    }
+    out = await imageContent();
     nats = await startNatsServer();
     pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100' });
     carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100' });
@@ -90,7 +63,6 @@ describe('the image content: each process from its `pnpm deploy --prod` output',
     for (const p of procs.reverse()) await p.stop('SIGINT');
     for (const ua of [pbx, carrier]) await ua?.stop();
     await nats?.stop();
-    if (out !== undefined) rmSync(out, { recursive: true, force: true });
   });
 
   test('the Dockerfile deploys the transport, worker, CDR page and CLI, on node:20-slim, as a non-root user, with a HEALTHCHECK on /livez', () => {
@@ -114,6 +86,7 @@ describe('the image content: each process from its `pnpm deploy --prod` output',
       }
     }
     assert.ok(existsSync(app('worker', 'dist/prestop.js')), 'the preStop command is in the worker folder');
+    assert.ok(existsSync(app('transport', 'dist/advertise-init.js')), 'the transport pod\'s init command is in the transport folder');
   });
 
   test('the deployed transport, worker and CDR page are ready and carry a call; the CDR page finds its record', async () => {

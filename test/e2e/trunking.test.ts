@@ -2,13 +2,13 @@
 // play the customer's PBX and two carriers, each on its own loopback address (127.0.0.x), so
 // that sources identify them as they would on a network.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SipRequest, SipResponse } from '@switchboard/sip';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
 import { callIdLandingOn, natsClient, startTransport, transportStats, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { authorization } from '../support/digest.js';
 import { ownerOfTag } from '../support/slot-owner.js';
 
 const PBX_HOST = '127.0.0.10';
@@ -21,8 +21,6 @@ const STRANGER_HOST = '127.0.0.99';
 const PASSWORD = 'correct horse battery';
 /** Limit leases: short, so that a killed worker's calls are released within the test. */
 const LEASE_MS = 3_000;
-
-
 
 function trunking(ports: { pbx: number; a: number; b: number; deadPort: number }) {
   const plan = { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' };
@@ -61,24 +59,6 @@ function trunking(ports: { pbx: number; a: number; b: number; deadPort: number }
  */
 function received(call: Call): string {
   return call.log.filter((e) => e.dir === 'in').map((e) => Buffer.from(e.raw).toString().split('\r\n\r\n', 1)[0]).join('\n');
-}
-
-function h(algorithm: string, text: string): string {
-  return createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5').update(text).digest('hex');
-}
-
-/** A Proxy-Authorization answering `challenge` (RFC 7616 §3.4 with qop=auth). */
-function authorization(challenge: string, o: { username: string; password: string; method: string; uri: string; nc?: number }): string {
-  const param = (name: string) => new RegExp(`${name}="?([^",]+)"?`).exec(challenge)?.[1] ?? '';
-  const algorithm = param('algorithm');
-  const realm = param('realm');
-  const nonce = param('nonce');
-  const cnonce = 'f2c0ffee';
-  const nc = (o.nc ?? 1).toString(16).padStart(8, '0');
-  const ha1 = h(algorithm, `${o.username}:${realm}:${o.password}`);
-  const ha2 = h(algorithm, `${o.method}:${o.uri}`);
-  const response = h(algorithm, `${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
-  return `Digest username="${o.username}", realm="${realm}", nonce="${nonce}", uri="${o.uri}", response="${response}", algorithm=${algorithm}, cnonce="${cnonce}", nc=${nc}, qop=auth`;
 }
 
 describe('trunking: termination and origination through transport and two workers', () => {

@@ -9,7 +9,8 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { CronJob } from 'kubernetes-models/batch/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
+import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import type { IContainer, IPodSpec, IPodTemplateSpec } from 'kubernetes-models/v1';
 import { repoRoot } from './paths.js';
 
@@ -18,7 +19,7 @@ export const DEPLOY_DIR = join(repoRoot, 'deploy');
 /** Every kind the manifests may hold; anything else fails the validation (no schema checked it). */
 export type KubeObject =
   | DaemonSet | Deployment | HorizontalPodAutoscaler | CronJob | NetworkPolicy | PodDisruptionBudget
-  | ConfigMap | Namespace | Secret | Service;
+  | ConfigMap | Namespace | Secret | Service | ServiceAccount | ClusterRole | ClusterRoleBinding;
 
 /** A typed, schema-validated object; throws naming the object and the schema's complaint. */
 export function validated(raw: unknown, where: string): KubeObject {
@@ -46,6 +47,9 @@ function typed(raw: unknown): KubeObject | undefined {
   if (Namespace.is(raw)) return new Namespace(raw);
   if (Secret.is(raw)) return new Secret(raw);
   if (Service.is(raw)) return new Service(raw);
+  if (ServiceAccount.is(raw)) return new ServiceAccount(raw);
+  if (ClusterRole.is(raw)) return new ClusterRole(raw);
+  if (ClusterRoleBinding.is(raw)) return new ClusterRoleBinding(raw);
   return undefined;
 }
 

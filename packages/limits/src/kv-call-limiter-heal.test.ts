@@ -6,33 +6,21 @@ import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
+import { startNatsServer } from '@switchboard/testkit';
 import { pino } from 'pino';
 import type { Admission } from './call-limiter.js';
 import { KvCallLimiter, type KvCallLimiterOptions } from './kv-call-limiter.js';
 import { kvStreamName } from './limits-bucket.js';
 import { decodeLimitValue, type LimitValue } from './limit-value.js';
+import { eventually, LimitersOnNats, sharesIn } from './testing/limiters-on-nats.js';
 
-let server: NatsServerHandle;
-const connections: NatsConnection[] = [];
-const limiters: KvCallLimiter[] = [];
-
-async function connection(url = server.url): Promise<NatsConnection> {
-  // reconnects for as long as it takes, quickly: the tests restart the server under it
-  const nc = await connect({ servers: url, reconnectTimeWait: 50, maxReconnectAttempts: -1 });
-  connections.push(nc);
-  return nc;
-}
-
-async function limiter(workerId: string, options: Partial<KvCallLimiterOptions>, nc?: NatsConnection): Promise<KvCallLimiter> {
-  const opened = await KvCallLimiter.open(nc ?? (await connection()), { workerId, timeoutMs: 500, ...options });
-  limiters.push(opened);
-  return opened;
-}
+let nats: LimitersOnNats;
+const connection = (url?: string) => nats.connection(url);
+const limiter = (workerId: string, options: Partial<KvCallLimiterOptions>, nc?: NatsConnection) => nats.limiter(workerId, options, nc);
 
 /** The key's revision as an operator reads it; 0 while the bucket or key is missing. */
 async function revision(bucket: string, key: string): Promise<number> {
-  const nc = await connect({ servers: server.url });
+  const nc = await connect({ servers: nats.server.url });
   try {
     return (await (await new Kvm(nc).open(bucket)).get(key))?.revision ?? 0;
   } catch {
@@ -43,7 +31,7 @@ async function revision(bucket: string, key: string): Promise<number> {
 }
 
 /** The value as an operator reads it, on a connection of its own; undefined while the bucket or key is missing. */
-async function stored(bucket: string, key: string, url = server.url): Promise<LimitValue | undefined> {
+async function stored(bucket: string, key: string, url = nats.server.url): Promise<LimitValue | undefined> {
   const nc = await connect({ servers: url });
   try {
     const entry = await (await new Kvm(nc).open(bucket)).get(key);
@@ -53,18 +41,6 @@ async function stored(bucket: string, key: string, url = server.url): Promise<Li
   } finally {
     await nc.close();
   }
-}
-
-const shares = (value: LimitValue | undefined): Record<string, number> =>
-  Object.fromEntries(Object.entries(value?.w ?? {}).map(([worker, share]) => [worker, share.c]));
-
-async function eventually(check: () => Promise<boolean>, what: string, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  assert.fail(`not within ${withinMs} ms: ${what}`);
 }
 
 /** Asks until a call is admitted (each refusal is `unavailable`, never a limit), within `withinMs`. */
@@ -84,14 +60,12 @@ async function holdSlots(on: KvCallLimiter, key: string, maxConcurrent: number, 
 }
 
 before(async () => {
-  server = await startNatsServer();
+  // connections reconnect for as long as it takes: the tests restart the server under them
+  nats = await LimitersOnNats.start({ connection: { maxReconnectAttempts: -1 }, limiter: { timeoutMs: 500 } });
 });
 
-after(async () => {
-  for (const opened of limiters) opened.abandon();
-  for (const nc of connections) await nc.close().catch(() => {});
-  await server.stop();
-});
+after(() => nats.stop());
+
 
 describe('KvCallLimiter heals its bucket', () => {
   test('the bucket is made with file storage, history 1 and the configured replicas', async () => {
@@ -112,12 +86,12 @@ describe('KvCallLimiter heals its bucket', () => {
     await (await jetstreamManager(await connection())).streams.delete(kvStreamName(bucket));
 
     const fourth = await admittedAgain(a, key, 4, 5_000);
-    assert.deepEqual(shares(await stored(bucket, key)), { 'deleted-a': 4 }, 'the 3 held slots and the new one, nothing more');
+    assert.deepEqual(sharesIn(await stored(bucket, key)), { 'deleted-a': 4 }, 'the 3 held slots and the new one, nothing more');
     // a worker still holding the old bucket's revision can never compare-and-set the new one by chance
     assert.ok((await revision(bucket, key)) > before, 'the new bucket numbers its revisions above the old one\'s');
     assert.deepEqual(await a.admit({ key, maxConcurrent: 4 }), { admitted: false, limit: 'concurrency', key });
     if (fourth.admitted) fourth.release();
-    await eventually(async () => shares(await stored(bucket, key))['deleted-a'] === 3, 'the release reaches the new bucket', 2_000);
+    await eventually(async () => sharesIn(await stored(bucket, key))['deleted-a'] === 3, 'the release reaches the new bucket', 2_000);
   });
 
   test('a second worker that saw no failure writes its share back at its next lease refresh', async () => {
@@ -130,8 +104,8 @@ describe('KvCallLimiter heals its bucket', () => {
     await (await jetstreamManager(await connection())).streams.delete(kvStreamName(bucket));
 
     await admittedAgain(a, key, 5, 5_000);
-    await eventually(async () => shares(await stored(bucket, key))['two-b'] === 1, "b's share is back", 3_000);
-    assert.deepEqual(shares(await stored(bucket, key)), { 'two-a': 3, 'two-b': 1 });
+    await eventually(async () => sharesIn(await stored(bucket, key))['two-b'] === 1, "b's share is back", 3_000);
+    assert.deepEqual(sharesIn(await stored(bucket, key)), { 'two-a': 3, 'two-b': 1 });
     assert.equal((await b.admit({ key, maxConcurrent: 5 })).admitted, true);
     assert.deepEqual(await b.admit({ key, maxConcurrent: 5 }), { admitted: false, limit: 'concurrency', key });
   });
@@ -180,7 +154,7 @@ describe('KvCallLimiter heals its bucket', () => {
 
       await own.start();
       await admittedAgain(a, key, 3, 5_000);
-      assert.deepEqual(shares(await stored(bucket, key, own.url)), { 'down-a': 3 });
+      assert.deepEqual(sharesIn(await stored(bucket, key, own.url)), { 'down-a': 3 });
       assert.deepEqual(await a.admit({ key, maxConcurrent: 3 }), { admitted: false, limit: 'concurrency', key });
     } finally {
       await own.stop();

@@ -9,30 +9,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer } from '@switchboard/testkit';
 import type { Admission, LimitHold } from './call-limiter.js';
 import { DEFAULT_LIMITS_BUCKET, KvCallLimiter, type KvCallLimiterOptions } from './kv-call-limiter.js';
 import { FLUSH_MS, MAX_SLOT_BLOCK, TOKEN_BLOCK_DIVISOR } from './limit-lease.js';
 import { kvStreamName } from './limits-bucket.js';
 import { decodeLimitValue } from './limit-value.js';
+import { LimitersOnNats } from './testing/limiters-on-nats.js';
 
-let server: NatsServerHandle;
-const connections: NatsConnection[] = [];
-const limiters: KvCallLimiter[] = [];
+let nats: LimitersOnNats;
 let bucket: KV;
-
-async function connection(url = server.url): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, reconnectTimeWait: 50 });
-  connections.push(nc);
-  return nc;
-}
-
-async function limiter(workerId: string, options: Partial<KvCallLimiterOptions> = {}, nc?: NatsConnection): Promise<KvCallLimiter> {
-  const opened = await KvCallLimiter.open(nc ?? (await connection()), { workerId, ...options });
-  limiters.push(opened);
-  return opened;
-}
+const connection = (url?: string) => nats.connection(url);
+const limiter = (workerId: string, options: Partial<KvCallLimiterOptions> = {}, nc?: NatsConnection) => nats.limiter(workerId, options, nc);
 
 async function heldInKv(key: string): Promise<number> {
   const entry = await bucket.get(key);
@@ -61,16 +50,12 @@ async function offer(workers: KvCallLimiter[], perWorker: number, perSecond: num
 }
 
 before(async () => {
-  server = await startNatsServer();
+  nats = await LimitersOnNats.start();
   await limiter('observer');
   bucket = await new Kvm(await connection()).open(DEFAULT_LIMITS_BUCKET);
 });
 
-after(async () => {
-  for (const opened of limiters) opened.abandon();
-  for (const nc of connections) await nc.close().catch(() => {});
-  await server.stop();
-});
+after(() => nats.stop());
 
 describe('KvCallLimiter: leased limits', () => {
   test('far from its limits, a key costs far fewer KV writes than admissions and releases, and the KV is exact within a flush', async () => {

@@ -4,58 +4,33 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { startNatsServer } from '@switchboard/testkit';
 import type { Admission } from './call-limiter.js';
-import { DEFAULT_LIMITS_BUCKET, KvCallLimiter, type KvCallLimiterOptions } from './kv-call-limiter.js';
+import { DEFAULT_LIMITS_BUCKET, type KvCallLimiterOptions } from './kv-call-limiter.js';
 import { decodeLimitValue, type LimitValue } from './limit-value.js';
+import { eventually, heldIn, LimitersOnNats } from './testing/limiters-on-nats.js';
 
-let server: NatsServerHandle;
-const connections: NatsConnection[] = [];
-const limiters: KvCallLimiter[] = [];
+let nats: LimitersOnNats;
 let bucket: KV;
-
-async function connection(url = server.url): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, reconnectTimeWait: 50 });
-  connections.push(nc);
-  return nc;
-}
-
-async function limiter(workerId: string, options: Partial<KvCallLimiterOptions> = {}, nc?: NatsConnection): Promise<KvCallLimiter> {
-  const opened = await KvCallLimiter.open(nc ?? (await connection()), { workerId, ...options });
-  limiters.push(opened);
-  return opened;
-}
+const connection = (url?: string) => nats.connection(url);
+const limiter = (workerId: string, options: Partial<KvCallLimiterOptions> = {}, nc?: NatsConnection) => nats.limiter(workerId, options, nc);
 
 async function stored(key: string): Promise<LimitValue | undefined> {
   const entry = await bucket.get(key);
   return entry === null || entry.operation !== 'PUT' ? undefined : decodeLimitValue(entry.value);
 }
 
-const heldInKv = (value: LimitValue | undefined): number => Object.values(value?.w ?? {}).reduce((sum, share) => sum + share.c, 0);
 const admitted = (admissions: Admission[]) => admissions.filter((a): a is Admission & { admitted: true } => a.admitted);
 
-/** Polls `check` until it holds; the limiter's writes after a release are asynchronous. */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  assert.fail(`never happened: ${what}`);
-}
-
 before(async () => {
-  server = await startNatsServer();
+  nats = await LimitersOnNats.start();
   // The first limiter creates the default bucket; the tests read it as an operator would.
   await limiter('observer');
   bucket = await new Kvm(await connection()).open(DEFAULT_LIMITS_BUCKET);
 });
 
-after(async () => {
-  for (const opened of limiters) opened.abandon();
-  for (const nc of connections) await nc.close().catch(() => {});
-  await server.stop();
-});
+after(() => nats.stop());
 
 describe('KvCallLimiter on a real nats-server', () => {
   test('creates the bucket (file storage, history 1), and a second worker binds it', async () => {
@@ -77,17 +52,17 @@ describe('KvCallLimiter on a real nats-server', () => {
     assert.equal(ok.length, 5);
     for (const refused of results.filter((r) => !r.admitted)) assert.deepEqual(refused, { admitted: false, limit: 'concurrency', key });
     assert.equal((a.held().get(key) ?? 0) + (b.held().get(key) ?? 0), 5);
-    assert.equal(heldInKv(await stored(key)), 5);
+    assert.equal(heldIn(await stored(key)), 5);
 
     // Released slots can be taken again, by the same worker at once and by the other once written.
     const [first, second] = ok;
     first?.release();
     first?.release(); // idempotent
     second?.release();
-    await eventually(async () => heldInKv(await stored(key)) === 3, 'the releases reach the KV');
+    await eventually(async () => heldIn(await stored(key)) === 3, 'the releases reach the KV');
     const again = await Promise.all([a.admit({ key, maxConcurrent: 5 }), b.admit({ key, maxConcurrent: 5 }), b.admit({ key, maxConcurrent: 5 })]);
     assert.equal(admitted(again).length, 2);
-    assert.equal(heldInKv(await stored(key)), 5);
+    assert.equal(heldIn(await stored(key)), 5);
   });
 
   test('maxPerSecond 10: of 30 admissions at once across two workers exactly 10; the clock refills', async () => {
@@ -123,11 +98,11 @@ describe('KvCallLimiter on a real nats-server', () => {
     // after which a free slot is refused by the rate.
     admitted(first)[0]?.release();
     admitted(first)[1]?.release();
-    await eventually(async () => heldInKv(await stored(key)) === 2, 'the releases reach the KV');
+    await eventually(async () => heldIn(await stored(key)) === 2, 'the releases reach the KV');
     const second = await Promise.all([a.admit(request), a.admit(request)]);
     assert.equal(admitted(second).length, 2);
     admitted(second).forEach((s) => s.release());
-    await eventually(async () => heldInKv(await stored(key)) === 2, 'the releases reach the KV');
+    await eventually(async () => heldIn(await stored(key)) === 2, 'the releases reach the KV');
     assert.deepEqual(await b.admit(request), { admitted: false, limit: 'rate', key });
     now += 1000;
     assert.equal((await b.admit(request)).admitted, true);
@@ -186,7 +161,7 @@ describe('KvCallLimiter on a real nats-server', () => {
     const a = await limiter('close-a');
     const b = await limiter('close-b');
     await Promise.all([a.admit({ key, maxConcurrent: 3 }), a.admit({ key, maxConcurrent: 3 }), b.admit({ key, maxConcurrent: 3 })]);
-    assert.equal(heldInKv(await stored(key)), 3);
+    assert.equal(heldIn(await stored(key)), 3);
     await a.close();
     assert.deepEqual(Object.keys((await stored(key))?.w ?? {}), ['close-b']);
     assert.equal(a.held().size, 0);

@@ -96,6 +96,25 @@ function noteLineEnd(lf: number, cr: boolean): void {
   scannedLineEnds[2 * scannedLines + 1] = cr ? lf - 1 : lf;
   scannedLines++;
 }
+/**
+ * A line feed at `lf` (`before`: the byte before it): where the header section ends when it
+ * closes an empty line, else -1 after noting the line's end.
+ */
+function atLineFeed(buf: Buffer, lf: number, before: number | undefined): number {
+  if (before === 10) {
+    // an empty line of bare-LF line ends
+    scannedBodyStart = lf + 1;
+    return lf;
+  }
+  if (before === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
+    // CRLFCRLF: the header section keeps the CRLF of its last line
+    scannedBodyStart = lf + 1;
+    return lf - 1;
+  }
+  noteLineEnd(lf, before === 13);
+  return -1;
+}
+
 /** scanHead's answer when it met a character the header section may not hold before any empty line. */
 const BAD_CHARACTER = -2;
 
@@ -108,18 +127,8 @@ function scanBytes(buf: Buffer, from: number, i: number, end: number): number {
     const kind = BYTE_KIND[buf[i] as number];
     if (kind === Byte.Plain) continue;
     if (kind === Byte.LF) {
-      const before = buf[i - 1];
-      if (before === 10) {
-        // an empty line of bare-LF line ends
-        scannedBodyStart = i + 1;
-        return i;
-      }
-      if (before === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) {
-        // CRLFCRLF: the header section keeps the CRLF of its last line
-        scannedBodyStart = i + 1;
-        return i - 1;
-      }
-      noteLineEnd(i, before === 13);
+      const end = atLineFeed(buf, i, buf[i - 1]);
+      if (end !== -1) return end;
     } else if (kind === Byte.High) scannedHighBytes = true;
     else if (kind === Byte.CR ? i + 1 >= buf.length || buf[i + 1] !== 10 : !isEscaped(buf, from, i)) return BAD_CHARACTER;
   }
@@ -169,16 +178,8 @@ function scanHead(buf: Buffer, from: number): number {
         if (b >= 0x20 && b < 0x7f) continue;
         if (b === 10) {
           const lf = at + k;
-          const before = k > 0 ? byteOf(x, k - 1) : buf[lf - 1];
-          if (before === 10) {
-            scannedBodyStart = lf + 1;
-            return lf;
-          }
-          if (before === 13 && buf[lf - 2] === 10 && buf[lf - 3] === 13) {
-            scannedBodyStart = lf + 1;
-            return lf - 1;
-          }
-          noteLineEnd(lf, before === 13);
+          end = atLineFeed(buf, lf, k > 0 ? byteOf(x, k - 1) : buf[lf - 1]);
+          if (end !== -1) return end;
         } else if (b === 13) {
           if ((k < 3 ? byteOf(x, k + 1) : buf[at + 4]) !== 10) return BAD_CHARACTER;
         } else if (b !== 9) {

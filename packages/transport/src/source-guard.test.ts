@@ -97,4 +97,23 @@ describe('SourceGuard', () => {
     guard.take('192.0.2.3');
     assert.equal(guard.snapshot().tracked, 2);
   });
+
+  test('a source in an override has its own rate and burst (a carrier over a PBX\'s rate); first match wins', () => {
+    const { guard, clock } = guardAt({
+      overrides: [{ sources: ['198.51.100.0/24', '2001:db8::/32'], perSourceRate: 100, burst: 20 }, { sources: ['198.51.100.7'], perSourceRate: 1, burst: 1 }],
+    });
+    for (let i = 0; i < 20; i++) assert.equal(guard.take('198.51.100.7'), 'pass', `request ${i}`);
+    assert.equal(guard.take('198.51.100.7'), 'ban');
+    for (let i = 0; i < 20; i++) assert.equal(guard.take('2001:db8::5'), 'pass', `IPv6 request ${i}`);
+    for (let i = 0; i < 1_000; i++) {
+      assert.equal(guard.take('198.51.100.8'), 'pass');
+      clock.now += 10; // 100/s, its rate: ten times the default
+    }
+    for (let i = 0; i < 5; i++) guard.take('192.0.2.1');
+    assert.equal(guard.take('192.0.2.1'), 'ban', 'anyone else keeps the default');
+  });
+
+  test('an override naming no address or block is a configuration error', () => {
+    assert.throws(() => guardAt({ overrides: [{ sources: ['carrier.example'], perSourceRate: 1, burst: 1 }] }), /carrier\.example/);
+  });
 });

@@ -12,6 +12,18 @@ export interface EdgeLimits {
   maxBans: number;
   /** Sources with a bucket at once; past it the least recently added bucket is forgotten (it starts full again). */
   maxTracked: number;
+  /**
+   * Sources with a rate of their own (a carrier sending more than a PBX may), first match wins:
+   * addresses or CIDR blocks. Read when a source's bucket is made.
+   */
+  overrides?: readonly SourceRate[];
+}
+
+/** `transport.edge.overrides[]`: the rate and burst of the sources in `sources`. */
+export interface SourceRate {
+  sources: readonly string[];
+  perSourceRate: number;
+  burst: number;
 }
 
 /** Where a source stands before its request is read: nothing heard yet (open), known, or a stranger. */
@@ -26,6 +38,8 @@ const MAX_AUTHENTICATED = 100_000;
 interface Bucket {
   tokens: number;
   at: number;
+  rate: number;
+  burst: number;
 }
 
 /**
@@ -44,11 +58,19 @@ export class SourceGuard {
   /** Insertion order is expiry order: every ban lasts banSeconds. */
   private readonly bans = new Map<string, number>();
   private banCount = 0;
+  private readonly overrides: { list: BlockList; rate: number; burst: number }[];
 
   constructor(
     private readonly limits: EdgeLimits,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.overrides = (limits.overrides ?? []).map((o) => {
+      const list = new BlockList();
+      const bad = o.sources.filter((n) => !addTo(list, n));
+      if (bad.length > 0) throw new Error(`transport.edge.overrides: not an address or block: ${bad.join(', ')}`);
+      return { list, rate: o.perSourceRate, burst: o.burst };
+    });
+  }
 
   /** Replaces the known networks and digest domains; returns the entries that did not read as an address or block. */
   learn(networks: readonly string[], domains: readonly string[] = []): string[] {
@@ -97,14 +119,14 @@ export class SourceGuard {
       if (bannedUntil > now) return 'banned';
       this.bans.delete(address);
     }
-    const { perSourceRate, burst } = this.limits;
     let bucket = this.buckets.get(address);
     if (bucket === undefined) {
       if (this.buckets.size >= this.limits.maxTracked) this.forgetOldest(this.buckets);
-      bucket = { tokens: burst, at: now };
+      const { rate, burst } = this.rateOf(address);
+      bucket = { tokens: burst, at: now, rate, burst };
       this.buckets.set(address, bucket);
     } else {
-      bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSourceRate) / 1000);
+      bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.at) * bucket.rate) / 1000);
       bucket.at = now;
     }
     if (bucket.tokens >= 1) {
@@ -121,6 +143,13 @@ export class SourceGuard {
       open: this.networks === undefined, networks: this.networkCount, domains: this.domains.size,
       authenticated: this.authenticated.size, banned: this.bans.size, bans: this.banCount, tracked: this.buckets.size,
     };
+  }
+
+  /** The override covering `address`, else the default: looked up once per bucket, not per request. */
+  private rateOf(address: string): { rate: number; burst: number } {
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    const o = this.overrides.find((e) => e.list.check(address, type));
+    return o ?? { rate: this.limits.perSourceRate, burst: this.limits.burst };
   }
 
   private ban(address: string, now: number): void {
@@ -143,6 +172,11 @@ export class SourceGuard {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
   }
+}
+
+/** Whether `entry` reads as an address or a CIDR block (a configuration check). */
+export function isAddressOrBlock(entry: string): boolean {
+  return addTo(new BlockList(), entry);
 }
 
 /** `192.0.2.0/24`, `2001:db8::/32` or a bare address into `list`; false when it reads as neither. */

@@ -163,6 +163,20 @@ describe('loadTransportConfig', () => {
     assert.deepEqual(loadTransportConfig(write(MINIMAL), { SWITCHBOARD_ADVERTISE: 'sip.example.net' }).transport.listen.map((l) => l.advertise), ['sip.example.net', 'sip.example.net']);
   });
 
+  test('SWITCHBOARD_ADVERTISE_FILE: the address the file holds, over SWITCHBOARD_ADVERTISE; missing, empty or two words refused', () => {
+    const address = join(dir, 'advertise');
+    writeFileSync(address, '203.0.113.7\n');
+    const env = { SWITCHBOARD_ADVERTISE_FILE: address, SWITCHBOARD_ADVERTISE: '10.1.2.3' };
+    assert.deepEqual(loadTransportConfig(write(MINIMAL), env).transport.listen.map((l) => l.advertise), ['203.0.113.7', '203.0.113.7']);
+    assertRefused(write(MINIMAL), { SWITCHBOARD_ADVERTISE_FILE: join(dir, 'no-such-file') }, 'SWITCHBOARD_ADVERTISE_FILE');
+    writeFileSync(address, ' \n');
+    assertRefused(write(MINIMAL), env, 'SWITCHBOARD_ADVERTISE_FILE');
+    writeFileSync(address, '203.0.113.7 10.1.2.3');
+    assertRefused(write(MINIMAL), env, 'SWITCHBOARD_ADVERTISE_FILE');
+    writeFileSync(address, '0.0.0.0');
+    assertRefused(write(MINIMAL), env, 'SWITCHBOARD_ADVERTISE_FILE');
+  });
+
   test('a wildcard address is never advertised: refused in the file and in SWITCHBOARD_ADVERTISE', () => {
     assertRefused(write(MINIMAL.replace('  id: tn1\n', '  id: tn1\n  listen: [{ protocol: udp, advertise: 0.0.0.0 }]\n')), {}, 'transport.listen[0].advertise');
     assertRefused(write(MINIMAL), { SWITCHBOARD_ADVERTISE: '::' }, 'SWITCHBOARD_ADVERTISE');
@@ -185,5 +199,15 @@ describe('transport configuration: the id from a node name', () => {
   test('SWITCHBOARD_TRANSPORT_ID wins over it', () => {
     const config = loadTransportConfig(write(MINIMAL), { SWITCHBOARD_TRANSPORT_ID_FROM: 'ip-10-0-1-23.ec2.internal', SWITCHBOARD_TRANSPORT_ID: 't7' });
     assert.equal(config.transport.id, 't7');
+  });
+});
+
+describe('transport configuration: edge limits', () => {
+  test('edge overrides: a rate of their own for the sources named; a source that is no address or block is refused', () => {
+    const edge = (sources: string) => write(MINIMAL.replace('  id: tn1\n', `  id: tn1\n  edge:\n    overrides:\n      - { sources: [${sources}], perSourceRate: 2000, burst: 4000 }\n`));
+    const c = loadTransportConfig(edge('198.51.100.0/24, "2001:db8::1"'), {});
+    assert.deepEqual(c.transport.edge.overrides, [{ sources: ['198.51.100.0/24', '2001:db8::1'], perSourceRate: 2000, burst: 4000 }]);
+    assert.equal(c.transport.edge.perSourceRate, 400, 'the default stays for everyone else');
+    assertRefused(edge('carrier.example'), {}, 'transport.edge.overrides[0].sources[0]');
   });
 });

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { CLUSTER_ENV, ConfigError, HealthSection, LogSection, NatsSection, NodeId, RoutingSection, loadConfig, nodeIdFromName, type EnvOverride } from '@switchboard/config';
 import { z } from 'zod';
 import { isWildcard } from './peer-address.js';
+import { isAddressOrBlock } from './source-guard.js';
 
-const EDGE_DEFAULTS = { perSourceRate: 400, burst: 800, banSeconds: 30, maxBans: 10_000, maxTracked: 100_000 };
+const EDGE_DEFAULTS = { perSourceRate: 400, burst: 800, banSeconds: 30, maxBans: 10_000, maxTracked: 100_000, overrides: [] };
 
 const NOT_A_WILDCARD = 'a wildcard address (0.0.0.0, ::) cannot be advertised: name the address peers reach this node at';
 
@@ -94,6 +96,12 @@ export const TransportConfigSchema = z.object({
         banSeconds: z.number().int().min(1).max(86_400).default(EDGE_DEFAULTS.banSeconds),
         maxBans: z.number().int().min(1).max(1_000_000).default(EDGE_DEFAULTS.maxBans),
         maxTracked: z.number().int().min(1).max(10_000_000).default(EDGE_DEFAULTS.maxTracked),
+        /** Sources with a rate of their own (a carrier placing more calls than perSourceRate allows), first match wins. */
+        overrides: z.array(z.object({
+          sources: z.array(z.string().min(1).refine(isAddressOrBlock, 'expected an IP address or a CIDR block')).min(1),
+          perSourceRate: z.number().positive().max(1_000_000),
+          burst: z.number().int().min(1).max(1_000_000),
+        })).default([]),
       })
       .default(EDGE_DEFAULTS),
   }),
@@ -117,12 +125,28 @@ export const TRANSPORT_ENV: readonly EnvOverride[] = [
 /**
  * SWITCHBOARD_ADVERTISE, when set, is the advertised address of every listener: one per node,
  * as a DaemonSet gives it from the downward API (`status.hostIP`), which one file shared by all
- * nodes cannot.
+ * nodes cannot. SWITCHBOARD_ADVERTISE_FILE names a file holding that address instead (and wins):
+ * what the DaemonSet's init container wrote after asking the Kubernetes API for the node's
+ * public address (advertise-init.ts). Named but missing or empty is an error, never a silent
+ * fall-back to a guessed or private address.
  */
 export function loadTransportConfig(file: string, env: NodeJS.ProcessEnv = process.env): TransportConfig {
   const config = loadConfig(file, TransportConfigSchema, TRANSPORT_ENV, env);
-  const advertise = env.SWITCHBOARD_ADVERTISE?.trim() ?? '';
+  const [variable, advertise] = advertiseFromEnv(file, env);
   if (advertise === '') return config;
-  if (isWildcard(advertise)) throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE', NOT_A_WILDCARD);
+  if (isWildcard(advertise)) throw new ConfigError(file, variable, NOT_A_WILDCARD);
   return { ...config, transport: { ...config.transport, listen: config.transport.listen.map((l) => ({ ...l, advertise })) } };
+}
+
+function advertiseFromEnv(file: string, env: NodeJS.ProcessEnv): [string, string] {
+  const from = env.SWITCHBOARD_ADVERTISE_FILE?.trim() ?? '';
+  if (from === '') return ['SWITCHBOARD_ADVERTISE', env.SWITCHBOARD_ADVERTISE?.trim() ?? ''];
+  let text: string;
+  try {
+    text = readFileSync(from, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE_FILE', `cannot read ${from}: ${(err as Error).message}`);
+  }
+  if (text === '' || /\s/.test(text)) throw new ConfigError(file, 'SWITCHBOARD_ADVERTISE_FILE', `${from} must hold one address, not ${JSON.stringify(text)}`);
+  return ['SWITCHBOARD_ADVERTISE_FILE', text];
 }

@@ -1,5 +1,5 @@
-import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { TrunkPolicy } from '@switchboard/trunking';
 import { EDGE_SOURCES_INTERVAL_MS, encodeAuthenticatedSource, encodeEdgeSources, NONCES_BUCKET, Subjects } from '@switchboard/wire';
@@ -29,16 +29,16 @@ export class EdgeReporter implements EdgeAuthentication {
 
   private constructor(
     private readonly nc: NatsConnection,
-    private readonly nonces: KV,
+    private readonly js: JetStreamClient,
     private readonly workerId: string,
     private readonly log: Logger,
   ) {}
 
   static async open(nc: NatsConnection, workerId: string, log: Logger, replicas = 1): Promise<EdgeReporter> {
-    const kvm = new Kvm(jetstream(nc, { timeout: NONCE_CLAIM_TIMEOUT_MS }));
+    const js = jetstream(nc, { timeout: NONCE_CLAIM_TIMEOUT_MS });
     // file storage: a nats-server restart must not forget the nonces still in use
-    const nonces = await kvm.create(NONCES_BUCKET, { history: 1, ttl: NONCE_CLAIM_MS, storage: StorageType.File, replicas });
-    const reporter = new EdgeReporter(nc, nonces, workerId, log);
+    await new Kvm(js).create(NONCES_BUCKET, { history: 1, ttl: NONCE_CLAIM_MS, storage: StorageType.File, replicas });
+    const reporter = new EdgeReporter(nc, js, workerId, log);
     reporter.timer = setInterval(() => reporter.publishSources(), EDGE_SOURCES_INTERVAL_MS);
     reporter.timer.unref();
     return reporter;
@@ -64,12 +64,20 @@ export class EdgeReporter implements EdgeAuthentication {
     this.publish(Subjects.edgeAuthenticated, encodeAuthenticatedSource({ v: 1, address, until: now + AUTHENTICATED_SOURCE_MS }));
   }
 
+  /**
+   * Claims `<nonce>.<nc>`: true the first time anywhere in the cluster, false when it was claimed
+   * before. Not `KV.create`: that writes over a key whose last entry is a delete or purge marker,
+   * so a worker that deleted a claim (NATS permissions cannot tell a KV delete from a put: both
+   * publish on `$KV.sb-nonces.<key>`) could replay its nonce. A publish that expects the key's
+   * subject to be empty is refused by the server once anything was written to it, marker or not,
+   * until the bucket's TTL ages the claim out.
+   */
   async claimNonce(nonce: string, nc: string): Promise<boolean> {
     try {
-      await this.nonces.create(`${nonce}.${nc === '' ? '0' : nc}`, new Uint8Array(0));
+      await this.js.publish(`$KV.${NONCES_BUCKET}.${nonceKey(nonce, nc)}`, new Uint8Array(0), { expect: { lastSubjectSequence: 0 } });
       return true;
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamWrongLastSequence) return false;
+      if (isAlreadyClaimed(err)) return false;
       throw err;
     }
   }
@@ -89,4 +97,26 @@ export class EdgeReporter implements EdgeAuthentication {
       this.log.warn({ err, subject }, 'could not tell the edge');
     }
   }
+}
+
+const KEY = /^[-_=A-Za-z0-9]+(\.[-_=A-Za-z0-9]+)*$/;
+
+/**
+ * The claim's key, `<nonce>.<nc>`. The nonce was checked as ours (digest.ts) and `nc` as hex
+ * before a claim, so this only guards the subject: a wildcard or space in it is refused, never published.
+ */
+export function nonceKey(nonce: string, nc: string): string {
+  const key = `${nonce}.${nc === '' ? '0' : nc}`;
+  if (!KEY.test(key)) throw new Error(`not a nonce claim key: ${JSON.stringify(key)}`);
+  return key;
+}
+
+/**
+ * "wrong last sequence" (10071), or its variant for a subject the server has not yet read
+ * (10164, newer servers): the key was written before. Any other error means the check could
+ * not be made (503), not that the nonce was used.
+ */
+export function isAlreadyClaimed(err: unknown): boolean {
+  return err instanceof JetStreamApiError
+    && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 }
