@@ -97,7 +97,33 @@ for (const dir of DIRS) {
         assert.ok(port !== undefined, `${protocol} 5060`);
         assert.equal(port.hostPort, 5060, `${protocol} 5060 on the node`);
       }
+      if (KUBECTL) {
+        // SIP over TLS comes from a kustomize patch (transport-tls.yaml): only a rendered DaemonSet has it
+        const tlsPort = c.ports?.find((p) => p.protocol === 'TCP' && p.containerPort === 5061);
+        assert.equal(tlsPort?.hostPort, 5061, 'TCP 5061 (SIP over TLS) on the node');
+      }
       assert.equal(env(c, 'SWITCHBOARD_TRANSPORT_ID_FROM')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName', 'one id per node');
+    });
+
+    test('transport: every TLS listener\'s files come from a mounted Secret of secrets.example.yaml, on a port the node exposes', { skip: !KUBECTL && 'the TLS patch needs kustomize' }, () => {
+      const all = objects(dir);
+      const t = workload(all, 'switchboard-transport');
+      const c = onlyContainer(t);
+      const entry = [...configMaps(all)].find(([name]) => name.startsWith('switchboard-config'));
+      const config = parseYaml(entry?.[1]['switchboard.yaml'] ?? '') as { transport: { listen: { protocol: string; port?: number; tls?: Record<string, string> }[] } };
+      for (const l of config.transport.listen.filter((x) => x.protocol === 'tls')) {
+        const port = l.port ?? 5061;
+        assert.ok(c.ports?.some((p) => p.protocol === 'TCP' && p.containerPort === port && p.hostPort === port), `TLS listener port ${port} exposed on the node`);
+        for (const field of ['certFile', 'keyFile', 'caFile'] as const) {
+          const file = l.tls?.[field];
+          if (file === undefined) continue;
+          const mount = c.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
+          assert.ok(mount !== undefined, `${field} ${file} is under a mount`);
+          const secretName = t.pod.volumes?.find((v) => v.name === mount.name)?.secret?.secretName;
+          assert.ok(secretName !== undefined, `${file}: mounted from a Secret`);
+          assert.ok(secrets.get(secretName)?.[file.slice(mount.mountPath.length + 1)] !== undefined, `${file}: a key of Secret ${secretName} in secrets.example.yaml`);
+        }
+      }
     });
 
     test('transport: the advertised address per node, from an init container that reads the node (annotation > ExternalIP > status.hostIP)', () => {

@@ -11,7 +11,7 @@ export type { CallState, CallEnd } from './user-agent/dialog.js';
 export { summarize, type LogEntry, type LogFilter, type LogMatch } from './user-agent/message-log.js';
 export { sipfragStatus, isFinalNotify } from './user-agent/bodies.js';
 export type {
-  UserAgentOptions, AgentTls, CallOptions, InviteScript, InviteScriptSource, Target, SipTransport, ResponseSpec,
+  UserAgentOptions, AgentTls, TlsClient, CallOptions, InviteScript, InviteScriptSource, Target, SipTransport, ResponseSpec,
   RequestHandler, RequestOptions, OutOfDialogOptions, HeaderList, HeaderPair,
 } from './user-agent/options.js';
 export { sdpOffer, sdpAnswer, parseSdp, bumpSdpVersion, randomRtpPort, type SdpOptions, type SdpInfo, type SdpMedia } from './sdp.js';

@@ -2,12 +2,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { createTestPki, type TestCertificate, type TestPki } from '@switchboard/testkit';
 import { pino } from 'pino';
 import { dialStream } from './stream-dialer.js';
 import { isVerifyFailure, TlsCredentials, type ReloadOutcome } from './tls-credentials.js';
 import { createTlsListener } from './tls-listener.js';
+import { PeerTlsCredentials } from './tls-peers.js';
 import { TransportCounters } from './transport-counters.js';
 
 const log = pino({ level: 'silent' });
@@ -68,6 +69,82 @@ describe('TLS credentials, listener and dialer', () => {
     const refused = await dial(1, trusting);
     assert.ok('err' in refused && !isVerifyFailure(refused.err), 'a refused connection is no verify failure');
     await waitFor(() => l.counters.tls.handshakes === 2);
+  });
+
+  test('SNI: a peer dialed by name is sent its name; one dialed by address is sent none (RFC 6066 §3)', async () => {
+    const l = await listener(new TlsCredentials({ certFile: served.certFile, keyFile: served.keyFile }));
+    open.push(l.server);
+    const trusting = new TlsCredentials({ caFile: pki.caFile });
+    await dial(l.port, trusting, 'sip.edge.example');
+    await waitFor(() => l.accepted.length === 1);
+    assert.equal(l.accepted[0]?.servername, 'sip.edge.example');
+    await dial(l.port, trusting);
+    await waitFor(() => l.accepted.length === 2);
+    assert.ok(!l.accepted[1]?.servername, 'no SNI for an address');
+  });
+
+  test('TLS 1.2 at least, even where the process would allow less: a TLS 1.1 client is refused, before and after a reload; the dialer refuses a TLS 1.1 server', async (t) => {
+    // this process made as lax as node can be: only MIN_TLS_VERSION stands between a TLS 1.1 peer and us
+    const { DEFAULT_MIN_VERSION, DEFAULT_CIPHERS } = tls;
+    tls.DEFAULT_MIN_VERSION = 'TLSv1';
+    tls.DEFAULT_CIPHERS = 'DEFAULT@SECLEVEL=0';
+    t.after(() => {
+      tls.DEFAULT_MIN_VERSION = DEFAULT_MIN_VERSION;
+      tls.DEFAULT_CIPHERS = DEFAULT_CIPHERS;
+    });
+    const credentials = new TlsCredentials({ certFile: served.certFile, keyFile: served.keyFile });
+    const l = await listener(credentials);
+    open.push(l.server);
+    const oldClient = (): Promise<string> => new Promise((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port: l.port, ca: pki.ca, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }, () => {
+        resolve(`connected ${s.getProtocol()}`);
+        s.end();
+      });
+      s.once('error', (err: NodeJS.ErrnoException) => resolve(String(err.code)));
+    });
+    assert.equal(await oldClient(), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    await waitFor(() => l.counters.tls.handshakeFailed === 1);
+    assert.equal(credentials.reload().ok, true);
+    assert.equal(await oldClient(), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'the renewed context keeps the minimum');
+    assert.deepEqual(await dial(l.port, new TlsCredentials({ caFile: pki.caFile })), { cn: '127.0.0.1' }, 'TLS 1.2+ still served');
+
+    const oldServer = tls.createServer({ cert: served.cert, key: served.key, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    oldServer.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => oldServer.listen(0, '127.0.0.1', resolve));
+    open.push(oldServer);
+    const toOld = await dial((oldServer.address() as net.AddressInfo).port, new TlsCredentials({ caFile: pki.caFile }));
+    assert.ok('err' in toOld && /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/.test(String(toOld.err.code)), JSON.stringify(toOld));
+  });
+
+  test('a peer\'s own TLS files, each over the node\'s default: its CA verifies it, its certificate (or the node\'s) is shown; unusable files are named', async () => {
+    const nodeClient = pki.issue('node-client', ['client.node.example']);
+    const ownClient = pki.issue('own-client', ['client.own.example']);
+    const defaults = { caFile: pki.caFile, certFile: nodeClient.certFile, keyFile: nodeClient.keyFile };
+    const watchedEndpoints: string[] = [];
+    const peers = new PeerTlsCredentials(defaults, (c, endpoint) => {
+      watchedEndpoints.push(endpoint);
+      open.push(c);
+      return c;
+    });
+    // a peer whose certificate comes from another CA and that asks for a client certificate of our CA
+    const wrongServed = wrongPki.issue('carrier', ['127.0.0.1']);
+    const l = await listener(new TlsCredentials({ certFile: wrongServed.certFile, keyFile: wrongServed.keyFile, caFile: pki.caFile }), true);
+    open.push(l.server);
+    const shown: string[] = []; // read at accept: the client may close before the test looks
+    l.server.on('secureConnection', (socket: tls.TLSSocket) => shown.push(String(socket.getPeerCertificate().subject?.CN)));
+    const withDefaults = await dial(l.port, new TlsCredentials(defaults));
+    assert.ok('err' in withDefaults && isVerifyFailure(withDefaults.err), 'the node\'s CA does not verify it');
+    const ownCa = peers.for({ caFile: wrongPki.caFile });
+    assert.deepEqual(await dial(l.port, ownCa), { cn: '127.0.0.1' }, 'its own CA does');
+    await waitFor(() => l.accepted.length === 1);
+    assert.equal(shown[0], 'client.node.example', 'the node\'s client certificate, not named by the peer');
+    assert.deepEqual(await dial(l.port, peers.for({ caFile: wrongPki.caFile, certFile: ownClient.certFile, keyFile: ownClient.keyFile })), { cn: '127.0.0.1' });
+    await waitFor(() => l.accepted.length === 2);
+    assert.equal(shown[1], 'client.own.example', 'its own client certificate');
+    assert.equal(peers.for({ caFile: wrongPki.caFile }), ownCa, 'loaded once per set of files');
+    assert.equal(watchedEndpoints.length, 2, 'each set watched for renewal');
+    assert.throws(() => peers.for({ caFile: '/nonexistent/carrier-ca.pem' }), /caFile \/nonexistent\/carrier-ca\.pem.*ENOENT/);
+    assert.throws(() => peers.for({ certFile: ownClient.certFile, keyFile: nodeClient.keyFile }), /certFile .*keyFile .*key values mismatch/);
   });
 
   test('plain TCP on the TLS port: the handshake fails, is counted, and the connection is closed', async () => {

@@ -25,9 +25,10 @@ export class TransportCounters {
   /**
    * `verifyFailed`: a peer's certificate we refused (outbound: the send fails over);
    * `handshakeFailed`: an inbound handshake that failed (plain TCP on the port, a client without
-   * a valid certificate); `reloads`/`reloadsFailed`: PEM files re-read after a change.
+   * a valid certificate); `reloads`/`reloadsFailed`: PEM files re-read after a change;
+   * `peerFilesFailed`: a send to a peer whose own TLS files (its carrier's `tls`) cannot be used.
    */
-  readonly tls = { handshakes: 0, handshakeFailed: 0, verifyFailed: 0, reloads: 0, reloadsFailed: 0 };
+  readonly tls = { handshakes: 0, handshakeFailed: 0, verifyFailed: 0, reloads: 0, reloadsFailed: 0, peerFilesFailed: 0 };
   forwarded = 0;
   sendFailures = 0;
   keepalives = 0;

@@ -21,6 +21,7 @@ import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
 import { dialStream, onceUsable } from './stream-dialer.js';
 import { isVerifyFailure, reloadReporter, TlsCredentials } from './tls-credentials.js';
+import { PeerTlsCredentials } from './tls-peers.js';
 import { createTlsListener } from './tls-listener.js';
 import type { TransportConfig } from './transport-config.js';
 import { TransportCounters, type DropReason } from './transport-counters.js';
@@ -65,6 +66,8 @@ export class TransportNode {
   /** The listeners' and the outbound connections' PEM files, watched for renewal. */
   private readonly credentials: TlsCredentials[] = [];
   private tlsClient: TlsCredentials | undefined;
+  /** Peers' own outbound TLS files (OutboundSip.tlsFiles), over tls.client. */
+  private readonly peerTls: PeerTlsCredentials;
   private readonly subs: Subscription[] = [];
   private readonly inboundSubjects = new Map<string, string>();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -80,6 +83,7 @@ export class TransportNode {
     private readonly log: Logger,
   ) {
     this.ids = new RoutingIds(config.routing.secret);
+    this.peerTls = new PeerTlsCredentials(config.transport.tls.client, (c, endpoint) => this.watched(c, endpoint));
     this.edge = new EdgeGuard(config.transport.edge, this.ids, log);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
@@ -210,9 +214,8 @@ export class TransportNode {
       credentials, verifyClient, handshakeTimeoutMs: this.config.transport.tls.handshakeTimeoutMs, counters: this.counters.tls, log: this.log,
       onSecure: (socket) => this.adopt(socket, 'tls', undefined, advertise),
     });
-    const bound: BoundListener = { protocol: 'tls', address: host, port, advertise };
-    await this.listenStream(server, bound);
-    this.listenersInfo.tls = { address: advertise, port: bound.port };
+    // named to workers by start() like the others: the first TLS listener, not the last (one with verifyClient may follow it)
+    await this.listenStream(server, { protocol: 'tls', address: host, port, advertise });
   }
 
   private async listenStream(server: net.Server, bound: BoundListener): Promise<void> {
@@ -475,9 +478,24 @@ export class TransportNode {
   private sendStream(out: OutboundSip, protocol: 'tcp' | 'tls', span?: Span): void {
     let conn = out.connectionId === undefined ? undefined : this.conns.get(out.connectionId);
     conn ??= this.conns.forPeer(protocol, out.address, out.port);
+    // the peer's own connection is gone: an in-dialog request goes to its remote target, not to the source port it came from
+    const to = conn === undefined && out.fallback !== undefined ? out.fallback : out;
+    if (to !== out) conn = this.conns.forPeer(protocol, to.address, to.port);
     if (conn === undefined) {
-      const peer = { protocol, address: out.address, port: out.port, serverName: out.serverName };
-      conn = this.adopt(dialStream(peer, this.tlsClient, this.config.transport.tcp.connectTimeoutMs), protocol, peer);
+      const peer = { protocol, address: to.address, port: to.port, serverName: out.serverName };
+      let client = this.tlsClient;
+      if (protocol === 'tls' && out.tlsFiles !== undefined) {
+        try {
+          client = this.peerTls.for(out.tlsFiles);
+        } catch (err) {
+          // the attempt fails (the call fails over) and says which file
+          this.counters.tls.peerFilesFailed++;
+          this.log.warn({ event: 'tls-peer-files-failed', reason: (err as Error).message, address: out.address, port: out.port }, 'a peer\'s TLS files cannot be used');
+          this.sendFailed(out, (err as Error).message, span);
+          return;
+        }
+      }
+      conn = this.adopt(dialStream(peer, client, this.config.transport.tcp.connectTimeoutMs), protocol, peer);
     }
     const c = conn;
     const write = () => c.socket.write(out.sip, (err) => {

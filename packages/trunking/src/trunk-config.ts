@@ -61,6 +61,26 @@ export function overTls(uri: SipUri): boolean {
   return uri.scheme === 'sips' || uri.param('transport')?.toLowerCase() === 'tls';
 }
 
+/** An absolute path: the file is read on the transport nodes, never relative to a worker's configuration. */
+const PemPath = z.string().regex(/^\//, 'expected an absolute path to a PEM file on the transport nodes');
+
+/**
+ * One peer's outbound TLS, over the transport's `tls.client` defaults field by field: the CAs its
+ * certificate must chain to, the client certificate shown to it, the name its certificate must
+ * carry (and the SNI sent) when that is not the host we dial. The files are read by the
+ * transport node that dials the peer; one that cannot be read fails that attempt (logged with
+ * the file, counted), and the call fails over.
+ */
+export const PeerTls = z
+  .object({
+    caFile: PemPath.optional(),
+    certFile: PemPath.optional(),
+    keyFile: PemPath.optional(),
+    serverName: Hostname.optional(),
+  })
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'expected certFile and keyFile together', path: ['keyFile'] });
+export type PeerTls = z.output<typeof PeerTls>;
+
 export const CarrierConfig = z.object({
   id: Id,
   /** Where its INVITEs go, tried in order before the next carrier. */
@@ -76,6 +96,8 @@ export const CarrierConfig = z.object({
   numberFormat: z.enum(['e164', 'e164-digits']).default('e164'),
   /** How to read the numbers it sends (origination); default: E.164 with or without `+`. */
   numberPlan: NumberPlan.optional(),
+  /** Its own TLS settings for its `transport: tls` addresses, over the transport's `tls.client`. */
+  tls: PeerTls.optional(),
 });
 export type CarrierConfig = z.output<typeof CarrierConfig>;
 
@@ -99,6 +121,8 @@ export const TrunkConfig = z.object({
       /** The customer's PBX, tried in order. */
       uris: z.array(SipTarget).min(1, 'expected at least one URI'),
       failoverOn: StatusSet.default(DEFAULT_FAILOVER),
+      /** TLS settings for its TLS URIs (`sips:`, `;transport=tls`), over the transport's `tls.client`. */
+      tls: PeerTls.optional(),
     })
     .optional(),
   numberPlan: NumberPlan,
@@ -171,6 +195,7 @@ export const TrunkingConfigSchema = z
     c.carriers.forEach((carrier, i) => {
       if (carrierIds.has(carrier.id)) ctx.addIssue({ code: 'custom', path: ['carriers', i, 'id'], message: `duplicate carrier id "${carrier.id}"` });
       carrierIds.add(carrier.id);
+      if (carrier.tls !== undefined && !carrier.addresses.some((a) => a.transport === 'tls')) ctx.addIssue({ code: 'custom', path: ['carriers', i, 'tls'], message: 'TLS settings, but no address with transport tls' });
     });
     const trunkIds = new Set<string>();
     const domains = new Map<string, string>();
@@ -200,6 +225,9 @@ export const TrunkingConfigSchema = z
         t.origination?.uris.forEach((text, j) => {
           if (!overTls(parseUri(text) as SipUri)) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination', 'uris', j], message: 'expected a sips: URI or ;transport=tls: the trunk requires TLS' });
         });
+      }
+      if (t.origination?.tls !== undefined && !t.origination.uris.some((text) => overTls(parseUri(text) as SipUri))) {
+        ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination', 'tls'], message: 'TLS settings, but no sips: or ;transport=tls URI' });
       }
       if (t.dids.length > 0 && t.origination === undefined) ctx.addIssue({ code: 'custom', path: ['trunks', i, 'origination'], message: 'expected origination URIs: the trunk has DIDs' });
       t.acl.forEach((entry, j) => {

@@ -5,7 +5,7 @@ import type { DigestFailures } from './digest-failures.js';
 import { formatNumber, normaliseCarrierNumber, normaliseNumber, numberOf } from './numbers.js';
 import { checkDestination } from './restrictions.js';
 import { selectRoute } from './routing.js';
-import { carrierSourceEntries, carrierSources, cidrContains, ipBytes, overTls, parseCidr, type CarrierConfig, type CidrBlock, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
+import { carrierSourceEntries, carrierSources, cidrContains, ipBytes, overTls, parseCidr, type CarrierConfig, type CidrBlock, type PeerTls, type TrunkConfig, type TrunkingConfig } from './trunk-config.js';
 
 /** Where one attempt of a call goes: a carrier address (termination) or a customer URI (origination). */
 export interface CallTarget {
@@ -17,6 +17,8 @@ export interface CallTarget {
   transport: 'udp' | 'tcp' | 'tls';
   /** The carrier, for termination attempts. */
   carrier?: CarrierConfig;
+  /** `tls`: the peer's own TLS settings (its carrier's, its trunk's origination), over the transport's. */
+  tls?: PeerTls;
   failoverOn: CarrierConfig['failoverOn'];
   offer: 'early' | 'delayed';
 }
@@ -254,6 +256,7 @@ export class TrunkPolicy {
         targets.push({
           uri: new SipUri({ user: formatNumber(called, carrier.numberFormat), host: a.host, port: a.port, params }),
           host: a.host, port: a.port, transport: a.transport, carrier, failoverOn: carrier.failoverOn, offer: carrier.offer,
+          ...(a.transport === 'tls' && carrier.tls !== undefined ? { tls: carrier.tls } : {}),
         });
       }
     }
@@ -281,6 +284,7 @@ export class TrunkPolicy {
       return {
         uri: new SipUri({ scheme: u.scheme, user: u.user ?? called, host: u.host, port: u.port, params: u.params }),
         host: u.host, port: u.port ?? (transport === 'tls' ? 5061 : 5060), transport, failoverOn: origination.failoverOn, offer: 'early',
+        ...(transport === 'tls' && origination.tls !== undefined ? { tls: origination.tls } : {}),
       };
     });
     return {

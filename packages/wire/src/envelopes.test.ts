@@ -96,6 +96,12 @@ describe('envelope round trips', () => {
     assert.equal(d.protocol, 'tls');
     assert.equal(d.serverName, 'sip.carrier.example');
     assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, serverName: 5 })), 'missing-field', 'serverName not a string');
+    assert.deepEqual(decodeOutbound(encodeEnvelope({ ...out, connectionId: 'c3', fallback: { address: '192.0.2.7', port: 5061 } })).fallback, { address: '192.0.2.7', port: 5061 });
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, fallback: { address: '192.0.2.7' } })), 'missing-field', 'fallback without a port');
+    const files = { caFile: '/etc/tls/ca.pem', certFile: '/etc/tls/c.crt', keyFile: '/etc/tls/c.key' };
+    assert.deepEqual(decodeOutbound(encodeEnvelope({ ...out, tlsFiles: files })).tlsFiles, files, 'a peer\'s own TLS files');
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, tlsFiles: 'ca.pem' })), 'missing-field', 'tlsFiles missing or not a object');
+    assertEnvelopeError(() => decodeOutbound(encodeMap({ ...out, tlsFiles: { caFile: 1 } })), 'missing-field', 'outbound SIP tlsFiles: caFile not a string');
   });
 
   test('every byte value survives in sip', () => {

@@ -49,6 +49,13 @@ export interface InboundSip {
   forwarded?: true;
 }
 
+/** The PEM files of one outbound TLS peer: the CAs to verify it against, the client certificate shown to it. */
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 /** Worker → transport: SIP to send to a peer. */
 export interface OutboundSip {
   v: typeof ENVELOPE_VERSION;
@@ -58,10 +65,20 @@ export interface OutboundSip {
   port: number;
   connectionId?: string;
   /**
+   * Where to open a connection when `connectionId`'s is gone: an in-dialog request's remote
+   * target (RFC 3261 §12.2.1.1), not the source port the peer's own connection came from.
+   */
+  fallback?: { address: string; port: number };
+  /**
    * TLS: the name the peer's certificate must carry and the SNI sent (RFC 5922 §4: the host of
    * the URI we meant, not the address it resolved to); absent, the address itself is checked.
    */
   serverName?: string;
+  /**
+   * TLS: the peer's own PEM files (paths on the transport node), each over the node's
+   * `tls.client` default; absent, the defaults alone.
+   */
+  tlsFiles?: TlsFiles;
   /** The worker to tell if sending fails. */
   workerId: string;
   /** Opaque to the transport: handed back in a SendFailure (e.g. the client transaction's branch). */
@@ -176,7 +193,9 @@ export function decodeInbound(data: Uint8Array): InboundSip {
 
 export function decodeOutbound(data: Uint8Array): OutboundSip {
   const o = decodeVersioned(data, 'outbound SIP');
-  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', serverName: 'string?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
+  check(o, { sip: 'bytes', protocol: 'string', address: 'string', port: 'number', connectionId: 'string?', serverName: 'string?', tlsFiles: 'object?', fallback: 'object?', workerId: 'string', ref: 'string?' }, 'outbound SIP');
+  if (o.fallback !== undefined) check(o.fallback, { address: 'string', port: 'number' }, 'outbound SIP fallback');
+  if (o.tlsFiles !== undefined) check(o.tlsFiles, { caFile: 'string?', certFile: 'string?', keyFile: 'string?' }, 'outbound SIP tlsFiles');
   if (o.protocol !== 'udp' && o.protocol !== 'tcp' && o.protocol !== 'tls') throw new EnvelopeError('missing-field', `outbound SIP: protocol ${String(o.protocol)}`);
   return o as unknown as OutboundSip;
 }

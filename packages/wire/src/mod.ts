@@ -5,7 +5,7 @@ export {
 export {
   ENVELOPE_VERSION, EnvelopeError, encodeEnvelope, decodeInbound, decodeOutbound, decodeSendFailure, decodeHeartbeat,
   encodeMap, decodeMap,
-  type InboundSip, type OutboundSip, type SendFailure, type Heartbeat, type TransportInfo, type ListenerAddress, type Protocol, type WorkerState,
+  type InboundSip, type OutboundSip, type TlsFiles, type SendFailure, type Heartbeat, type TransportInfo, type ListenerAddress, type Protocol, type WorkerState,
   type EnvelopeErrorCode,
 } from './envelopes.js';
 export {

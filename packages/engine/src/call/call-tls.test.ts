@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { readRoutingFields, SipRequest } from '@switchboard/sip';
 import type { InboundSip, ListenerAddress, Protocol } from '@switchboard/wire';
-import { A_PORT, answer, deliver, inviteFromA, settle, type makeEngine } from '../testing/harness.js';
+import { A_PORT, answer, deliver, fromA, inviteFromA, isReq, settle, type makeEngine } from '../testing/harness.js';
 import { C1, C2, SDP_B, carrier, engineWith, takeFinal, takeInvite, trunking } from '../testing/call-fixtures.js';
+import { fromPeer } from '../testing/transfer-fixtures.js';
 
 const TLS_LISTENER: ListenerAddress = { address: '192.0.2.1', port: 5061 };
 
@@ -39,6 +40,18 @@ describe('calls over TLS', () => {
     assert.equal(`${invite.headers.topVia?.host}:${invite.headers.topVia?.port}`, '192.0.2.1:5061');
     assert.equal(invite.headers.contact[0]?.uri.toString(), 'sip:sb@192.0.2.1:5061;transport=tls');
     assert.equal(invite.uri.toString(), `sip:+14155550100@127.0.0.9:${C1};user=phone;transport=tls`);
+    h.kernel.shutdown();
+  });
+
+  test('a carrier with its own TLS settings: its name to verify and its PEM files go to the transport node with each message', async () => {
+    const tls = { caFile: '/etc/switchboard-tls/secure-ca.pem', certFile: '/etc/switchboard-tls/to-secure.crt', keyFile: '/etc/switchboard-tls/to-secure.key' };
+    const h = engineWith(trunking([carrier('secure', C1, { addresses: [{ host: '127.0.0.9', port: C1, transport: 'tls' }], tls: { ...tls, serverName: 'edge.secure.example' } })]));
+    deliverOver(h, inviteFromA(), 'udp', TLS_LISTENER);
+    await settle();
+    const sent = h.link.sent.find((s) => s.to.port === C1 && s.message instanceof SipRequest);
+    assert.ok(sent);
+    assert.equal(sent.to.serverName, 'edge.secure.example');
+    assert.deepEqual(sent.to.tlsFiles, tls);
     h.kernel.shutdown();
   });
 
@@ -79,4 +92,37 @@ describe('calls over TLS', () => {
     assert.equal(ok.headers.contact[0]?.uri.toString(), 'sips:sb@192.0.2.1:5061');
     h.kernel.shutdown();
   });
+
+  for (const protocol of ['tls', 'tcp'] as const) {
+    test(`the far end's re-INVITE and BYE reach a party that came over ${protocol.toUpperCase()} over its inbound connection (RFC 5923 style), not a new one to its Contact`, async () => {
+      const h = engineWith(trunking([carrier('plain', C1)]));
+      const contact = `Contact: <sip:pbx@127.0.0.1:5999;transport=${protocol}>`;
+      deliverOver(h, inviteFromA().replace(`Contact: <sip:pbx@127.0.0.1:${A_PORT}>`, contact), protocol, TLS_LISTENER);
+      await settle();
+      const bInvite = takeInvite(h, C1);
+      deliver(h.engine, answer(bInvite, 200, { tag: 'c1', sdp: SDP_B, port: C1 }), C1);
+      await settle();
+      const ok = takeFinal(h, A_PORT);
+      deliverOver(h, fromA(ok, 'ACK', 1), protocol, TLS_LISTENER);
+      await settle();
+      h.link.sent.splice(0);
+      const toA = (method: string) => {
+        const sent = h.link.sent.filter((s) => isReq(method)(s.message));
+        assert.equal(sent.length, 1, `one ${method} towards the PBX`);
+        return sent[0]?.to;
+      };
+      deliver(h.engine, fromPeer(bInvite, 'c1', 'INVITE', 2, C1, '127.0.0.1', ['Content-Type: application/sdp'], SDP_B), C1);
+      await settle();
+      const reinviteTo = toA('INVITE');
+      assert.deepEqual([reinviteTo?.protocol, reinviteTo?.address, reinviteTo?.port, reinviteTo?.connectionId], [protocol, '127.0.0.1', A_PORT, 'c1']);
+      assert.deepEqual(reinviteTo?.fallback, { address: '127.0.0.1', port: 5999 }, 'its Contact, should that connection be gone');
+      h.link.sent.splice(0);
+      deliver(h.engine, fromPeer(bInvite, 'c1', 'BYE', 3, C1, '127.0.0.1'), C1);
+      await settle();
+      const byeTo = toA('BYE');
+      assert.deepEqual([byeTo?.protocol, byeTo?.address, byeTo?.port, byeTo?.connectionId], [protocol, '127.0.0.1', A_PORT, 'c1']);
+      assert.deepEqual(byeTo?.fallback, { address: '127.0.0.1', port: 5999 });
+      h.kernel.shutdown();
+    });
+  }
 });

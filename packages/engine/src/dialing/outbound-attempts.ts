@@ -140,7 +140,7 @@ export class OutboundAttempts {
     }
     const peer: Destination = {
       protocol: target.transport, address, port: target.port, nodeId: via.nodeId, localAddress: local.address, localPort: local.port,
-      ...(target.transport === 'tls' ? { serverName: unbracketed(target.uri.host) } : {}),
+      ...(target.transport === 'tls' ? tlsOf(target) : {}),
     };
     const { from, headers } = this.present(target, local.address);
     const to = new (from.constructor as typeof NameAddr)(target.uri.with({ params: [], port: undefined }));
@@ -157,6 +157,16 @@ export class OutboundAttempts {
     else ref.tell({ ...invite, ...(hasSdp ? { body: offer.body } : {}), ...(offer.contentType === undefined ? {} : { contentType: offer.contentType }) });
     return undefined;
   }
+}
+
+/**
+ * A TLS target's name to verify (its `tls.serverName`, else the URI's host: RFC 5922 §4) and its
+ * own PEM files, which the transport node reads over its defaults.
+ */
+function tlsOf(target: CallTarget): Pick<Destination, 'serverName' | 'tlsFiles'> {
+  const { serverName, caFile, certFile, keyFile } = target.tls ?? {};
+  const files = { ...(caFile === undefined ? {} : { caFile }), ...(certFile === undefined ? {} : { certFile }), ...(keyFile === undefined ? {} : { keyFile }) };
+  return { serverName: serverName ?? unbracketed(target.uri.host), ...(Object.keys(files).length > 0 ? { tlsFiles: files } : {}) };
 }
 
 /** `[2001:db8::1]` → `2001:db8::1`: a URI's IPv6 reference as the address a certificate names. */

@@ -3,7 +3,8 @@
 // sends on its own (in-dialog requests, the 2xx ACK, stateless answers). It runs what a machine
 // asks of its driver (send, arm, disarm) and hands the rest to its subclass, the transaction user
 // (RFC 3261 §17: the TU), through the abstract hooks, in the order the machine emitted them.
-import { createInDialogRequest, createResponse, type SipRequest, type SipResponse } from '@switchboard/sip';
+import { isIP } from 'node:net';
+import { createInDialogRequest, createResponse, SipUri, type SipRequest, type SipResponse } from '@switchboard/sip';
 import {
   clientTransaction, serverTransaction, serverTransactionKey, Uas2xxRetransmitter,
   type ClientTransaction, type Effect, type ServerTransaction, type TimerName,
@@ -131,7 +132,7 @@ export abstract class TransactionDriver {
   protected startClient(key: string, request: SipRequest, owner?: RequestOwner): void {
     const tx = clientTransaction(request, { reliable: this.peer.protocol !== 'udp', timers: this.ctx.timers });
     this.clients.set(key, owner === undefined ? { tx } : { tx, owner });
-    this.run(key, tx.handle({ type: 'start' }), this.peer);
+    this.run(key, tx.handle({ type: 'start' }), this.requestPeer());
   }
 
   /** Opens and starts the server transaction of `request`, received from `from`, under `key`. */
@@ -227,7 +228,23 @@ export abstract class TransactionDriver {
     const seq = res.headers.cseq?.seq ?? this.dialog.localCSeq;
     const offer = seq === 1 ? this.ackOffer : undefined;
     const ack = createInDialogRequest(this.dialog.requestContext(contactFor(this.peer, this.dialog.secure)), 'ACK', { via: viaFor(this.peer, branch), cseq: seq, body: offer?.body, contentType: offer?.contentType });
-    this.ctx.link.send(ack, this.peer);
+    this.ctx.link.send(ack, this.requestPeer());
+  }
+
+  /**
+   * Where a request of ours goes: the peer, and for a peer that connected to us over TCP or TLS
+   * also its remote target (an IP literal; a name would need DNS), where the transport connects
+   * once the peer's own connection is gone (RFC 5923 reuses a connection only while it lives).
+   */
+  private requestPeer(): Destination {
+    const peer = this.peer;
+    if (peer.protocol === 'udp' || peer.connectionId === undefined) return peer;
+    const target = this.dialog.remoteTarget;
+    if (!(target instanceof SipUri)) return peer;
+    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    if (isIP(host) === 0) return peer;
+    const port = target.port ?? (peer.protocol === 'tls' ? 5061 : 5060);
+    return host === peer.address && port === peer.port ? peer : { ...peer, fallback: { address: host, port } };
   }
 
   /** A response from the wire, to the client transaction it matches (§17.1.3). */

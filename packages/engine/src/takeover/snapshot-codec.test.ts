@@ -44,6 +44,14 @@ describe('call snapshot codec', () => {
     assert.equal(Buffer.from(decoded.sessions[0]?.body ?? []).toString(), 'v=0\r\n');
   });
 
+  test('a leg over TLS: its peer\'s protocol, name to verify and PEM files survive the round trip', () => {
+    const tlsPeer = { ...peer, protocol: 'tls' as const, connectionId: 'c9', serverName: 'sip.carrier.example', tlsFiles: { caFile: '/etc/tls/ca.pem', certFile: '/etc/tls/c.crt', keyFile: '/etc/tls/c.key' } };
+    const legs = [{ ...SAMPLE.legs[0]!, peer: tlsPeer }];
+    const decoded = decodeSnapshot(encodeSnapshot({ ...SAMPLE, ingress: tlsPeer, legs }));
+    assert.deepEqual(decoded.legs[0]?.peer, tlsPeer);
+    assert.deepEqual(decoded.ingress, tlsPeer);
+  });
+
   test('absent optional fields stay absent', () => {
     const { trunk: _t, transfer: _r, customerLeg: _c, ...plain } = SAMPLE;
     const decoded = decodeSnapshot(encodeSnapshot({ ...plain, pair: ['a', undefined] }));

@@ -3,7 +3,7 @@
 // SnapshotError saying which: its call is lost, which is better than carrying on a guessed dialog.
 import type { CallEvent } from '@switchboard/cdr';
 import type { LimitHold } from '@switchboard/limits';
-import { decodeMap, encodeMap } from '@switchboard/wire';
+import { decodeMap, encodeMap, type TlsFiles } from '@switchboard/wire';
 import type { DialogPhase, DialogSnapshot } from '../dialog/dialog-state.js';
 import type { LegName } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
@@ -101,13 +101,24 @@ function dialogOf(r: Fields): DialogSnapshot {
 
 function destinationOf(r: Fields): Destination {
   return {
-    protocol: r.oneOf('protocol', ['udp', 'tcp'] as const),
+    // a TLS peer too: its calls are taken over like the others, and a new connection to it is verified as before
+    protocol: r.oneOf('protocol', ['udp', 'tcp', 'tls'] as const),
     address: r.string('address'),
     port: r.number('port'),
+    ...r.optional('serverName', (f, k) => f.string(k)),
+    ...r.optional('tlsFiles', (f, k) => tlsFilesOf(f.object(k))),
     ...r.optional('connectionId', (f, k) => f.string(k)),
     nodeId: r.string('nodeId'),
     localAddress: r.string('localAddress'),
     localPort: r.number('localPort'),
+  };
+}
+
+function tlsFilesOf(r: Fields): TlsFiles {
+  return {
+    ...r.optional('caFile', (f, k) => f.string(k)),
+    ...r.optional('certFile', (f, k) => f.string(k)),
+    ...r.optional('keyFile', (f, k) => f.string(k)),
   };
 }
 

@@ -78,7 +78,9 @@ export class NatsLink implements SipLink {
     if (message instanceof SipResponse) this.countResponse(message.status);
     const out: OutboundSip = { v: ENVELOPE_VERSION, sip: serializeMessage(message), protocol: to.protocol, address: to.address, port: to.port, workerId: this.o.workerId };
     if (to.connectionId !== undefined) out.connectionId = to.connectionId;
+    if (to.fallback !== undefined) out.fallback = to.fallback;
     if (to.serverName !== undefined) out.serverName = to.serverName;
+    if (to.tlsFiles !== undefined) out.tlsFiles = to.tlsFiles;
     if (ref !== undefined) out.ref = ref;
     let subject = this.outboundSubjects.get(to.nodeId);
     if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));

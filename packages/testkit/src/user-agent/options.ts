@@ -10,7 +10,19 @@ export interface AgentTls {
   cert: string;
   key: string;
   ca: string;
+  /** Ask each client that connects for its certificate (a peer that requires ours: a carrier, a PBX). */
   requestClientCert?: boolean;
+  /**
+   * With `requestClientCert`: refuse the handshake of a client without a certificate of `ca`
+   * (default true, as node's); false accepts it, and `UserAgent.tlsClients()` says it did not verify.
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** A client that connected to a TLS UA: the CN of the certificate it showed ('' for none) and whether it verified. */
+export interface TlsClient {
+  cn: string;
+  authorized: boolean;
 }
 
 /** Where to send: a host (IP literal or localhost), a port, and the transport (the UA's own by default). */

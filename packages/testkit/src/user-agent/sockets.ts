@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { StreamFramer } from '@switchboard/sip';
 import type { Flow } from './flow.js';
-import type { AgentTls, SipTransport } from './options.js';
+import type { AgentTls, SipTransport, TlsClient } from './options.js';
 
 const CRLF_ONLY = /^[\r\n]*$/;
 
@@ -27,6 +27,8 @@ export class AgentSockets {
   private readonly conns = new Map<string, net.Socket>();
   private readonly connecting = new Map<string, Promise<net.Socket>>();
   private readonly sockets = new Set<net.Socket>();
+  /** The clients a TLS UA accepted, in order. */
+  readonly tlsClients: TlsClient[] = [];
   private udp: dgram.Socket | undefined;
   private server: net.Server | undefined;
 
@@ -59,7 +61,13 @@ export class AgentSockets {
     }
     const o = this.tlsOptions;
     const server = this.transport === 'tls' && o !== undefined
-      ? tls.createServer({ cert: o.cert, key: o.key, ca: o.ca, requestCert: o.requestClientCert ?? false, minVersion: 'TLSv1.2' }, (s) => this.attach(s))
+      ? tls.createServer(
+        { cert: o.cert, key: o.key, ca: o.ca, requestCert: o.requestClientCert ?? false, rejectUnauthorized: o.rejectUnauthorized ?? true, minVersion: 'TLSv1.2' },
+        (s) => {
+          this.tlsClients.push({ cn: String(s.getPeerCertificate().subject?.CN ?? ''), authorized: s.authorized });
+          this.attach(s);
+        },
+      )
       : net.createServer((s) => this.attach(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -149,6 +157,11 @@ export class AgentSockets {
       this.sockets.delete(s);
       for (const k of keys) if (this.conns.get(k) === s) this.conns.delete(k);
     });
+  }
+
+  /** Closes every TCP/TLS connection, keeping the server: as a peer whose connection dropped (a NAT timeout, a restart). */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
   }
 
   /** Closes every connection, the socket and the server. */

@@ -28,4 +28,26 @@ describe('UserAgent over TLS', () => {
     const refused = stranger.call({ to: carrier.uri });
     await assert.rejects(refused.established);
   });
+
+  test('requestClientCert: a client without a certificate of the CA is refused; rejectUnauthorized false accepts it as unverified', async (t) => {
+    const pki = createTestPki();
+    const issued = pki.issue('ua', ['127.0.0.1']);
+    const other = createTestPki('Another CA').issue('stranger', ['127.0.0.1']);
+    const strict = await UserAgent.start({ name: 'strict', transport: 'tls', tls: { cert: issued.cert, key: issued.key, ca: pki.ca, requestClientCert: true } });
+    const lenient = await UserAgent.start({ name: 'lenient', transport: 'tls', tls: { cert: issued.cert, key: issued.key, ca: pki.ca, requestClientCert: true, rejectUnauthorized: false } });
+    const known = await UserAgent.start({ name: 'known', transport: 'tls', tls: { cert: issued.cert, key: issued.key, ca: pki.ca } });
+    // trusts the UAs' CA, but shows a certificate of another
+    const unknown = await UserAgent.start({ name: 'unknown', transport: 'tls', tls: { cert: other.cert, key: other.key, ca: pki.ca } });
+    t.after(async () => {
+      for (const ua of [strict, lenient, known, unknown]) await ua.stop();
+    });
+    strict.onInvite({ ring: 0 });
+    lenient.onInvite({ ring: 0 });
+    await known.call({ to: strict.uri }).established;
+    assert.deepEqual(strict.tlsClients(), [{ cn: '127.0.0.1', authorized: true }]);
+    await assert.rejects(unknown.call({ to: strict.uri }).established);
+    assert.equal(strict.tlsClients().length, 1, 'the unknown client was not accepted');
+    await unknown.call({ to: lenient.uri }).established;
+    assert.deepEqual(lenient.tlsClients(), [{ cn: '127.0.0.1', authorized: false }]);
+  });
 });

@@ -12,7 +12,7 @@ import { resolveFlow, responseFlow, type Flow } from './flow.js';
 import { matches, summarize, type LogEntry, type LogMatch } from './message-log.js';
 import type {
   CallOptions, HeaderPair, InviteScriptSource, OutOfDialogOptions, RequestHandler, ResponseSpec, SipTransport, Target,
-  UserAgentOptions,
+  TlsClient, UserAgentOptions,
 } from './options.js';
 import { ServerTransaction } from './server-transaction.js';
 import { AgentSockets } from './sockets.js';
@@ -124,6 +124,16 @@ export class UserAgent {
 
   get port(): number {
     return this._port;
+  }
+
+  /** Closes the UA's TCP/TLS connections (accepted and opened); it keeps listening. */
+  dropConnections(): void {
+    this.sockets.dropConnections();
+  }
+
+  /** The clients a TLS UA accepted (a refused handshake is not one): what certificate each showed. */
+  tlsClients(): readonly TlsClient[] {
+    return this.sockets.tlsClients;
   }
 
   /** Where to reach this UA: `{ host, port, transport }`. */
