@@ -15,7 +15,8 @@ import type { DialogState } from './dialog-state.js';
 import { contactFor, viaFor } from './leg-requests.js';
 import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
-import type { TransactionSnapshot } from '../takeover/call-snapshot.js';
+import type { EarlyInviteSnapshot, TransactionSnapshot } from '../takeover/call-snapshot.js';
+import { inviteHead } from '../takeover/early-invite.js';
 
 /** How close to its snapshot's CSeq reservation a leg asks for a new snapshot (the reservation is 32 above). */
 const CSEQ_MARGIN = 16;
@@ -37,6 +38,13 @@ const RETRANSMISSION = '2xx';
 
 export abstract class TransactionDriver {
   self!: ActorRef<LegMessage>;
+  abstract readonly actorId: string;
+  /** UAS: the INVITE that created the call, while its transaction runs. */
+  protected invite: { key: string; tx: ServerTransaction } | undefined;
+  /** UAC: the INVITE that opens the leg, while its transaction runs. */
+  protected uacInvite: { branch: string; request: SipRequest } | undefined;
+  /** UAC: a provisional arrived, so a CANCEL may be sent (§9.1); until then a hangup only marks it pending. */
+  protected provisionalSeen = false;
   // Created on first use and dropped when empty (see `compact`): a call that is up and quiet
   // holds no transaction, so it should hold no table either (measured: ~16 Maps per call).
   private serversTable: Map<string, ServerTransaction> | undefined;
@@ -141,6 +149,39 @@ export abstract class TransactionDriver {
       if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'outbound' });
     }
     return out;
+  }
+
+  /** An early leg's INVITE, as an early record keeps it: the caller's still unanswered, or ours still unanswered by the carrier. */
+  protected earlyInvite(): EarlyInviteSnapshot | undefined {
+    if (this.dialog.phase !== 'early') return undefined;
+    if (this.invite?.tx.state === 'Proceeding') return { head: inviteHead(this.invite.tx.request), provisionalSeen: true };
+    if (this.uacInvite !== undefined) return { head: inviteHead(this.uacInvite.request), provisionalSeen: this.provisionalSeen };
+    return undefined;
+  }
+
+  /**
+   * Worker takeover of a ringing call: its INVITE transaction as the dead worker left it
+   * (Proceeding), sending nothing, so the leg's hangup ends it as it would have there: the
+   * caller's with a final response, ours with a CANCEL (§9.1), a crossing 2xx with ACK and BYE.
+   */
+  protected resumeInvite(request: SipRequest, provisionalSeen: boolean): void {
+    const reliable = this.peer.protocol !== 'udp';
+    if (this.dialog.role === 'uas') {
+      const key = serverTransactionKey(request) ?? `${request.headers.callId}|${request.headers.cseq?.seq}`;
+      const tx = serverTransaction(request, { reliable, timers: this.ctx.timers }); // not started: no 100 again
+      this.servers.set(key, tx);
+      this.invite = { key, tx };
+      this.ctx.invites.set(key, this.actorId);
+      return;
+    }
+    const tx = clientTransaction(request, { reliable, timers: this.ctx.timers });
+    if (tx.kind === 'invite') tx.resume();
+    const branch = request.headers.topVia?.branch ?? '';
+    this.clients.set(branch, { tx });
+    this.uacInvite = { branch, request };
+    this.provisionalSeen = provisionalSeen;
+    // its Timer B died with the worker that sent it: a carrier that never answers ends the leg all the same
+    if (!provisionalSeen) this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
   }
 
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */

@@ -7,7 +7,7 @@ import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
-import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
+import { EARLY_SNAPSHOT_VERSION, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
 import { RevisionConflict, type DialogStore } from './dialog-store.js';
 import { decodeSnapshot, SnapshotError } from './snapshot-codec.js';
@@ -17,6 +17,8 @@ export interface SlotAdopterOptions {
   readonly store: DialogStore;
   readonly maxInFlight: number;
   readonly maxPending: number;
+  /** How long a call rings (after its first relayed 18x) before its early record is written; 0: only at a handover. */
+  readonly earlyAfterMs?: number;
   /** A snapshot write was fenced: the worker may be a zombie (see docs "Fencing"). */
   readonly onFenced?: (slot: number, callId: string) => void;
 }
@@ -46,10 +48,26 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     if (!(live instanceof CallActor)) return;
     const call = live;
     const a = call.legActors.get('a');
-    if (a === undefined || this.calls.has(call.callId)) return;
+    if (a === undefined) return;
+    // a ringing call tracked for its early record: its confirmed snapshot replaces it, at once
+    if (this.calls.has(call.callId)) return this.writer.expedite(call.callId);
     const slot = slotOfScope(a.scope);
     this.calls.set(call.callId, { call, slot });
     this.writer.track(this.sourceOf(call, slot));
+  }
+
+  ringing(live: LiveCall): void {
+    const earlyAfterMs = this.o.earlyAfterMs ?? 0;
+    if (earlyAfterMs > 0 && live instanceof CallActor) this.trackEarly(live, Date.now() + earlyAfterMs);
+  }
+
+  /** A call still being set up, tracked for its early record (written at `notBefore`, or now: a handover). */
+  private trackEarly(call: CallActor, notBefore?: number): void {
+    const a = call.legActors.get('a');
+    if (a === undefined || this.calls.has(call.callId)) return;
+    const slot = slotOfScope(a.scope);
+    this.calls.set(call.callId, { call, slot });
+    this.writer.track(this.sourceOf(call, slot), undefined, notBefore);
   }
 
   changed(callId: string): void {
@@ -67,14 +85,22 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
 
   /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
   private capture(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
-    if (call.state !== 'confirmed' || call.answeredAt === undefined) return undefined;
+    const early = EARLY_STATES.has(call.state);
+    if (!early && (call.state !== 'confirmed' || call.answeredAt === undefined)) return undefined;
     const legs: LegSnapshot[] = [];
     for (const leg of call.legActors.values()) {
       // a leg placed since (a transfer's) asks for snapshots too, and reserves its CSeqs here
       leg.snapshotDue ??= () => this.writer.request(call.callId);
       const snapshot = leg.snapshot();
-      if (snapshot !== undefined) legs.push(snapshot);
+      // a confirmed call carries on its dialogs only (a transfer's leg still ringing is not carried)
+      if (snapshot !== undefined && (early || snapshot.invite === undefined)) legs.push(snapshot);
     }
+    // an early record: the legs' INVITEs (an adopter only ends them), no SDP and no answer time
+    if (early) return legs.some((l) => l.invite !== undefined) ? { ...this.captureCall(call, slot, legs), v: EARLY_SNAPSHOT_VERSION, sessions: [] } : undefined;
+    return { ...this.captureCall(call, slot, legs), answeredAt: call.answeredAt };
+  }
+
+  private captureCall(call: CallActor, slot: number, legs: LegSnapshot[]): Omit<CallSnapshot, 'records'> {
     const sipCallId = call.logContext.callId;
     return {
       v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
@@ -86,7 +112,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
         ...(call.parties.remote === undefined ? {} : { remote: call.parties.remote }),
         remoteAnonymous: call.parties.remoteAnonymous,
       },
-      pair: [...call.pair], startedAt: call.startedAt, answeredAt: call.answeredAt,
+      pair: [...call.pair], startedAt: call.startedAt,
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
       legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
     };
@@ -128,6 +154,12 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   flushSlot(slot: number, timeoutMs: number): Promise<void> {
+    // a handover carries ringing calls too, as early records: their adopter ends them cleanly
+    if (this.ctx.snapshots === this) {
+      for (const live of this.ctx.calls.values()) {
+        if (live instanceof CallActor && live.routingSlot === slot && EARLY_STATES.has(live.state)) this.trackEarly(live);
+      }
+    }
     return this.writer.flush(slot, timeoutMs);
   }
 
@@ -173,8 +205,9 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       leg.snapshotDue = () => this.writer.request(call.callId);
       call.adopt(leg);
       const view = call.legViews.get(l.name);
-      if (view !== undefined) view.dialog = 'confirmed';
+      if (view !== undefined && s.answeredAt !== undefined) view.dialog = 'confirmed';
     }
+    if (s.answeredAt === undefined) return this.endRinging(call, s, revision);
     call.state = 'confirmed';
     call.armMaxDuration();
     ctx.counters.add('calls.adopted');
@@ -182,4 +215,20 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     this.writer.track(this.sourceOf(call, s.slot), revision);
     return call;
   }
+
+  /**
+   * An early record's call, rebuilt ringing (its INVITE transactions resumed), is ended at once:
+   * 500 to the caller, CANCEL to the carrier, one record; its key is deleted when it is over.
+   */
+  private endRinging(call: CallActor, s: CallSnapshot, revision: number): CallActor {
+    call.state = 'early';
+    this.ctx.counters.add('calls.adopted-early');
+    this.calls.set(call.callId, { call, slot: s.slot });
+    this.writer.track(this.sourceOf(call, s.slot), revision);
+    call.self.tell({ type: 'taken-over-ringing' });
+    return call;
+  }
 }
+
+/** A call not answered yet: what an early record holds. */
+const EARLY_STATES: ReadonlySet<string> = new Set(['admitting', 'routing', 'early']);

@@ -68,8 +68,17 @@ export const WorkerConfigSchema = z.object({
         maxInFlight: z.number().int().positive().default(64),
         /** Calls waiting for a write; beyond it a change is not written (counted as snapshots.dropped). */
         maxPending: z.number().int().positive().default(10_000),
+        /**
+         * How long a call rings (from its first relayed 18x) before it gets an early record, so
+         * that a worker's death ends it cleanly (a final response to the caller, CANCEL to the
+         * carrier): one more KV write for each call ringing longer. 'off' or 0: none (a handover
+         * still carries ringing calls).
+         */
+        earlyAfterMs: z
+          .union([z.literal('off'), z.number().int().min(0)], { error: 'expected "off" or a whole number of milliseconds, 0 or more' })
+          .default(1_000),
       })
-      .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000 }),
+      .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000, earlyAfterMs: 1_000 }),
     /** The SIP held while NATS is unreachable, sent when it is back; past either bound the oldest is dropped (and counted). */
     outageQueue: z
       .object({

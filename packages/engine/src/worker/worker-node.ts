@@ -149,9 +149,9 @@ export class WorkerNode {
       calls: new Map(),
       ...(telemetry === undefined ? {} : { tracer: new OtelCallTracer(telemetry.tracer, config.worker.id) }),
     };
-    const { bucket, maxInFlight, maxPending } = config.worker.snapshots;
+    const { bucket, maxInFlight, maxPending, earlyAfterMs } = config.worker.snapshots;
     const store = new JetStreamDialogStore(jetstream(nc), { bucket, replicas: config.jetstream.replicas }, log);
-    this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending });
+    this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending, earlyAfterMs: earlyAfterMs === 'off' ? 0 : earlyAfterMs });
     if (config.worker.snapshots.enabled) ctx.snapshots = this.adopter;
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
