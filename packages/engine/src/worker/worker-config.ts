@@ -3,6 +3,8 @@ import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } fro
 import { z } from 'zod';
 import { DEFAULT_DIALOGS_BUCKET } from '../takeover/dialogs-bucket.js';
 
+const EARLY_AFTER_MS = 'expected "off" or a whole number of milliseconds, 0 or more';
+
 export const WorkerConfigSchema = z.object({
   worker: z.object({
     id: NodeId,
@@ -75,7 +77,8 @@ export const WorkerConfigSchema = z.object({
          * still carries ringing calls).
          */
         earlyAfterMs: z
-          .union([z.literal('off'), z.number().int().min(0)], { error: 'expected "off" or a whole number of milliseconds, 0 or more' })
+          .union([z.literal('off'), z.number()], { error: EARLY_AFTER_MS })
+          .refine((v) => v === 'off' || (Number.isInteger(v) && v >= 0), { error: EARLY_AFTER_MS })
           .default(1_000),
       })
       .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000, earlyAfterMs: 1_000 }),
