@@ -38,6 +38,7 @@ describe('worker takeover: ringing calls end cleanly', () => {
   let nats: NatsServerHandle;
   let t1: RunningTransport;
   let file: string;
+  let trunkingOf: unknown;
   const workers = new Map<string, ManagedProcess>();
   let pbx: UserAgent;
   let pbxTcp: UserAgent;
@@ -53,6 +54,7 @@ describe('worker takeover: ringing calls end cleanly', () => {
     const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
     const [acme] = trunking.trunks;
     trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
+    trunkingOf = trunking;
     t1 = await startTransport('t1', nats.url);
     // worker.snapshots.earlyAfterMs: its default (1000 ms)
     file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, drainMode: 'handover' });
@@ -69,9 +71,9 @@ describe('worker takeover: ringing calls end cleanly', () => {
     await nats?.stop();
   });
 
-  async function restart(id: string): Promise<void> {
+  async function restart(id: string, config = file): Promise<void> {
     await workers.get(id)?.stop('SIGKILL');
-    workers.set(id, await startWorker(id, file, nats.url));
+    workers.set(id, await startWorker(id, config, nats.url));
     await workersKnown(t1, [id]);
   }
 
@@ -156,7 +158,9 @@ describe('worker takeover: ringing calls end cleanly', () => {
     await restart('w1');
   });
 
-  test('drain by handover with calls ringing: the worker exits, each caller gets 500, the carrier a CANCEL, one record each', async () => {
+  test('drain by handover with calls ringing, early records off: the worker exits, each caller gets 500, the carrier a CANCEL, one record each', async () => {
+    // earlyAfterMs 'off': no early record before the drain; the handover writes them all the same
+    await restart('w2', writeCluster(nats.url, trunkingOf, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, drainMode: 'handover', earlyAfterMs: 'off' }));
     const since = Date.now();
     const ringing = await ringingOn('w2', 4);
     const w2 = workers.get('w2')!;
