@@ -17,7 +17,7 @@ export const WorkerConfigSchema = z.object({
     drain: z
       .object({
         mode: z.enum(['handover', 'slow']).default('handover'),
-        /** Handover: how long ringing calls get to be answered or end first (early dialogs are not handed over). */
+        /** Handover: how long ringing calls get to be answered or end first; those still ringing then go as early records, and their new owner ends them. */
         earlyWaitMs: z.number().int().min(0).default(5_000),
       })
       .default({ mode: 'handover', earlyWaitMs: 5_000 }),

@@ -331,7 +331,8 @@ export class WorkerNode {
 
   /**
    * Goes `draining`: no new calls. `handover` (docs/architecture.md "Worker takeover"): ringing
-   * calls get worker.drain.earlyWaitMs to be answered or end, then each slot, and its calls, goes
+   * calls get worker.drain.earlyWaitMs to be answered or end (those still ringing then go as
+   * early records, which their adopter ends cleanly), then each slot, and its calls, goes
    * to the survivor that wins it, and this resolves once they announced what they took (a slot
    * no survivor took stays, and its calls are waited for as in `slow`). `slow`: waits (up to
    * drainTimeoutMs) for the calls to end. The one entry point of SIGTERM, the admin endpoint and
