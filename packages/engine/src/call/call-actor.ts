@@ -351,7 +351,6 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   private onTakenOverRinging(): void {
     if (this.state !== 'early') return;
     this.log.warn({ event: 'ringing-call-ended' }, 'ringing call taken over: ended (500 to the caller, CANCEL to the carrier)');
-    this.ctx.counters.add('calls.adopted-ringing');
     this.note({ type: 'final', at: Date.now(), status: 500, statusText: 'Server Internal Error' });
     this.endAll({ type: 'hangup', status: 500, reason: 'Server Internal Error', reasonHeader: TAKEOVER_REASON });
   }

@@ -60,6 +60,7 @@ describe('worker takeover: a ringing call ended from its early record', () => {
     const b = worker(store, 'w2');
     t.after(() => b.h.kernel.shutdown());
     assert.deepEqual(await b.adopter.adoptSlot(snapshot.slot), { calls: 1, unreadable: 0 });
+    assert.equal(b.h.ctx.counters.get('calls.adopted-early'), 1);
     await settle();
     const [final] = sentTo(b.h, A_PORT, (m) => m instanceof SipResponse && m.status >= 200);
     assert.ok(final instanceof SipResponse, 'a final response to the caller');
