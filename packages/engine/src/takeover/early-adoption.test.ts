@@ -167,4 +167,46 @@ describe('worker takeover: a ringing call ended from its early record', () => {
     const stored = await store.get(store.allKeys()[0] ?? '');
     assert.equal(stored === undefined ? undefined : decodeSnapshot(stored.value).v, 1);
   });
+  test('a handover writes a ringing call\'s early record even with earlyAfterMs 0; dropping the slot then stops the call without a word', async (t) => {
+    const store = new MemoryDialogStore();
+    const a = worker(store, 'w1', 0);
+    t.after(() => a.h.kernel.shutdown());
+    deliver(a.h.engine, inviteFromA(), A_PORT);
+    await settle();
+    const bInvite = takeInvite(a.h, C1);
+    deliver(a.h.engine, answer(bInvite, 180, { port: C1 }), C1);
+    await settle();
+    assert.equal(store.size, 0, 'earlyAfterMs 0: no early record while it rings');
+    const call = [...a.h.ctx.calls.values()][0];
+    assert.ok(call);
+    await a.adopter.flushSlot(call.routingSlot, 1_000);
+    assert.equal(store.size, 1, 'the handover wrote it');
+    const stored = await store.get(store.allKeys()[0] ?? '');
+    assert.equal(stored === undefined ? undefined : decodeSnapshot(stored.value).v, EARLY_SNAPSHOT_VERSION);
+    a.h.link.sent.length = 0;
+    assert.equal(a.adopter.dropSlot(call.routingSlot), 1);
+    await settle();
+    assert.equal(a.h.link.sent.length, 0, 'no SIP: the new owner ends it');
+    assert.equal(a.h.ctx.calls.size, 0);
+    assert.equal(a.limiter.held().size, 0);
+    a.h.ctx.cdr.tell({ flush: true });
+    await settle();
+    assert.equal(a.h.records.length, 0, 'the new owner makes the record');
+    assert.equal(store.size, 1, 'the new owner has the early record');
+  });
+
+  test('a zombie\'s write of an early record fails once an adopter rewrote it', async (t) => {
+    const store = new MemoryDialogStore();
+    const a = worker(store, 'w1');
+    t.after(() => a.h.kernel.shutdown());
+    const { bInvite } = await ringing(a, store);
+    // the adopter's rewrite (adoptSlot puts the same bytes at the next revision)
+    const key = store.allKeys()[0] ?? '';
+    const stored = await store.get(key);
+    assert.ok(stored);
+    await store.put(key, stored.value, stored.revision);
+    deliver(a.h.engine, answer(bInvite, 183, { port: C1 }), C1); // a change on the zombie: written, refused
+    await waitFor(() => a.h.ctx.counters.get('snapshots.fenced') === 1, 'the zombie\'s early write failed its compare-and-set');
+    assert.equal((await store.get(key))?.revision, stored.revision + 1, 'the adopter\'s revision stands');
+  });
 });
