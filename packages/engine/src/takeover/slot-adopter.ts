@@ -25,7 +25,7 @@ export interface SlotAdopterOptions {
 
 export class SlotAdopter implements CallAdopter, CallSnapshotting {
   readonly writer: SnapshotWriter;
-  /** The calls being snapshotted (confirmed here, or adopted), with their slot. */
+  /** The calls being snapshotted (confirmed here, ringing past earlyAfterMs or handed over ringing, or adopted), with their slot. */
   private readonly calls = new Map<string, { call: CallActor; slot: number }>();
   private readonly log: Logger;
 
@@ -63,8 +63,9 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
 
   /** A call still being set up, tracked for its early record (written at `notBefore`, or now: a handover). */
   private trackEarly(call: CallActor, notBefore?: number): void {
+    if (this.calls.has(call.callId)) return; // every later 18x of the call asks again: one lookup
     const a = call.legActors.get('a');
-    if (a === undefined || this.calls.has(call.callId)) return;
+    if (a === undefined) return;
     const slot = slotOfScope(a.scope);
     this.calls.set(call.callId, { call, slot });
     this.writer.track(this.sourceOf(call, slot), undefined, notBefore);
