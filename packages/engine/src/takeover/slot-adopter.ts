@@ -7,7 +7,7 @@ import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
-import { EARLY_SNAPSHOT_VERSION, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
+import { EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
 import { RevisionConflict, type DialogStore } from './dialog-store.js';
 import { decodeSnapshot, SnapshotError } from './snapshot-codec.js';
@@ -96,15 +96,11 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       // a confirmed call carries on its dialogs only (a transfer's leg still ringing is not carried)
       if (snapshot !== undefined && (early || snapshot.invite === undefined)) legs.push(snapshot);
     }
-    // an early record: the legs' INVITEs (an adopter only ends them), no SDP and no answer time
-    if (early) return legs.some((l) => l.invite !== undefined) ? { ...this.captureCall(call, slot, legs), v: EARLY_SNAPSHOT_VERSION, sessions: [] } : undefined;
-    return { ...this.captureCall(call, slot, legs), answeredAt: call.answeredAt };
-  }
-
-  private captureCall(call: CallActor, slot: number, legs: LegSnapshot[]): Omit<CallSnapshot, 'records'> {
+    if (early && !legs.some((l) => l.invite !== undefined)) return undefined;
     const sipCallId = call.logContext.callId;
     return {
-      v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
+      // an early record: the legs' INVITEs (an adopter only ends them), no SDP and no answer time
+      v: early ? EARLY_SNAPSHOT_VERSION : SNAPSHOT_VERSION, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
       ...(call.direction === undefined ? {} : { direction: call.direction }),
       ...(call.customerLeg === undefined ? {} : { customerLeg: call.customerLeg }),
@@ -113,9 +109,9 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
         ...(call.parties.remote === undefined ? {} : { remote: call.parties.remote }),
         remoteAnonymous: call.parties.remoteAnonymous,
       },
-      pair: [...call.pair], startedAt: call.startedAt,
+      pair: [...call.pair], startedAt: call.startedAt, ...(early ? {} : { answeredAt: call.answeredAt }),
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
-      legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
+      legs, sessions: early ? [] : call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
     };
   }
 
