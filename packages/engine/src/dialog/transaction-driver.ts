@@ -12,11 +12,12 @@ import type { EngineContext } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { DialogState } from './dialog-state.js';
+import type { EarlyInviteSnapshot } from '../takeover/call-snapshot.js';
+import { inviteHead } from '../takeover/early-invite.js';
 import { contactFor, viaFor } from './leg-requests.js';
 import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
-import type { EarlyInviteSnapshot, TransactionSnapshot } from '../takeover/call-snapshot.js';
-import { inviteHead } from '../takeover/early-invite.js';
+import type { TransactionSnapshot } from '../takeover/call-snapshot.js';
 
 /** How close to its snapshot's CSeq reservation a leg asks for a new snapshot (the reservation is 32 above). */
 const CSEQ_MARGIN = 16;
@@ -137,20 +138,6 @@ export abstract class TransactionDriver {
     this.run(key, tx.handle({ type: 'respond', response }), this.peer);
   }
 
-  protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination, headers: [string, string][] = []): void {
-    this.ctx.link.send(createResponse(req, status, { toTag: this.dialog.localTag, reason, headers }), to);
-  }
-
-  /** What a snapshot keeps of the transactions running: the peer's requests not answered yet, and ours in the dialog. */
-  protected transactionsInProgress(): TransactionSnapshot[] {
-    const out: TransactionSnapshot[] = [];
-    for (const tx of this.pendingTable?.values() ?? []) out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'inbound' });
-    for (const { tx, owner } of this.clientsTable?.values() ?? []) {
-      if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'outbound' });
-    }
-    return out;
-  }
-
   /** An early leg's INVITE, as an early record keeps it: the caller's still unanswered, or ours still unanswered by the carrier. */
   protected earlyInvite(): EarlyInviteSnapshot | undefined {
     if (this.dialog.phase !== 'early') return undefined;
@@ -182,6 +169,20 @@ export abstract class TransactionDriver {
     this.provisionalSeen = provisionalSeen;
     // its Timer B died with the worker that sent it: a carrier that never answers ends the leg all the same
     if (!provisionalSeen) this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
+  }
+
+  protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination, headers: [string, string][] = []): void {
+    this.ctx.link.send(createResponse(req, status, { toTag: this.dialog.localTag, reason, headers }), to);
+  }
+
+  /** What a snapshot keeps of the transactions running: the peer's requests not answered yet, and ours in the dialog. */
+  protected transactionsInProgress(): TransactionSnapshot[] {
+    const out: TransactionSnapshot[] = [];
+    for (const tx of this.pendingTable?.values() ?? []) out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'inbound' });
+    for (const { tx, owner } of this.clientsTable?.values() ?? []) {
+      if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'outbound' });
+    }
+    return out;
   }
 
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */

@@ -53,6 +53,7 @@ describe('worker takeover: a ringing call ended from its early record', () => {
     const { bInvite, ringingA, snapshot, bytes } = await ringing(a, store);
     assert.equal(snapshot.v, EARLY_SNAPSHOT_VERSION);
     assert.equal(snapshot.answeredAt, undefined);
+    assert.deepEqual(snapshot.sessions, [], 'no SDP');
     assert.deepEqual(snapshot.legs.map((l) => [l.name, l.invite?.provisionalSeen]), [['a', true], ['b1', true]]);
     console.log(`early record of a ringing call: ${bytes} bytes`);
 

@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
+import { EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION } from './call-snapshot.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
-import { EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
+import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
 import { RevisionConflict, type DialogStore } from './dialog-store.js';
 import { decodeSnapshot, SnapshotError } from './snapshot-codec.js';
@@ -99,7 +100,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     if (early && !legs.some((l) => l.invite !== undefined)) return undefined;
     const sipCallId = call.logContext.callId;
     return {
-      // an early record: the legs' INVITEs (an adopter only ends them), no SDP and no answer time
+      // an early record: the legs' INVITEs (an adopter only ends them), no answer time, no SDP (none is kept before the answer)
       v: early ? EARLY_SNAPSHOT_VERSION : SNAPSHOT_VERSION, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
       ...(call.direction === undefined ? {} : { direction: call.direction }),
@@ -111,7 +112,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       },
       pair: [...call.pair], startedAt: call.startedAt, ...(early ? {} : { answeredAt: call.answeredAt }),
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
-      legs, sessions: early ? [] : call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
+      legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
     };
   }
 
