@@ -99,8 +99,8 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     }
     if (early && !legs.some((l) => l.invite !== undefined)) return undefined;
     const sipCallId = call.logContext.callId;
-    return {
-      // an early record: the legs' INVITEs (an adopter only ends them), no answer time, no SDP (none is kept before the answer)
+    const snapshot: Omit<CallSnapshot, 'records'> = {
+      // an early record: the legs' INVITEs (an adopter only ends them), no answer time
       v: early ? EARLY_SNAPSHOT_VERSION : SNAPSHOT_VERSION, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
       ...(call.direction === undefined ? {} : { direction: call.direction }),
@@ -114,6 +114,8 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
       legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
     };
+    // and no SDP: an adopter only ends the call, and the caller's offer would double the record
+    return early ? { ...snapshot, sessions: [] } : snapshot;
   }
 
   // ---- ownership moves (CallAdopter) --------------------------------------------------------------
