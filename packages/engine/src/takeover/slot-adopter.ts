@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
-import { EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION } from './call-snapshot.js';
+import { EARLY_SNAPSHOT_VERSION } from './call-snapshot.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
 import { slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
@@ -82,7 +82,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   private sourceOf(call: CallActor, slot: number): SnapshotSource {
-    return { callId: call.callId, slot, capture: () => this.capture(call, slot) };
+    return { callId: call.callId, slot, capture: () => earlyOrNot(call, this.capture(call, slot)) };
   }
 
   /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
@@ -99,9 +99,8 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     }
     if (early && !legs.some((l) => l.invite !== undefined)) return undefined;
     const sipCallId = call.logContext.callId;
-    const snapshot: Omit<CallSnapshot, 'records'> = {
-      // an early record: the legs' INVITEs (an adopter only ends them), no answer time
-      v: early ? EARLY_SNAPSHOT_VERSION : SNAPSHOT_VERSION, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
+    return {
+      v: 1, callId: call.callId, slot, worker: this.ctx.workerId, sipCallId: typeof sipCallId === 'string' ? sipCallId : '',
       ...(call.trunk === undefined ? {} : { trunk: call.trunk }),
       ...(call.direction === undefined ? {} : { direction: call.direction }),
       ...(call.customerLeg === undefined ? {} : { customerLeg: call.customerLeg }),
@@ -110,12 +109,10 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
         ...(call.parties.remote === undefined ? {} : { remote: call.parties.remote }),
         remoteAnonymous: call.parties.remoteAnonymous,
       },
-      pair: [...call.pair], startedAt: call.startedAt, ...(early ? {} : { answeredAt: call.answeredAt }),
+      pair: [...call.pair], startedAt: call.startedAt, answeredAt: call.answeredAt,
       holds: call.heldLimits.map((h) => ({ key: h.key, id: h.id })), ingress: { ...call.ingress },
       legs, sessions: call.sessions.toJSON(), transfers: call.transferRecords.map((t) => ({ ...t })),
     };
-    // and no SDP: an adopter only ends the call, and the caller's offer would double the record
-    return early ? { ...snapshot, sessions: [] } : snapshot;
   }
 
   // ---- ownership moves (CallAdopter) --------------------------------------------------------------
@@ -232,3 +229,13 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
 
 /** A call not answered yet: what an early record holds. */
 const EARLY_STATES: ReadonlySet<string> = new Set(['admitting', 'routing', 'early']);
+
+/**
+ * The early record of a call still being set up: its own version, no answer time, and no SDP (an
+ * adopter only ends the call, and the caller's offer would double the record).
+ */
+function earlyOrNot(call: CallActor, captured: Omit<CallSnapshot, 'records'> | undefined): Omit<CallSnapshot, 'records'> | undefined {
+  if (captured === undefined || !EARLY_STATES.has(call.state)) return captured;
+  const { answeredAt: _unanswered, ...early } = captured;
+  return { ...early, v: EARLY_SNAPSHOT_VERSION, sessions: [] };
+}
