@@ -82,11 +82,15 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   private sourceOf(call: CallActor, slot: number): SnapshotSource {
-    return { callId: call.callId, slot, capture: () => earlyOrNot(call, this.capture(call, slot)) };
+    return { callId: call.callId, slot, capture: () => this.capture(call, slot) };
   }
 
-  /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
+  /** The call as a snapshot holds it, now: its early record while it is set up; undefined once it ends (nothing worth carrying on). */
   private capture(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
+    return earlyOrNot(call, this.captureCall(call, slot));
+  }
+
+  private captureCall(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
     const early = EARLY_STATES.has(call.state);
     if (!early && (call.state !== 'confirmed' || call.answeredAt === undefined)) return undefined;
     const legs: LegSnapshot[] = [];
