@@ -66,7 +66,8 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     dialog.localCSeq = Math.max(dialog.localCSeq, s.cseqReservation);
     const leg = new LegActor(ctx, s.scope, s.name, s.role, call, dialog.callId, dialog.localUri, dialog.remoteUri, s.peer, dialog.remoteTarget, dialog);
     leg.unanswered = new Set(s.transactions.filter((t) => t.side === 'inbound').map((t) => t.cseq));
-    if (s.invite !== undefined) leg.resumeInvite(inviteOfHead(s.invite.head), s.invite.provisionalSeen);
+    const inviteKey = s.invite === undefined ? undefined : leg.resumeInvite(inviteOfHead(s.invite.head), s.invite.provisionalSeen);
+    if (inviteKey !== undefined) ctx.invites.set(inviteKey, leg.actorId);
     if (s.session !== undefined) {
       leg.session = new SessionTimer(s.session.seconds, s.session.refresher);
       const due = leg.session.next();

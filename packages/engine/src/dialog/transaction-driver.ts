@@ -39,7 +39,6 @@ const RETRANSMISSION = '2xx';
 
 export abstract class TransactionDriver {
   self!: ActorRef<LegMessage>;
-  abstract readonly actorId: string;
   /** UAS: the INVITE that created the call, while its transaction runs. */
   protected invite: { key: string; tx: ServerTransaction } | undefined;
   /** UAC: the INVITE that opens the leg, while its transaction runs. */
@@ -150,16 +149,16 @@ export abstract class TransactionDriver {
    * Worker takeover of a ringing call: its INVITE transaction as the dead worker left it
    * (Proceeding), sending nothing, so the leg's hangup ends it as it would have there: the
    * caller's with a final response, ours with a CANCEL (§9.1), a crossing 2xx with ACK and BYE.
+   * Returns the caller's INVITE's transaction key (for the worker's index of INVITEs).
    */
-  protected resumeInvite(request: SipRequest, provisionalSeen: boolean): void {
+  protected resumeInvite(request: SipRequest, provisionalSeen: boolean): string | undefined {
     const reliable = this.peer.protocol !== 'udp';
     if (this.dialog.role === 'uas') {
       const key = serverTransactionKey(request) ?? `${request.headers.callId}|${request.headers.cseq?.seq}`;
       const tx = serverTransaction(request, { reliable, timers: this.ctx.timers }); // not started: no 100 again
       this.servers.set(key, tx);
       this.invite = { key, tx };
-      this.ctx.invites.set(key, this.actorId);
-      return;
+      return key;
     }
     const tx = clientTransaction(request, { reliable, timers: this.ctx.timers });
     if (tx.kind === 'invite') tx.resume();
@@ -169,6 +168,7 @@ export abstract class TransactionDriver {
     this.provisionalSeen = provisionalSeen;
     // its Timer B died with the worker that sent it: a carrier that never answers ends the leg all the same
     if (!provisionalSeen) this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
+    return undefined;
   }
 
   protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination, headers: [string, string][] = []): void {
