@@ -4,10 +4,12 @@
 // then `kill -9` of w1. Measures: the time from the kill to the first in-dialog request (an
 // OPTIONS, sent every 100 ms on one of w1's calls) answered by an adopter; how many of w1's
 // established calls still work afterwards (a re-INVITE from the PBX answered 200, then a BYE
-// answered 200 and seen by the carrier); how many of the ringing calls got a final response
-// within 40 s; and, from the survivors' stats, the snapshot counters (writes, bytes, dropped).
-// Then the same with a drain by handover (SIGTERM) of w2 holding CALLS calls: the time to its
-// exit and the calls that still work. A benchmark, not a test: it asserts nothing.
+// answered 200 and seen by the carrier); how many of the ringing calls (each ringing longer than
+// worker.snapshots.earlyAfterMs, so its early record is written) got a final response within 40 s,
+// and how many CANCELs the carrier saw for them; and, from the survivors' stats, the snapshot
+// counters (writes, bytes, dropped). Then the same with a drain by handover (SIGTERM) of w2
+// holding CALLS calls and RINGING ringing ones: the time to its exit, the calls that still work,
+// the ringing ones that got a final response and their CANCELs. A benchmark: it asserts nothing.
 // Usage: [CALLS=100] [RINGING=10] node test/dist/bench/takeover.js
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -44,16 +46,27 @@ async function placeOn(owner: string, n: number): Promise<{ call: Call; far: Cal
   return pairs;
 }
 
-async function ringOn(owner: string, n: number): Promise<Call[]> {
-  const calls: Call[] = [];
+async function ringOn(owner: string, n: number): Promise<{ call: Call; far: Call }[]> {
+  const calls: { call: Call; far: Call }[] = [];
   for (let i = 0; i < n; i++) {
     carrier.onNextInvite({ ring: 0, answer: false });
     const call = pbx.call({ to: `sip:+1415556${String(serial++).padStart(4, '0')}@trunk.example`, via: edge, callId: callIdLandingOn(owner, WORKERS) });
-    await carrier.nextCall();
+    const far = await carrier.nextCall();
     await call.ringing;
-    calls.push(call);
+    calls.push({ call, far });
   }
   return calls;
+}
+
+/** Of ringing `calls`: how many callers got a final response within 40 s, how many of them a 500, and how many CANCELs the carrier saw. */
+async function ringingOutcome(calls: readonly { call: Call; far: Call }[]): Promise<{ final: number; status500: number; cancels: number }> {
+  const finals = await Promise.all(calls.map(({ call }) => Promise.race([call.outcome.then((r) => r.status, () => 0), sleep(40_000).then(() => undefined)])));
+  await sleep(1_000); // the CANCELs go out with the final responses: a moment for the last ones
+  return {
+    final: finals.filter((s) => s !== undefined && s > 0).length,
+    status500: finals.filter((s) => s === 500).length,
+    cancels: calls.filter(({ far }) => carrier.received('CANCEL', far.callId).length > 0).length,
+  };
 }
 
 /** Of `pairs`, how many still work: a re-INVITE and a BYE from the PBX answered 200, the carrier's leg ended by it. */
@@ -88,6 +101,8 @@ function snapshotCounters(s: Record<string, any> | undefined): Record<string, nu
 // --- kill -9 -------------------------------------------------------------------------------
 const victimCalls = await placeOn('w1', established);
 const victimRinging = await ringOn('w1', ringing);
+// past worker.snapshots.earlyAfterMs (1000 ms by default): their early records are written (one put each)
+await sleep(1_500);
 const before = snapshotCounters(await stats('w1', nc));
 const killedAt = Date.now();
 await workers.get('w1')?.stop('SIGKILL');
@@ -100,25 +115,28 @@ while (firstAnswerMs === undefined && Date.now() - killedAt < 30_000) {
   else await sleep(Math.max(0, 100 - (Date.now() - sent)));
 }
 const stillWorking = await working(victimCalls);
-const ringingEnded = (await Promise.all(victimRinging.map((c) => Promise.race([c.outcome.then(() => true, () => true), sleep(40_000).then(() => false)])))).filter(Boolean).length;
+const ringingEnded = await ringingOutcome(victimRinging);
 const survivors = Object.fromEntries(await Promise.all(['w2', 'w3'].map(async (id) => [id, snapshotCounters(await stats(id, nc))] as const)));
 
 // --- drain by handover ------------------------------------------------------------------------
 const draining = await placeOn('w2', established);
+const drainingRinging = await ringOn('w2', ringing);
 const w2 = workers.get('w2')!;
 const termAt = Date.now();
 w2.child.kill('SIGTERM');
 await w2.exited;
 const exitMs = Date.now() - termAt;
 const afterHandover = await working(draining);
+const drainRingingEnded = await ringingOutcome(drainingRinging);
 
 console.log(`kill -9 of a worker holding ${established} established and ${ringing} ringing calls:`);
 console.log(`  first in-dialog request answered by an adopter ${firstAnswerMs ?? 'never (30 s)'} ms after the kill`);
 console.log(`  established calls still working: ${stillWorking}/${established} (lost per 100: ${((established - stillWorking) * 100 / established).toFixed(1)})`);
-console.log(`  ringing calls that got a final response: ${ringingEnded}/${ringing}`);
+console.log(`  ringing calls that got a final response: ${ringingEnded.final}/${ringing} (500: ${ringingEnded.status500}); CANCELs at the carrier: ${ringingEnded.cancels}/${ringing}`);
 console.log(`  the killed worker's snapshot counters before the kill: ${JSON.stringify(before)}`);
 console.log(`  survivors' counters: ${JSON.stringify(survivors)}`);
-console.log(`drain by handover (SIGTERM) of a worker holding ${established} calls: exited after ${exitMs} ms; calls still working ${afterHandover}/${established}`);
+console.log(`drain by handover (SIGTERM) of a worker holding ${established} calls and ${ringing} ringing: exited after ${exitMs} ms; calls still working ${afterHandover}/${established}`);
+console.log(`  ringing calls that got a final response: ${drainRingingEnded.final}/${ringing} (500: ${drainRingingEnded.status500}); CANCELs at the carrier: ${drainRingingEnded.cancels}/${ringing}`);
 
 await nc.close();
 for (const w of workers.values()) await w.stop('SIGINT');

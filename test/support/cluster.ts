@@ -99,6 +99,8 @@ export interface ClusterOptions {
   drainMode?: 'handover' | 'slow';
   /** false: no call snapshots (benchmarks compare with and without). */
   snapshots?: boolean;
+  /** worker.snapshots.earlyAfterMs; absent: its default. */
+  earlyAfterMs?: number | 'off';
 }
 
 /** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
@@ -108,7 +110,7 @@ worker:
   id: w0
   drainTimeoutMs: 20000
   drain: { mode: ${opts.drainMode ?? 'slow'}, earlyWaitMs: 2000 }
-  snapshots: { enabled: ${opts.snapshots ?? true} }
+  snapshots: { enabled: ${opts.snapshots ?? true}${opts.earlyAfterMs === undefined ? '' : `, earlyAfterMs: ${opts.earlyAfterMs}`} }
   timers: { t1: ${opts.t1 ?? 500}, t2: 4000, t4: 5000 }
   sessionTimers: { minSE: ${opts.minSE ?? 90} }
   noAnswerMs: ${opts.noAnswerMs ?? 180000}

@@ -289,4 +289,21 @@ describe('CallLedger: taken over by another worker', () => {
     assert.deepEqual(r?.takenOver, { at: T0 + 30_000, from: 'w1' });
     assert.equal(ledgerOf(answeredOrigination).records()[0]?.takenOver, undefined, 'a call that stayed put says nothing');
   });
+  it('a ringing call ended on the adopter: the 500 we sent is its status, not the 487 of the attempt we then cancelled', () => {
+    const ringing = answeredOrigination.slice(0, 4);
+    const adopted = CallLedger.fromJSON('0a1b2c3d', 'w2', ledgerOf(ringing).toJSON(), { at: T0 + 3_000, from: 'w1' });
+    adopted.apply({ type: 'final', at: T0 + 3_000, status: 500, statusText: 'Server Internal Error' });
+    adopted.apply({ type: 'released', leg: 'a', at: T0 + 3_000 });
+    adopted.apply({ type: 'released', leg: 'b1', at: T0 + 3_000 });
+    adopted.apply({ type: 'ending', at: T0 + 3_000 });
+    adopted.apply({ type: 'failed', leg: 'b1', at: T0 + 3_050, status: 487, statusText: 'Request Terminated', cause: 'response' });
+    adopted.apply({ type: 'ended', at: T0 + 3_100 });
+    const [r, ...more] = adopted.records();
+    assert.equal(more.length, 0);
+    assert.equal(r?.status, 500);
+    assert.equal(r?.statusText, 'Server Internal Error');
+    assert.equal(r?.disposition, 'failed');
+    assert.equal(r?.answeredAt, undefined);
+    assert.deepEqual(r?.takenOver, { at: T0 + 3_000, from: 'w1' });
+  });
 });

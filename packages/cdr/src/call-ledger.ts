@@ -49,6 +49,8 @@ interface Segment extends Pick<CallDetailRecord, 'startedAt' | 'ringingAt' | 'an
   refused: boolean;
   cancelled: boolean;
   status?: number;
+  /** We answered the caller ourselves (`final`): that is the setup's status, whatever an attempt we then cancelled says (its 487). */
+  finalSent?: boolean;
   cause?: 'response' | 'timeout' | 'transport-error' | 'no-answer' | 'no-ack';
   /** The legs that make the record's call: its caller's and the callee's that answered. */
   caller?: LegName;
@@ -182,7 +184,7 @@ class LedgerReplay {
       case 'failed': {
         const s = this.segmentOfLeg(e.leg);
         if (s === undefined) return;
-        if (s.answeredAt === undefined) {
+        if (s.answeredAt === undefined && s.finalSent !== true) {
           s.status = e.status;
           s.statusText = e.statusText;
           s.cause = e.cause;
@@ -208,6 +210,7 @@ class LedgerReplay {
         if (s === undefined || s.answeredAt !== undefined) return;
         s.status = e.status;
         s.statusText = e.statusText;
+        s.finalSent = true;
         return;
       }
       case 'ending':

@@ -119,8 +119,13 @@ export interface LiveCall {
  * takeover/, because the snapshots read the call actor and the call actor reads this context.
  */
 export interface CallSnapshotting {
-  /** The call is confirmed (answered and ACKed): from now on it is snapshotted. Early calls never are. */
+  /** The call is confirmed (answered and ACKed): from now on it is snapshotted. */
   confirmed(call: LiveCall): void;
+  /**
+   * The caller heard the call ring (its first relayed 18x): an early record is written if it still
+   * rings worker.snapshots.earlyAfterMs later (or at a handover), so an adopter can end it cleanly.
+   */
+  ringing(call: LiveCall): void;
   /** Something the snapshot holds may have changed (an in-dialog transaction started or ended, the pair, a transfer). */
   changed(callId: string): void;
   /** The call is over: its snapshot is deleted. */

@@ -238,3 +238,19 @@ describe('INVITE client transaction: Terminated', () => {
     assert.equal(tx.state, 'Calling');
   });
 });
+
+describe('INVITE client transaction: resumed (worker takeover)', () => {
+  test('resume enters Proceeding sending nothing; a 487 is ACKed and passed up, a 2xx passed up; start stays silent', () => {
+    for (const status of [487, 200]) {
+      const tx = new ClientInviteTransaction(request(), { reliable: false });
+      const clock = new FakeClock<ClientInviteEvent>(tx);
+      tx.resume();
+      assert.equal(tx.state, 'Proceeding');
+      assert.deepEqual(clock.dispatch({ type: 'start' }), [], 'resumed: the INVITE is never sent again');
+      assert.deepEqual(clock.armed().size, 0);
+      const effects = clock.dispatch({ type: 'response', response: response(tx.request, status) });
+      assert.deepEqual(types(effects).filter((t) => t === 'send' || t === 'pass-up'), status === 487 ? ['send', 'pass-up'] : ['pass-up']);
+      assert.equal(tx.state, status === 487 ? 'Completed' : 'Accepted');
+    }
+  });
+});

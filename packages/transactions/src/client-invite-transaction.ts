@@ -55,6 +55,17 @@ export class ClientInviteTransaction implements Transaction<ClientInviteEvent, C
     return this.ack;
   }
 
+  /**
+   * An INVITE another worker sent and saw a provisional for (worker takeover of a ringing call):
+   * Proceeding at once, sending nothing and arming nothing, so a final response, a 2xx, or the
+   * transport failing is handled as it would have been there.
+   */
+  resume(): void {
+    if (this.started) return;
+    this.started = true;
+    this.current = 'Proceeding';
+  }
+
   handle(event: ClientInviteEvent): Effect[] {
     const out: Effect[] = [];
     switch (this.current) {

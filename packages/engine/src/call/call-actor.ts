@@ -30,6 +30,9 @@ interface CallLeg extends CallLegView {
 
 const NO_TRANSFERS: readonly TransferRecord[] = [];
 
+/** The Reason of the 500 a ringing call's caller gets after a worker takeover (RFC 6432): Q.850 41, temporary failure. */
+export const TAKEOVER_REASON = 'Q.850;cause=41;text="Worker taken over"';
+
 /** The Reason (RFC 3326) of our BYEs when a call reaches its maximum duration: Q.850 102, recovery on timer expiry. */
 export const MAX_DURATION_REASON = 'Q.850;cause=102;text="Maximum call duration"';
 
@@ -247,6 +250,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
       case 'provisional':
         if (m.leg === this.pair[1] && this.state === 'early') {
           this.tell('a', { type: 'answer', status: m.status, reason: m.reason, ...(m.body.length > 0 ? { body: m.body, contentType: m.contentType } : {}) });
+          this.ctx.snapshots?.ringing(this);
         }
         return;
       case 'answered':
@@ -305,6 +309,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
         return this.relay?.unattached();
       case 'operator-hangup':
         return this.onOperatorHangup();
+      case 'taken-over-ringing':
+        return this.onTakenOverRinging();
       case 'max-duration':
         return this.onMaxDuration();
       case 'operator-transfer':
@@ -335,6 +341,18 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     this.ctx.counters.add('operator.hangup');
     if (this.answeredAt === undefined) this.note({ type: 'final', at: Date.now(), status: 480, statusText: 'Ended By Operator' });
     this.endAll({ type: 'hangup', status: 480, reason: 'Ended By Operator' });
+  }
+
+  /**
+   * A ringing call adopted from an early record: its setup (targets, offer, timers) died with the
+   * worker, so it ends. 500, not 480: the callee was reachable and ringing, it is we who failed
+   * (RFC 3261 §21.5.1), and a PBX may route a 5xx to another trunk; the carrier gets a CANCEL.
+   */
+  private onTakenOverRinging(): void {
+    if (this.state !== 'early') return;
+    this.log.warn({ event: 'ringing-call-ended' }, 'ringing call taken over: ended (500 to the caller, CANCEL to the carrier)');
+    this.note({ type: 'final', at: Date.now(), status: 500, statusText: 'Server Internal Error' });
+    this.endAll({ type: 'hangup', status: 500, reason: 'Server Internal Error', reasonHeader: TAKEOVER_REASON });
   }
 
   /** We end the call ourselves: every leg, whatever its state (BYE, CANCEL or a final answer), and a transfer in progress. */

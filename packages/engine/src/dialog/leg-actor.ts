@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ActorBehaviour, ActorRef } from '../kernel/actor-kernel.js';
 import type { EngineContext } from '../context.js';
 import type { Destination } from '../protocol/sip-link.js';
-import { serverTransactionKey, type ServerTransaction } from '@switchboard/transactions';
+import { serverTransactionKey } from '@switchboard/transactions';
 import { ALLOW, SUPPORTED } from './capabilities.js';
 import { DialogState } from './dialog-state.js';
 import { cancelFor, contactFor, ownReason, sentAt, viaFor } from './leg-requests.js';
@@ -12,6 +12,7 @@ import { SessionTimer, type SessionTimerArming } from './session-timer.js';
 import type { CallMessage, LegInfo, LegName, RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage, LegTimerName } from '../protocol/leg-messages.js';
 import { CSEQ_RESERVATION, type LegSnapshot } from '../takeover/call-snapshot.js';
+import { inviteOfHead } from '../takeover/early-invite.js';
 
 /**
  * One SIP dialog of a call (RFC 3261 §12): the customer side as UAS, or the far side as UAC.
@@ -24,8 +25,6 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   /** What every log line of the call names (the call actor's, shared by reference: no copy per leg). */
   callContext: Readonly<Record<string, unknown>> = {};
   private logger: Logger | undefined;
-  private invite: { key: string; tx: ServerTransaction } | undefined;
-  private uacInvite: { branch: string; request: SipRequest } | undefined;
   /** Only once a 2xx of ours set one (RFC 4028 §9); its one armed timer is `sessionClock`. */
   private session: SessionTimer | undefined;
   private sessionClock: NodeJS.Timeout | undefined;
@@ -33,8 +32,6 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   /** Adopted from a snapshot: the CSeqs of the peer's requests the dead worker had not answered (their retransmissions get 500). */
   private unanswered: ReadonlySet<number> | undefined;
   private ended = false;
-  /** UAC: a provisional arrived, so a CANCEL may be sent (§9.1); until then a hangup only marks it pending. */
-  private provisionalSeen = false;
   private cancelPending = false;
 
   constructor(
@@ -69,6 +66,8 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     dialog.localCSeq = Math.max(dialog.localCSeq, s.cseqReservation);
     const leg = new LegActor(ctx, s.scope, s.name, s.role, call, dialog.callId, dialog.localUri, dialog.remoteUri, s.peer, dialog.remoteTarget, dialog);
     leg.unanswered = new Set(s.transactions.filter((t) => t.side === 'inbound').map((t) => t.cseq));
+    const inviteKey = s.invite === undefined ? undefined : leg.resumeInvite(inviteOfHead(s.invite.head), s.invite.provisionalSeen);
+    if (inviteKey !== undefined) ctx.invites.set(inviteKey, leg.actorId);
     if (s.session !== undefined) {
       leg.session = new SessionTimer(s.session.seconds, s.session.refresher);
       const due = leg.session.next();
@@ -77,15 +76,16 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     return leg;
   }
 
-  /** The leg as a snapshot keeps it; undefined unless its dialog is up. Reserves the next CSEQ_RESERVATION numbers. */
+  /** The leg as a snapshot keeps it; undefined unless its dialog is up or its INVITE rings. Reserves the next CSEQ_RESERVATION numbers. */
   snapshot(): LegSnapshot | undefined {
-    if (this.ended || this.dialog.phase !== 'confirmed') return undefined;
+    const invite = this.ended ? undefined : this.earlyInvite();
+    if (this.ended || (this.dialog.phase !== 'confirmed' && invite === undefined)) return undefined;
     this.cseqReserved = this.dialog.localCSeq + CSEQ_RESERVATION;
     const s = this.session;
     return {
       name: this.name, role: this.role, scope: this.scope, dialog: this.dialog.toJSON(), cseqReservation: this.cseqReserved, peer: { ...this.peer },
       ...(s === undefined ? {} : { session: { seconds: s.seconds, refresher: s.refresher, refreshedAt: this.sessionArmedAt } }),
-      transactions: this.transactionsInProgress(),
+      transactions: this.transactionsInProgress(), ...(invite === undefined ? {} : { invite }),
     };
   }
 
@@ -349,7 +349,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
 
   private hangup(status: number | undefined, reason: string | undefined, reasonHeader: string | undefined): void {
     if (this.role === 'uas' && this.invite !== undefined && this.invite.tx.state === 'Proceeding') {
-      return this.answerInvite(status ?? 480, reason, undefined, undefined, []);
+      return this.answerInvite(status ?? 480, reason, undefined, undefined, reasonHeader === undefined ? [] : [['Reason', reasonHeader]]); // RFC 6432
     }
     if (this.role === 'uac' && this.dialog.phase === 'early' && this.uacInvite !== undefined) {
       // §9.1: CANCEL only once a provisional arrived; before that, wait and cancel then

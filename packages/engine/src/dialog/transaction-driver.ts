@@ -13,6 +13,8 @@ import type { EngineContext } from '../context.js';
 import type { ActorRef } from '../kernel/actor-kernel.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { DialogState } from './dialog-state.js';
+import type { EarlyInviteSnapshot } from '../takeover/call-snapshot.js';
+import { inviteHead } from '../takeover/early-invite.js';
 import { contactFor, viaFor } from './leg-requests.js';
 import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
@@ -50,6 +52,12 @@ const RETRANSMISSION = '2xx';
 
 export abstract class TransactionDriver {
   self!: ActorRef<LegMessage>;
+  /** UAS: the INVITE that created the call, while its transaction runs. */
+  protected invite: { key: string; tx: ServerTransaction } | undefined;
+  /** UAC: the INVITE that opens the leg, while its transaction runs. */
+  protected uacInvite: { branch: string; request: SipRequest } | undefined;
+  /** UAC: a provisional arrived, so a CANCEL may be sent (§9.1); until then a hangup only marks it pending. */
+  protected provisionalSeen = false;
   // Created on first use and dropped when empty (see `compact`): a call that is up and quiet
   // holds no transaction, so it should hold no table either (measured: ~16 Maps per call).
   private serversTable: Map<string, ServerTransaction> | undefined;
@@ -145,6 +153,40 @@ export abstract class TransactionDriver {
 
   protected respond(key: string, tx: ServerTransaction, response: SipResponse): void {
     this.run(key, tx.handle({ type: 'respond', response }), this.peer);
+  }
+
+  /** An early leg's INVITE, as an early record keeps it: the caller's still unanswered, or ours still unanswered by the carrier. */
+  protected earlyInvite(): EarlyInviteSnapshot | undefined {
+    if (this.dialog.phase !== 'early') return undefined;
+    if (this.invite?.tx.state === 'Proceeding') return { head: inviteHead(this.invite.tx.request), provisionalSeen: true };
+    if (this.uacInvite !== undefined) return { head: inviteHead(this.uacInvite.request), provisionalSeen: this.provisionalSeen };
+    return undefined;
+  }
+
+  /**
+   * Worker takeover of a ringing call: its INVITE transaction as the dead worker left it
+   * (Proceeding), sending nothing, so the leg's hangup ends it as it would have there: the
+   * caller's with a final response, ours with a CANCEL (§9.1), a crossing 2xx with ACK and BYE.
+   * Returns the caller's INVITE's transaction key (for the worker's index of INVITEs).
+   */
+  protected resumeInvite(request: SipRequest, provisionalSeen: boolean): string | undefined {
+    const reliable = this.peer.protocol !== 'udp';
+    if (this.dialog.role === 'uas') {
+      const key = serverTransactionKey(request) ?? `${request.headers.callId}|${request.headers.cseq?.seq}`;
+      const tx = serverTransaction(request, { reliable, timers: this.ctx.timers }); // not started: no 100 again
+      this.servers.set(key, tx);
+      this.invite = { key, tx };
+      return key;
+    }
+    const tx = clientTransaction(request, { reliable, timers: this.ctx.timers });
+    if (tx.kind === 'invite') tx.resume();
+    const branch = request.headers.topVia?.branch ?? '';
+    this.clients.set(branch, { tx });
+    this.uacInvite = { branch, request };
+    this.provisionalSeen = provisionalSeen;
+    // its Timer B died with the worker that sent it: a carrier that never answers ends the leg all the same
+    if (!provisionalSeen) this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
+    return undefined;
   }
 
   protected respondStateless(req: SipRequest, status: number, reason: string | undefined, to: Destination, headers: [string, string][] = []): void {

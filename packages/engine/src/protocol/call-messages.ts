@@ -85,6 +85,8 @@ export type CallMessage =
   // ---- from an operator (admin API) ----
   /** End every leg: BYE to parties that are up, a final answer or CANCEL to the others. */
   | { type: 'operator-hangup' }
+  /** Adopted from an early record (worker takeover): the call cannot be set up here, so it ends cleanly. */
+  | { type: 'taken-over-ringing' }
   /** Transfer the call's remote party to `target`, as the customer's REFER would (without NOTIFYs). */
   | { type: 'operator-transfer'; target: string; replyTo: ActorRef<OperatorTransferAnswer> };
 

@@ -9,8 +9,14 @@ import type { LegName } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { TransferRecord } from '../protocol/call-messages.js';
 
-/** The only version this worker writes and reads; any other is refused, never guessed. */
+/** The version of a confirmed call's snapshot: unchanged since issue 16, so a worker of that release still adopts it. */
 export const SNAPSHOT_VERSION = 1;
+/**
+ * The version of an early record (a ringing call: no answer time, its legs' INVITEs): new, so a
+ * worker that reads version 1 only refuses it with a log line instead of taking it for a call that
+ * is up. This worker reads both; any other version is refused, never guessed.
+ */
+export const EARLY_SNAPSHOT_VERSION = 2;
 
 /**
  * How far above its last CSeq a snapshot reserves a leg's numbers: the adopter's first request
@@ -37,6 +43,14 @@ export interface TransactionSnapshot {
   readonly side: 'inbound' | 'outbound';
 }
 
+/** A ringing leg's INVITE (takeover/early-invite.ts): an adopter ends its transaction (final response or CANCEL). */
+export interface EarlyInviteSnapshot {
+  /** The INVITE's start line and headers, without its body. */
+  readonly head: Uint8Array;
+  /** UAC: a provisional arrived, so the adopter may CANCEL at once (§9.1). Always true for the caller's. */
+  readonly provisionalSeen: boolean;
+}
+
 export interface LegSnapshot {
   readonly name: LegName;
   readonly role: 'uas' | 'uac';
@@ -48,6 +62,8 @@ export interface LegSnapshot {
   readonly peer: Destination;
   readonly session?: SessionTimerSnapshot;
   readonly transactions: readonly TransactionSnapshot[];
+  /** Early records only: the leg's INVITE still unanswered. */
+  readonly invite?: EarlyInviteSnapshot;
 }
 
 /** A party's last SDP, and the o= state it has been shown once a transfer re-pointed media (RFC 3264 §8). */
@@ -68,8 +84,12 @@ export interface RunningTransferSnapshot {
   readonly referCSeq: number;
 }
 
+/**
+ * A call as a snapshot holds it: confirmed (v1, with `answeredAt`), or an early record (v2, no
+ * `answeredAt`, its ringing legs with their INVITEs) that an adopter only ends, cleanly.
+ */
 export interface CallSnapshot {
-  readonly v: typeof SNAPSHOT_VERSION;
+  readonly v: typeof SNAPSHOT_VERSION | typeof EARLY_SNAPSHOT_VERSION;
   /** Our call id (16 hex digits). */
   readonly callId: string;
   readonly slot: number;
@@ -83,7 +103,8 @@ export interface CallSnapshot {
   readonly parties: { readonly customer?: string; readonly remote?: string; readonly remoteAnonymous: boolean };
   readonly pair: readonly [LegName, LegName | undefined];
   readonly startedAt: number;
-  readonly answeredAt: number;
+  /** Absent in an early record (and only there). */
+  readonly answeredAt?: number;
   readonly holds: readonly LimitHold[];
   readonly ingress: Destination;
   readonly legs: readonly LegSnapshot[];

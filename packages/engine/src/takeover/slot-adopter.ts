@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { CallActor } from '../call/call-actor.js';
 import type { EngineContext, LiveCall } from '../context.js';
 import { LegActor } from '../dialog/leg-actor.js';
+import { EARLY_SNAPSHOT_VERSION } from './call-snapshot.js';
 import type { CallAdopter, SlotAdoption } from './call-adopter.js';
 import { CSEQ_RESERVATION, reservedAgain, slotOfScope, type CallSnapshot, type LegSnapshot } from './call-snapshot.js';
 import type { CallSnapshotting } from './call-snapshotting.js';
@@ -18,13 +19,15 @@ export interface SlotAdopterOptions {
   readonly store: DialogStore;
   readonly maxInFlight: number;
   readonly maxPending: number;
+  /** How long a call rings (after its first relayed 18x) before its early record is written; 0: only at a handover. */
+  readonly earlyAfterMs?: number;
   /** A snapshot write was fenced: the worker may be a zombie (see docs "Fencing"). */
   readonly onFenced?: (slot: number, callId: string) => void;
 }
 
 export class SlotAdopter implements CallAdopter, CallSnapshotting {
   readonly writer: SnapshotWriter;
-  /** The calls being snapshotted (confirmed here, or adopted), with their slot. */
+  /** The calls being snapshotted (confirmed here, ringing past earlyAfterMs or handed over ringing, or adopted), with their slot. */
   private readonly calls = new Map<string, { call: CallActor; slot: number }>();
   private readonly log: Logger;
 
@@ -47,10 +50,27 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     if (!(live instanceof CallActor)) return;
     const call = live;
     const a = call.legActors.get('a');
-    if (a === undefined || this.calls.has(call.callId)) return;
+    if (a === undefined) return;
+    // a ringing call tracked for its early record: its confirmed snapshot replaces it, at once
+    if (this.calls.has(call.callId)) return this.writer.expedite(call.callId);
     const slot = slotOfScope(a.scope);
     this.calls.set(call.callId, { call, slot });
     this.writer.track(this.sourceOf(call, slot));
+  }
+
+  ringing(live: LiveCall): void {
+    const earlyAfterMs = this.o.earlyAfterMs ?? 0;
+    if (earlyAfterMs > 0 && live instanceof CallActor) this.trackEarly(live, Date.now() + earlyAfterMs);
+  }
+
+  /** A call still being set up, tracked for its early record (written at `notBefore`, or now: a handover). */
+  private trackEarly(call: CallActor, notBefore?: number): void {
+    if (this.calls.has(call.callId)) return; // every later 18x of the call asks again: one lookup
+    const a = call.legActors.get('a');
+    if (a === undefined) return;
+    const slot = slotOfScope(a.scope);
+    this.calls.set(call.callId, { call, slot });
+    this.writer.track(this.sourceOf(call, slot), undefined, notBefore);
   }
 
   changed(callId: string): void {
@@ -74,16 +94,23 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     };
   }
 
-  /** The call as a snapshot holds it, now; undefined once it is no longer up (nothing worth carrying on). */
+  /** The call as a snapshot holds it, now: its early record while it is set up; undefined once it ends (nothing worth carrying on). */
   private capture(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
-    if (call.state !== 'confirmed' || call.answeredAt === undefined) return undefined;
+    return earlyOrNot(call, this.captureCall(call, slot));
+  }
+
+  private captureCall(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
+    const early = EARLY_STATES.has(call.state);
+    if (!early && (call.state !== 'confirmed' || call.answeredAt === undefined)) return undefined;
     const legs: LegSnapshot[] = [];
     for (const leg of call.legActors.values()) {
       // a leg placed since (a transfer's) asks for snapshots too, and reserves its CSeqs here
       leg.snapshotDue ??= () => this.writer.request(call.callId);
       const snapshot = leg.snapshot();
-      if (snapshot !== undefined) legs.push(snapshot);
+      // a confirmed call carries on its dialogs only (a transfer's leg still ringing is not carried)
+      if (snapshot !== undefined && (early || snapshot.invite === undefined)) legs.push(snapshot);
     }
+    if (early && !legs.some((l) => l.invite !== undefined)) return undefined;
     const sipCallId = call.logContext.callId;
     // (asked only when a record says one runs: `transfers` makes the call's transfer state)
     const transfer = call.transferRecords.some((t) => t.outcome === 'in-progress') ? call.transfers.running : undefined;
@@ -141,6 +168,12 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   flushSlot(slot: number, timeoutMs: number): Promise<void> {
+    // a handover carries ringing calls too, as early records: their adopter ends them cleanly
+    if (this.ctx.snapshots === this) {
+      for (const live of this.ctx.calls.values()) {
+        if (live instanceof CallActor && live.routingSlot === slot && EARLY_STATES.has(live.state)) this.trackEarly(live);
+      }
+    }
     return this.writer.flush(slot, timeoutMs);
   }
 
@@ -187,8 +220,9 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
       leg.snapshotDue = () => this.writer.request(call.callId);
       call.adopt(leg);
       const view = call.legViews.get(l.name);
-      if (view !== undefined) view.dialog = 'confirmed';
+      if (view !== undefined && s.answeredAt !== undefined) view.dialog = 'confirmed';
     }
+    if (s.answeredAt === undefined) return this.endRinging(call, s, revision);
     call.state = 'confirmed';
     failRunningTransfer(call, s);
     call.armMaxDuration();
@@ -197,4 +231,30 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     this.writer.track(this.sourceOf(call, s.slot), revision);
     return call;
   }
+
+  /**
+   * An early record's call, rebuilt ringing (its INVITE transactions resumed), is ended at once:
+   * 500 to the caller, CANCEL to the carrier, one record; its key is deleted when it is over.
+   */
+  private endRinging(call: CallActor, s: CallSnapshot, revision: number): CallActor {
+    call.state = 'early';
+    this.ctx.counters.add('calls.adopted-early');
+    this.calls.set(call.callId, { call, slot: s.slot });
+    this.writer.track(this.sourceOf(call, s.slot), revision);
+    call.self.tell({ type: 'taken-over-ringing' });
+    return call;
+  }
+}
+
+/** A call not answered yet: what an early record holds. */
+const EARLY_STATES: ReadonlySet<string> = new Set(['admitting', 'routing', 'early']);
+
+/**
+ * The early record of a call still being set up: its own version, no answer time, and no SDP (an
+ * adopter only ends the call, and the caller's offer would double the record).
+ */
+function earlyOrNot(call: CallActor, captured: Omit<CallSnapshot, 'records'> | undefined): Omit<CallSnapshot, 'records'> | undefined {
+  if (captured === undefined || !EARLY_STATES.has(call.state)) return captured;
+  const { answeredAt: _unanswered, ...early } = captured;
+  return { ...early, v: EARLY_SNAPSHOT_VERSION, sessions: [] };
 }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodeMap } from '@switchboard/wire';
-import { SNAPSHOT_VERSION, slotOfScope, snapshotKey, type CallSnapshot } from './call-snapshot.js';
+import { EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION, slotOfScope, snapshotKey, type CallSnapshot } from './call-snapshot.js';
+import { inviteHead, inviteOfHead } from './early-invite.js';
+import { parseMessage, SipRequest } from '@switchboard/sip';
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from './snapshot-codec.js';
 
 const peer = { protocol: 'udp' as const, address: '127.0.0.1', port: 5071, nodeId: 't1', localAddress: '127.0.0.1', localPort: 5060 };
@@ -65,11 +67,33 @@ describe('call snapshot codec', () => {
     assert.deepEqual(encodeSnapshot(SAMPLE), raw);
   });
 
-  for (const v of [0, 2, undefined, '1']) {
+  for (const v of [0, 3, undefined, '1']) {
     test(`version ${JSON.stringify(v)} is refused, never guessed`, () => {
-      assert.throws(() => decodeSnapshot(encodeMap({ ...SAMPLE, v })), (err: unknown) => err instanceof SnapshotError && err.code === 'version' && /reads 1 only/.test(err.message));
+      assert.throws(() => decodeSnapshot(encodeMap({ ...SAMPLE, v })), (err: unknown) => err instanceof SnapshotError && err.code === 'version' && /reads 1 and 2 only/.test(err.message));
     });
   }
+
+  test('an early record (v2): no answer time, its legs\' INVITE heads without SDP; a v1 snapshot still reads as before', () => {
+    const decoded = decodeSnapshot(encodeSnapshot(EARLY));
+    assert.equal(decoded.v, EARLY_SNAPSHOT_VERSION);
+    assert.equal('answeredAt' in decoded, false);
+    const invite = inviteOfHead(decoded.legs[0]?.invite?.head ?? new Uint8Array());
+    assert.equal(invite.headers.getAll('Via').length, 2, 'the caller\'s Via lines as received');
+    assert.equal(invite.headers.cseq?.seq, 7);
+    assert.equal(invite.body.length, 0, 'no SDP');
+    assert.equal(invite.headers.get('content-type'), undefined);
+    assert.equal(decoded.legs[0]?.invite?.provisionalSeen, true);
+    assert.equal(decoded.legs[1]?.invite?.provisionalSeen, false);
+    // v1 stays v1: a confirmed snapshot of this release is read by the release before it, and back
+    assert.equal(decodeSnapshot(encodeSnapshot(SAMPLE)).v, 1);
+    const { answeredAt: _a, ...unanswered } = SAMPLE;
+    assert.throws(() => decodeSnapshot(encodeMap(unanswered)), /snapshot.answeredAt: expected a number/, 'a v1 snapshot must have its answer time');
+  });
+
+  test('an early record\'s INVITE head that is no INVITE is refused, naming it', () => {
+    const bad = { ...EARLY, legs: [{ ...EARLY.legs[0], invite: { head: new Uint8Array(Buffer.from('SIP/2.0 200 OK\r\n\r\n')), provisionalSeen: true } }] };
+    assert.throws(() => decodeSnapshot(encodeMap(bad)), (err: unknown) => err instanceof SnapshotError && err.code === 'malformed' && /snapshot.legs.0.invite.head: not an INVITE/.test(err.message));
+  });
 
   test('a missing or mistyped field is refused, naming it', () => {
     const { legs: _l, ...noLegs } = SAMPLE;
@@ -91,3 +115,32 @@ describe('call snapshot codec', () => {
     assert.equal(slotOfScope('00f12345678'), 15);
   });
 });
+
+const CALLER_INVITE = parseMessage(Buffer.from([
+  'INVITE sip:+14155550100@switchboard.example SIP/2.0',
+  'Via: SIP/2.0/UDP 127.0.0.1:5071;branch=z9hG4bK-pbx-1;received=127.0.0.1;rport=5071',
+  'Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-phone-1',
+  'Max-Forwards: 69',
+  'From: "Desk" <sip:+12125550123@pbx.example>;tag=fa1',
+  'To: <sip:+14155550100@switchboard.example>',
+  'Call-ID: a1@pbx.example',
+  'CSeq: 7 INVITE',
+  'Contact: <sip:pbx@127.0.0.1:5071>',
+  'Content-Type: application/sdp',
+  'Content-Length: 5',
+  '',
+  'v=0\r\n',
+].join('\r\n')), { framing: 'datagram' }) as SipRequest;
+
+const EARLY: CallSnapshot = (() => {
+  const { answeredAt: _a, ...rest } = SAMPLE;
+  const a = SAMPLE.legs[0];
+  if (a === undefined) throw new Error('sample without legs');
+  return {
+    ...rest, v: EARLY_SNAPSHOT_VERSION, sessions: [], transfers: [],
+    legs: [
+      { ...a, dialog: { ...a.dialog, phase: 'early' as const }, transactions: [], invite: { head: inviteHead(CALLER_INVITE), provisionalSeen: true } },
+      { ...a, name: 'b1' as const, role: 'uac' as const, scope: 'abc05678', dialog: { ...a.dialog, role: 'uac' as const, phase: 'early' as const }, transactions: [], invite: { head: inviteHead(CALLER_INVITE), provisionalSeen: false } },
+    ],
+  };
+})();

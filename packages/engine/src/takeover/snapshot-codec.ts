@@ -8,9 +8,10 @@ import type { DialogPhase, DialogSnapshot } from '../dialog/dialog-state.js';
 import type { LegName } from '../protocol/call-messages.js';
 import type { Destination } from '../protocol/sip-link.js';
 import type { TransferRecord } from '../protocol/call-messages.js';
+import { inviteOfHead } from './early-invite.js';
 import {
-  SNAPSHOT_VERSION,
-  type CallSnapshot, type LegSnapshot, type PartySessionSnapshot, type RunningTransferSnapshot, type SessionTimerSnapshot, type TransactionSnapshot,
+  EARLY_SNAPSHOT_VERSION, SNAPSHOT_VERSION,
+  type CallSnapshot, type EarlyInviteSnapshot, type LegSnapshot, type PartySessionSnapshot, type RunningTransferSnapshot, type SessionTimerSnapshot, type TransactionSnapshot,
 } from './call-snapshot.js';
 
 export type SnapshotErrorCode = 'undecodable' | 'version' | 'malformed';
@@ -39,11 +40,14 @@ export function decodeSnapshot(bytes: Uint8Array): CallSnapshot {
   if (Array.isArray(value)) throw new SnapshotError('malformed', 'snapshot: expected a map, got a list');
   const r = new Fields(value, 'snapshot');
   const v = r.raw('v');
-  if (v !== SNAPSHOT_VERSION) throw new SnapshotError('version', `version ${JSON.stringify(v)}, this worker reads ${SNAPSHOT_VERSION} only`);
+  if (v !== SNAPSHOT_VERSION && v !== EARLY_SNAPSHOT_VERSION) {
+    throw new SnapshotError('version', `version ${JSON.stringify(v)}, this worker reads ${SNAPSHOT_VERSION} and ${EARLY_SNAPSHOT_VERSION} only`);
+  }
+  const early = v === EARLY_SNAPSHOT_VERSION;
   const parties = r.object('parties');
   const pair = r.array('pair');
   return {
-    v: SNAPSHOT_VERSION,
+    v,
     callId: r.string('callId'),
     slot: r.number('slot'),
     worker: r.string('worker'),
@@ -58,10 +62,11 @@ export function decodeSnapshot(bytes: Uint8Array): CallSnapshot {
     },
     pair: [pair.leg(0), pair.raw(1) === undefined || pair.raw(1) === null ? undefined : pair.leg(1)],
     startedAt: r.number('startedAt'),
-    answeredAt: r.number('answeredAt'),
+    // an early record has none: a call that is up always has one
+    ...(early ? {} : { answeredAt: r.number('answeredAt') }),
     holds: r.list('holds', holdOf),
     ingress: destinationOf(r.object('ingress')),
-    legs: r.list('legs', legOf),
+    legs: r.list('legs', (f) => legOf(f, early)),
     sessions: r.list('sessions', sessionOf),
     transfers: r.list('transfers', transferRecordOf),
     ...r.optional('transfer', (f, k) => runningTransferOf(f.object(k))),
@@ -69,7 +74,7 @@ export function decodeSnapshot(bytes: Uint8Array): CallSnapshot {
   };
 }
 
-function legOf(r: Fields): LegSnapshot {
+function legOf(r: Fields, early: boolean): LegSnapshot {
   return {
     name: r.leg('name'),
     role: r.oneOf('role', ['uas', 'uac'] as const),
@@ -79,7 +84,18 @@ function legOf(r: Fields): LegSnapshot {
     peer: destinationOf(r.object('peer')),
     ...r.optional('session', (f, k) => sessionTimerOf(f.object(k))),
     transactions: r.list('transactions', transactionOf),
+    ...(early ? r.optional('invite', (f, k) => earlyInviteOf(f.object(k))) : {}),
   };
+}
+
+function earlyInviteOf(r: Fields): EarlyInviteSnapshot {
+  const head = r.bytes('head');
+  try {
+    inviteOfHead(head);
+  } catch (err) {
+    throw new SnapshotError('malformed', `${r.path}.head: not an INVITE (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return { head, provisionalSeen: r.boolean('provisionalSeen') };
 }
 
 function dialogOf(r: Fields): DialogSnapshot {

@@ -160,4 +160,40 @@ describe('snapshot writer', () => {
     await assert.rejects(w.flush(7, 20), /not written within 20 ms/);
     store.release();
   });
+  test('notBefore: a ringing call is not written before it is due, then once; one answered, ended or flushed sooner is written at once or never', async () => {
+    const store = new MemoryDialogStore();
+    const { w } = writer(store);
+    const ringing = source('c-ringing');
+    w.track(ringing, undefined, Date.now() + 60);
+    w.request('c-ringing'); // its changes before it is due are not written either
+    await settle();
+    assert.equal(store.size, 0, 'not due yet');
+    await new Promise((r) => setTimeout(r, 90));
+    await settle();
+    assert.deepEqual(store.allKeys(), [snapshotKey(7, 'c-ringing')], 'written once due');
+    assert.equal(w.writesOf('c-ringing'), 1);
+
+    // answered before it is due: written at once (its confirmed form), no timer needed
+    const answered = source('c-answered');
+    w.track(answered, undefined, Date.now() + 60_000);
+    w.expedite('c-answered');
+    await settle();
+    assert.equal(w.writesOf('c-answered'), 1);
+
+    // failed before it is due: no write and no delete at all
+    const failed = source('c-failed');
+    w.track(failed, undefined, Date.now() + 30);
+    w.end('c-failed');
+    await new Promise((r) => setTimeout(r, 50));
+    await settle();
+    assert.equal(failed.captures, 0, 'a call over before its early record never costs a write');
+    assert.equal(store.allKeys().includes(snapshotKey(7, 'c-failed')), false);
+
+    // a handover's flush writes a ringing call that is not due yet
+    const handed = source('c-handed', 9);
+    w.track(handed, undefined, Date.now() + 60_000);
+    await w.flush(9, 1_000);
+    assert.equal(w.writesOf('c-handed'), 1);
+    assert.equal(store.allKeys().includes(snapshotKey(9, 'c-handed')), true);
+  });
 });

@@ -42,6 +42,8 @@ interface TrackedCall {
   /** The call ended while a write was in flight: delete its key once that write lands. */
   ended: boolean;
   writes: number;
+  /** Not written before this (Unix ms): a ringing call's early record waits (see `track`). */
+  notBefore: number | undefined;
 }
 
 interface FlushWaiter {
@@ -56,6 +58,9 @@ export class SnapshotWriter {
   private inFlight = 0;
   private pumpScheduled = false;
   private waiters: FlushWaiter[] = [];
+  /** Calls waiting for their `notBefore`, earliest first; one timer for all, armed for the first. */
+  private deferred: TrackedCall[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SnapshotWriterOptions) {}
 
@@ -69,17 +74,32 @@ export class SnapshotWriter {
     return this.calls.get(callId)?.writes ?? 0;
   }
 
-  /** A call is confirmed (or adopted at `revision`): from now on its requests are written. */
-  track(source: SnapshotSource, revision?: number): void {
+  /**
+   * A call is confirmed (or adopted at `revision`): from now on its requests are written. A
+   * ringing call is tracked with `notBefore`: nothing is written before then (a call answered or
+   * failed sooner costs no write at all), unless `expedite` or a handover's `flush` asks first.
+   */
+  track(source: SnapshotSource, revision?: number, notBefore?: number): void {
     if (this.calls.has(source.callId)) return;
-    this.calls.set(source.callId, { source, revision, inFlight: false, ended: false, writes: 0 });
-    if (revision === undefined) this.request(source.callId);
+    const call: TrackedCall = { source, revision, inFlight: false, ended: false, writes: 0, notBefore };
+    this.calls.set(source.callId, call);
+    if (notBefore !== undefined) this.defer(call);
+    else if (revision === undefined) this.request(source.callId);
+  }
+
+  /** The call must be written now, whatever its `notBefore` (a ringing call was answered). */
+  expedite(callId: string): void {
+    const call = this.calls.get(callId);
+    if (call === undefined) return;
+    call.notBefore = undefined;
+    this.request(callId);
   }
 
   /** Cheap, for any actor's turn: the call's state changed, write it when its turn comes. */
   request(callId: string): void {
     const call = this.calls.get(callId);
     if (call === undefined || call.ended || this.pending.has(callId)) return;
+    if (call.notBefore !== undefined) return; // written when it is due, with whatever it holds then
     if (this.pending.size >= this.o.maxPending) {
       this.o.counters.add('snapshots.dropped');
       return;
@@ -104,9 +124,13 @@ export class SnapshotWriter {
     this.settleWaiters();
   }
 
-  /** Writes every call of `slot` now and resolves once all are confirmed; rejects after `timeoutMs`. */
+  /** Writes every call of `slot` now (ringing ones too, due or not) and resolves once all are confirmed; rejects after `timeoutMs`. */
   flush(slot: number, timeoutMs: number): Promise<void> {
-    for (const [callId, call] of this.calls) if (call.source.slot === slot && !call.ended) this.pending.add(callId);
+    for (const [callId, call] of this.calls) {
+      if (call.source.slot !== slot || call.ended) continue;
+      call.notBefore = undefined;
+      this.pending.add(callId);
+    }
     this.schedule();
     if (this.slotSettled(slot)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
@@ -117,6 +141,38 @@ export class SnapshotWriter {
       const waiter: FlushWaiter = { slot, resolve: () => (clearTimeout(timer), resolve()) };
       this.waiters.push(waiter);
     });
+  }
+
+  /** Keeps `deferred` in due order (appending is the rule: every ringing call waits as long). */
+  private defer(call: TrackedCall): void {
+    const due = call.notBefore ?? 0;
+    let i = this.deferred.length;
+    while (i > 0 && (this.deferred[i - 1]?.notBefore ?? 0) > due) i--;
+    this.deferred.splice(i, 0, call);
+    if (i === 0) this.armDeferred();
+  }
+
+  private armDeferred(): void {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    const first = this.deferred[0];
+    if (first === undefined) return;
+    this.deferTimer = setTimeout(() => this.releaseDue(), Math.max(0, (first.notBefore ?? 0) - Date.now()));
+    this.deferTimer.unref();
+  }
+
+  /** Ringing calls whose time came are asked for; those answered, expedited, flushed or ended meanwhile are skipped. */
+  private releaseDue(): void {
+    const now = Date.now();
+    while (this.deferred.length > 0) {
+      const call = this.deferred[0] as TrackedCall;
+      if (call.notBefore !== undefined && call.notBefore > now) break;
+      this.deferred.shift();
+      if (call.notBefore === undefined || this.calls.get(call.source.callId) !== call) continue;
+      call.notBefore = undefined;
+      this.request(call.source.callId);
+    }
+    this.armDeferred();
   }
 
   private schedule(): void {

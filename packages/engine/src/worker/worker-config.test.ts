@@ -71,3 +71,22 @@ describe('worker configuration: the config service\'s own NATS user', () => {
     assert.throws(() => loadWorkerConfig(path, { SWITCHBOARD_NATS_CONFIG_WRITER_USER: 'config-writer' }), (err: unknown) => err instanceof ConfigError && err.field === 'nats.configWriter.pass');
   });
 });
+
+describe('worker configuration: early records (worker.snapshots.earlyAfterMs)', () => {
+  const snapshots = (value: string) => `${BASE.replace('  id: w1\n', `  id: w1\n  snapshots:\n    earlyAfterMs: ${value}\n`)}`;
+
+  it('defaults to 1000 ms, takes a number, 0 or "off"', () => {
+    assert.equal(loadWorkerConfig(file(BASE), {}).worker.snapshots.earlyAfterMs, 1_000);
+    assert.equal(loadWorkerConfig(file(snapshots('2500')), {}).worker.snapshots.earlyAfterMs, 2_500);
+    assert.equal(loadWorkerConfig(file(snapshots('0')), {}).worker.snapshots.earlyAfterMs, 0);
+    assert.equal(loadWorkerConfig(file(snapshots('off')), {}).worker.snapshots.earlyAfterMs, 'off');
+  });
+
+  for (const bad of ['-1', '2.5', 'soon', 'true']) {
+    it(`refuses earlyAfterMs: ${bad}, naming the file and the field`, () => {
+      const path = file(snapshots(bad));
+      assert.throws(() => loadWorkerConfig(path, {}), (err: unknown) =>
+        err instanceof ConfigError && err.file === path && err.field === 'worker.snapshots.earlyAfterMs' && /expected "off" or a whole number of milliseconds/.test(err.message) && err.message.includes(path));
+    });
+  }
+});

@@ -3,6 +3,8 @@ import { DEFAULT_LEASE_MS, DEFAULT_LIMIT_TIMEOUT_MS, DEFAULT_LIMITS_BUCKET } fro
 import { z } from 'zod';
 import { DEFAULT_DIALOGS_BUCKET } from '../takeover/dialogs-bucket.js';
 
+const EARLY_AFTER_MS = 'expected "off" or a whole number of milliseconds, 0 or more';
+
 export const WorkerConfigSchema = z.object({
   worker: z.object({
     id: NodeId,
@@ -15,7 +17,7 @@ export const WorkerConfigSchema = z.object({
     drain: z
       .object({
         mode: z.enum(['handover', 'slow']).default('handover'),
-        /** Handover: how long ringing calls get to be answered or end first (early dialogs are not handed over). */
+        /** Handover: how long ringing calls get to be answered or end first; those still ringing then go as early records, and their new owner ends them. */
         earlyWaitMs: z.number().int().min(0).default(5_000),
       })
       .default({ mode: 'handover', earlyWaitMs: 5_000 }),
@@ -68,8 +70,18 @@ export const WorkerConfigSchema = z.object({
         maxInFlight: z.number().int().positive().default(64),
         /** Calls waiting for a write; beyond it a change is not written (counted as snapshots.dropped). */
         maxPending: z.number().int().positive().default(10_000),
+        /**
+         * How long a call rings (from its first relayed 18x) before it gets an early record, so
+         * that a worker's death ends it cleanly (a final response to the caller, CANCEL to the
+         * carrier): one more KV write for each call ringing longer. 'off' or 0: none (a handover
+         * still carries ringing calls).
+         */
+        earlyAfterMs: z
+          .union([z.literal('off'), z.number()], { error: EARLY_AFTER_MS })
+          .refine((v) => v === 'off' || (Number.isInteger(v) && v >= 0), { error: EARLY_AFTER_MS })
+          .default(1_000),
       })
-      .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000 }),
+      .default({ enabled: true, bucket: DEFAULT_DIALOGS_BUCKET, maxInFlight: 64, maxPending: 10_000, earlyAfterMs: 1_000 }),
     /** The SIP held while NATS is unreachable, sent when it is back; past either bound the oldest is dropped (and counted). */
     outageQueue: z
       .object({

@@ -149,9 +149,9 @@ export class WorkerNode {
       calls: new Map(),
       ...(telemetry === undefined ? {} : { tracer: new OtelCallTracer(telemetry.tracer, config.worker.id) }),
     };
-    const { bucket, maxInFlight, maxPending } = config.worker.snapshots;
+    const { bucket, maxInFlight, maxPending, earlyAfterMs } = config.worker.snapshots;
     const store = new JetStreamDialogStore(jetstream(nc), { bucket, replicas: config.jetstream.replicas }, log);
-    this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending });
+    this.adopter = new SlotAdopter(ctx, { store, maxInFlight, maxPending, earlyAfterMs: earlyAfterMs === 'off' ? 0 : earlyAfterMs });
     if (config.worker.snapshots.enabled) ctx.snapshots = this.adopter;
     this.router = new InboundRouter(ctx);
     this.admin = new WorkerAdminTarget({
@@ -331,7 +331,8 @@ export class WorkerNode {
 
   /**
    * Goes `draining`: no new calls. `handover` (docs/architecture.md "Worker takeover"): ringing
-   * calls get worker.drain.earlyWaitMs to be answered or end, then each slot, and its calls, goes
+   * calls get worker.drain.earlyWaitMs to be answered or end (those still ringing then go as
+   * early records, which their adopter ends cleanly), then each slot, and its calls, goes
    * to the survivor that wins it, and this resolves once they announced what they took (a slot
    * no survivor took stays, and its calls are waited for as in `slow`). `slow`: waits (up to
    * drainTimeoutMs) for the calls to end. The one entry point of SIGTERM, the admin endpoint and
