@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
-import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeMap, Subjects } from '@switchboard/wire';
-import { acmeTrunking, callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import type { Call, UserAgent } from '@switchboard/testkit';
+import { callIdLandingOn, type RunningTransport } from '../support/cluster.js';
+import { eventually, sleep, TakeoverCluster } from '../support/takeover-cluster.js';
 
 const PBX_HOST = '127.0.0.84';
 const PBX_TCP_HOST = '127.0.0.85';
@@ -19,27 +18,15 @@ const CARRIER_HOST = '127.0.0.86';
 const WORKERS = ['w1', 'w2'];
 const LIMITS_BUCKET = 'takeover-ringing';
 const LEASE_MS = 3_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Ringing {
   call: Call;
   far: Call;
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string | (() => string), ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${typeof what === 'string' ? what : what()}`);
-    await sleep(200);
-  }
-}
-
 describe('worker takeover: ringing calls end cleanly', () => {
-  let nats: NatsServerHandle;
+  let cluster: TakeoverCluster;
   let t1: RunningTransport;
-  let file: string;
-  let trunkingOf: unknown;
-  const workers = new Map<string, ManagedProcess>();
   let pbx: UserAgent;
   let pbxTcp: UserAgent;
   let carrier: UserAgent;
@@ -47,40 +34,15 @@ describe('worker takeover: ringing calls end cleanly', () => {
   let serial = 0;
 
   before(async () => {
-    nats = await startNatsServer();
-    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 40_000 });
-    pbxTcp = await UserAgent.start({ name: 'pbx-tcp', host: PBX_TCP_HOST, user: '+12125550101', transport: 'tcp', timeoutMs: 40_000 });
-    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100', timeoutMs: 40_000 });
-    const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
-    const [acme] = trunking.trunks;
-    trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
-    trunkingOf = trunking;
-    t1 = await startTransport('t1', nats.url);
     // worker.snapshots.earlyAfterMs: its default (1000 ms)
-    file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, drainMode: 'handover' });
-    for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
-    await workersKnown(t1, WORKERS);
-    check = await natsClient(nats.url);
+    cluster = await TakeoverCluster.start({
+      hosts: { pbx: PBX_HOST, pbxTcp: PBX_TCP_HOST, carrier: CARRIER_HOST }, workers: WORKERS,
+      config: { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, drainMode: 'handover' },
+    });
+    ({ t1, pbx, pbxTcp, carrier, check } = cluster);
   });
 
-  after(async () => {
-    await check?.close();
-    await Promise.all([...workers.values()].map((w) => w.stop('SIGINT')));
-    await t1?.proc.stop();
-    for (const ua of [pbx, pbxTcp, carrier]) await ua?.stop();
-    await nats?.stop();
-  });
-
-  async function restart(id: string, config = file): Promise<void> {
-    await workers.get(id)?.stop('SIGKILL');
-    workers.set(id, await startWorker(id, config, nats.url));
-    await workersKnown(t1, [id]);
-  }
-
-  async function counter(id: string, name: string): Promise<number> {
-    const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
-    return (decodeMap(reply.data) as { counters: Record<string, number> }).counters[name] ?? 0;
-  }
+  after(() => cluster?.stop());
 
   /** `n` calls placed on worker `owner`, alternately from the UDP and the TCP PBX, ringing at the carrier (it never answers). */
   async function ringingOn(owner: string, n: number): Promise<Ringing[]> {
@@ -109,22 +71,7 @@ describe('worker takeover: ringing calls end cleanly', () => {
     }
   }
 
-  async function acmeCount(): Promise<number> {
-    const jsm = await jetstreamManager(check);
-    const entry = await jsm.streams.getMessage(`KV_${LIMITS_BUCKET}`, { last_by_subj: `$KV.${LIMITS_BUCKET}.trunk.acme` }).catch(() => null);
-    if (entry === null || entry.data.length === 0) return 0;
-    const value = JSON.parse(new TextDecoder().decode(entry.data)) as { w: Record<string, { c: number; l: number }> };
-    const now = Date.now();
-    return Object.values(value.w).reduce((n, s) => n + (s.l > now ? s.c : 0), 0);
-  }
-
-  async function assertNothingLeft(live: string): Promise<void> {
-    await eventually(async () => {
-      const reply = await check.request(Subjects.workerStats(live), new Uint8Array(0), { timeout: 2_000 });
-      return (decodeMap(reply.data) as { calls: number }).calls === 0;
-    }, `no call left on ${live}`);
-    await eventually(async () => (await acmeCount()) === 0, 'the trunk\'s concurrency count back to 0', LEASE_MS + 10_000);
-  }
+  const assertNothingLeft = (live: string) => cluster.assertNothingLeft([live]);
 
   /** Exactly one record per call, taken over, failed, never answered. */
   async function assertOneRecordEach(calls: readonly Ringing[], since: number, from: string): Promise<void> {
@@ -145,30 +92,30 @@ describe('worker takeover: ringing calls end cleanly', () => {
 
   test('kill -9 with calls ringing from a UDP and a TCP caller: each caller gets 500, the carrier a CANCEL, one record each, counts back to 0', async () => {
     const since = Date.now();
-    const early = await counter('w1', 'snapshots.written');
+    const early = await cluster.counter('w1', 'snapshots.written');
     const ringing = await ringingOn('w1', 4);
     // the early records: written once each call has rung earlyAfterMs (an event: the worker's counter)
-    await eventually(async () => (await counter('w1', 'snapshots.written')) >= early + 4, '4 early records written');
+    await eventually(async () => (await cluster.counter('w1', 'snapshots.written')) >= early + 4, '4 early records written');
     const killedAt = Date.now();
-    await workers.get('w1')?.stop('SIGKILL');
+    await cluster.workers.get('w1')?.stop('SIGKILL');
     await assertEndedCleanly(ringing);
     process.stdout.write(`# ringing calls ended by the adopter ${Date.now() - killedAt} ms after the kill\n`);
     await assertOneRecordEach(ringing, since, 'w1');
     await assertNothingLeft('w2');
-    await restart('w1');
+    await cluster.restart('w1');
   });
 
   test('drain by handover with calls ringing, early records off: the worker exits, each caller gets 500, the carrier a CANCEL, one record each', async () => {
     // earlyAfterMs 'off': no early record before the drain; the handover writes them all the same
-    await restart('w2', writeCluster(nats.url, trunkingOf, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, drainMode: 'handover', earlyAfterMs: 'off' }));
+    await cluster.restart('w2', cluster.configWith({ earlyAfterMs: 'off' }));
     const since = Date.now();
     const ringing = await ringingOn('w2', 4);
-    const w2 = workers.get('w2')!;
+    const w2 = cluster.workers.get('w2')!;
     w2.child.kill('SIGTERM');
     assert.equal(await w2.exited, 0, 'a clean exit');
     await assertEndedCleanly(ringing);
     await assertOneRecordEach(ringing, since, 'w2');
     await assertNothingLeft('w1');
-    await restart('w2');
+    await cluster.restart('w2');
   });
 });

@@ -8,14 +8,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
-import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeMap, Subjects } from '@switchboard/wire';
+import type { Call, ManagedProcess, NatsServerHandle, UserAgent } from '@switchboard/testkit';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
-import { acmeTrunking, callIdLandingOn, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { callIdLandingOn, startWorker, workersKnown, type RunningTransport } from '../support/cluster.js';
+import { eventually, sleep, TakeoverCluster } from '../support/takeover-cluster.js';
 
 const PBX_HOST = '127.0.0.81';
 const PBX_TCP_HOST = '127.0.0.82';
@@ -25,7 +24,6 @@ const LIMITS_BUCKET = 'takeover';
 const LEASE_MS = 3_000;
 /** Three missed heartbeats drop a worker; the request after this is answered by its adopter (the issue's target). */
 const AFTER_KILL_MS = 5_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The operator's CLI, as operators run it (its NATS settings from the flag only). */
 function switchboard(url: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -44,56 +42,29 @@ interface Pair {
   owner: string;
 }
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string | (() => string), ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${typeof what === 'string' ? what : what()}`);
-    await sleep(200);
-  }
-}
-
 describe('worker takeover: a worker dies, its calls go on', () => {
+  let cluster: TakeoverCluster;
   let nats: NatsServerHandle;
   let t1: RunningTransport;
-  let file: string;
-  const workers = new Map<string, ManagedProcess>();
+  let workers: Map<string, ManagedProcess>;
   let pbx: UserAgent;
   let pbxTcp: UserAgent;
   let carrier: UserAgent;
   let check: NatsConnection;
   let serial = 0;
-  let trunkingInUse: unknown;
 
   before(async () => {
-    nats = await startNatsServer();
-    pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 40_000 });
-    pbxTcp = await UserAgent.start({ name: 'pbx-tcp', host: PBX_TCP_HOST, user: '+12125550101', transport: 'tcp', timeoutMs: 40_000 });
-    carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, user: '+13105550100', timeoutMs: 40_000 });
-    const trunking = acmeTrunking({ pbx: { host: PBX_HOST, port: pbx.port }, carrier: { host: CARRIER_HOST, port: carrier.port } }) as { trunks: Record<string, unknown>[] };
-    const [acme] = trunking.trunks;
-    trunking.trunks = [{ ...acme, acl: [`${PBX_HOST}/32`, `${PBX_TCP_HOST}/32`], restrictions: { maxConcurrent: 500, maxCps: 200 } }];
-    trunkingInUse = trunking;
-    t1 = await startTransport('t1', nats.url);
-    file = writeCluster(nats.url, trunking, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'handover' });
-    for (const id of WORKERS) workers.set(id, await startWorker(id, file, nats.url));
-    await workersKnown(t1, WORKERS);
-    check = await natsClient(nats.url);
+    cluster = await TakeoverCluster.start({
+      hosts: { pbx: PBX_HOST, pbxTcp: PBX_TCP_HOST, carrier: CARRIER_HOST }, workers: WORKERS,
+      config: { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'handover' },
+    });
+    ({ nats, t1, workers, pbx, pbxTcp, carrier, check } = cluster);
   });
 
-  after(async () => {
-    await check?.close();
-    await Promise.all([...workers.values()].map((w) => w.stop('SIGINT')));
-    await t1?.proc.stop();
-    for (const ua of [pbx, pbxTcp, carrier]) await ua?.stop();
-    await nats?.stop();
-  });
+  after(() => cluster?.stop());
 
   /** Restarts `id` (after a kill or a drain) so the next test has three workers again. */
-  async function restart(id: string): Promise<void> {
-    await workers.get(id)?.stop('SIGKILL');
-    workers.set(id, await startWorker(id, file, nats.url));
-    await workersKnown(t1, [id]);
-  }
+  const restart = (id: string) => cluster.restart(id);
 
   /** `n` calls placed on worker `owner`, alternately from the UDP and the TCP PBX; `sessionExpires` asks for a session timer we refresh. */
   async function callsOn(owner: string, n: number, o: { sessionExpires?: number } = {}): Promise<Pair[]> {
@@ -113,10 +84,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   }
 
   /** The snapshots `id` has written so far (its stats' counter). */
-  async function snapshotsWritten(id: string): Promise<number> {
-    const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
-    return (decodeMap(reply.data) as { counters: Record<string, number> }).counters['snapshots.written'] ?? 0;
-  }
+  const snapshotsWritten = (id: string) => cluster.counter(id, 'snapshots.written');
 
   /**
    * Snapshots are written after a call is confirmed, never on its path (issue 16): a worker
@@ -175,27 +143,8 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     return byCall;
   }
 
-  /** The concurrent calls counted for trunk acme across the cluster (live leases only). */
-  async function acmeCount(): Promise<number> {
-    const jsm = await jetstreamManager(check);
-    const entry = await jsm.streams.getMessage(`KV_${LIMITS_BUCKET}`, { last_by_subj: `$KV.${LIMITS_BUCKET}.trunk.acme` }).catch(() => null);
-    if (entry === null || entry.data.length === 0) return 0;
-    // the limits value is short JSON (packages/limits/src/limit-value.ts): each worker's count under its lease
-    const value = JSON.parse(new TextDecoder().decode(entry.data)) as { w: Record<string, { c: number; l: number }> };
-    const now = Date.now();
-    return Object.values(value.w).reduce((n, s) => n + (s.l > now ? s.c : 0), 0);
-  }
-
-  async function callsOnWorker(id: string): Promise<number> {
-    const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
-    return (decodeMap(reply.data) as { calls: number }).calls;
-  }
-
-  async function assertNothingLeft(live: readonly string[]): Promise<void> {
-    await eventually(async () => (await Promise.all(live.map(callsOnWorker))).every((n) => n === 0), 'no call left on the live workers');
-    // the dead worker's share stops counting once its lease ends; the adopters' shares went back to 0
-    await eventually(async () => (await acmeCount()) === 0, 'the trunk\'s concurrency count back to 0', LEASE_MS + 10_000);
-  }
+  const callsOnWorker = async (id: string) => (await cluster.stats(id)).calls;
+  const assertNothingLeft = (live: readonly string[]) => cluster.assertNothingLeft(live);
 
   test('kill -9 of a worker holding 50 established calls: every call stays up and works from both sides, one record each, counts back to 0', async () => {
     const since = Date.now();
@@ -250,10 +199,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   });
 
   test('kill -9 while a call rings at the carrier, which answers after: the adopter ACKs its 200 and ends it with a BYE', async () => {
-    const strays = async () => (await Promise.all(['w2', 'w3'].map(async (id) => {
-      const reply = await check.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 2_000 });
-      return (decodeMap(reply.data) as { counters: Record<string, number> }).counters['stray-answers.ended'] ?? 0;
-    }))).reduce((a, b) => a + b, 0);
+    const strays = async () => (await Promise.all(['w2', 'w3'].map((id) => cluster.counter(id, 'stray-answers.ended')))).reduce((a, b) => a + b, 0);
     const before = await strays();
     carrier.onNextInvite({ ring: 0, answer: false });
     const call = pbx.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port: t1.udpPort }, callId: callIdLandingOn('w1', WORKERS) });
@@ -364,7 +310,7 @@ describe('worker takeover: a worker dies, its calls go on', () => {
   test('workers drain --handover (the CLI): the worker hands its calls to the others at once, and they go on there', async () => {
     // a worker whose own drain mode is slow: only the flag makes this drain a handover
     await workers.get('w1')?.stop('SIGINT');
-    workers.set('w1', await startWorker('w1', writeCluster(nats.url, trunkingInUse, { limitsBucket: LIMITS_BUCKET, leaseMs: LEASE_MS, minSE: 1, drainMode: 'slow' }), nats.url));
+    workers.set('w1', await startWorker('w1', cluster.configWith({ drainMode: 'slow' }), nats.url));
     await workersKnown(t1, ['w1']);
     const since = Date.now();
     const pairs = await callsOn('w1', 6);
