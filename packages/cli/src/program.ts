@@ -5,7 +5,20 @@ import { asNotice, notice, type CliContext } from './cli-context.js';
 import { CliError, EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { addGlobalOptions } from './global-options.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** This package's version: dist/program.js is one folder below package.json, the bundle (dist/bundle/) two. */
+function packageVersion(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version: string };
+      if (pkg.name === '@switchboard/cli') return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return 'unknown';
+}
+
+const VERSION = packageVersion();
 
 /** Adds one command group (`calls`, with its subcommands) to the program. */
 export type RegisterGroup = (program: Command, ctx: CliContext) => void;
