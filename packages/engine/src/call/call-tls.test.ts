@@ -125,4 +125,35 @@ describe('calls over TLS', () => {
       h.kernel.shutdown();
     });
   }
+
+  /** The BYE the engine sends a TLS party that reached us with `headers`, when the far end hangs up. */
+  async function byeToTlsParty(headers: string[]) {
+    const h = engineWith(trunking([carrier('plain', C1)]));
+    deliverOver(h, inviteFromA({ headers }).replace(`Contact: <sip:pbx@127.0.0.1:${A_PORT}>`, 'Contact: <sip:pbx@127.0.0.1:5999;transport=tls>'), 'tls', TLS_LISTENER);
+    await settle();
+    const bInvite = takeInvite(h, C1);
+    deliver(h.engine, answer(bInvite, 200, { tag: 'c1', sdp: SDP_B, port: C1 }), C1);
+    await settle();
+    deliverOver(h, fromA(takeFinal(h, A_PORT), 'ACK', 1), 'tls', TLS_LISTENER);
+    await settle();
+    h.link.sent.splice(0);
+    deliver(h.engine, fromPeer(bInvite, 'c1', 'BYE', 2, C1, '127.0.0.1'), C1);
+    await settle();
+    const bye = h.link.sent.find((s) => isReq('BYE')(s.message));
+    h.kernel.shutdown();
+    assert.ok(bye);
+    return bye;
+  }
+
+  test('a TLS party behind a proxy that Record-Routed: once its connection is gone, requests go to the first route (RFC 3261 §12.2.1.1), not its Contact', async () => {
+    const bye = await byeToTlsParty(['Record-Route: <sip:127.0.0.7:5071;transport=tls;lr>', 'Record-Route: <sip:127.0.0.8;lr>']);
+    assert.deepEqual([bye.to.connectionId, bye.to.fallback], ['c1', { address: '127.0.0.7', port: 5071 }]);
+    assert.equal(bye.to.serverName, undefined, 'an address: the certificate is checked against it');
+    assert.equal((bye.message as SipRequest).uri.toString(), 'sip:pbx@127.0.0.1:5999;transport=tls', 'loose routing: the Contact stays the Request-URI');
+  });
+
+  test('a first route that is a host name: no fallback (the worker does not resolve it), the request goes where the connection was', async () => {
+    const bye = await byeToTlsParty(['Record-Route: <sip:edge.proxy.example;transport=tls;lr>']);
+    assert.deepEqual([bye.to.address, bye.to.port, bye.to.connectionId, bye.to.fallback], ['127.0.0.1', A_PORT, 'c1', undefined]);
+  });
 });

@@ -275,17 +275,19 @@ export abstract class TransactionDriver {
 
   /**
    * Where a request of ours goes: the peer, and for a peer that connected to us over TCP or TLS
-   * also its remote target (an IP literal; a name would need DNS), where the transport connects
-   * once the peer's own connection is gone (RFC 5923 reuses a connection only while it lives).
+   * also its next hop, where the transport connects once the peer's own connection is gone
+   * (RFC 5923 reuses a connection only while it lives): the first route when there is a route set
+   * (RFC 3261 §12.2.1.1, §8.1.2: the proxy that Record-Routed), else the remote target. Only an IP
+   * literal: a name would need DNS. The new connection verifies TLS against that address (no name).
    */
   private requestPeer(): Destination {
     const peer = this.peer;
     if (peer.protocol === 'udp' || peer.connectionId === undefined) return peer;
-    const target = this.dialog.remoteTarget;
-    if (!(target instanceof SipUri)) return peer;
-    const host = target.host.startsWith('[') ? target.host.slice(1, -1) : target.host;
+    const hop = this.dialog.routeSet[0]?.uri ?? this.dialog.remoteTarget;
+    if (!(hop instanceof SipUri)) return peer;
+    const host = hop.host.startsWith('[') ? hop.host.slice(1, -1) : hop.host;
     if (isIP(host) === 0) return peer;
-    const port = target.port ?? (peer.protocol === 'tls' ? 5061 : 5060);
+    const port = hop.port ?? (peer.protocol === 'tls' ? 5061 : 5060);
     return host === peer.address && port === peer.port ? peer : { ...peer, fallback: { address: host, port } };
   }
 
