@@ -102,10 +102,12 @@ describe('TLS credentials, listener and dialer', () => {
       });
       s.once('error', (err: NodeJS.ErrnoException) => resolve(String(err.code)));
     });
-    assert.equal(await oldClient(), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
+    // the code names the refusal as this OpenSSL build words it (an alert from us, or no common protocol)
+    const refused = /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS/;
+    assert.match(await oldClient(), refused);
     await waitFor(() => l.counters.tls.handshakeFailed === 1);
     assert.equal(credentials.reload().ok, true);
-    assert.equal(await oldClient(), 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'the renewed context keeps the minimum');
+    assert.match(await oldClient(), refused, 'the renewed context keeps the minimum');
     assert.deepEqual(await dial(l.port, new TlsCredentials({ caFile: pki.caFile })), { cn: '127.0.0.1' }, 'TLS 1.2+ still served');
 
     const oldServer = tls.createServer({ cert: served.cert, key: served.key, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
@@ -113,7 +115,7 @@ describe('TLS credentials, listener and dialer', () => {
     await new Promise<void>((resolve) => oldServer.listen(0, '127.0.0.1', resolve));
     open.push(oldServer);
     const toOld = await dial((oldServer.address() as net.AddressInfo).port, new TlsCredentials({ caFile: pki.caFile }));
-    assert.ok('err' in toOld && /PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL/.test(String(toOld.err.code)), JSON.stringify(toOld));
+    assert.ok('err' in toOld && refused.test(String(toOld.err.code)), JSON.stringify(toOld));
   });
 
   test('a peer\'s own TLS files, each over the node\'s default: its CA verifies it, its certificate (or the node\'s) is shown; unusable files are named', async () => {
