@@ -24,9 +24,10 @@ const PLAIN_PARTNER = 'plain-partner.example';
 
 /**
  * Two TLS listeners: the first open to any client, the second (`verifyClient`) only to clients
- * with a certificate of the test CA. Our own client certificate is shown to carriers that ask.
+ * with a certificate of the test CA. Our own client certificate is shown to carriers that ask;
+ * carriers' own files are read from `peerFilesDirs` (the private carrier's CA is in another).
  */
-function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate, client: TestCertificate): string {
+function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate, client: TestCertificate, peerFilesDirs: string[]): string {
   return `transport:
   id: t1
   listen:
@@ -37,6 +38,7 @@ function transportConfig(natsUrl: string, pki: TestPki, edge: TestCertificate, c
   tls:
     client: { caFile: ${pki.caFile}, certFile: ${client.certFile}, keyFile: ${client.keyFile} }
     reloadCheckMs: 200
+    peerFilesDirs: [${peerFilesDirs.join(', ')}]
   shutdownGraceMs: 1000
 nats:
   servers: ["${natsUrl}"]
@@ -139,7 +141,7 @@ describe('SIP over TLS: listener, carriers, a trunk that requires it', () => {
     const partnerCert = pki.issue('partner', [SECURE_PARTNER]);
     partner = await UserAgent.start({ name: 'partner', host: PARTNER_HOST, transport: 'tls', tls: { cert: partnerCert.cert, key: partnerCert.key, ca: pki.ca } });
     const client = pki.issue('switchboard-client', ['switchboard.client.example']);
-    transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert, client))]);
+    transport = ManagedProcess.node('transport-t1', TRANSPORT_MAIN, ['--config', writeConfig(transportConfig(nats.url, pki, edgeCert, client, [pki.dir, otherCa.dir]))]);
     const listening = await transport.waitForEvent('listening');
     const listeners = listening.listeners as { protocol: string; port: number }[];
     const tlsListeners = listeners.filter((l) => l.protocol === 'tls');

@@ -123,10 +123,13 @@ describe('TLS credentials, listener and dialer', () => {
     const ownClient = pki.issue('own-client', ['client.own.example']);
     const defaults = { caFile: pki.caFile, certFile: nodeClient.certFile, keyFile: nodeClient.keyFile };
     const watchedEndpoints: string[] = [];
-    const peers = new PeerTlsCredentials(defaults, (c, endpoint) => {
-      watchedEndpoints.push(endpoint);
-      open.push(c);
-      return c;
+    const peers = new PeerTlsCredentials(defaults, {
+      allowedDirs: [pki.dir, wrongPki.dir, '/nonexistent'],
+      watch: (c, endpoint) => {
+        watchedEndpoints.push(endpoint);
+        open.push(c);
+        return c;
+      },
     });
     // a peer whose certificate comes from another CA and that asks for a client certificate of our CA
     const wrongServed = wrongPki.issue('carrier', ['127.0.0.1']);

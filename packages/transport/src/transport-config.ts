@@ -68,6 +68,11 @@ export const TransportConfigSchema = z.object({
         reloadCheckMs: z.number().int().min(100).default(2_000),
         /** A handshake not done by then is abandoned (a client that connects and says nothing). */
         handshakeTimeoutMs: z.number().int().positive().default(5_000),
+        /**
+         * Where the peers' own PEM files (carriers' and trunks' `tls`) may be; default: the
+         * directories of this node's own TLS files. Files elsewhere are refused.
+         */
+        peerFilesDirs: z.array(z.string().min(1).refine((d) => d.startsWith('/'), 'expected an absolute directory')).optional(),
       })
       .default({ client: {}, reloadCheckMs: 2_000, handshakeTimeoutMs: 5_000 }),
     /** Retry-After (seconds) on the 503 sent when no worker is live. */

@@ -21,7 +21,7 @@ import { NatsLink } from './nats-link.js';
 import { advertisedAddress, plainAddress, type BoundListener } from './peer-address.js';
 import { dialStream, onceUsable } from './stream-dialer.js';
 import { isVerifyFailure, reloadReporter, TlsCredentials } from './tls-credentials.js';
-import { PeerTlsCredentials } from './tls-peers.js';
+import { PeerTlsCredentials, peerFilesDirs } from './tls-peers.js';
 import { createTlsListener } from './tls-listener.js';
 import type { TransportConfig } from './transport-config.js';
 import { TransportCounters, type DropReason } from './transport-counters.js';
@@ -83,7 +83,11 @@ export class TransportNode {
     private readonly log: Logger,
   ) {
     this.ids = new RoutingIds(config.routing.secret);
-    this.peerTls = new PeerTlsCredentials(config.transport.tls.client, (c, endpoint) => this.watched(c, endpoint));
+    this.peerTls = new PeerTlsCredentials(config.transport.tls.client, {
+      allowedDirs: peerFilesDirs(config.transport),
+      // not kept in `credentials`: peer files come and go (PeerTlsCredentials drops the idle ones)
+      watch: (c, endpoint) => c.watch(config.transport.tls.reloadCheckMs, reloadReporter(this.counters.tls, this.log, endpoint)),
+    });
     this.edge = new EdgeGuard(config.transport.edge, this.ids, log);
     this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
     this.tracer = activeTelemetry()?.tracer;
@@ -145,6 +149,7 @@ export class TransportNode {
     for (const u of this.udp) u.socket.close();
     for (const t of this.tcp) t.server.close();
     for (const c of this.credentials) c.close();
+    this.peerTls.close();
     const closing = [...this.conns.all()].map(
       (c) => new Promise<void>((resolve) => {
         c.socket.once('close', () => resolve());
