@@ -14,7 +14,7 @@
 //
 // SWITCHBOARD_DATA_DIR moves the data directory, as it does for ./scripts/start.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -66,6 +66,9 @@ export function localNatsCredentials(dataDir) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
   }
+  // writeFileSync's mode applies only to a file it creates: one made by hand, by an older
+  // version or a copy keeps its own, so the passwords' file is made owner-only on every use
+  chmodSync(file, 0o600);
   return credentials;
 }
 

@@ -3,7 +3,7 @@
 // production permissions.conf included) lets each in with its role's rules and no other's
 // password. A real nats-server runs the committed file with the passwords the script made.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,6 +62,14 @@ describe('local cluster: a NATS user per process, with its role\'s permissions',
     assert.equal(passwords.size, users.length, 'no two processes share a password');
     for (const { password } of Object.values(credentials)) assert.match(password, /^[A-Za-z]/, 'nats-server reads a $VARIABLE starting with a digit as a number');
     assert.deepEqual(script.localNatsCredentials(dataDir), credentials, 'kept across starts');
+  });
+
+  test('the credentials file is owner-only (0600), also when it was there before with a laxer mode', () => {
+    const file = join(dataDir, 'nats-credentials.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'rewritten from the per-role file, made with the default mode');
+    chmodSync(file, 0o644);
+    script.localNatsCredentials(dataDir);
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'kept, not rewritten: still made owner-only');
   });
 
   test('each user connects with its own password, and with no other process\'s', async () => {
