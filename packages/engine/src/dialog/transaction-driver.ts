@@ -47,6 +47,8 @@ export interface ClientEntry {
   readonly tx: ClientTransaction;
   /** None for the opening INVITE. */
   readonly owner?: RequestOwner;
+  /** Where it goes, when not to the leg's peer (a stray 2xx's BYE: that dialog's first Route or Contact). */
+  readonly to?: Destination;
 }
 
 /** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
@@ -145,10 +147,10 @@ export abstract class TransactionDriver {
   // ---- transactions in and out ---------------------------------------------------------------
 
   /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
-  protected startClient(key: string, request: SipRequest, owner?: RequestOwner): void {
-    const tx = clientTransaction(request, { reliable: this.peer.protocol !== 'udp', timers: this.ctx.timers });
-    this.clients.set(key, owner === undefined ? { tx } : { tx, owner });
-    this.run(key, tx.handle({ type: 'start' }), this.requestPeer());
+  protected startClient(key: string, request: SipRequest, owner?: RequestOwner, to?: Destination): void {
+    const tx = clientTransaction(request, { reliable: (to ?? this.peer).protocol !== 'udp', timers: this.ctx.timers });
+    this.clients.set(key, { tx, ...(owner === undefined ? {} : { owner }), ...(to === undefined ? {} : { to }) });
+    this.run(key, tx.handle({ type: 'start' }), to ?? this.requestPeer());
   }
 
   /** Opens and starts the server transaction of `request`, received from `from`, under `key`. */
@@ -320,7 +322,7 @@ export abstract class TransactionDriver {
     // a CANCEL shares its INVITE's branch (§9.1): its transaction is kept under its own key
     const key = res.headers.cseq?.method === 'CANCEL' ? `${branch}|CANCEL` : branch;
     const entry = this.clients.get(key);
-    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), this.peer);
+    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), entry.to ?? this.peer);
     // a 2xx retransmission after the INVITE transaction is gone: ACK it again (§13.2.2.4)
     if (res.headers.cseq?.method === 'INVITE' && res.status >= 200 && res.status < 300) this.sendAck(res);
   }
@@ -371,14 +373,15 @@ export abstract class TransactionDriver {
   }
 
   protected onTimer(key: string, timer: TimerName): void {
-    const machine = key === RETRANSMISSION ? this.retransmitter : (this.serversTable?.get(key) ?? this.clientsTable?.get(key)?.tx);
-    if (machine !== undefined) this.run(key, machine.handle({ type: 'timer', timer }), this.peer);
+    const client = this.clientsTable?.get(key);
+    const machine = key === RETRANSMISSION ? this.retransmitter : (this.serversTable?.get(key) ?? client?.tx);
+    if (machine !== undefined) this.run(key, machine.handle({ type: 'timer', timer }), client?.to ?? this.peer);
   }
 
   /** The transport could not deliver what the client transaction `ref` sent (§17.1.4). */
   protected onSendFailure(ref: string): void {
     const entry = this.clientsTable?.get(ref);
-    if (entry !== undefined) this.run(ref, entry.tx.handle({ type: 'transport-error' }), this.peer);
+    if (entry !== undefined) this.run(ref, entry.tx.handle({ type: 'transport-error' }), entry.to ?? this.peer);
   }
 
   // ---- the effects --------------------------------------------------------------------------------
