@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 import { callIdLandingOn, startWorker, workersKnown, type RunningTransport } from '../support/cluster.js';
 import { eventually, sleep, TakeoverCluster } from '../support/takeover-cluster.js';
+import { slotOfTag } from '../support/slot-owner.js';
 
 const PBX_HOST = '127.0.0.81';
 const PBX_TCP_HOST = '127.0.0.82';
@@ -205,8 +206,10 @@ describe('worker takeover: a worker dies, its calls go on', () => {
     const call = pbx.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port: t1.udpPort }, callId: callIdLandingOn('w1', WORKERS) });
     const far = await carrier.nextCall();
     await call.ringing;
+    // an event, not a pause: answered before a survivor announces the slot (our Via branch names it), the 200 would reach no worker
+    const adopted = cluster.announced(slotOfTag(far.invite.headers.topVia?.branch), 'w1');
     await workers.get('w1')?.stop('SIGKILL');
-    await sleep(AFTER_KILL_MS);
+    await adopted;
     // the ringing call was on no snapshot: its 200 reaches the slot's adopter by our Via branch, and matches no leg there
     far.answer();
     const end = await far.ended;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeMap, Subjects } from '@switchboard/wire';
+import { decodeHeartbeat, decodeMap, Subjects } from '@switchboard/wire';
 import { acmeTrunking, natsClient, startTransport, startWorker, workersKnown, writeCluster, type ClusterOptions, type RunningTransport } from './cluster.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,6 +89,28 @@ export class TakeoverCluster {
 
   async counter(id: string, name: string): Promise<number> {
     return (await this.stats(id)).counters[name] ?? 0;
+  }
+
+  /**
+   * Resolves once a worker other than `dead` announces `slot` in its heartbeat: the survivor owns
+   * and has adopted it, and the transports (which hear the same heartbeat) route it there. Call it
+   * before the kill, so no heartbeat is missed.
+   */
+  announced(slot: number, dead: string, ms = 20_000): Promise<string> {
+    const sub = this.check.subscribe(Subjects.workerHeartbeat);
+    const timer = setTimeout(() => sub.unsubscribe(), ms);
+    return (async () => {
+      try {
+        for await (const m of sub) {
+          const hb = decodeHeartbeat(m.data);
+          if (hb.workerId !== dead && hb.slots.some(([s]) => s === slot)) return hb.workerId;
+        }
+        assert.fail(`not within ${ms} ms: slot ${slot} of ${dead} announced by a survivor`);
+      } finally {
+        clearTimeout(timer);
+        sub.unsubscribe();
+      }
+    })();
   }
 
   /** The concurrent calls counted for trunk acme across the cluster (live leases only). */

@@ -403,6 +403,8 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
         this.finish('cancel-timeout');
         if (this.idle) this.stop();
         return;
+      case 'cseq-hold':
+        return this.holdExpired();
       case 'session-expiry':
         return this.hangupBoth('session expired');
       case 'session-refresh':
@@ -444,6 +446,10 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (this.invite?.key === key && this.dialog.phase !== 'confirmed') this.finish(why);
   }
 
+  protected override heldDropped(owner: RequestOwner): void {
+    if (typeof owner === 'object') this.noDialog(owner);
+  }
+
   protected transactionEnded(key: string): void {
     // a call that is up keeps no INVITE: only its dialog state
     if (this.invite?.key === key) {
@@ -461,6 +467,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.ended = true;
     if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'leg-ended', cause }, 'leg ended');
     this.dialog.terminate();
+    this.dropHeld(); // the peer's BYE, a failure: what was held goes nowhere now
     clearTimeout(this.sessionClock);
     this.call.tell({ type: 'ended', leg: this.name, cause });
     // transactions still absorbing retransmissions keep the actor until they terminate

@@ -28,6 +28,8 @@ const CSEQ_MARGIN = 16;
  * on a slow bucket, and only an adoption in that window could reuse a number.
  */
 export const CSEQ_HOLD_MS = 1_000;
+/** The hold's bound, one leg timer (`leg|`, beside the transactions' keys). */
+const CSEQ_HOLD_TIMER = 'leg|cseq-hold';
 
 interface HeldRequest {
   readonly method: string;
@@ -45,6 +47,8 @@ export interface ClientEntry {
   readonly tx: ClientTransaction;
   /** None for the opening INVITE. */
   readonly owner?: RequestOwner;
+  /** Where it goes, when not to the leg's peer (a stray 2xx's BYE: that dialog's first Route or Contact). */
+  readonly to?: Destination;
 }
 
 /** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
@@ -75,7 +79,6 @@ export abstract class TransactionDriver {
   private cseqLanded = Number.POSITIVE_INFINITY;
   /** Requests waiting for a write to land before their CSeq crosses the reservation, in order. */
   private held: HeldRequest[] | undefined;
-  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly ctx: EngineContext,
@@ -94,6 +97,8 @@ export abstract class TransactionDriver {
   protected abstract ackTimedOut(): void;
   /** The transaction under `key` is gone with its timers. */
   protected abstract transactionEnded(key: string): void;
+  /** A held request dropped because its dialog ended before it could go (its owner hears 481). */
+  protected heldDropped(_owner: RequestOwner): void {}
 
   // ---- the tables ------------------------------------------------------------------------------
 
@@ -119,8 +124,13 @@ export abstract class TransactionDriver {
     return (this.serversTable?.size ?? 0) === 0 && (this.clientsTable?.size ?? 0) === 0 && this.held === undefined;
   }
 
-  /** §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare). */
+  /**
+   * §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare); one
+   * held for the snapshot write counts, as does a held UPDATE with a body (an offer, RFC 3311 §5.1):
+   * both go out after the peer's would have been accepted.
+   */
   protected get invitePending(): boolean {
+    if (this.held?.some((r) => r.method === 'INVITE' || (r.method === 'UPDATE' && (r.o.body?.length ?? 0) > 0)) === true) return true;
     for (const { tx } of this.clientsTable?.values() ?? []) {
       if (tx.kind === 'invite' && (tx.state === 'Calling' || tx.state === 'Proceeding')) return true;
     }
@@ -137,10 +147,10 @@ export abstract class TransactionDriver {
   // ---- transactions in and out ---------------------------------------------------------------
 
   /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
-  protected startClient(key: string, request: SipRequest, owner?: RequestOwner): void {
-    const tx = clientTransaction(request, { reliable: this.peer.protocol !== 'udp', timers: this.ctx.timers });
-    this.clients.set(key, owner === undefined ? { tx } : { tx, owner });
-    this.run(key, tx.handle({ type: 'start' }), this.requestPeer());
+  protected startClient(key: string, request: SipRequest, owner?: RequestOwner, to?: Destination): void {
+    const tx = clientTransaction(request, { reliable: (to ?? this.peer).protocol !== 'udp', timers: this.ctx.timers });
+    this.clients.set(key, { tx, ...(owner === undefined ? {} : { owner }), ...(to === undefined ? {} : { to }) });
+    this.run(key, tx.handle({ type: 'start' }), to ?? this.requestPeer());
   }
 
   /** Opens and starts the server transaction of `request`, received from `from`, under `key`. */
@@ -223,8 +233,10 @@ export abstract class TransactionDriver {
   /** §12.2.1.1: a new request in the dialog, with the next CSeq, in a client transaction of its own. */
   protected sendInDialog(method: string, owner: RequestOwner, o: { headers?: [string, string][]; body?: Uint8Array; contentType?: string }): void {
     // RFC 3261 §12.2.2: a number an adopter may take too would be a reuse; a BYE, the dialog's
-    // last word, is never held (its call is ending: no write of it is coming)
-    if (method !== 'BYE' && (this.held !== undefined || this.dialog.localCSeq + 1 > this.cseqLimit)) return this.hold({ method, owner, o });
+    // last word, is never held (its call is ending: no write of it is coming), and what was held
+    // must not follow it with a higher CSeq (§15): dropped
+    if (method === 'BYE') this.dropHeld();
+    else if ( (this.held !== undefined || this.dialog.localCSeq + 1 > this.cseqLimit)) return this.hold({ method, owner, o });
     this.transmit(method, owner, o);
   }
 
@@ -232,11 +244,29 @@ export abstract class TransactionDriver {
     this.ctx.counters.add('snapshots.cseq-held');
     (this.held ??= []).push(request);
     this.snapshotDue?.();
-    this.heldTimer ??= setTimeout(() => this.sendHeld(true), CSEQ_HOLD_MS);
+    // through the mailbox, as every leg timer: what sending throws reaches the actor's crash handling
+    if (this.timersTable?.has(CSEQ_HOLD_TIMER) !== true) this.startLegTimer('cseq-hold', CSEQ_HOLD_MS);
+  }
+
+  /** The hold's bound is over: what is still held goes, crossing the reservation (counted). */
+  protected holdExpired(): void {
+    this.sendHeld(true);
+  }
+
+  /**
+   * The dialog is over (our BYE, the peer's, the leg's end): nothing held may go after it (§15);
+   * each request's owner hears 481, as for a request asked of a leg with no dialog.
+   */
+  protected dropHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    this.stopLegTimer('cseq-hold');
+    for (const r of held ?? []) this.heldDropped(r.owner);
   }
 
   /** Sends what was held, in order, while it fits under the reservation (`force`: the wait is over, all of it). */
   private sendHeld(force: boolean): void {
+    if (this.dialog.phase !== 'confirmed') return this.dropHeld();
     while (this.held !== undefined) {
       if (!force && this.dialog.localCSeq + 1 > this.cseqLimit) {
         this.snapshotDue?.();
@@ -244,10 +274,7 @@ export abstract class TransactionDriver {
       }
       const [next, ...rest] = this.held;
       this.held = rest.length === 0 ? undefined : rest;
-      if (this.held === undefined) {
-        clearTimeout(this.heldTimer);
-        this.heldTimer = undefined;
-      }
+      if (this.held === undefined) this.stopLegTimer('cseq-hold');
       if (next === undefined) return;
       if (force) this.ctx.counters.add('snapshots.cseq-unreserved');
       this.transmit(next.method, next.owner, next.o);
@@ -297,7 +324,7 @@ export abstract class TransactionDriver {
     // a CANCEL shares its INVITE's branch (§9.1): its transaction is kept under its own key
     const key = res.headers.cseq?.method === 'CANCEL' ? `${branch}|CANCEL` : branch;
     const entry = this.clients.get(key);
-    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), this.peer);
+    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), entry.to ?? this.peer);
     // a 2xx retransmission after the INVITE transaction is gone: ACK it again (§13.2.2.4)
     if (res.headers.cseq?.method === 'INVITE' && res.status >= 200 && res.status < 300) this.sendAck(res);
   }
@@ -348,14 +375,15 @@ export abstract class TransactionDriver {
   }
 
   protected onTimer(key: string, timer: TimerName): void {
-    const machine = key === RETRANSMISSION ? this.retransmitter : (this.serversTable?.get(key) ?? this.clientsTable?.get(key)?.tx);
-    if (machine !== undefined) this.run(key, machine.handle({ type: 'timer', timer }), this.peer);
+    const client = this.clientsTable?.get(key);
+    const machine = key === RETRANSMISSION ? this.retransmitter : (this.serversTable?.get(key) ?? client?.tx);
+    if (machine !== undefined) this.run(key, machine.handle({ type: 'timer', timer }), client?.to ?? this.peer);
   }
 
   /** The transport could not deliver what the client transaction `ref` sent (§17.1.4). */
   protected onSendFailure(ref: string): void {
     const entry = this.clientsTable?.get(ref);
-    if (entry !== undefined) this.run(ref, entry.tx.handle({ type: 'transport-error' }), this.peer);
+    if (entry !== undefined) this.run(ref, entry.tx.handle({ type: 'transport-error' }), entry.to ?? this.peer);
   }
 
   // ---- the effects --------------------------------------------------------------------------------
@@ -410,20 +438,23 @@ export abstract class TransactionDriver {
   // ---- timers ---------------------------------------------------------------------------------------
 
   /** A timer of the leg itself; kept with the transactions' (under `leg|`), so `release` frees them alike. */
-  protected startLegTimer(name: 'no-answer' | 'cancel-wait', ms: number): void {
-    this.arm(`leg|${name}`, ms, () => this.self.tell({ type: 'leg-timer', name }));
+  protected startLegTimer(name: 'no-answer' | 'cancel-wait' | 'cseq-hold', ms: number): void {
+    // the hold's bound never keeps a process up on its own (as the session timers)
+    this.arm(`leg|${name}`, ms, () => this.self.tell({ type: 'leg-timer', name }), name === 'cseq-hold');
   }
 
-  protected stopLegTimer(name: 'no-answer' | 'cancel-wait'): void {
+  protected stopLegTimer(name: 'no-answer' | 'cancel-wait' | 'cseq-hold'): void {
     this.disarm(`leg|${name}`);
   }
 
-  private arm(id: string, ms: number, fire: () => void): void {
+  private arm(id: string, ms: number, fire: () => void, unref = false): void {
     clearTimeout(this.timers.get(id));
-    this.timers.set(id, setTimeout(() => {
+    const t = setTimeout(() => {
       this.timersTable?.delete(id);
       fire();
-    }, ms));
+    }, ms);
+    if (unref) t.unref();
+    this.timers.set(id, t);
   }
 
   private disarm(id: string): void {
@@ -436,8 +467,6 @@ export abstract class TransactionDriver {
   /** Frees every timer and transaction (also on a crash). */
   protected releaseTransactions(): void {
     for (const t of this.timersTable?.values() ?? []) clearTimeout(t);
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
     this.held = undefined;
     this.serversTable = undefined;
     this.clientsTable = undefined;

@@ -6,8 +6,8 @@ import type { CallAddress, JoinReply } from './bridge-messages.js';
 import type { RequestAnswered, RequestToken } from './requests.js';
 import type { Destination } from './sip-link.js';
 
-/** The leg's own timers (not a transaction's): the ringing bound, §9.1's wait after CANCEL, RFC 4028's two. */
-export type LegTimerName = 'no-answer' | 'cancel-wait' | SessionTimerName;
+/** The leg's own timers (not a transaction's): the ringing bound, §9.1's wait after CANCEL, RFC 4028's two, the bound of a CSeq hold (takeover). */
+export type LegTimerName = 'no-answer' | 'cancel-wait' | 'cseq-hold' | SessionTimerName;
 
 /** Messages a leg actor handles: SIP from the wire, its timers, and the commands of its call (or of a transfer). */
 export type LegMessage =

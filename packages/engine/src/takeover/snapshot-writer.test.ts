@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Counters } from '../metrics/counters.js';
 import { settle } from '../testing/harness.js';
+import { VirtualTime } from '../testing/virtual-time.js';
 import { snapshotKey, type CallSnapshot } from './call-snapshot.js';
 import { MemoryDialogStore, RevisionConflict, type DialogStore, type StoredSnapshot } from './dialog-store.js';
 import { decodeSnapshot } from './snapshot-codec.js';
@@ -160,7 +161,9 @@ describe('snapshot writer', () => {
     await assert.rejects(w.flush(7, 20), /not written within 20 ms/);
     store.release();
   });
-  test('notBefore: a ringing call is not written before it is due, then once; one answered, ended or flushed sooner is written at once or never', async () => {
+  test('notBefore: a ringing call is not written before it is due, then once; one answered, ended or flushed sooner is written at once or never', async (t) => {
+    // virtual time: a loaded machine pausing between two steps must not make a call due early
+    const clock = new VirtualTime(t);
     const store = new MemoryDialogStore();
     const { w } = writer(store);
     const ringing = source('c-ringing');
@@ -168,8 +171,9 @@ describe('snapshot writer', () => {
     w.request('c-ringing'); // its changes before it is due are not written either
     await settle();
     assert.equal(store.size, 0, 'not due yet');
-    await new Promise((r) => setTimeout(r, 90));
-    await settle();
+    await clock.advance(50);
+    assert.equal(store.size, 0, 'still not due');
+    await clock.advance(20);
     assert.deepEqual(store.allKeys(), [snapshotKey(7, 'c-ringing')], 'written once due');
     assert.equal(w.writesOf('c-ringing'), 1);
 
@@ -184,8 +188,7 @@ describe('snapshot writer', () => {
     const failed = source('c-failed');
     w.track(failed, undefined, Date.now() + 30);
     w.end('c-failed');
-    await new Promise((r) => setTimeout(r, 50));
-    await settle();
+    await clock.advance(50);
     assert.equal(failed.captures, 0, 'a call over before its early record never costs a write');
     assert.equal(store.allKeys().includes(snapshotKey(7, 'c-failed')), false);
 

@@ -2,7 +2,7 @@
 // the kill, a leg we cancelled): ACKed, then ended with one BYE (RFC 3261 §13.2.2.4, §15).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseMessage, SipRequest } from '@switchboard/sip';
+import { parseMessage, SipRequest, type SipMessage, type SipResponse } from '@switchboard/sip';
 import { newRoutingScope } from '@switchboard/wire';
 import { B_PORT, answer, deliver, isReq, makeEngine, settle } from '../testing/harness.js';
 import { VirtualTime } from '../testing/virtual-time.js';
@@ -60,6 +60,34 @@ describe('stray answers', () => {
     h.kernel.shutdown();
   });
 
+  test('the ACK and BYE go to the first Route (§12.2.1.1, loose routing), not to where the 2xx came from; the BYE\'s retransmissions too', async (t) => {
+    const clock = new VirtualTime(t);
+    const h = makeEngine({ t1: 500, t2: 4000, t4: 5000 });
+    const { raw } = strayInvite(h, 3);
+    const ok = answer(raw, 200, { tag: 'routed' });
+    ok.headers.add('Record-Route', '<sip:127.0.0.77:5099;lr>'); // the proxy nearest us: last Record-Route, first Route
+    ok.headers.add('Record-Route', '<sip:127.0.0.66:5098;lr>');
+    deliver(h.engine, ok, B_PORT);
+    await settle();
+    assert.deepEqual(h.link.sent.map((s) => [methodOf(s.message), s.to.address, s.to.port]), [['ACK', '127.0.0.66', 5098], ['BYE', '127.0.0.66', 5098]]);
+    await clock.advance(600, 100);
+    assert.deepEqual(h.link.sent.slice(2).map((s) => [methodOf(s.message), s.to.address, s.to.port]), [['BYE', '127.0.0.66', 5098]], 'Timer E: to the same place');
+    h.kernel.shutdown();
+  });
+
+  test('no route set: to the 2xx\'s Contact; a Route or Contact by host name (no resolver here): to the 2xx\'s source', async () => {
+    const h = makeEngine();
+    const first = strayInvite(h, 1);
+    deliver(h.engine, answer(first.raw, 200, { tag: 'direct', port: 5085 }), B_PORT);
+    await settle();
+    assert.deepEqual(h.link.sent.splice(0).map((s) => [methodOf(s.message), s.to.port]), [['ACK', 5085], ['BYE', 5085]], 'to the Contact');
+    const second = strayInvite(h, 1, 2);
+    deliver(h.engine, withRecordRoute(answer(second.raw, 200, { tag: 'named', port: 5085 })), B_PORT);
+    await settle();
+    assert.deepEqual(h.link.sent.splice(0).map((s) => [methodOf(s.message), s.to.port]), [['ACK', B_PORT], ['BYE', B_PORT]], 'a named first Route: to the source');
+    h.kernel.shutdown();
+  });
+
   test('a non-2xx for no leg is dropped, as before', async () => {
     const h = makeEngine();
     const { raw } = strayInvite(h, 1);
@@ -72,11 +100,11 @@ describe('stray answers', () => {
 });
 
 /** The INVITE a leg of slot 1 sent to the carrier, on a worker that is gone. */
-function strayInvite(h: ReturnType<typeof makeEngine>, cseq: number): { raw: SipRequest; ourTag: string } {
-  const ourTag = h.ctx.ids.newTag(newRoutingScope(1));
+function strayInvite(h: ReturnType<typeof makeEngine>, cseq: number, slot = 1): { raw: SipRequest; ourTag: string } {
+  const ourTag = h.ctx.ids.newTag(newRoutingScope(slot));
   const text = [
     'INVITE sip:+14155550100@127.0.0.9:5080 SIP/2.0',
-    `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${h.ctx.ids.newBranch(newRoutingScope(1))};rport`,
+    `Via: SIP/2.0/UDP 127.0.0.1:5060;branch=${h.ctx.ids.newBranch(newRoutingScope(slot))};rport`,
     'Max-Forwards: 70',
     `From: <sip:+12125550100@switchboard.example>;tag=${ourTag}`,
     'To: <sip:+14155550100@127.0.0.9>',
@@ -87,6 +115,8 @@ function strayInvite(h: ReturnType<typeof makeEngine>, cseq: number): { raw: Sip
   ].join('\r\n');
   return { raw: parseMessage(Buffer.from(text)) as SipRequest, ourTag };
 }
+
+const methodOf = (m: SipMessage) => (m instanceof SipRequest ? m.method : String((m as SipResponse).status));
 
 /** As if two proxies had record-routed the INVITE. */
 function withRecordRoute(res: ReturnType<typeof answer>): ReturnType<typeof answer> {

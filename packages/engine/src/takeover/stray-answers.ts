@@ -4,7 +4,8 @@
 // INVITE and, not wanting the session, end it with a BYE (§15). Without this the far end
 // retransmits its 2xx for 32 s and then ends the call itself, or (a carrier) bills a call nobody
 // hears. See docs/architecture.md "Worker takeover".
-import { createInDialogRequest, createResponse, type SipRequest, type SipResponse } from '@switchboard/sip';
+import { isIP } from 'node:net';
+import { createInDialogRequest, createResponse, SipUri, type SipRequest, type SipResponse } from '@switchboard/sip';
 import type { EngineContext } from '../context.js';
 import type { ActorBehaviour } from '../kernel/actor-kernel.js';
 import { DialogState } from '../dialog/dialog-state.js';
@@ -50,6 +51,24 @@ function dialogOf(res: SipResponse): DialogState {
 }
 
 /**
+ * Where the ACK and BYE of a stray 2xx go (RFC 3261 §13.2.2.4, §12.2.1.1, §8.1.2): the first Route
+ * of the dialog's route set (loose or strict routing alike), else its remote target (the 2xx's
+ * Contact). Only an IP literal is taken: the worker has no resolver (as `requestPeer`), so a host
+ * name falls back to the 2xx's source. Over TCP or TLS the connection the 2xx came on is reused,
+ * with the target as where to connect once it is gone (as a leg's in-dialog requests).
+ */
+export function strayDestination(dialog: DialogState, source: Destination): Destination {
+  const uri = dialog.routeSet[0]?.uri ?? dialog.remoteTarget;
+  if (!(uri instanceof SipUri)) return source;
+  const host = uri.host.startsWith('[') ? uri.host.slice(1, -1) : uri.host;
+  if (isIP(host) === 0) return source;
+  const port = uri.port ?? (uri.scheme === 'sips' || source.protocol === 'tls' ? 5061 : 5060);
+  if (host === source.address && port === source.port) return source;
+  if (source.protocol !== 'udp' && source.connectionId !== undefined) return { ...source, fallback: { address: host, port } };
+  return { ...source, address: host, port };
+}
+
+/**
  * Each dialog of the stray INVITE (a forking proxy may answer more than once, §13.2.2.4), by its
  * remote tag: every 2xx is ACKed, the first of each dialog ends it with a BYE. The actor lingers
  * 64*T1 after the last 2xx (the far end's 2xx retransmission window, §13.3.1.4), so a 2xx whose
@@ -59,8 +78,8 @@ class StrayAnswer extends TransactionDriver implements ActorBehaviour<LegMessage
   private readonly dialogs = new Map<string, DialogState>();
   private lingering = true;
 
-  constructor(ctx: EngineContext, scope: string, peer: Destination, first: SipResponse) {
-    super(ctx, scope, peer, dialogOf(first));
+  constructor(ctx: EngineContext, scope: string, private readonly source: Destination, first: SipResponse) {
+    super(ctx, scope, source, dialogOf(first));
   }
 
   receive(m: LegMessage): void {
@@ -101,7 +120,8 @@ class StrayAnswer extends TransactionDriver implements ActorBehaviour<LegMessage
     }
     const d = dialog.requestContext(contactFor(this.peer, dialog.secure));
     const seq = res.headers.cseq?.seq ?? dialog.localCSeq;
-    this.ctx.link.send(createInDialogRequest(d, 'ACK', { via: viaFor(this.peer, this.ctx.ids.newBranch(this.scope)), cseq: seq }), this.peer);
+    const to = strayDestination(dialog, this.source);
+    this.ctx.link.send(createInDialogRequest(d, 'ACK', { via: viaFor(this.peer, this.ctx.ids.newBranch(this.scope)), cseq: seq }), to);
     this.startLegTimer('cancel-wait', 64 * this.ctx.timers.t1);
     if (!first) {
       this.ctx.counters.add('stray-answers.re-acked');
@@ -113,7 +133,7 @@ class StrayAnswer extends TransactionDriver implements ActorBehaviour<LegMessage
     const branch = this.ctx.ids.newBranch(this.scope);
     const bye = createInDialogRequest(d, 'BYE', { via: viaFor(this.peer, branch), cseq: dialog.nextCSeq(), headers: [['Reason', STRAY_ANSWER_REASON]] });
     dialog.terminate();
-    this.startClient(branch, bye, 'bye');
+    this.startClient(branch, bye, 'bye', to); // sent, and retransmitted, where its dialog's ACK went
   }
 
   /** The far end's BYE crossing ours ends the dialog all the same (200); anything else is for no dialog of ours. */
