@@ -4,11 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import type { SipRequest } from '@switchboard/sip';
 import { LocalCallLimiter } from '@switchboard/limits';
 import { encodeMap } from '@switchboard/wire';
 import { A_PORT, answer, deliver, fromA, isReq, settle, type TestContext } from '../testing/harness.js';
-import { C1, carrier, engineWith, establish, takeFinal, trunking } from '../testing/call-fixtures.js';
+import { C1, carrier, engineWith, establish, takeFinal, trunking, fromCarrier } from '../testing/call-fixtures.js';
 import { MemoryDialogStore } from './dialog-store.js';
 import { decodeSnapshot } from './snapshot-codec.js';
 import { SlotAdopter } from './slot-adopter.js';
@@ -22,21 +21,6 @@ function worker(store: MemoryDialogStore, id: string) {
   const adopter = new SlotAdopter(h.ctx, { store, maxInFlight: 8, maxPending: 100 });
   ctx.snapshots = adopter;
   return { h, adopter, lines };
-}
-
-/** A request of the carrier in the engine's b-leg dialog, with a fixed branch (so a second copy is a retransmission). */
-function fromCarrier(invite: SipRequest, method: string, cseq: number): string {
-  return [
-    `${method} sip:sb@127.0.0.1:5060 SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.9:${C1};branch=z9hG4bKcarrier${method.toLowerCase()}${cseq}`,
-    'Max-Forwards: 70',
-    `From: ${invite.headers.get('to')};tag=btag`,
-    `To: ${invite.headers.get('from')}`,
-    `Call-ID: ${invite.headers.callId}`,
-    `CSeq: ${cseq} ${method}`,
-    'Content-Length: 0',
-    '', '',
-  ].join('\r\n');
 }
 
 describe('worker takeover: what an adopter cannot carry on', () => {

@@ -6,29 +6,12 @@ import { describe, test, type TestContext as NodeTestContext } from 'node:test';
 import type { SipMessage, SipRequest } from '@switchboard/sip';
 import { LocalCallLimiter } from '@switchboard/limits';
 import { A_PORT, answer, deliver, fromA, isReq, isRes, settle, type TestContext } from '../testing/harness.js';
-import { C1, engineWith, establish, trunking, carrier } from '../testing/call-fixtures.js';
+import { C1, engineWith, establish, trunking, carrier, fromCarrier } from '../testing/call-fixtures.js';
+import { GatedStore } from '../testing/gated-store.js';
 import { VirtualTime } from '../testing/virtual-time.js';
 import { CSEQ_HOLD_MS } from '../dialog/transaction-driver.js';
-import { MemoryDialogStore, type DialogStore } from './dialog-store.js';
+import { MemoryDialogStore } from './dialog-store.js';
 import { SlotAdopter } from './slot-adopter.js';
-
-/** A bucket whose writes never land until released. */
-class GatedStore implements DialogStore {
-  held = false;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly inner: MemoryDialogStore) {}
-  put(key: string, value: Uint8Array, previous: number | undefined): Promise<number> {
-    if (!this.held) return this.inner.put(key, value, previous);
-    return new Promise((resolve, reject) => this.waiting.push(() => void this.inner.put(key, value, previous).then(resolve, reject)));
-  }
-  release(): void {
-    this.held = false;
-    for (const land of this.waiting.splice(0)) land();
-  }
-  get = (key: string) => this.inner.get(key);
-  delete = (key: string, previous: number) => this.inner.delete(key, previous);
-  keys = (prefix: string) => this.inner.keys(prefix);
-}
 
 const SDP = 'v=0\r\ns=hold\r\n';
 
@@ -65,23 +48,6 @@ async function heldCall(t: NodeTestContext, method: 'UPDATE' | 'INVITE') {
   }
   assert.ok(h.ctx.counters.get('snapshots.cseq-held') >= 1, 'a request is held');
   return { h, clock, gated, bInvite: bInvite as SipRequest, ok, seq };
-}
-
-/** A request from the carrier in its dialog with the b1 leg. */
-function fromCarrier(invite: SipRequest, method: string, cseq: number, body = ''): string {
-  return [
-    `${method} sip:sb@127.0.0.1:5060 SIP/2.0`,
-    `Via: SIP/2.0/UDP 127.0.0.9:${C1};branch=z9hG4bKcarrier${method.toLowerCase()}${cseq}`,
-    'Max-Forwards: 70',
-    `From: ${invite.headers.get('to')};tag=btag`,
-    `To: ${invite.headers.get('from')}`,
-    `Call-ID: ${invite.headers.callId}`,
-    `CSeq: ${cseq} ${method}`,
-    `Contact: <sip:carrier@127.0.0.1:${C1}>`,
-    ...(body === '' ? [] : ['Content-Type: application/sdp']),
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    '', body,
-  ].join('\r\n');
 }
 
 const requestsTo = (h: { link: { take(port: number, m: (m: SipMessage) => boolean): SipMessage[] } }, port: number) =>

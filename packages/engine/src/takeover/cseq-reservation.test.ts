@@ -8,30 +8,13 @@ import type { SipMessage } from '@switchboard/sip';
 import { LocalCallLimiter } from '@switchboard/limits';
 import { A_PORT, answer, deliver, fromA, isReq, settle, type TestContext } from '../testing/harness.js';
 import { C1, engineWith, establish, trunking, carrier } from '../testing/call-fixtures.js';
+import { GatedStore } from '../testing/gated-store.js';
 import { VirtualTime } from '../testing/virtual-time.js';
 import { CSEQ_HOLD_MS } from '../dialog/transaction-driver.js';
 import { CSEQ_RESERVATION } from './call-snapshot.js';
 import { MemoryDialogStore, type DialogStore } from './dialog-store.js';
 import { decodeSnapshot } from './snapshot-codec.js';
 import { SlotAdopter } from './slot-adopter.js';
-
-/** A store whose writes can be held back (a slow bucket), or never land (the worker dies first). */
-class GatedStore implements DialogStore {
-  held = false;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly inner: MemoryDialogStore) {}
-  put(key: string, value: Uint8Array, previous: number | undefined): Promise<number> {
-    if (!this.held) return this.inner.put(key, value, previous);
-    return new Promise((resolve, reject) => this.waiting.push(() => void this.inner.put(key, value, previous).then(resolve, reject)));
-  }
-  release(): void {
-    this.held = false;
-    for (const land of this.waiting.splice(0)) land();
-  }
-  get = (key: string) => this.inner.get(key);
-  delete = (key: string, previous: number) => this.inner.delete(key, previous);
-  keys = (prefix: string) => this.inner.keys(prefix);
-}
 
 function worker(store: DialogStore, id: string) {
   const h = engineWith(trunking([carrier('carrierB', C1)]), { limiter: new LocalCallLimiter() });

@@ -102,3 +102,23 @@ export async function hangUp(h: Harness, ok: SipResponse, port = C1) {
   deliver(h.engine, answer(byeB, 200), port);
   await settle();
 }
+
+/**
+ * A request of the carrier in its dialog with the engine's carrier leg (`invite`: the INVITE it got),
+ * with a fixed branch, so a second copy is a retransmission.
+ */
+export function fromCarrier(invite: SipRequest, method: string, cseq: number, body = ''): string {
+  return [
+    `${method} sip:sb@127.0.0.1:5060 SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.9:${C1};branch=z9hG4bKcarrier${method.toLowerCase()}${cseq}`,
+    'Max-Forwards: 70',
+    `From: ${invite.headers.get('to')};tag=btag`,
+    `To: ${invite.headers.get('from')}`,
+    `Call-ID: ${invite.headers.callId}`,
+    `CSeq: ${cseq} ${method}`,
+    `Contact: <sip:carrier@127.0.0.1:${C1}>`,
+    ...(body === '' ? [] : ['Content-Type: application/sdp']),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '', body,
+  ].join('\r\n');
+}
