@@ -117,16 +117,34 @@ export function parseSipTrace(lines: readonly string[], self: string): BaresipSi
   return out;
 }
 
-/** A UDP port on `host` that nothing is bound to right now. */
-function freeUdpPort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, host, () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
+/**
+ * A port on `host` free for SIP over both UDP and TCP (baresip listens on both), and another one
+ * for its control connection. The SIP port's sockets stay bound while the control port is
+ * chosen: a UDP port just let go can come back as the next TCP one (seen in CI: baresip then
+ * failed to bind its SIP TCP socket on its own control port).
+ */
+async function freeSipAndControlPorts(host: string): Promise<{ sip: number; control: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const tcp = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(0, host, resolve);
     });
-  });
+    const { port } = tcp.address() as net.AddressInfo;
+    const udp = dgram.createSocket('udp4');
+    const udpBound = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, host, () => resolve(true));
+    });
+    try {
+      if (udpBound) return { sip: port, control: await freePort() };
+      if (attempt >= 20) throw new Error(`no port on ${host} free for both UDP and TCP after ${attempt + 1} tries`);
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      if (udpBound) await new Promise<void>((resolve) => udp.close(() => resolve()));
+      else udp.unref();
+    }
+  }
 }
 
 interface Pending {
@@ -168,9 +186,10 @@ export class Baresip {
       throw new Error('baresip is not installed: apt-get install -y baresip (the project test command installs it)');
     }
     const host = o.host ?? '127.0.0.1';
-    const port = o.port === undefined || o.port === 0 ? await freeUdpPort(host) : o.port;
+    const ports = o.port === undefined || o.port === 0 ? await freeSipAndControlPorts(host) : { sip: o.port, control: await freePort() };
+    const port = ports.sip;
     const users = o.users ?? ['baresip'];
-    const controlPort = await freePort();
+    const controlPort = ports.control;
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-baresip-'));
     writeFileSync(join(dir, 'config'), configText(host, port, controlPort));
     writeFileSync(join(dir, 'accounts'), users.map((u) => accountLine(u, host, o)).join('\n') + '\n');
