@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
+import { eventually, sleep } from '../support/eventually.js';
 import { acmeTrunking, callUp, natsClient, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 
 const PBX_HOST = '127.0.0.61';
@@ -17,7 +18,6 @@ const PBX_TCP_HOST = '127.0.0.62';
 const CARRIER_HOST = '127.0.0.63';
 /** A PBX on trunk `brief`, whose calls last 2 s at most. */
 const BRIEF_PBX_HOST = '127.0.0.64';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Cluster {
   nats: NatsServerHandle;
@@ -58,14 +58,6 @@ async function callsOnWorkers(nc: NatsConnection): Promise<number> {
     total += (decodeMap(reply.data) as { calls: number }).calls;
   }
   return total;
-}
-
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
-    await sleep(200);
-  }
 }
 
 /** The records of the calls whose PBX-side Call-ID is in `sipCallIds`, once there are `count`. */

@@ -10,7 +10,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
 import type { Call, UserAgent } from '@switchboard/testkit';
 import { callIdLandingOn, type RunningTransport } from '../support/cluster.js';
-import { eventually, sleep, TakeoverCluster } from '../support/takeover-cluster.js';
+import { eventually, sleep } from '../support/eventually.js';
+import { TakeoverCluster } from '../support/takeover-cluster.js';
 
 const PBX_HOST = '127.0.0.84';
 const PBX_TCP_HOST = '127.0.0.85';

@@ -14,7 +14,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
 import { callIdLandingOn, startWorker, workersKnown, type RunningTransport } from '../support/cluster.js';
-import { eventually, sleep, TakeoverCluster } from '../support/takeover-cluster.js';
+import { eventually, sleep } from '../support/eventually.js';
+import { TakeoverCluster } from '../support/takeover-cluster.js';
 import { slotOfTag } from '../support/slot-owner.js';
 
 const PBX_HOST = '127.0.0.81';

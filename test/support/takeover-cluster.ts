@@ -7,18 +7,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeHeartbeat, decodeMap, Subjects } from '@switchboard/wire';
+import { eventually } from './eventually.js';
 import { acmeTrunking, natsClient, startTransport, startWorker, workersKnown, writeCluster, type ClusterOptions, type RunningTransport } from './cluster.js';
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 200 ms until it holds; fails after `ms` saying what did not happen. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string | (() => string), ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${typeof what === 'string' ? what : what()}`);
-    await sleep(200);
-  }
-}
 
 export interface TakeoverClusterOptions {
   /** Loopback addresses of the UDP PBX, the TCP PBX and the carrier (distinct per test file). */

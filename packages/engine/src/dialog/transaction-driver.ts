@@ -236,7 +236,7 @@ export abstract class TransactionDriver {
     // last word, is never held (its call is ending: no write of it is coming), and what was held
     // must not follow it with a higher CSeq (§15): dropped
     if (method === 'BYE') this.dropHeld();
-    else if ( (this.held !== undefined || this.dialog.localCSeq + 1 > this.cseqLimit)) return this.hold({ method, owner, o });
+    else if (this.held !== undefined || this.dialog.localCSeq + 1 > this.cseqLimit) return this.hold({ method, owner, o });
     this.transmit(method, owner, o);
   }
 
@@ -272,9 +272,11 @@ export abstract class TransactionDriver {
         this.snapshotDue?.();
         return;
       }
-      const [next, ...rest] = this.held;
-      this.held = rest.length === 0 ? undefined : rest;
-      if (this.held === undefined) this.stopLegTimer('cseq-hold');
+      const next = this.held.shift();
+      if (this.held.length === 0) {
+        this.held = undefined;
+        this.stopLegTimer('cseq-hold');
+      }
       if (next === undefined) return;
       if (force) this.ctx.counters.add('snapshots.cseq-unreserved');
       this.transmit(next.method, next.owner, next.o);
