@@ -147,6 +147,9 @@ async function freeSipAndControlPorts(host: string): Promise<{ sip: number; cont
   }
 }
 
+/** baresip could not bind one of its sockets: another process took the port first. */
+class PortTakenError extends Error {}
+
 interface Pending {
   resolve: (data: string) => void;
   reject: (err: Error) => void;
@@ -185,6 +188,19 @@ export class Baresip {
     if (!baresipAvailable()) {
       throw new Error('baresip is not installed: apt-get install -y baresip (the project test command installs it)');
     }
+    // baresip binds more than the ports chosen here (its SIP/TLS socket takes the SIP port + 1),
+    // so another process can take one of them in between (seen in CI): start again on new ports
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Baresip.startOnce(o);
+      } catch (err) {
+        const portTaken = err instanceof PortTakenError;
+        if (!portTaken || attempt >= 5 || (o.port !== undefined && o.port !== 0)) throw err;
+      }
+    }
+  }
+
+  private static async startOnce(o: BaresipOptions): Promise<Baresip> {
     const host = o.host ?? '127.0.0.1';
     const ports = o.port === undefined || o.port === 0 ? await freeSipAndControlPorts(host) : { sip: o.port, control: await freePort() };
     const port = ports.sip;
@@ -200,7 +216,10 @@ export class Baresip {
     try {
       await Promise.race([
         proc.waitFor((l) => l.text.includes('baresip is ready.'), 10_000),
-        proc.exited.then((code) => { throw new Error(`baresip exited (${code}) before it was ready:\n${proc.output()}`); }),
+        proc.exited.then((code) => {
+          const message = `baresip exited (${code}) before it was ready:\n${proc.output()}`;
+          throw proc.output().includes('Address already in use') ? new PortTakenError(message) : new Error(message);
+        }),
       ]);
       control = await connectControl(controlPort);
     } catch (err) {
