@@ -19,6 +19,8 @@ RUN corepack enable
 WORKDIR /src
 # the lockfile alone: the store layer is rebuilt only when dependencies change
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json ./
+# the lockfile names patched dependencies by their patch's hash: pnpm reads the patches with it
+COPY patches ./patches
 RUN --mount=type=cache,id=switchboard-pnpm-store,target=/pnpm/store \
     pnpm fetch --store-dir /pnpm/store
 COPY . .
