@@ -38,6 +38,16 @@ describe('SourceGuard', () => {
     assert.equal(guard.standing('198.51.100.1'), 'known');
   });
 
+  test('what an address was is not kept past a new set: known before, a stranger after, and the other way round', () => {
+    const { guard } = guardAt();
+    guard.learn(['192.0.2.0/24']);
+    assert.equal(guard.standing('192.0.2.1'), 'known');
+    assert.equal(guard.standing('198.51.100.1'), 'stranger');
+    guard.learn(['198.51.100.0/24']);
+    assert.equal(guard.standing('192.0.2.1'), 'stranger');
+    assert.equal(guard.standing('198.51.100.1'), 'known');
+  });
+
   test('a source that passed digest authentication is known until its time is up', () => {
     const { guard, clock } = guardAt();
     guard.learn([]);

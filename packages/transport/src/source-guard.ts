@@ -51,6 +51,8 @@ interface Bucket {
  */
 export class SourceGuard {
   private networks: BlockList | undefined;
+  /** `networks.check` per address, remembered: it builds a SocketAddress (and validates it) per call. */
+  private readonly inNetworks = new Map<string, boolean>();
   private networkCount = 0;
   private domains: ReadonlySet<string> = new Set();
   private readonly authenticated = new Map<string, number>();
@@ -82,6 +84,7 @@ export class SourceGuard {
       else ignored.push(n);
     }
     this.networks = list;
+    this.inNetworks.clear();
     this.networkCount = count;
     this.domains = new Set(domains.map((d) => d.toLowerCase()));
     return ignored;
@@ -98,7 +101,13 @@ export class SourceGuard {
   standing(address: string): SourceStanding {
     const networks = this.networks;
     if (networks === undefined) return 'open';
-    if (networks.check(address, isIPv6(address) ? 'ipv6' : 'ipv4')) return 'known';
+    let known = this.inNetworks.get(address);
+    if (known === undefined) {
+      known = networks.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+      if (this.inNetworks.size >= this.limits.maxTracked) this.forgetOldest(this.inNetworks);
+      this.inNetworks.set(address, known);
+    }
+    if (known) return 'known';
     const until = this.authenticated.get(address);
     if (until === undefined) return 'stranger';
     if (until > this.now()) return 'known';

@@ -91,6 +91,43 @@ describe('RoutingIds tags', () => {
   });
 });
 
+describe('RoutingIds: verified ids are remembered', () => {
+  test('a branch or tag seen again is not verified again; a forgery of it still is, and fails', (t) => {
+    const fresh = new RoutingIds(SECRET);
+    const mac = t.mock.method(fresh as unknown as { mac: (kind: string, random: string) => string }, 'mac');
+    const branch = ids.newBranch(newRoutingScope(7));
+    const tag = ids.newTag(newRoutingScope(9));
+    for (let i = 0; i < 5; i++) {
+      assert.equal(fresh.slotOfBranch(branch), 7);
+      assert.equal(fresh.slotOfTag(tag), 9);
+    }
+    assert.equal(mac.mock.callCount(), 2, 'one MAC per id, the first time it is seen');
+    const [cookie, random = '', code = ''] = branch.split('-');
+    assert.equal(fresh.slotOfBranch(`${cookie}-${random}-${flipAt(code, 0)}`), undefined);
+    assert.equal(fresh.slotOfTag(branch), undefined, 'a branch is still no tag');
+    assert.equal(mac.mock.callCount(), 3);
+  });
+
+  test('forged ids are not remembered: each is checked and refused', (t) => {
+    const fresh = new RoutingIds(SECRET);
+    const mac = t.mock.method(fresh as unknown as { mac: (kind: string, random: string) => string }, 'mac');
+    const forged = new RoutingIds('some other secret value').newTag(newRoutingScope(1));
+    for (let i = 0; i < 3; i++) assert.equal(fresh.slotOfTag(forged), undefined);
+    assert.equal(mac.mock.callCount(), 3);
+  });
+
+  test('what is remembered is bounded: the oldest id is verified again after 4,096 newer ones', (t) => {
+    const fresh = new RoutingIds(SECRET);
+    const first = ids.newTag(newRoutingScope(3));
+    assert.equal(fresh.slotOfTag(first), 3);
+    for (let i = 0; i < 4096; i++) fresh.slotOfTag(ids.newTag(newRoutingScope(i % SLOT_COUNT)));
+    const mac = t.mock.method(fresh as unknown as { mac: (kind: string, random: string) => string }, 'mac');
+    assert.equal(fresh.slotOfTag(first), 3);
+    assert.equal(mac.mock.callCount(), 1);
+    assert.equal((fresh as unknown as { verified: { tag: Map<string, number> } }).verified.tag.size, 4096);
+  });
+});
+
 describe('RoutingIds secret', () => {
   test('a secret shorter than 16 characters is refused', () => {
     assert.throws(() => new RoutingIds(''), /at least 16/);

@@ -8,6 +8,8 @@ const SLOT_HEX = 3;
 const SCOPE_HEX = 11;
 const RANDOM_HEX = 16;
 const MAC_HEX = 12;
+/** Verified branches and tags remembered, of each kind (oldest forgotten first). */
+const VERIFIED_KEPT = 4096;
 const BRANCH = new RegExp(`^${BRANCH_COOKIE}-([0-9a-f]{${RANDOM_HEX}})-([0-9a-f]{${MAC_HEX}})$`);
 const TAG = new RegExp(`^([0-9a-f]{${RANDOM_HEX}})\\.([0-9a-f]{${MAC_HEX}})$`);
 const SCOPE = new RegExp(`^[0-9a-f]{${SCOPE_HEX}}$`);
@@ -85,6 +87,12 @@ function slotIn(random: string): number {
  */
 export class RoutingIds {
   private readonly key: Buffer;
+  /**
+   * Ids verified lately, and their slots: a transaction's responses echo one branch, a dialog's
+   * requests one tag, and an HMAC per message was a few % of a transport's CPU. Only ids whose
+   * MAC checked out are kept, so a forged one never skips the check.
+   */
+  private readonly verified = { branch: new Map<string, number>(), tag: new Map<string, number>() };
 
   constructor(secret: string) {
     if (secret.length < 16) throw new Error('routing secret must be at least 16 characters');
@@ -112,18 +120,26 @@ export class RoutingIds {
 
   /** The slot named by `branch`, or undefined when it is not ours, malformed or forged. */
   slotOfBranch(branch: string): number | undefined {
-    return this.verify('branch', BRANCH.exec(branch));
+    return this.verify('branch', branch, BRANCH);
   }
 
   /** The slot named by dialog tag `tag`, or undefined when it is not ours, malformed or forged. */
   slotOfTag(tag: string): number | undefined {
-    return this.verify('tag', TAG.exec(tag));
+    return this.verify('tag', tag, TAG);
   }
 
-  private verify(kind: 'branch' | 'tag', m: RegExpExecArray | null): number | undefined {
+  private verify(kind: 'branch' | 'tag', id: string, form: RegExp): number | undefined {
+    const seen = this.verified[kind];
+    const known = seen.get(id);
+    if (known !== undefined) return known;
+    const m = form.exec(id);
     if (m === null) return undefined;
     const [, random = '', mac = ''] = m;
     const expected = Buffer.from(this.mac(kind, random));
-    return timingSafeEqual(expected, Buffer.from(mac)) ? slotIn(random) : undefined;
+    if (!timingSafeEqual(expected, Buffer.from(mac))) return undefined;
+    const slot = slotIn(random);
+    if (seen.size >= VERIFIED_KEPT) seen.delete(seen.keys().next().value as string);
+    seen.set(id, slot);
+    return slot;
   }
 }
