@@ -7,7 +7,8 @@
 // every call pays for the KV admission and release), unless LIMITS=off. SWITCHBOARD_ROOT=<checkout>
 // runs that checkout's built transport and workers (the UAs stay this tree's).
 // SNAPSHOTS=off runs the workers without call snapshots (worker takeover), to see what they cost.
-// Usage: [LIMITS=off] [SNAPSHOTS=off] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// WORKERS=<n> runs n workers instead of two (the process layout of a small machine).
+// Usage: [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
@@ -30,8 +31,10 @@ const transport = await startTransport('t1', nats.url, { transportYaml: '  edge:
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
 const file = writeCluster(nats.url, trunking, { snapshots: process.env.SNAPSHOTS !== 'off' });
-const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
-await workersKnown(transport, ['w1', 'w2']);
+const workerIds = Array.from({ length: Number(process.env.WORKERS ?? 2) }, (_, i) => `w${i + 1}`);
+const workers = [];
+for (const id of workerIds) workers.push(await startWorker(id, file, nats.url));
+await workersKnown(transport, workerIds);
 const nc = await connect({ servers: nats.url });
 const trunk = { host: '127.0.0.1', port: transport.udpPort };
 
@@ -129,7 +132,7 @@ async function load(cps: number, durationS: number): Promise<Phase> {
 
 async function workerStats(): Promise<{ calls: number; heapUsed: number }[]> {
   const out = [];
-  for (const id of ['w1', 'w2']) {
+  for (const id of workerIds) {
     const reply = await nc.request(Subjects.workerStats(id), new Uint8Array(0), { timeout: 10_000 });
     out.push(decodeMap(reply.data) as { calls: number; heapUsed: number });
   }
@@ -137,7 +140,7 @@ async function workerStats(): Promise<{ calls: number; heapUsed: number }[]> {
 }
 
 const row = (k: string, v: string) => console.log(`${k.padEnd(36)} ${v}`);
-console.log(`call benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; calls held ${holdMs} ms`);
+console.log(`call benchmark: PBX UA → transport → ${workerIds.length} worker(s) → carrier UA, UDP, all on this machine; calls held ${holdMs} ms`);
 console.log(`transport and workers from ${engineRoot}`);
 
 await load(50, 2); // warm-up

@@ -137,3 +137,106 @@ describe('NactKernel: stopped actors', () => {
     k.shutdown();
   });
 });
+
+/** An actor that runs `act` for each message, with the kernel to tell others through. */
+class Scripted implements ActorBehaviour<string> {
+  seen: string[] = [];
+  crashes: string[] = [];
+  constructor(private readonly act: (m: string) => void) {}
+  receive(m: string): void {
+    this.seen.push(m);
+    this.act(m);
+  }
+  crashed(_err: unknown, m: string): void {
+    this.crashes.push(m);
+  }
+}
+
+describe('NactKernel: what an actor tells is handled in the same turn (issue 17)', () => {
+  test('a message told within a turn is handled before the next turn of the event loop, after the teller returns', async () => {
+    const k = new NactKernel();
+    const order: string[] = [];
+    const b = k.spawn('leg-b', new Scripted((m) => order.push(`b ${m}`)));
+    const a = k.spawn('call-a', new Scripted(() => {
+      setImmediate(() => order.push('next turn'));
+      b.tell('x');
+      order.push('a returns');
+    }));
+    a.tell('go');
+    await settle();
+    assert.deepEqual(order, ['a returns', 'b x', 'next turn']);
+    k.shutdown();
+  });
+
+  test('a chain leg → call → leg runs in one turn; an actor still gets its messages one at a time, in order', async () => {
+    const k = new NactKernel();
+    const order: string[] = [];
+    const out = k.spawn('leg-out', new Scripted((m) => order.push(`out ${m}`)));
+    const call = k.spawn('call-1', new Scripted((m) => {
+      order.push(`call ${m}`);
+      out.tell(`${m}/1`);
+      out.tell(`${m}/2`);
+    }));
+    const inLeg = k.spawn('leg-in', new Scripted((m) => {
+      call.tell(m);
+      call.tell(`${m}'`);
+    }));
+    inLeg.tell('invite');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, ['call invite', "call invite'", 'out invite/1', 'out invite/2', "out invite'/1", "out invite'/2"]);
+    k.shutdown();
+  });
+
+  test('messages waiting in nact for an actor are handled before one told to it within a turn', async () => {
+    const k = new NactKernel();
+    const b = new Scripted(() => undefined);
+    const bRef = k.spawn('leg-b', b);
+    const a = k.spawn('call-a', new Scripted(() => bRef.tell('from a')));
+    bRef.tell('from outside 1');
+    a.tell('go');
+    bRef.tell('from outside 2');
+    await settle();
+    // 'from a' was told while the two outside messages waited in nact: it waits behind them
+    assert.deepEqual(b.seen, ['from outside 1', 'from outside 2', 'from a']);
+    k.shutdown();
+  });
+
+  test('an actor that throws on a message handled within a turn goes to crashed() and stops; the teller and the rest of the turn go on', async () => {
+    const k = new NactKernel();
+    const c = new Scripted(() => undefined);
+    const cRef = k.spawn('leg-c', c);
+    const b = new Scripted((m) => {
+      if (m === 'boom') throw new Error('boom');
+    });
+    const bRef = k.spawn('leg-b', b);
+    const a = new Scripted(() => {
+      bRef.tell('boom');
+      bRef.tell('after');
+      cRef.tell('still');
+    });
+    k.spawn('call-a', a).tell('go');
+    await settle();
+    assert.deepEqual(b.crashes, ['boom']);
+    assert.deepEqual(b.seen, ['boom'], 'nothing is handled after the crash');
+    assert.equal(k.find('leg-b'), undefined);
+    assert.deepEqual(c.seen, ['still']);
+    assert.deepEqual(a.crashes, []);
+    assert.ok(k.find('call-a'));
+    k.shutdown();
+  });
+
+  test('two actors telling each other without end do not hold the event loop: past a bound the rest goes through nact', async () => {
+    const k = new NactKernel();
+    let count = 0;
+    const refs: { a?: { tell(m: string): void }; b?: { tell(m: string): void } } = {};
+    refs.a = k.spawn('leg-ping', new Scripted(() => count < 2_000 && (count++, refs.b?.tell('ping'))));
+    refs.b = k.spawn('leg-pong', new Scripted(() => count < 2_000 && (count++, refs.a?.tell('pong'))));
+    refs.a.tell('start');
+    let atNextTurn = -1;
+    setImmediate(() => (atNextTurn = count));
+    for (let i = 0; i < 100 && count < 2_000; i++) await settle();
+    assert.ok(atNextTurn > 0 && atNextTurn < 2_000, `another turn ran meanwhile (at ${atNextTurn})`);
+    assert.equal(count, 2_000);
+    k.shutdown();
+  });
+});

@@ -6,6 +6,9 @@ const { start, spawn, spawnStateless, dispatch, stop } = nact;
 
 type NactRef = ReturnType<typeof spawn>;
 
+/** Messages one turn handles by itself before the rest go through nact (a ping-pong between two actors must not hold the event loop). */
+const SAME_TURN_MAX = 256;
+
 /**
  * What the kernel touches of a nact actor past nact's API (nact 7.6, `lib/actor.js`), to keep a
  * quiet actor small: nact gives every actor two Maps for children ours never have (~370 bytes),
@@ -43,6 +46,8 @@ export const NO_CHILDREN: ReadonlyMap<string, unknown> = new NoChildren();
 class ActorCell<M> implements ActorRef<M> {
   ref!: NactRef;
   actor: NactActorInternals | undefined;
+  /** Messages handed to nact for this actor and not yet begun: while any are, the next waits behind them. */
+  inNact = 0;
   private released = false;
 
   constructor(
@@ -53,7 +58,7 @@ class ActorCell<M> implements ActorRef<M> {
 
   // a message for an actor that has stopped (a late timer, a crash) is dropped, never thrown
   tell(message: M): void {
-    if (this.kernel.cellOf(this.id) === this) dispatch(this.ref, message);
+    if (this.kernel.cellOf(this.id) === this) this.kernel.deliver(this as ActorCell<never>, message as never);
   }
 
   /** The behaviour's `stopped`, run once: by nact a turn after the stop, or by `shutdown` at once. */
@@ -76,6 +81,10 @@ export class NactKernel implements ActorKernel {
   private readonly system = start();
   private readonly supervisor = spawnStateless(this.system, () => undefined, 'dialogs');
   private readonly actors = new Map<string, ActorCell<never>>();
+  /** An actor's `receive` is running (a turn nact began): what it tells is handled before the turn ends. */
+  private running = false;
+  /** Messages told within this turn, in order: cell, message, cell, message… */
+  private readonly sameTurn: unknown[] = [];
 
   get size(): number {
     return this.actors.size;
@@ -87,9 +96,16 @@ export class NactKernel implements ActorKernel {
     cell.ref = spawn(
       this.supervisor,
       (state: undefined, message: M) => {
+        cell.inNact--;
         // this turn's Immediate is running: nact needs it no more (see NactActorInternals)
         if (cell.actor !== undefined) cell.actor.immediate = undefined;
-        cell.behaviour.receive(message);
+        this.running = true;
+        try {
+          cell.behaviour.receive(message);
+        } finally {
+          this.drain();
+          this.running = false;
+        }
         return state;
       },
       id,
@@ -112,6 +128,51 @@ export class NactKernel implements ActorKernel {
     if (cell.actor !== undefined) cell.actor.children = cell.actor.childReferences = NO_CHILDREN as Map<string, unknown>;
     this.actors.set(id, cell as ActorCell<never>);
     return cell;
+  }
+
+  /**
+   * A message to a live actor. Told from within an actor's turn, it is handled in that same turn,
+   * once the teller's `receive` has returned (issue 17: one SIP message's consequences — a leg, its
+   * call, the other leg — cost one turn of the event loop and one nact dispatch, not one each);
+   * from anywhere else (a NATS callback, a timer, a promise), or to an actor with messages still
+   * waiting in nact, it goes through nact as before. Either way an actor's messages from one
+   * sender arrive in order, one at a time.
+   */
+  deliver(cell: ActorCell<never>, message: never): void {
+    if (this.running && cell.inNact === 0 && this.sameTurn.length < SAME_TURN_MAX * 2) {
+      this.sameTurn.push(cell, message);
+      return;
+    }
+    cell.inNact++;
+    dispatch(cell.ref, message);
+  }
+
+  /** Handles what was told within this turn, and what that tells in turn, in order. */
+  private drain(): void {
+    const queue = this.sameTurn;
+    for (let i = 0; i < queue.length; i += 2) {
+      const cell = queue[i] as ActorCell<never>;
+      const message = queue[i + 1] as never;
+      if (this.actors.get(cell.id) !== cell) continue; // stopped meanwhile: dropped, as nact drops it
+      try {
+        cell.behaviour.receive(message);
+      } catch (error) {
+        this.crashed(cell, error, message);
+      }
+    }
+    queue.length = 0;
+  }
+
+  /** The supervision of a message handled within a turn: as nact's onCrash below, then the actor stops. */
+  private crashed(cell: ActorCell<never>, error: unknown, message: never): void {
+    try {
+      cell.behaviour.crashed(error, message);
+    } catch (failure) {
+      // as a throw from onCrash does under nact: an unhandled rejection, not the teller's crash
+      void Promise.reject(failure);
+    } finally {
+      this.stop(cell.id);
+    }
   }
 
   /** The live actor named `id` (a cell stopped and replaced by a new one of the same id is not it). */
@@ -142,6 +203,7 @@ export class NactKernel implements ActorKernel {
   shutdown(): void {
     const cells = [...this.actors.values()];
     this.actors.clear();
+    this.sameTurn.length = 0;
     for (const { ref } of cells) stop(ref);
     stop(this.system);
     let failure: { error: unknown } | undefined;
