@@ -42,6 +42,16 @@ describe('NactKernel', () => {
     k.shutdown();
   });
 
+  test('every actor shares one handler and one afterStop, its cell as nact\'s state: no closures made per actor', () => {
+    const k = new NactKernel();
+    const [a, b] = ['leg-x', 'leg-y'].map((id) => k.spawn(id, new Recorder()));
+    const internals = [a, b].map((r) => (r as unknown as { ref: object }).ref).map((ref) => nactActorOf(ref as never) as unknown as { f: unknown; afterStop: unknown; state: unknown });
+    assert.equal(internals[0]?.f, internals[1]?.f);
+    assert.equal(internals[0]?.afterStop, internals[1]?.afterStop);
+    assert.equal(internals[0]?.state, a);
+    k.shutdown();
+  });
+
   test('messages reach an actor in order, one at a time', async () => {
     const k = new NactKernel();
     const r = new Recorder();

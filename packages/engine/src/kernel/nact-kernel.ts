@@ -93,42 +93,38 @@ export class NactKernel implements ActorKernel {
   spawn<M>(id: string, behaviour: ActorBehaviour<M>): ActorRef<M> {
     if (this.actors.has(id)) throw new Error(`actor ${id} exists`);
     const cell = new ActorCell<M>(this, id, behaviour);
-    cell.ref = spawn(
-      this.supervisor,
-      (state: undefined, message: M) => {
-        cell.inNact--;
-        // this turn's Immediate is running: nact needs it no more (see NactActorInternals)
-        if (cell.actor !== undefined) cell.actor.immediate = undefined;
-        this.running = true;
-        try {
-          cell.behaviour.receive(message);
-        } finally {
-          this.drain();
-          this.running = false;
-        }
-        return state;
-      },
-      id,
-      {
-        onCrash: (message: M, error: unknown, ctx: { stop: unknown }) => {
-          try {
-            cell.behaviour.crashed(error, message);
-          } finally {
-            this.forget(cell);
-          }
-          return ctx.stop;
-        },
-        afterStop: () => {
-          this.forget(cell);
-          cell.release();
-        },
-      } as never,
-    );
+    // one handler and one afterStop for every actor, the cell as nact's state: no closures per actor
+    cell.ref = spawn(this.supervisor, this.handle as never, id, { initialState: cell, afterStop: this.afterStop } as never);
     cell.actor = nactActorOf(cell.ref);
     if (cell.actor !== undefined) cell.actor.children = cell.actor.childReferences = NO_CHILDREN as Map<string, unknown>;
     this.actors.set(id, cell as ActorCell<never>);
     return cell;
   }
+
+  /**
+   * Every actor's nact handler: one message, then what it told within the turn. A throw goes to
+   * the behaviour's `crashed` here, not to nact's supervision (nact's default only logs).
+   */
+  private readonly handle = (cell: ActorCell<never>, message: never): ActorCell<never> => {
+    cell.inNact--;
+    // this turn's Immediate is running: nact needs it no more (see NactActorInternals)
+    if (cell.actor !== undefined) cell.actor.immediate = undefined;
+    this.running = true;
+    try {
+      cell.behaviour.receive(message);
+    } catch (error) {
+      this.crashed(cell, error, message);
+    } finally {
+      this.drain();
+      this.running = false;
+    }
+    return cell;
+  };
+
+  private readonly afterStop = (cell: ActorCell<never>): void => {
+    this.forget(cell);
+    cell.release();
+  };
 
   /**
    * A message to a live actor. Told from within an actor's turn, it is handled in that same turn,
@@ -163,15 +159,15 @@ export class NactKernel implements ActorKernel {
     queue.length = 0;
   }
 
-  /** The supervision of a message handled within a turn: as nact's onCrash below, then the actor stops. */
+  /** Supervision: `receive` threw, the behaviour's `crashed` runs, then the actor stops (once: it may have stopped itself). */
   private crashed(cell: ActorCell<never>, error: unknown, message: never): void {
     try {
       cell.behaviour.crashed(error, message);
     } catch (failure) {
-      // as a throw from onCrash does under nact: an unhandled rejection, not the teller's crash
+      // a supervisor that throws: an unhandled rejection, as under nact, not the teller's crash
       void Promise.reject(failure);
     } finally {
-      this.stop(cell.id);
+      if (this.actors.get(cell.id) === cell) this.stop(cell.id);
     }
   }
 
