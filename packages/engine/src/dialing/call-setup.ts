@@ -89,7 +89,7 @@ export class CallSetup {
     const caller = plan.kind === 'termination' ? plan.caller.number : plan.caller;
     call.note({
       type: 'planned', trunk: plan.trunk.id, direction: plan.kind,
-      from: caller === undefined ? received.from : { ...received.from, normalised: caller },
+      from: caller === undefined ? received.from : partyNumber(received.from.received, caller),
       to: { received: plan.dialled, normalised: plan.called },
     });
     if (this.ctx.log.isLevelEnabled('debug')) this.log.debug({ event: 'call-started', called: plan.called, targets: plan.targets.length }, 'call started');
@@ -224,6 +224,14 @@ function presentCall(plan: CallPlan, displayName: string | undefined): Presentat
     const from = plan.anonymous || plan.caller === undefined ? anonymousIdentity() : new NameAddr(new SipUri({ user: plan.caller, host: ourHost }), displayName);
     return { from, headers: [] };
   };
+}
+
+/**
+ * A number as received and as normalised, as one of two object literals: `{ ...received, normalised }`
+ * gave every call's record an object with a hidden class of its own (~300 bytes a held call).
+ */
+function partyNumber(received: string | undefined, normalised: string): PartyNumber {
+  return received === undefined ? { normalised } : { received, normalised };
 }
 
 /** The caller's and the called numbers as they came: the user parts of From and of the Request-URI. */
