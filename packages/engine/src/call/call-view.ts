@@ -44,7 +44,7 @@ export function callDetail(call: CallFacts): CallDetail {
     ...callSummary(call),
     legList: [...call.legViews.entries()].map(([name, { info, dialog }]) => info === undefined
       ? { name, sipCallId: '', role: 'uac' as const, dialog: 'relayed', peer: '' }
-      : { name, sipCallId: info.sipCallId, role: info.role, dialog, peer: info.peer }),
+      : { name, sipCallId: info.sipCallId, role: info.role, dialog, peer: `${info.peer.protocol}:${info.peer.address}:${info.peer.port}` }),
     transferList: call.transferRecords.map((t) => ({
       id: t.id, target: t.target, kind: t.kind, billable: t.billable, outcome: t.outcome, ...(t.status === undefined ? {} : { status: t.status }),
     })),

@@ -20,8 +20,8 @@ export interface LegInfo {
   readonly name: LegName;
   readonly sipCallId: string;
   readonly role: 'uas' | 'uac';
-  /** `protocol:address:port` of the party. */
-  readonly peer: string;
+  /** Where the party is: the leg's own peer (shared between calls), shown as `protocol:address:port`. */
+  readonly peer: Pick<Destination, 'protocol' | 'address' | 'port'>;
 }
 
 /** What legs tell their call. */
