@@ -41,3 +41,13 @@ test('a request answered builds no RequestError; one that times out still reject
     errors.RequestError = original;
   }
 });
+
+test('the patch keeps the failures: a request nobody answers times out, one pending when the connection closes rejects', async () => {
+  const own = await connect({ servers: nats.url, noAsyncTraces: true });
+  own.subscribe('silent', { callback: () => undefined }); // takes the request, never answers
+  await own.flush();
+  await assert.rejects(own.request('silent', 'x', { timeout: 200 }), (err: Error) => /timeout/i.test(`${err.name} ${err.message}`));
+  const pending = own.request('silent', 'x', { timeout: 60_000 });
+  await own.close();
+  await assert.rejects(pending);
+});

@@ -46,9 +46,9 @@ export type RequestOwner = 'bye' | 'cancel' | 'session-refresh' | { readonly tok
 export interface ClientEntry {
   readonly tx: ClientTransaction;
   /** None for the opening INVITE. */
-  readonly owner?: RequestOwner;
+  readonly owner: RequestOwner | undefined;
   /** Where it goes, when not to the leg's peer (a stray 2xx's BYE: that dialog's first Route or Contact). */
-  readonly to?: Destination;
+  readonly to: Destination | undefined;
 }
 
 /** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
@@ -149,7 +149,8 @@ export abstract class TransactionDriver {
   /** Opens and starts the client transaction that sends `request` to the peer, under `key`. */
   protected startClient(key: string, request: SipRequest, owner?: RequestOwner, to?: Destination): void {
     const tx = clientTransaction(request, { reliable: (to ?? this.peer).protocol !== 'udp', timers: this.ctx.timers });
-    this.clients.set(key, { tx, ...(owner === undefined ? {} : { owner }), ...(to === undefined ? {} : { to }) });
+    // one shape for every entry (no spreads: this runs for every request a leg sends)
+    this.clients.set(key, { tx, owner, to });
     this.run(key, tx.handle({ type: 'start' }), to ?? this.requestPeer());
   }
 
@@ -191,7 +192,7 @@ export abstract class TransactionDriver {
     const tx = clientTransaction(request, { reliable, timers: this.ctx.timers });
     if (tx.kind === 'invite') tx.resume();
     const branch = request.headers.topVia?.branch ?? '';
-    this.clients.set(branch, { tx });
+    this.clients.set(branch, { tx, owner: undefined, to: undefined });
     this.uacInvite = { branch, request };
     this.provisionalSeen = provisionalSeen;
     // its Timer B died with the worker that sent it: a carrier that never answers ends the leg all the same
