@@ -8,13 +8,15 @@
 // runs that checkout's built transport and workers (the UAs stay this tree's).
 // SNAPSHOTS=off runs the workers without call snapshots (worker takeover), to see what they cost.
 // WORKERS=<n> runs n workers instead of two (the process layout of a small machine).
-// Usage: [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker, which
+// gives w1 the new calls while it is active) and the other workers in their own.
+// Usage: [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { engineRoot, oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const rate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 10);
@@ -27,13 +29,15 @@ const carrier = await UserAgent.start({ name: 'carrier', keepHistory: false, tim
 carrier.onInvite({ trying: true });
 const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', keepHistory: false, timeoutMs: 30_000 });
 // the one PBX source would be banned by the default per-source rate (400 new requests/s) above that
-const transport = await startTransport('t1', nats.url, { transportYaml: '  edge: { perSourceRate: 50000, burst: 100000 }' });
+const edgeYaml = '  edge: { perSourceRate: 50000, burst: 100000 }';
+const colocated = process.env.LAYOUT === 'edge-worker';
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };
-const file = writeCluster(nats.url, trunking, { snapshots: process.env.SNAPSHOTS !== 'off' });
+const file = writeCluster(nats.url, trunking, { snapshots: process.env.SNAPSHOTS !== 'off', transportYaml: edgeYaml });
 const workerIds = Array.from({ length: Number(process.env.WORKERS ?? 2) }, (_, i) => `w${i + 1}`);
-const workers = [];
-for (const id of workerIds) workers.push(await startWorker(id, file, nats.url));
+const transport = colocated ? await startEdgeWorker('w1', file, nats.url) : await startTransport('t1', nats.url, { transportYaml: edgeYaml });
+const workers = colocated ? [transport.proc] : [];
+for (const id of colocated ? workerIds.slice(1) : workerIds) workers.push(await startWorker(id, file, nats.url));
 await workersKnown(transport, workerIds);
 const nc = await connect({ servers: nats.url });
 const trunk = { host: '127.0.0.1', port: transport.udpPort };
@@ -54,8 +58,8 @@ function pidOf(p: ManagedProcess): number {
 }
 /** The cluster's processes, whose CPU time per call is the figure that travels between machines. */
 const measured = [
-  { name: 'transport t1', pid: pidOf(transport.proc) },
-  ...workers.map((w, i) => ({ name: `worker w${i + 1}`, pid: pidOf(w) })),
+  ...(colocated ? [] : [{ name: 'transport t1', pid: pidOf(transport.proc) }]),
+  ...workers.map((w, i) => ({ name: colocated && i === 0 ? 'edge-worker t1+w1' : `worker w${i + 1}`, pid: pidOf(w) })),
   { name: 'nats-server', pid: pidOf(nats.process) },
 ];
 /** CPU ms of each measured process, then of this process (the UAs: not the cluster's, shown apart). */
@@ -140,7 +144,7 @@ async function workerStats(): Promise<{ calls: number; heapUsed: number }[]> {
 }
 
 const row = (k: string, v: string) => console.log(`${k.padEnd(36)} ${v}`);
-console.log(`call benchmark: PBX UA → transport → ${workerIds.length} worker(s) → carrier UA, UDP, all on this machine; calls held ${holdMs} ms`);
+console.log(`call benchmark: PBX UA → transport → ${workerIds.length} worker(s) → carrier UA, UDP, all on this machine; calls held ${holdMs} ms${colocated ? '; t1 and w1 in one process (LAYOUT=edge-worker)' : ''}`);
 console.log(`transport and workers from ${engineRoot}`);
 
 await load(50, 2); // warm-up
@@ -210,7 +214,7 @@ console.log(
   `summary: ${rate}/s offered, ${Math.round(full.answered / full.elapsed)} calls/s answered, ${full.failed + half.failed} failed` +
     ` · p50 ${percentile(full.latencies, 50).toFixed(1)} ms p99 ${percentile(full.latencies, 99).toFixed(1)} ms` +
     ` (at ${Math.round(rate / 2)}/s: p50 ${percentile(half.latencies, 50).toFixed(1)} ms p99 ${percentile(half.latencies, 99).toFixed(1)} ms)` +
-    ` · CPU ${both.cluster.toFixed(3)} ms/call (${measured.map((m, i) => `${m.name.replace(/^(transport|worker) /, '')} ${(both.ms[i] ?? NaN).toFixed(3)}`).join(', ')})`,
+    ` · CPU ${both.cluster.toFixed(3)} ms/call (${measured.map((m, i) => `${m.name.replace(/^(transport|worker|edge-worker) /, '')} ${(both.ms[i] ?? NaN).toFixed(3)}`).join(', ')})`,
 );
 
 await nc.close();

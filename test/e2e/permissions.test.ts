@@ -18,7 +18,7 @@ import { connect } from '@nats-io/transport-node';
 import { CdrClient } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { CDR_STREAM, CONFIG_BUCKET, decodeEdgeSources, decodeMap, encodeEdgeSources, natsInboxPrefix, NONCES_BUCKET, Subjects, TRUNKING_KEY, WORKER_SERVICE } from '@switchboard/wire';
-import { oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import { oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
 import { repoRoot } from '../support/paths.js';
 
 type NatsUser = 'transport' | 'worker' | 'config-writer' | 'admin' | 'cdr-web';
@@ -155,6 +155,27 @@ describe('NATS accounts and permissions: transport, worker, admin and cdr-web us
     assert.ok(recorded, 'the call detail record of the call is stored and found');
     // the server logs every refusal ("Publish Violation", "Subscription Violation") with the user
     assert.doesNotMatch(nats.process.output(), /Violation/, 'the transport and the worker stay within their permissions');
+  });
+
+  test('an edge-worker connects its transport half as transport and its worker half as worker: a call goes through, nothing refused', async () => {
+    const file = writeCluster(nats.url, oneCarrierTrunking(carrier.port));
+    const edge = await startEdgeWorker('w9', file, nats.url, {
+      ...workerEnv, SWITCHBOARD_TRANSPORT_ID: 't9', SWITCHBOARD_EDGE_NATS_USER: 'transport', SWITCHBOARD_EDGE_NATS_PASS: PASSWORDS.transport,
+    });
+    try {
+      carrier.onNextInvite({ ring: 0 });
+      const call = pbx.call({ to: 'sip:+14155551235@trunk.example', via: { host: '127.0.0.1', port: edge.udpPort } });
+      const far = await carrier.nextCall();
+      await call.established;
+      assert.equal((await call.hangup()).status, 200);
+      assert.equal((await far.ended).how, 'bye');
+      assert.doesNotMatch(nats.process.output(), /Violation/, 'each half stays within its user\'s permissions');
+      assert.match(edge.proc.output(), /"colocatedWorker":"w9"/);
+    } finally {
+      await edge.proc.stop('SIGINT');
+      // t1 hears w9's heartbeats too: the later tests' calls through t1 must not be given to it
+      await t1.proc.waitFor((l) => l.json?.event === 'worker-lost' && l.json.worker === 'w9', 15_000);
+    }
   });
 
   test('worker: may serve admin requests but not make them', async () => {

@@ -101,11 +101,13 @@ export interface ClusterOptions {
   snapshots?: boolean;
   /** worker.snapshots.earlyAfterMs; absent: its default. */
   earlyAfterMs?: number | 'off';
+  /** More of the `transport:` section (its node is t1), indented two spaces (e.g. `  edge: {…}`). */
+  transportYaml?: string;
 }
 
 /** A cluster configuration file's text: transport + worker sections; the trunking in `trunks.yaml` beside it. */
 export function clusterConfigText(natsUrl: string, opts: ClusterOptions = {}): string {
-  return `${transportConfigText('t1', natsUrl)}
+  return `${transportConfigText('t1', natsUrl, opts.transportYaml)}
 worker:
   id: w0
   drainTimeoutMs: 20000
@@ -170,6 +172,21 @@ export async function startWorker(id: string, configFile: string, natsUrl: strin
   const proc = ManagedProcess.node(`worker-${id}`, WORKER_MAIN, ['--config', configFile], { ...env, SWITCHBOARD_WORKER_ID: id, SWITCHBOARD_NATS_URL: natsUrl });
   await proc.waitForEvent('ready');
   return proc;
+}
+
+export const EDGE_WORKER_MAIN = join(engineRoot, 'packages/edge-worker/dist/main.js');
+
+/**
+ * The co-located layout: transport node t1 and worker `id` in one process (switchboard-edge-worker),
+ * from a cluster file (writeCluster); resolves once it listens and its worker is ready.
+ */
+export async function startEdgeWorker(id: string, configFile: string, natsUrl: string, env: NodeJS.ProcessEnv = {}): Promise<RunningTransport> {
+  const proc = ManagedProcess.node(`edge-worker-${id}`, EDGE_WORKER_MAIN, ['--config', configFile], { ...env, SWITCHBOARD_WORKER_ID: id, SWITCHBOARD_NATS_URL: natsUrl });
+  const line = await proc.waitForEvent('listening');
+  await proc.waitForEvent('ready');
+  const listeners = line.listeners as { protocol: string; port: number }[];
+  const port = (p: string) => listeners.find((l) => l.protocol === p)?.port ?? 0;
+  return { id: 't1', proc, udpPort: port('udp'), tcpPort: port('tcp'), configFile };
 }
 
 /** A Call-ID that the transport's rendezvous hashing gives to `worker` among each of the worker sets. */

@@ -1,25 +1,17 @@
 #!/usr/bin/env node
 // switchboard-worker --config <file>: runs one worker until SIGTERM (drain, then exit) or SIGINT.
-import { connect } from '@nats-io/transport-node';
-import { dirname, resolve } from 'node:path';
-import { loadConfigOrExit } from '@switchboard/config';
 import { ConnectionWatch, serveHealth } from '@switchboard/health';
 import { startTelemetry } from '@switchboard/telemetry';
-import { loadTrunkingConfig } from './worker/load-trunking-config.js';
-import { natsInboxPrefix } from '@switchboard/wire';
 import { pino } from 'pino';
-import { loadWorkerConfig } from './worker/worker-config.js';
 import { ENGINE_VERSION, WorkerNode } from './worker/worker-node.js';
 import { drainRoute, WorkerDrain } from './worker/worker-drain.js';
+import { connectWorker, loadWorkerFiles } from './worker/worker-process.js';
 
 
 /** A stop that waits on NATS (draining the connection) gives up after this: the process must exit. */
 const STOP_TIMEOUT_MS = 5_000;
 async function main(): Promise<void> {
-  let configFile = '';
-  const config = loadConfigOrExit('switchboard-worker', (file) => loadWorkerConfig((configFile = file)));
-  const trunkingFile = resolve(dirname(configFile), config.trunking.file);
-  const trunking = loadConfigOrExit('switchboard-worker', () => loadTrunkingConfig(trunkingFile));
+  const { config, trunking, trunkingFile, cdrSpoolDir } = loadWorkerFiles('switchboard-worker');
   const log = pino({ level: config.log.level, base: { service: 'worker', worker: config.worker.id } });
   // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
   const telemetry = await startTelemetry({ serviceName: 'switchboard-worker', serviceVersion: ENGINE_VERSION, nodeId: config.worker.id });
@@ -39,25 +31,9 @@ async function main(): Promise<void> {
     routes: [drainRoute(() => drains, () => node?.calls ?? 0)],
   });
   if (health !== undefined) log.info({ event: 'health-listening', ...health.address }, `health endpoints on ${health.address.host}:${health.address.port}`);
-  // a restarted server is answered ≤ ~0.5 s after it is back (the default wait is 2 s); the jitter
-  // keeps a cluster's workers from reconnecting in one burst; never give up: the link holds SIP meanwhile
-  const reconnect = { maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 250, waitOnFirstConnect: true };
-  // noAsyncTraces: nats.js otherwise makes an Error (a stack capture) up front for every request
-  // and subscription timeout — ~3 % of a worker's CPU under load (issue 17); our logs name the
-  // request that failed without its stack
-  const hotPath = { noAsyncTraces: true };
-  const nc = await connect({
-    servers: config.nats.servers, name: `worker-${config.worker.id}`, user: config.nats.user, pass: config.nats.pass,
-    inboxPrefix: natsInboxPrefix('worker'), ...reconnect, ...hotPath,
-  });
+  const { nc, configWriterNc } = await connectWorker(config);
   nats = new ConnectionWatch(nc);
-  // the validated config service writes sb-config as a user of its own, which nothing else in the worker holds a connection of
-  const writer = config.nats.configWriter;
-  const configWriterNc = writer === undefined ? undefined : await connect({
-    servers: config.nats.servers, name: `worker-${config.worker.id}-config`, user: writer.user, pass: writer.pass,
-    inboxPrefix: natsInboxPrefix('config-writer'), ...reconnect,
-  });
-  const worker = new WorkerNode(config, nc, log, trunking, resolve(dirname(configFile), config.cdr.spoolDir), trunkingFile, configWriterNc);
+  const worker = new WorkerNode(config, nc, log, trunking, cdrSpoolDir, trunkingFile, configWriterNc);
   node = worker;
   const drain = new WorkerDrain(worker);
   drains = drain;

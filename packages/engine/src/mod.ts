@@ -11,3 +11,5 @@ export type { CallMessage, LegEvent, LegName, RequestToken, TransferEvent } from
 export type { LegMessage } from './protocol/leg-messages.js';
 export { WorkerNode, ENGINE_VERSION } from './worker/worker-node.js';
 export { loadWorkerConfig, WorkerConfigSchema, WORKER_ENV, type WorkerConfig } from './worker/worker-config.js';
+export { connectWorker, loadWorkerFiles, type WorkerFiles } from './worker/worker-process.js';
+export { WorkerDrain, drainRoute } from './worker/worker-drain.js';

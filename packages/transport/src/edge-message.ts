@@ -32,7 +32,7 @@ export function receiveSpan(nodeId: string, tracer: Tracer, workerId: string, ro
 }
 
 /** SIP a worker sent within a traced call (its `traceparent` header): a child span, ended once it is written. */
-export function sendSpan(nodeId: string, tracer: Tracer, msg: Msg, out: OutboundSip): Span | undefined {
+export function sendSpan(nodeId: string, tracer: Tracer, msg: Pick<Msg, 'headers'>, out: OutboundSip): Span | undefined {
   const parent = spanContextOf(msg.headers?.get(TRACEPARENT_HEADER));
   if (parent === undefined) return undefined;
   let route: RoutingFields | undefined;

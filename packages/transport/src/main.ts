@@ -1,29 +1,23 @@
 #!/usr/bin/env node
 // switchboard-transport --config <file>: runs one transport node until SIGTERM/SIGINT.
-import { connect } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@switchboard/config';
 import { serveHealth } from '@switchboard/health';
 import { startTelemetry } from '@switchboard/telemetry';
-import { natsInboxPrefix } from '@switchboard/wire';
 import { pino } from 'pino';
-import { guessedAdvertisements } from './peer-address.js';
 import { loadTransportConfig } from './transport-config.js';
 import { TransportNode } from './transport-node.js';
+import { connectTransport, warnGuessedAdvertisements } from './transport-process.js';
 
 
 /** A stop that waits on NATS (draining the connection) gives up after this: the process must exit. */
 const STOP_TIMEOUT_MS = 5_000;
-const RECONNECT_WAIT_MS = 250;
-const RECONNECT_JITTER_MS = 100;
 async function main(): Promise<void> {
   const config = loadConfigOrExit('switchboard-transport', (file) => loadTransportConfig(file));
   const log = pino({ level: config.log.level, base: { service: 'transport', node: config.transport.id } });
   // before the node is made (it picks its tracer then): off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
   const telemetry = await startTelemetry({ serviceName: 'switchboard-transport', nodeId: config.transport.id });
   if (telemetry.enabled) log.info({ event: 'tracing', endpoint: process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT }, 'traces exported over OTLP');
-  for (const g of guessedAdvertisements(config.transport.listen)) {
-    log.warn({ event: 'advertise-guessed', ...g }, `${g.protocol} ${g.host}:${g.port} has no advertise: Via and Contact carry ${g.advertised}, this machine's first interface (set transport.listen[].advertise or SWITCHBOARD_ADVERTISE)`);
-  }
+  warnGuessedAdvertisements(config, log);
   let link: { up: boolean } | undefined;
   let started = false;
   let stopping = false;
@@ -36,20 +30,7 @@ async function main(): Promise<void> {
     ],
   });
   if (health !== undefined) log.info({ event: 'health-listening', ...health.address }, `health endpoints on ${health.address.host}:${health.address.port}`);
-  const nc = await connect({
-    servers: config.nats.servers,
-    name: `transport-${config.transport.id}`,
-    user: config.nats.user,
-    pass: config.nats.pass,
-    inboxPrefix: natsInboxPrefix('transport'),
-    // no Error made up front for every request (a stack capture each, issue 17)
-    noAsyncTraces: true,
-    maxReconnectAttempts: -1,
-    // back within a second of NATS returning (the default waits 2 s); the jitter spreads the nodes' retries
-    reconnectTimeWait: RECONNECT_WAIT_MS,
-    reconnectJitter: RECONNECT_JITTER_MS,
-    waitOnFirstConnect: true,
-  });
+  const nc = await connectTransport(config);
   const node = new TransportNode(config, nc, log);
   link = node.link;
   const stop = async (signal: string) => {

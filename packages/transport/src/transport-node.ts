@@ -1,6 +1,6 @@
 // over 500 lines: one node's sockets, inbound routing and outbound sends share its connection table, counters and slot table; the next split is the outbound sends.
 import net from 'node:net';
-import { headers as natsHeaders, type Msg, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
+import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type PublishOptions, type Subscription } from '@nats-io/transport-node';
 import {
   createRefusal, looksLikeResponse, readRoutingFields, routingFieldsOf, SipParseError, StreamFramer, stampVia, viaNeedsStamp,
   type RoutingFields,
@@ -8,7 +8,7 @@ import {
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, encodeMap, EnvelopeError, HEARTBEAT_INTERVAL_MS,
   BatchedPublisher, RoutingIds, SlotTable, Subjects, TRACEPARENT_HEADER, WorkerDirectory,
-  type InboundSip, type OutboundSip, type SendFailure, type ListenerAddress, type TransportInfo,
+  type InboundSip, type LocalBus, type LocalMessage, type OutboundSip, type SendFailure, type ListenerAddress, type TransportInfo,
 } from '@switchboard/wire';
 import { activeTelemetry, SpanStatusCode, traceparentOf, type Span, type Tracer } from '@switchboard/telemetry';
 import type { Logger } from 'pino';
@@ -31,6 +31,16 @@ type Reply = (bytes: Buffer) => void;
 type Source = Pick<TransportInfo, 'remoteAddress' | 'remotePort'>;
 
 const CRLF = Buffer.from('\r\n');
+
+/**
+ * The co-located layout (`switchboard-edge-worker`): the worker sharing this node's process and
+ * the bus between them. That worker gets the new dialogs while it is active; the SIP between
+ * the two is handed over in the process (LocalBus), everything else goes over NATS as ever.
+ */
+export interface ColocatedWorker {
+  workerId: string;
+  bus: LocalBus<MsgHdrs>;
+}
 
 /**
  * How long a slot whose owner was dropped waits for a survivor to announce it (takeover: at once
@@ -81,6 +91,7 @@ export class TransportNode {
     private readonly config: TransportConfig,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
+    private readonly colocated?: ColocatedWorker,
   ) {
     this.ids = new RoutingIds(config.routing.secret);
     this.peerTls = new PeerTlsCredentials(config.transport.tls.client, {
@@ -89,7 +100,12 @@ export class TransportNode {
       watch: (c, endpoint) => c.watch(config.transport.tls.reloadCheckMs, reloadReporter(this.counters.tls, this.log, endpoint)),
     });
     this.edge = new EdgeGuard(config.transport.edge, this.ids, log);
-    this.publisher = new BatchedPublisher((subject, data, opts) => this.nc.publish(subject, data, opts));
+    const bus = colocated?.bus;
+    this.publisher = new BatchedPublisher(bus === undefined
+      ? (subject, data, opts) => this.nc.publish(subject, data, opts)
+      : (subject, data, opts) => {
+        if (!bus.deliver(subject, data, opts?.headers)) this.nc.publish(subject, data, opts);
+      });
     this.tracer = activeTelemetry()?.tracer;
     this.link = new NatsLink(this.directory, {
       ownerOf: (slot) => this.slots.ownerOf(slot),
@@ -108,6 +124,8 @@ export class TransportNode {
   async start(): Promise<void> {
     this.subscribe(Subjects.workerHeartbeat, (m) => this.onHeartbeat(m));
     this.subscribe(Subjects.transportOutbound(this.id), (m) => this.onOutbound(m));
+    // the co-located worker's SIP for this node: the same handler, without the NATS round
+    this.colocated?.bus.serve(Subjects.transportOutbound(this.id), (m) => this.guard(() => this.onOutbound(m)));
     const stats = (m: Msg) => m.respond(encodeMap(this.stats()));
     this.subscribe(Subjects.transportStats(this.id), stats);
     this.subscribe(Subjects.transportStatsAll, stats);
@@ -146,6 +164,7 @@ export class TransportNode {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.expiryTimer);
+    this.colocated?.bus.unserve(Subjects.transportOutbound(this.id));
     for (const u of this.udp) u.socket.close();
     for (const t of this.tcp) t.server.close();
     for (const c of this.credentials) c.close();
@@ -173,6 +192,8 @@ export class TransportNode {
       orphanedSlots: this.slots.orphans().filter((slot) => this.awaitsOwner(slot)).length,
       nats: this.link.snapshot(),
       edge: this.edge.snapshot(),
+      // the co-located layout: SIP messages handed over in the process, both ways
+      ...(this.colocated === undefined ? {} : { colocated: { workerId: this.colocated.workerId, handedOver: this.colocated.bus.delivered } }),
     });
   }
 
@@ -320,10 +341,16 @@ export class TransportNode {
       return;
     }
     // no worker reachable, for want of NATS or of an active worker: a new dialog is refused
-    const owner = this.link.up ? this.directory.pickForNewDialog(route.callId) : undefined;
+    const owner = this.link.up ? this.ownerForNewDialog(route.callId) : undefined;
     if (owner !== undefined) this.forward(owner, sip, route, t, Date.now());
     else if (route.method === 'ACK') this.dropped(this.link.up ? 'ack-no-worker' : 'nats-down', t, '', route.callId);
     else this.refuseUnavailable(data, reply, t);
+  }
+
+  /** The co-located worker while it is active (no NATS between them); else the pick among the active workers. */
+  private ownerForNewDialog(callId: string): string | undefined {
+    const local = this.colocated?.workerId;
+    return local !== undefined && this.directory.isActive(local) ? local : this.directory.pickForNewDialog(callId);
   }
 
   /**
@@ -448,7 +475,7 @@ export class TransportNode {
     }
   }
 
-  private onOutbound(msg: Msg): void {
+  private onOutbound(msg: LocalMessage<MsgHdrs>): void {
     let out: OutboundSip;
     try {
       out = decodeOutbound(msg.data);

@@ -24,3 +24,4 @@ export {
   EDGE_SOURCES_INTERVAL_MS, encodeEdgeSources, decodeEdgeSources, encodeAuthenticatedSource, decodeAuthenticatedSource,
   type EdgeSources, type AuthenticatedSource,
 } from './edge-sources.js';
+export { LocalBus, type LocalMessage } from './local-bus.js';

@@ -32,6 +32,19 @@ describe('WorkerDirectory', () => {
     assert.deepEqual(dir.list(), [{ workerId: 'w1', state: 'active', calls: 4, startedAt: 1, version: '0.1.0', lastSeen: c.now() }]);
   });
 
+  test('isActive: a live worker taking new dialogs; not a draining one, nor one never heard or dropped', () => {
+    const c = clock();
+    const dir = new WorkerDirectory({ intervalMs: INTERVAL, missed: 3, now: c.now });
+    dir.onHeartbeat(hb('w1'));
+    dir.onHeartbeat(hb('w2', 'draining'));
+    assert.equal(dir.isActive('w1'), true);
+    assert.equal(dir.isActive('w2'), false);
+    assert.equal(dir.isActive('w3'), false);
+    c.advance(3 * INTERVAL + 1);
+    dir.expire();
+    assert.equal(dir.isActive('w1'), false);
+  });
+
   test('a draining worker is live but never picked for new dialogs', () => {
     const dir = new WorkerDirectory({ intervalMs: INTERVAL, now: clock().now });
     dir.onHeartbeat(hb('w1'));

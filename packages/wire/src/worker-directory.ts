@@ -86,6 +86,11 @@ export class WorkerDirectory {
     return this.workers.has(workerId);
   }
 
+  /** Whether `workerId` is live and takes new dialogs. */
+  isActive(workerId: string): boolean {
+    return this.workers.get(workerId)?.state === 'active';
+  }
+
   /** The active worker that owns new dialogs for `callId`, or undefined when none is active. */
   pickForNewDialog(callId: string): string | undefined {
     return this.active.pick(callId);

@@ -1,9 +1,10 @@
-import type { Msg, NatsConnection, PublishOptions } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection, PublishOptions } from '@nats-io/transport-node';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { serializeMessage, SipResponse, type SipMessage } from '@switchboard/sip';
 import {
   BatchedPublisher, decodeBridged, decodeInbound, decodeJoinReply, decodeJoinRequest, decodeSendFailure, encodeBridged, encodeEnvelope,
   encodeJoinReply, encodeJoinRequest, encodeMap, ENVELOPE_VERSION, EnvelopeError, Subjects, TRACEPARENT_HEADER, type JoinRequest as WireJoinRequest, type OutboundSip,
+  type LocalBus, type LocalMessage,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { InboundRouter } from '../router.js';
@@ -46,6 +47,11 @@ export interface NatsLinkOptions {
    * for an outage, and calls `fenced()` once, until `release()`.
    */
   fence?: { stale(): boolean; fenced(): void };
+  /**
+   * The co-located layout: the transport node sharing this process. SIP between the two is
+   * handed over here instead of crossing NATS; held, fenced and released exactly as on NATS.
+   */
+  local?: LocalBus<MsgHdrs>;
 }
 
 /** What one outage cost: publishes held, and of those dropped (oldest first) to stay within the bounds. */
@@ -110,6 +116,13 @@ export class NatsLink implements SipLink {
       });
     // no unsubscribe: the worker's stop drains the connection, and these with it
     on(Subjects.workerInbound(workerId), 'inbound', (msg) => this.onInbound(msg));
+    this.o.local?.serve(Subjects.workerInbound(workerId), (msg) => {
+      try {
+        this.onInbound(msg);
+      } catch (e) {
+        this.fault(e, 'inbound');
+      }
+    });
     on(Subjects.workerStats(workerId), 'stats', (msg) => msg.respond(encodeMap(this.o.stats())));
     on(Subjects.workerJoin(workerId), 'join', (msg) => this.onJoin(msg));
     on(Subjects.workerBridge(workerId), 'bridge', (msg) => this.onBridged(msg));
@@ -117,9 +130,10 @@ export class NatsLink implements SipLink {
     await nc.flush();
   }
 
-  /** Sends what is batched now (stopping). */
-  flush(): void {
+  /** Stopping: sends what is batched now; the co-located transport's SIP for this worker goes to NATS from now on. */
+  close(): void {
     this.publisher.flush();
+    this.o.local?.unserve(Subjects.workerInbound(this.o.workerId));
   }
 
   /**
@@ -148,7 +162,7 @@ export class NatsLink implements SipLink {
   /** NATS is back: what was held goes first, oldest first, then publishes go straight out again. */
   release(): OutageSummary {
     this.holding = false;
-    for (const { subject, data, options } of this.heldQueue.drain()) this.o.nc.publish(subject, data, options);
+    for (const { subject, data, options } of this.heldQueue.drain()) this.out(subject, data, options);
     return this.outage;
   }
 
@@ -158,7 +172,7 @@ export class NatsLink implements SipLink {
       this.hold();
       this.o.fence.fenced();
     }
-    if (!this.holding) return this.o.nc.publish(subject, data, options);
+    if (!this.holding) return this.out(subject, data, options);
     const dropped = this.heldQueue.push({ subject, data, options });
     this.outage.queued++;
     this.o.counters.add('outbound.queued');
@@ -167,7 +181,12 @@ export class NatsLink implements SipLink {
     this.o.counters.add('outbound.dropped', dropped);
   };
 
-  private onInbound(msg: Msg): void {
+  /** To the co-located transport node when it serves `subject`, else to NATS. */
+  private out(subject: string, data: Uint8Array, options?: PublishOptions): void {
+    if (this.o.local?.deliver(subject, data, options?.headers) !== true) this.o.nc.publish(subject, data, options);
+  }
+
+  private onInbound(msg: LocalMessage<MsgHdrs>): void {
     const env = decodeInbound(msg.data);
     const transactions = this.o.transactions;
     if (transactions === undefined) this.o.router().onInbound(env);

@@ -2,14 +2,14 @@ import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { CdrPublisher, CdrQueryService, CdrSpool, ensureCdrStream, jetStreamPublish } from '@switchboard/cdr';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { activeTelemetry } from '@switchboard/telemetry';
 import { DigestAuthenticator, DigestFailures, TrunkPolicy, type TrunkingConfig } from '@switchboard/trunking';
 import { readRoutingFields } from '@switchboard/sip';
 import { SlotRegistry } from '@switchboard/slots';
 import {
   decodeHeartbeat, decodeOutbound, encodeEnvelope, EnvelopeError, HEARTBEAT_INTERVAL_MS, HEARTBEATS_MISSED_TO_DROP, RoutingIds, scopeOf, slotOfScope, Subjects,
-  type WorkerState,
+  type LocalBus, type WorkerState,
 } from '@switchboard/wire';
 import { SlotOwnership } from './slot-ownership.js';
 import type { DrainMode } from './worker-drain.js';
@@ -94,6 +94,8 @@ export class WorkerNode {
     private readonly trunkingFile?: string,
     /** The config service's own connection, the only one that writes sb-config (README "Security"); absent: `nc`. */
     private readonly configWriterNc?: NatsConnection,
+    /** The co-located layout: the bus to the transport node in this process (NatsLinkOptions.local). */
+    local?: LocalBus<MsgHdrs>,
   ) {
     const telemetry = activeTelemetry();
     const counters = new Counters();
@@ -106,6 +108,7 @@ export class WorkerNode {
       stats: () => this.admin.stats(),
       outageQueue: config.worker.outageQueue,
       fence: { stale: () => Date.now() - this.confirmedAt > FENCE_AFTER_MS, fenced: () => this.fence('heartbeat-stale') },
+      ...(local === undefined ? {} : { local }),
     });
     // stateless nonces: any worker verifies what another challenged (the retry may land elsewhere)
     const digest = new DigestAuthenticator({ secret: `digest|${config.routing.secret}` });
@@ -366,7 +369,7 @@ export class WorkerNode {
     clearInterval(this.tick);
     clearInterval(this.spareTimer);
     await this.registry?.close();
-    this.link.flush();
+    this.link.close();
     await this.cdrQuery?.stop();
     // bounded: with NATS gone, stopping the services would wait for a server that is not there
     await Promise.race([this.adminService?.stop(), new Promise((r) => setTimeout(r, 1_000).unref())]);
