@@ -17,7 +17,8 @@
 // KEEP_SIPP_FILES=1 keeps SIPp's statistics, message and error logs (kept anyway after a failure).
 //
 // Needs SIPp (not installed by the test command): sudo apt-get install sip-tester
-// Usage: [WORKERS=2] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] [KEEP_SIPP_FILES=1] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...=100 500 1000]
+// LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker).
+// Usage: [WORKERS=2] [LAYOUT=separate|edge-worker] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] [KEEP_SIPP_FILES=1] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...=100 500 1000]
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ import { connect } from '@nats-io/transport-node';
 import { AdminClient } from '@switchboard/admin';
 import { startNatsServer, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { engineRoot, oneCarrierTrunking, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 import { clockTicks, cpuMs, machineCpuMs, udpCounters, udpSocketDrops } from '../support/proc-stats.js';
 import { childrenCpuTicks, readFinalStats, readInviteTimes, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
 
@@ -36,7 +37,7 @@ interface Step {
 }
 
 function usage(problem: string): never {
-  console.error(`${problem}\nusage: [WORKERS=2] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...]`);
+  console.error(`${problem}\nusage: [WORKERS=2] [LAYOUT=separate|edge-worker] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...]`);
   process.exit(2);
 }
 
@@ -108,20 +109,22 @@ for (let waited = 0; udpSocketDrops(carrierPort) === undefined; waited += 50) {
 // at 100 calls/s): one SIPp PBX is a single source, so the benchmark lifts it far above the load
 // as it does the trunk's limits, or a step past 400 calls/s would measure the ban
 const EDGE = { perSourceRate: 50_000, burst: 100_000 };
-const transport = await startTransport('t1', nats.url, { transportYaml: `  edge: { perSourceRate: ${EDGE.perSourceRate}, burst: ${EDGE.burst} }` });
+const edgeYaml = `  edge: { perSourceRate: ${EDGE.perSourceRate}, burst: ${EDGE.burst} }`;
+const colocated = process.env.LAYOUT === 'edge-worker';
 let limitsOn = steps[0]?.limits ?? true;
-const file = writeCluster(nats.url, trunking(carrierPort, limitsOn));
+const file = writeCluster(nats.url, trunking(carrierPort, limitsOn), { transportYaml: edgeYaml });
 const workerIds = Array.from({ length: workerCount }, (_, i) => `w${i + 1}`);
-const workers: ManagedProcess[] = [];
-for (const id of workerIds) workers.push(await startWorker(id, file, nats.url));
+const transport = colocated ? await startEdgeWorker('w1', file, nats.url) : await startTransport('t1', nats.url, { transportYaml: edgeYaml });
+const workers: ManagedProcess[] = colocated ? [transport.proc] : [];
+for (const id of colocated ? workerIds.slice(1) : workerIds) workers.push(await startWorker(id, file, nats.url));
 await workersKnown(transport, workerIds);
 const nc = await connect({ servers: nats.url });
 const admin = new AdminClient(nc, 10_000);
 
 /** The cluster's processes: their CPU per call is the figure that travels between machines. */
 const measured = [
-  { name: 'transport t1', pid: pidOf(transport.proc) },
-  ...workers.map((w, i) => ({ name: `worker ${workerIds[i]}`, pid: pidOf(w) })),
+  ...(colocated ? [] : [{ name: 'transport t1', pid: pidOf(transport.proc) }]),
+  ...workers.map((w, i) => ({ name: colocated && i === 0 ? 'edge-worker t1+w1' : `worker ${workerIds[i]}`, pid: pidOf(w) })),
   { name: 'nats-server', pid: pidOf(nats.process) },
 ];
 
@@ -244,7 +247,7 @@ async function drive(rate: number, stepSeconds: number, name: string, limits: bo
 }
 
 /** The processes whose warnings a step reports. */
-const clusterLogs = [transport.proc, ...workers];
+const clusterLogs = colocated ? workers : [transport.proc, ...workers];
 /** pino lines at warn (40) or above that the cluster printed since `from` (line counts per process), by message. */
 function warningsSince(from: number[]): Record<string, number> {
   const out: Record<string, number> = {};
