@@ -3,10 +3,11 @@
 // a carrier of its own; the figure is REFER sent → that carrier's UA reading the new INVITE,
 // while a second PBX runs a background load through the same cluster (all on this machine,
 // with a nats-server). Each transferred call is held 1 s by the target, then hung up.
-// Usage: node test/dist/bench/transfer.js [transfers=200] [backgroundCps=100]
+// LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker).
+// Usage: [LAYOUT=separate|edge-worker] node test/dist/bench/transfer.js [transfers=200] [backgroundCps=100]
 import { SipUri, type SipRequest } from '@switchboard/sip';
 import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call } from '@switchboard/testkit';
-import { startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const transfers = Number(process.argv[2] ?? 200);
 const backgroundCps = Number(process.argv[3] ?? 100);
@@ -45,9 +46,10 @@ carrier.onInvite({ trying: true });
 const targets = await UserAgent.start({ name: 'targets', host: TARGETS_HOST, keepHistory: false, timeoutMs: 30_000 });
 const pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 30_000 });
 const backgroundPbx = await UserAgent.start({ name: 'background-pbx', host: BACKGROUND_PBX_HOST, user: '+12125550111', keepHistory: false, timeoutMs: 30_000 });
-const transport = await startTransport('t1', nats.url);
+const colocated = process.env.LAYOUT === 'edge-worker';
 const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, targets: targets.port }), { limitsBucket: 'transfer-bench' });
-const workers = [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
+const transport = colocated ? await startEdgeWorker('w1', file, nats.url) : await startTransport('t1', nats.url);
+const workers = colocated ? [await startWorker('w2', file, nats.url)] : [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
 await workersKnown(transport, ['w1', 'w2']);
 const edge = { host: '127.0.0.1', port: transport.udpPort };
 
@@ -151,7 +153,7 @@ async function runTransfers(count: number, perSecond: number): Promise<TransferO
   return Promise.all(runs);
 }
 
-console.log(`transfer benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; REFER → new INVITE at the target's carrier UA`);
+console.log(`transfer benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; REFER → new INVITE at the target's carrier UA${colocated ? '; t1 and w1 in one process (LAYOUT=edge-worker)' : ''}`);
 console.log(`  ${transfers} transfers at ${transfersPerSecond}/s (after ${warmupTransfers} uncounted), background ${backgroundCps} calls/s held ${holdMs} ms`);
 
 const load = background(backgroundCps);

@@ -3,15 +3,19 @@
 // carrier. The SIP between t1 and w1 is handed over in the process: a NATS subscriber on their
 // SIP subjects sees nothing while calls go through. Under faults: nats-server restarted under a
 // held call, and the edge-worker killed with SIGKILL (w2 adopts its calls; the process back on
-// its ports, they go on and each ends with exactly one record).
+// its ports, they go on and each ends with exactly one record). A busy process gives new calls
+// to the other workers too (transport.edgeWorker.spillAboveLoad).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { CdrClient, type CallDetailRecord } from '@switchboard/cdr';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { acmeTrunking, callUp, natsClient, startEdgeWorker, startWorker, transportStats, workersKnown, writeCluster, type RunningTransport } from '../support/cluster.js';
+import {
+  acmeTrunking, callIdLandingOn, callUp, natsClient, startEdgeWorker, startWorker, transportStats, workersKnown, writeCluster, writeConfig, type RunningTransport,
+} from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
 
 const PBX_HOST = '127.0.0.71';
@@ -119,6 +123,28 @@ describe('switchboard-edge-worker: a transport node and a worker in one process'
     const next = await dial();
     assert.equal(await callsOn('w1'), 1, 'a new call goes to the restarted co-located worker');
     assert.equal((await next.call.hangup()).status, 200);
+  });
+
+  test('a busy process (spillAboveLoad 0: always) gives new calls to any active worker by Call-ID, over NATS to the other', async () => {
+    await edge.proc.stop('SIGINT');
+    const spilling = writeConfig(readFileSync(file, 'utf8').replace('  shutdownGraceMs: 1000\n', '  shutdownGraceMs: 1000\n  edgeWorker: { spillAboveLoad: 0 }\n'));
+    writeFileSync(join(dirname(spilling), 'trunks.yaml'), readFileSync(join(dirname(file), 'trunks.yaml')));
+    edge = await startEdgeWorker('w1', spilling, nats.url);
+    await workersKnown(edge, ['w1', 'w2']);
+    const toW2 = overNats(Subjects.workerInbound('w2'));
+    for (const owner of ['w2', 'w1', 'w2']) {
+      carrier.onNextInvite({ ring: 0 });
+      const call = pbx.call({ to: `sip:+1415555${String(serial++).padStart(4, '0')}@acme.trunks.example`, via: { host: '127.0.0.1', port: edge.udpPort }, callId: callIdLandingOn(owner, ['w1', 'w2']) });
+      const far = await carrier.nextCall();
+      await call.established;
+      assert.equal(await callsOn(owner), 1, `the call whose Call-ID lands on ${owner} is on ${owner}`);
+      assert.equal((await call.hangup()).status, 200);
+      await far.ended;
+    }
+    await check.flush();
+    toW2.stop();
+    assert.ok(toW2.count() > 0, 'the calls on w2 reached it over NATS');
+    assert.equal((await transportStats(check, 't1')).spilled, 3, 'every new call was decided among all active workers');
   });
 
   async function snapshotsWritten(id: string): Promise<number> {

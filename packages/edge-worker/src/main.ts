@@ -2,9 +2,10 @@
 // switchboard-edge-worker --config <file>: a transport node and a worker in one process, the
 // co-located layout of a small machine (README "Process layout"). The SIP between the two is
 // handed over in the process (LocalBus) and the node gives its worker the new dialogs while it
-// is active; heartbeats, limits, snapshots, records, operations and every other worker's and
-// transport's traffic go over NATS as in the separate layout. SIGTERM: the worker drains
-// (worker.drain.mode), then the transport node stops; SIGINT: both stop at once.
+// is active and the process has room (transport.edgeWorker.spillAboveLoad); heartbeats, limits,
+// snapshots, records, operations and every other worker's and transport's traffic go over NATS
+// as in the separate layout. SIGTERM: the worker drains (worker.drain.mode), then the transport
+// node stops; SIGINT: both stop at once.
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { loadConfigOrExit } from '@switchboard/config';
 import { connectWorker, drainRoute, ENGINE_VERSION, loadWorkerFiles, WorkerDrain, WorkerNode } from '@switchboard/engine';
@@ -13,6 +14,7 @@ import { startTelemetry } from '@switchboard/telemetry';
 import { connectTransport, loadTransportConfig, TransportNode, warnGuessedAdvertisements } from '@switchboard/transport';
 import { LocalBus } from '@switchboard/wire';
 import { pino } from 'pino';
+import { EventLoopLoad, LoadThreshold } from './event-loop-load.js';
 
 const PROGRAM = 'switchboard-edge-worker';
 /** Each stop that waits on NATS (draining a connection) gives up after this: the process must exit. */
@@ -56,7 +58,9 @@ async function main(): Promise<void> {
 
   const bus = new LocalBus<MsgHdrs>();
   const edgeNc = await connectTransport(edge);
-  transport = new TransportNode(edge, edgeNc, edgeLog, { workerId: config.worker.id, bus });
+  // past this share of the shared event loop, new calls also go to the other workers (transport.edgeWorker)
+  const load = new EventLoopLoad(new LoadThreshold(edge.transport.edgeWorker.spillAboveLoad));
+  transport = new TransportNode(edge, edgeNc, edgeLog, { workerId: config.worker.id, bus, busy: () => load.busy });
   const { nc, configWriterNc } = await connectWorker(config);
   workerNats = new ConnectionWatch(nc);
   worker = new WorkerNode(config, nc, workerLog, trunking, cdrSpoolDir, trunkingFile, configWriterNc, bus);
@@ -72,6 +76,7 @@ async function main(): Promise<void> {
     edgeLog.info({ event: 'stopping', signal: graceful ? 'SIGTERM' : 'SIGINT' }, 'transport node stopping after its worker');
     // the node carries the drain's last SIP (a handover's, or the calls ending), so it stops last
     if (graceful) await drain.run(config.worker.drain.mode)?.done;
+    load.close();
     await bounded(worker!.stop(), workerLog);
     workerLog.info({ event: 'stopped' }, 'worker stopped');
     await bounded(transport!.stop(), edgeLog);

@@ -91,6 +91,15 @@ export const TransportConfigSchema = z.object({
       })
       .default({ heldPerConnection: 64, heldTotal: 4_096, firstReceipts: 10_000 }),
     /**
+     * Only in switchboard-edge-worker (README "Process layout"): the node gives its own worker the
+     * new calls while the process's event loop is busy less than `spillAboveLoad` of the time
+     * (smoothed over about a second); above it, new calls go to any active worker by Call-ID, as a
+     * transport of its own does. 0: always; 1: never.
+     */
+    edgeWorker: z
+      .object({ spillAboveLoad: z.number().min(0).max(1).default(0.8) })
+      .default({ spillAboveLoad: 0.8 }),
+    /**
      * Flood protection (README "Security", edge limits). The defaults suit a PBX placing 100
      * calls/s, each an INVITE and its retry with credentials, with retransmissions to spare.
      */

@@ -30,6 +30,8 @@ export class TransportCounters {
    */
   readonly tls = { handshakes: 0, handshakeFailed: 0, verifyFailed: 0, reloads: 0, reloadsFailed: 0, peerFilesFailed: 0 };
   forwarded = 0;
+  /** Edge-worker: new dialogs given to any active worker because the process was busy. */
+  spilled = 0;
   sendFailures = 0;
   keepalives = 0;
   readonly refused: Record<string, number> = {};
@@ -50,6 +52,7 @@ export class TransportCounters {
       sent: { ...this.sent },
       tls: { ...this.tls },
       forwarded: this.forwarded,
+      spilled: this.spilled,
       sendFailures: this.sendFailures,
       keepalives: this.keepalives,
       refused: { ...this.refused },

@@ -40,6 +40,8 @@ const CRLF = Buffer.from('\r\n');
 export interface ColocatedWorker {
   workerId: string;
   bus: LocalBus<MsgHdrs>;
+  /** The process is too busy to take every new call (transport.edgeWorker.spillAboveLoad): they go to any active worker. */
+  busy(): boolean;
 }
 
 /**
@@ -347,10 +349,14 @@ export class TransportNode {
     else this.refuseUnavailable(data, reply, t);
   }
 
-  /** The co-located worker while it is active (no NATS between them); else the pick among the active workers. */
+  /** The co-located worker while it is active and the process has room (no NATS between them); else the pick among the active workers. */
   private ownerForNewDialog(callId: string): string | undefined {
-    const local = this.colocated?.workerId;
-    return local !== undefined && this.directory.isActive(local) ? local : this.directory.pickForNewDialog(callId);
+    const local = this.colocated;
+    if (local !== undefined && this.directory.isActive(local.workerId)) {
+      if (!local.busy()) return local.workerId;
+      this.counters.spilled++;
+    }
+    return this.directory.pickForNewDialog(callId);
   }
 
   /**
