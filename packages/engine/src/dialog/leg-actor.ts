@@ -339,7 +339,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     if (tx === undefined) return;
     this.pendingAnswers.delete(token);
     this.compact();
-    this.snapshotDue?.();
+    this.snapshots?.due();
     const req = tx.request;
     const accepted = req.method === 'INVITE' && status >= 200 && status < 300;
     const headers: [string, string][] = accepted ? [['Contact', contactFor(this.peer, this.dialog.secure).toString()], ...extra] : extra;
@@ -385,7 +385,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   private armSession(arming: SessionTimerArming | undefined, armedAt = Date.now()): void {
     if (arming === undefined) return;
     this.sessionArmedAt = armedAt;
-    this.snapshotDue?.();
+    this.snapshots?.due();
     clearTimeout(this.sessionClock);
     this.sessionClock = setTimeout(() => this.self.tell({ type: 'leg-timer', name: arming.timer }), arming.ms);
     this.sessionClock.unref();
@@ -410,7 +410,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
         return this.hangupBoth('session expired');
       case 'session-refresh':
         // §10: we refresh with an UPDATE carrying no body; an ended leg has no session left to refresh
-        this.snapshotDue?.();
+        this.snapshots?.due();
         if (!this.ended && this.session !== undefined) this.sendRequest('UPDATE', 'session-refresh', undefined, undefined, this.session.refreshHeaders());
         return;
     }

@@ -51,6 +51,11 @@ export interface ClientEntry {
   readonly to: Destination | undefined;
 }
 
+/** Where a snapshotted call's legs ask for its next snapshot (the slot adopter's entry of the call: no closure per leg). */
+export interface SnapshotRequests {
+  due(): void;
+}
+
 /** The key the 2xx retransmission runs under, beside the transactions' (a branch never is `2xx`). */
 const RETRANSMISSION = '2xx';
 
@@ -73,8 +78,8 @@ export abstract class TransactionDriver {
   protected ackOffer: { body: Uint8Array; contentType: string | undefined } | undefined;
   /** The CSeq the last snapshot reserved up to (takeover/call-snapshot.ts); none until one is taken. */
   protected cseqReserved = Number.POSITIVE_INFINITY;
-  /** Set while the leg's call is snapshotted: asks for a new snapshot (a flag, written later). */
-  snapshotDue: (() => void) | undefined;
+  /** Set while the leg's call is snapshotted: where it asks for a new snapshot (a flag, written later). */
+  snapshots: SnapshotRequests | undefined;
   /** The reservation of the last snapshot write that landed (or of the adoption's rewrite); none until one lands. */
   private cseqLanded = Number.POSITIVE_INFINITY;
   /** Requests waiting for a write to land before their CSeq crosses the reservation, in order. */
@@ -220,7 +225,7 @@ export abstract class TransactionDriver {
    * the first lands, the one being written). None while the call is not snapshotted.
    */
   private get cseqLimit(): number {
-    if (this.snapshotDue === undefined) return Number.POSITIVE_INFINITY;
+    if (this.snapshots === undefined) return Number.POSITIVE_INFINITY;
     return Number.isFinite(this.cseqLanded) ? this.cseqLanded : this.cseqReserved;
   }
 
@@ -244,7 +249,7 @@ export abstract class TransactionDriver {
   private hold(request: HeldRequest): void {
     this.ctx.counters.add('snapshots.cseq-held');
     (this.held ??= []).push(request);
-    this.snapshotDue?.();
+    this.snapshots?.due();
     // through the mailbox, as every leg timer: what sending throws reaches the actor's crash handling
     if (this.timersTable?.has(CSEQ_HOLD_TIMER) !== true) this.startLegTimer('cseq-hold', CSEQ_HOLD_MS);
   }
@@ -270,7 +275,7 @@ export abstract class TransactionDriver {
     if (this.dialog.phase !== 'confirmed') return this.dropHeld();
     while (this.held !== undefined) {
       if (!force && this.dialog.localCSeq + 1 > this.cseqLimit) {
-        this.snapshotDue?.();
+        this.snapshots?.due();
         return;
       }
       const next = this.held.shift();
@@ -290,8 +295,8 @@ export abstract class TransactionDriver {
     this.startClient(branch, request, owner);
     // a transaction starting is worth a snapshot; and RFC 3261 §12.2.2: an adopter must start above
     // every number we used, so the snapshot must be rewritten before we reach its reservation
-    if (this.snapshotDue !== undefined && this.dialog.localCSeq + CSEQ_MARGIN >= this.cseqReserved) this.ctx.counters.add('snapshots.cseq-near-reservation');
-    this.snapshotDue?.();
+    if (this.snapshots !== undefined && this.dialog.localCSeq + CSEQ_MARGIN >= this.cseqReserved) this.ctx.counters.add('snapshots.cseq-near-reservation');
+    this.snapshots?.due();
   }
 
   protected sendAck(res: SipResponse): void {

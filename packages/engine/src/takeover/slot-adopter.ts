@@ -14,6 +14,7 @@ import { RevisionConflict, type DialogStore } from './dialog-store.js';
 import { failRunningTransfer } from './running-transfer.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from './snapshot-codec.js';
 import { SnapshotWriter, type SnapshotSource } from './snapshot-writer.js';
+import type { SnapshotRequests } from '../dialog/transaction-driver.js';
 
 export interface SlotAdopterOptions {
   readonly store: DialogStore;
@@ -54,7 +55,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     // a ringing call tracked for its early record: its confirmed snapshot replaces it, at once
     if (this.calls.has(call.callId)) return this.writer.expedite(call.callId);
     const slot = slotOfScope(a.scope);
-    this.writer.track(this.snapshotted(call, slot));
+    this.writer.track(this.snapshotted(new SnapshottedCall(this, call, slot)));
   }
 
   ringing(live: LiveCall): void {
@@ -68,7 +69,7 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     const a = call.legActors.get('a');
     if (a === undefined) return;
     const slot = slotOfScope(a.scope);
-    this.writer.track(this.snapshotted(call, slot), undefined, notBefore);
+    this.writer.track(this.snapshotted(new SnapshottedCall(this, call, slot)), undefined, notBefore);
   }
 
   changed(callId: string): void {
@@ -81,24 +82,24 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
   }
 
   /** The call is snapshotted from now on: its entry here is the writer's source too. */
-  private snapshotted(call: CallActor, slot: number): SnapshottedCall {
-    const entry = new SnapshottedCall(this, call, slot);
-    this.calls.set(call.callId, entry);
+  private snapshotted(entry: SnapshottedCall): SnapshottedCall {
+    this.calls.set(entry.callId, entry);
     return entry;
   }
 
   /** The call as a snapshot holds it, now: its early record while it is set up; undefined once it ends (nothing worth carrying on). */
-  captureOf(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
-    return earlyOrNot(call, this.captureCall(call, slot));
+  captureOf(entry: SnapshottedCall): Omit<CallSnapshot, 'records'> | undefined {
+    return earlyOrNot(entry.call, this.captureCall(entry));
   }
 
-  private captureCall(call: CallActor, slot: number): Omit<CallSnapshot, 'records'> | undefined {
+  private captureCall(entry: SnapshottedCall): Omit<CallSnapshot, 'records'> | undefined {
+    const { call, slot } = entry;
     const early = EARLY_STATES.has(call.state);
     if (!early && (call.state !== 'confirmed' || call.answeredAt === undefined)) return undefined;
     const legs: LegSnapshot[] = [];
     for (const leg of call.legActors.values()) {
       // a leg placed since (a transfer's) asks for snapshots too, and reserves its CSeqs here
-      leg.snapshotDue ??= () => this.writer.request(call.callId);
+      leg.snapshots ??= entry;
       const snapshot = leg.snapshot();
       // a confirmed call carries on its dialogs only (a transfer's leg still ringing is not carried)
       if (snapshot !== undefined && (early || snapshot.invite === undefined)) legs.push(snapshot);
@@ -207,20 +208,21 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
     for (const hold of s.holds) call.hold(ctx.limiter.adopt(hold));
     call.self = ctx.kernel.spawn(call.actorId, call);
     ctx.calls.set(call.callId, call);
+    const entry = new SnapshottedCall(this, call, s.slot);
     for (const l of s.legs) {
       const leg = LegActor.restore(ctx, l, call.self);
       leg.reservationLanded(l.cseqReservation + CSEQ_RESERVATION);
-      leg.snapshotDue = () => this.writer.request(call.callId);
+      leg.snapshots = entry;
       call.adopt(leg);
       const view = call.legViews.get(l.name);
       if (view !== undefined && s.answeredAt !== undefined) view.dialog = 'confirmed';
     }
-    if (s.answeredAt === undefined) return this.endRinging(call, s, revision);
+    if (s.answeredAt === undefined) return this.endRinging(entry, s, revision);
     call.state = 'confirmed';
     failRunningTransfer(call, s);
     call.armMaxDuration();
     ctx.counters.add('calls.adopted');
-    this.writer.track(this.snapshotted(call, s.slot), revision);
+    this.writer.track(this.snapshotted(entry), revision);
     return call;
   }
 
@@ -228,10 +230,11 @@ export class SlotAdopter implements CallAdopter, CallSnapshotting {
    * An early record's call, rebuilt ringing (its INVITE transactions resumed), is ended at once:
    * 500 to the caller, CANCEL to the carrier, one record; its key is deleted when it is over.
    */
-  private endRinging(call: CallActor, s: CallSnapshot, revision: number): CallActor {
+  private endRinging(entry: SnapshottedCall, s: CallSnapshot, revision: number): CallActor {
+    const call = entry.call;
     call.state = 'early';
     this.ctx.counters.add('calls.adopted-early');
-    this.writer.track(this.snapshotted(call, s.slot), revision);
+    this.writer.track(this.snapshotted(entry), revision);
     call.self.tell({ type: 'taken-over-ringing' });
     return call;
   }
@@ -254,7 +257,7 @@ function earlyOrNot(call: CallActor, captured: Omit<CallSnapshot, 'records'> | u
  * A call being snapshotted and its slot: the adopter's table entry and the writer's source in
  * one object, its methods on the prototype (an object and two closures a held call were ~200 bytes).
  */
-class SnapshottedCall implements SnapshotSource {
+class SnapshottedCall implements SnapshotSource, SnapshotRequests {
   constructor(
     private readonly adopter: SlotAdopter,
     readonly call: CallActor,
@@ -266,7 +269,12 @@ class SnapshottedCall implements SnapshotSource {
   }
 
   capture(): Omit<CallSnapshot, 'records'> | undefined {
-    return this.adopter.captureOf(this.call, this.slot);
+    return this.adopter.captureOf(this);
+  }
+
+  /** A leg of the call changed what its snapshot holds. */
+  due(): void {
+    this.adopter.changed(this.call.callId);
   }
 
   landed(s: Omit<CallSnapshot, 'records'>): void {
