@@ -14,6 +14,20 @@ describe('LocalBus', () => {
     assert.equal(bus.delivered, 1);
   });
 
+  it('hands an envelope over as the object it is, unencoded, to a subject it serves', () => {
+    const bus = new LocalBus();
+    const got: LocalMessage<unknown>[] = [];
+    const envelope = { v: 1, sip: new Uint8Array([1, 2]) };
+    assert.equal(bus.serves('s'), false);
+    assert.equal(bus.handOver('s', envelope), false);
+    bus.serve('s', (m) => got.push(m));
+    assert.equal(bus.serves('s'), true);
+    assert.equal(bus.handOver('s', envelope), true);
+    assert.equal(got[0]?.value, envelope, 'the same object');
+    assert.equal(got[0]?.data, undefined);
+    assert.equal(bus.delivered, 1);
+  });
+
   it('sends a subject to NATS again once it is no longer served, and refuses a second handler', () => {
     const bus = new LocalBus();
     bus.serve('s', () => {});

@@ -4,7 +4,7 @@ import { serializeMessage, SipResponse, type SipMessage } from '@switchboard/sip
 import {
   BatchedPublisher, decodeBridged, decodeInbound, decodeJoinReply, decodeJoinRequest, decodeSendFailure, encodeBridged, encodeEnvelope,
   encodeJoinReply, encodeJoinRequest, encodeMap, ENVELOPE_VERSION, EnvelopeError, Subjects, TRACEPARENT_HEADER, type JoinRequest as WireJoinRequest, type OutboundSip,
-  type LocalBus, type LocalMessage,
+  type InboundSip, type LocalBus, type LocalMessage,
 } from '@switchboard/wire';
 import type { Logger } from 'pino';
 import type { InboundRouter } from '../router.js';
@@ -92,8 +92,11 @@ export class NatsLink implements SipLink {
     if (subject === undefined) this.outboundSubjects.set(to.nodeId, (subject = Subjects.transportOutbound(to.nodeId)));
     // tracing on: the transport's `sip.send` span joins the call's trace through this header
     const traceparent = this.o.transactions?.sent(message, trace);
-    if (traceparent === undefined) this.publisher.send(subject, encodeEnvelope(out));
-    else {
+    if (traceparent === undefined) {
+      // the co-located transport node: the envelope itself, at once; held ones wait as bytes like any other
+      if (this.o.local?.serves(subject) === true && this.open()) this.o.local.handOver(subject, out);
+      else this.publisher.send(subject, encodeEnvelope(out));
+    } else {
       const h = natsHeaders();
       h.set(TRACEPARENT_HEADER, traceparent);
       this.publisher.send(subject, encodeEnvelope(out), { headers: h });
@@ -163,16 +166,14 @@ export class NatsLink implements SipLink {
   release(): OutageSummary {
     this.holding = false;
     for (const { subject, data, options } of this.heldQueue.drain()) this.out(subject, data, options);
+    // what was batched before the release goes before what is sent after it (handed over at once)
+    this.publisher.flush();
     return this.outage;
   }
 
   /** The batched SIP and the bridged messages: to NATS, or held while it is unreachable. */
   private readonly publish = (subject: string, data: Uint8Array, options?: PublishOptions): void => {
-    if (!this.holding && this.o.fence?.stale() === true) {
-      this.hold();
-      this.o.fence.fenced();
-    }
-    if (!this.holding) return this.out(subject, data, options);
+    if (this.open()) return this.out(subject, data, options);
     const dropped = this.heldQueue.push({ subject, data, options });
     this.outage.queued++;
     this.o.counters.add('outbound.queued');
@@ -181,13 +182,23 @@ export class NatsLink implements SipLink {
     this.o.counters.add('outbound.dropped', dropped);
   };
 
+  /** Whether what is sent goes out now: not held for an outage, nor fenced (which starts holding here). */
+  private open(): boolean {
+    if (!this.holding && this.o.fence?.stale() === true) {
+      this.hold();
+      this.o.fence.fenced();
+    }
+    return !this.holding;
+  }
+
   /** To the co-located transport node when it serves `subject`, else to NATS. */
   private out(subject: string, data: Uint8Array, options?: PublishOptions): void {
     if (this.o.local?.deliver(subject, data, options?.headers) !== true) this.o.nc.publish(subject, data, options);
   }
 
   private onInbound(msg: LocalMessage<MsgHdrs>): void {
-    const env = decodeInbound(msg.data);
+    // handed over by the co-located transport node: its envelope as it built it
+    const env = msg.value !== undefined ? (msg.value as InboundSip) : decodeInbound(msg.data ?? new Uint8Array(0));
     const transactions = this.o.transactions;
     if (transactions === undefined) this.o.router().onInbound(env);
     else {
