@@ -8,6 +8,7 @@
 // runs that checkout's built transport and workers (the UAs stay this tree's).
 // SNAPSHOTS=off runs the workers without call snapshots (worker takeover), to see what they cost.
 // WORKERS=<n> runs n workers instead of two (the process layout of a small machine).
+// SPILL_ABOVE=<0..1> sets that edge-worker's transport.edgeWorker.spillAboveLoad (1: never spill).
 // LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker, which
 // gives w1 the new calls while it is active) and the other workers in their own.
 // Usage: [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
@@ -16,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { edgeWorkerSpillYaml as spillYaml, engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const rate = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 10);
@@ -29,7 +30,7 @@ const carrier = await UserAgent.start({ name: 'carrier', keepHistory: false, tim
 carrier.onInvite({ trying: true });
 const pbx = await UserAgent.start({ name: 'pbx', user: '+12125550100', keepHistory: false, timeoutMs: 30_000 });
 // the one PBX source would be banned by the default per-source rate (400 new requests/s) above that
-const edgeYaml = '  edge: { perSourceRate: 50000, burst: 100000 }';
+const edgeYaml = spillYaml() + '  edge: { perSourceRate: 50000, burst: 100000 }';
 const colocated = process.env.LAYOUT === 'edge-worker';
 const trunking = oneCarrierTrunking(carrier.port) as { trunks: Record<string, unknown>[] };
 if (process.env.LIMITS !== 'off') for (const t of trunking.trunks) t.restrictions = { maxConcurrent: 50_000, maxCps: 5_000 };

@@ -17,6 +17,7 @@
 // KEEP_SIPP_FILES=1 keeps SIPp's statistics, message and error logs (kept anyway after a failure).
 //
 // Needs SIPp (not installed by the test command): sudo apt-get install sip-tester
+// SPILL_ABOVE=<0..1> sets that edge-worker's transport.edgeWorker.spillAboveLoad (1: never spill).
 // LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker).
 // Usage: [WORKERS=2] [LAYOUT=separate|edge-worker] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] [KEEP_SIPP_FILES=1] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...=100 500 1000]
 import dgram from 'node:dgram';
@@ -27,7 +28,7 @@ import { connect } from '@nats-io/transport-node';
 import { AdminClient } from '@switchboard/admin';
 import { startNatsServer, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
-import { engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { edgeWorkerSpillYaml as spillYaml, engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 import { clockTicks, cpuMs, machineCpuMs, udpCounters, udpSocketDrops } from '../support/proc-stats.js';
 import { childrenCpuTicks, readFinalStats, readInviteTimes, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
 
@@ -109,7 +110,7 @@ for (let waited = 0; udpSocketDrops(carrierPort) === undefined; waited += 50) {
 // at 100 calls/s): one SIPp PBX is a single source, so the benchmark lifts it far above the load
 // as it does the trunk's limits, or a step past 400 calls/s would measure the ban
 const EDGE = { perSourceRate: 50_000, burst: 100_000 };
-const edgeYaml = `  edge: { perSourceRate: ${EDGE.perSourceRate}, burst: ${EDGE.burst} }`;
+const edgeYaml = spillYaml() + `  edge: { perSourceRate: ${EDGE.perSourceRate}, burst: ${EDGE.burst} }`;
 const colocated = process.env.LAYOUT === 'edge-worker';
 let limitsOn = steps[0]?.limits ?? true;
 const file = writeCluster(nats.url, trunking(carrierPort, limitsOn), { transportYaml: edgeYaml });

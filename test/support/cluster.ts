@@ -174,6 +174,12 @@ export async function startWorker(id: string, configFile: string, natsUrl: strin
   return proc;
 }
 
+/** SPILL_ABOVE=<0..1> (benchmarks): the `transport:` lines setting an edge-worker's spillAboveLoad, else none. */
+export function edgeWorkerSpillYaml(): string {
+  const above = process.env.SPILL_ABOVE;
+  return above === undefined || above === '' ? '' : `  edgeWorker: { spillAboveLoad: ${Number(above)} }\n`;
+}
+
 export const EDGE_WORKER_MAIN = join(engineRoot, 'packages/edge-worker/dist/main.js');
 
 /**

@@ -94,11 +94,12 @@ export const TransportConfigSchema = z.object({
      * Only in switchboard-edge-worker (README "Process layout"): the node gives its own worker the
      * new calls while the process's event loop is busy less than `spillAboveLoad` of the time
      * (smoothed over about a second); above it, new calls go to any active worker by Call-ID, as a
-     * transport of its own does. 0: always; 1: never.
+     * transport of its own does. 0: always; 1 (the default): never — on 2 cores spilling cost more
+     * than it relieved (measured: README "Benchmarks"); worth it when the other workers have cores of their own.
      */
     edgeWorker: z
-      .object({ spillAboveLoad: z.number().min(0).max(1).default(0.8) })
-      .default({ spillAboveLoad: 0.8 }),
+      .object({ spillAboveLoad: z.number().min(0).max(1).default(1) })
+      .default({ spillAboveLoad: 1 }),
     /**
      * Flood protection (README "Security", edge limits). The defaults suit a PBX placing 100
      * calls/s, each an INVITE and its retry with credentials, with retransmissions to spare.
