@@ -42,11 +42,9 @@ export class LocalBus<H = unknown> {
 
   /** Hands `data` to this process's handler of `subject`: false when there is none (publish it to NATS). */
   deliver(subject: string, data: Uint8Array, headers?: H): boolean {
-    const handle = this.served.get(subject);
-    if (handle === undefined) return false;
-    this.handedOver++;
-    handle({ subject, data, headers });
-    return true;
+    const handle = this.handlerOf(subject);
+    handle?.({ subject, data, headers });
+    return handle !== undefined;
   }
 
   /**
@@ -54,11 +52,16 @@ export class LocalBus<H = unknown> {
    * and decode were ~7 % of an edge-worker's CPU under load (issue 17). False when none serves it.
    */
   handOver(subject: string, value: object, headers?: H): boolean {
+    const handle = this.handlerOf(subject);
+    handle?.({ subject, value, headers });
+    return handle !== undefined;
+  }
+
+  /** The handler that takes a message on `subject` now (counted), if any. */
+  private handlerOf(subject: string): ((msg: LocalMessage<H>) => void) | undefined {
     const handle = this.served.get(subject);
-    if (handle === undefined) return false;
-    this.handedOver++;
-    handle({ subject, value, headers });
-    return true;
+    if (handle !== undefined) this.handedOver++;
+    return handle;
   }
 
   /** Messages handed over in the process since it started (stats: what skipped NATS). */
