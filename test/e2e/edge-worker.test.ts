@@ -3,7 +3,7 @@
 // carrier. The SIP between t1 and w1 is handed over in the process: a NATS subscriber on their
 // SIP subjects sees nothing while calls go through. Under faults: nats-server restarted under a
 // held call, and the edge-worker killed with SIGKILL (w2 adopts its calls; the process back on
-// its ports, they go on and each ends with exactly one record). A busy process gives new calls
+// its ports, they go on, each ends with exactly one record and the trunk's count returns to 0). A busy process gives new calls
 // to the other workers too (transport.edgeWorker.spillAboveLoad).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import {
   acmeTrunking, callIdLandingOn, callUp, natsClient, startEdgeWorker, startWorker, transportStats, workersKnown, writeCluster, writeConfig, type RunningTransport,
 } from '../support/cluster.js';
 import { eventually } from '../support/eventually.js';
+import { trunkCount } from '../support/limit-count.js';
 
 const PBX_HOST = '127.0.0.71';
 const CARRIER_HOST = '127.0.0.72';
@@ -120,6 +121,8 @@ describe('switchboard-edge-worker: a transport node and a worker in one process'
     }));
     const records = await recordsOf(pairs.map((p) => p.call.callId), since);
     for (const r of records) assert.ok(r.takenOver !== undefined, `${r.id} says the call was taken over`);
+    // the killed worker's limit slots went with its calls to w2, and were given back when they ended
+    await eventually(async () => (await trunkCount(check, 'edge-worker')) === 0, 'the trunk\'s concurrency count back to 0', 3_000 + 10_000);
     const next = await dial();
     assert.equal(await callsOn('w1'), 1, 'a new call goes to the restarted co-located worker');
     assert.equal((await next.call.hangup()).status, 200);

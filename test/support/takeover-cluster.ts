@@ -4,10 +4,10 @@
 // tests read back from it: a worker's stats, the trunk's cluster-wide count, nothing left.
 import assert from 'node:assert/strict';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, UserAgent, type ManagedProcess, type NatsServerHandle } from '@switchboard/testkit';
 import { decodeHeartbeat, decodeMap, Subjects } from '@switchboard/wire';
 import { eventually } from './eventually.js';
+import { trunkCount } from './limit-count.js';
 import { acmeTrunking, natsClient, startTransport, startWorker, workersKnown, writeCluster, type ClusterOptions, type RunningTransport } from './cluster.js';
 
 export interface TakeoverClusterOptions {
@@ -105,14 +105,7 @@ export class TakeoverCluster {
 
   /** The concurrent calls counted for trunk acme across the cluster (live leases only). */
   async trunkCount(): Promise<number> {
-    const bucket = this.o.config.limitsBucket;
-    const jsm = await jetstreamManager(this.check);
-    const entry = await jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.trunk.acme` }).catch(() => null);
-    if (entry === null || entry.data.length === 0) return 0;
-    // the limits value is short JSON (packages/limits/src/limit-value.ts): each worker's count under its lease
-    const value = JSON.parse(new TextDecoder().decode(entry.data)) as { w: Record<string, { c: number; l: number }> };
-    const now = Date.now();
-    return Object.values(value.w).reduce((n, s) => n + (s.l > now ? s.c : 0), 0);
+    return trunkCount(this.check, this.o.config.limitsBucket);
   }
 
   /** No call left on the live workers, and the trunk's count back to 0 (a dead worker's share once its lease ends). */

@@ -8,21 +8,21 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 export class LoadThreshold {
   static readonly HYSTERESIS = 0.1;
   private smoothed = 0;
-  private busy = false;
+  private busy: boolean;
 
-  constructor(private readonly above: number) {}
+  constructor(private readonly above: number) {
+    this.busy = above <= 0;
+  }
 
   /** Folds in one sample (0–1); returns whether the load is busy now. */
   update(sample: number): boolean {
     this.smoothed = this.smoothed / 2 + sample / 2;
-    if (this.above <= 0) this.busy = true;
-    else if (this.above >= 1) this.busy = false;
-    else this.busy = this.busy ? this.smoothed > this.above - LoadThreshold.HYSTERESIS : this.smoothed > this.above;
+    if (this.above > 0 && this.above < 1) this.busy = this.smoothed > (this.busy ? this.above - LoadThreshold.HYSTERESIS : this.above);
     return this.busy;
   }
 
   get isBusy(): boolean {
-    return this.above <= 0 || this.busy;
+    return this.busy;
   }
 
   get load(): number {

@@ -58,9 +58,10 @@ async function main(): Promise<void> {
 
   const bus = new LocalBus<MsgHdrs>();
   const edgeNc = await connectTransport(edge);
-  // past this share of the shared event loop, new calls also go to the other workers (transport.edgeWorker)
-  const load = new EventLoopLoad(new LoadThreshold(edge.transport.edgeWorker.spillAboveLoad));
-  transport = new TransportNode(edge, edgeNc, edgeLog, { workerId: config.worker.id, bus, busy: () => load.busy });
+  // past this share of the shared event loop, new calls also go to the other workers (transport.edgeWorker); 1: never, nothing to sample
+  const { spillAboveLoad } = edge.transport.edgeWorker;
+  const load = spillAboveLoad < 1 ? new EventLoopLoad(new LoadThreshold(spillAboveLoad)) : undefined;
+  transport = new TransportNode(edge, edgeNc, edgeLog, { workerId: config.worker.id, bus, busy: () => load?.busy === true });
   const { nc, configWriterNc } = await connectWorker(config);
   workerNats = new ConnectionWatch(nc);
   worker = new WorkerNode(config, nc, workerLog, trunking, cdrSpoolDir, trunkingFile, configWriterNc, bus);
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     edgeLog.info({ event: 'stopping', signal: graceful ? 'SIGTERM' : 'SIGINT' }, 'transport node stopping after its worker');
     // the node carries the drain's last SIP (a handover's, or the calls ending), so it stops last
     if (graceful) await drain.run(config.worker.drain.mode)?.done;
-    load.close();
+    load?.close();
     await bounded(worker!.stop(), workerLog);
     workerLog.info({ event: 'stopped' }, 'worker stopped');
     await bounded(transport!.stop(), edgeLog);

@@ -435,14 +435,11 @@ export class TransportNode {
     // leave over another transport: engine/src/dialing/outbound-attempts.ts), not every message
     const info = route.kind === 'request' && route.toTag === '' ? { ...transport, ...this.listenersInfo } : transport;
     const envelope: InboundSip = { v: 1, sip, route, transport: info, receivedAt };
-    // the co-located worker: the envelope itself, at once (no encoding, no turn of the event loop)
-    if (this.tracer === undefined && this.colocated?.bus.handOver(subject, envelope) === true) {
-      this.counters.forwarded++;
-      return;
-    }
     if (this.tracer === undefined) {
-      // tracing off: no NATS headers at all (a plain PUB: less to encode here and to parse in nats-server)
-      this.publisher.send(subject, encodeEnvelope(envelope));
+      // the co-located worker takes the envelope itself, at once (nothing encoded, no turn of the
+      // event loop); else tracing off means no NATS headers at all (a plain PUB: less to encode
+      // here and to parse in nats-server)
+      if (this.colocated?.bus.handOver(subject, envelope) !== true) this.publisher.send(subject, encodeEnvelope(envelope));
     } else {
       // the worker's spans are children of this one
       const span = receiveSpan(this.id, this.tracer, workerId, route, transport);

@@ -35,11 +35,6 @@ export class LocalBus<H = unknown> {
     this.served.delete(subject);
   }
 
-  /** Whether `subject` has a handler in this process (then `handOver` takes its envelopes). */
-  serves(subject: string): boolean {
-    return this.served.has(subject);
-  }
-
   /** Hands `data` to this process's handler of `subject`: false when there is none (publish it to NATS). */
   deliver(subject: string, data: Uint8Array, headers?: H): boolean {
     const handle = this.handlerOf(subject);

@@ -1,17 +1,20 @@
 // The worker's NATS link against a real nats-server: two links stand for two workers joined by
-// an attended transfer; raw publishes stand for a worker of another version.
+// an attended transfer; raw publishes stand for a worker of another version; a LocalBus stands
+// for the transport node sharing an edge-worker's process.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { parseMessage } from '@switchboard/sip';
 import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
-import { decodeJoinReply, encodeMap, Subjects } from '@switchboard/wire';
+import { decodeJoinReply, decodeOutbound, encodeMap, LocalBus, Subjects, type OutboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
 import { Counters } from '../metrics/counters.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { JoinReply, JoinRequest } from '../protocol/bridge-messages.js';
 import type { BridgedMessage, RelayedCommand } from '../protocol/call-messages.js';
+import type { Destination } from '../protocol/sip-link.js';
 import { NatsLink, type LinkTarget } from './nats-link.js';
 
 let server: NatsServerHandle;
@@ -134,5 +137,47 @@ describe('worker-to-worker messages over NATS', () => {
     await other.flush();
     await assert.rejects(w5.link.bridge.join('w6', JOIN));
     assert.deepEqual(w5.lines.filter((l) => l.reason === 'unknown-version').map((l) => [l.event, l.subject, l.version, l.worker]), [['refused', 'join reply', 2, 'w6']]);
+  });
+});
+
+describe('a co-located transport node (LocalBus)', () => {
+  const OK = 'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK-1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c@x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n';
+  const to = (port: number): Destination => ({ protocol: 'udp', address: '127.0.0.1', port, nodeId: 't1', localAddress: '127.0.0.1', localPort: 5060 });
+
+  test('SIP is handed over as its envelope; while held it waits as bytes, goes first and in order on release, then hand-over resumes', async () => {
+    const nc = await connection();
+    const bus = new LocalBus<MsgHdrs>();
+    const got: { port: number; how: 'object' | 'bytes' }[] = [];
+    bus.serve(Subjects.transportOutbound('t1'), (m) => {
+      const out = m.value !== undefined ? (m.value as OutboundSip) : decodeOutbound(m.data ?? new Uint8Array(0));
+      got.push({ port: out.port, how: m.value !== undefined ? 'object' : 'bytes' });
+    });
+    const overNats: string[] = [];
+    nc.subscribe(Subjects.transportOutbound('t1'), { callback: (_e, m) => void overNats.push(m.subject) });
+    const link = new NatsLink({
+      workerId: 'w1', nc, log: pino({ level: 'silent' }), counters: new Counters(), transactions: undefined, router: () => ({} as LinkTarget),
+      stats: () => ({}), outageQueue: { maxMessages: 100, maxBytes: 65_536 }, local: bus,
+    });
+    const response = parseMessage(Buffer.from(OK));
+    link.send(response, to(1));
+    assert.deepEqual(got, [{ port: 1, how: 'object' }], 'at once, the object itself');
+    link.hold();
+    link.send(response, to(2));
+    link.send(response, to(3));
+    await sleep(20); // the publisher's turn has come and gone: still held
+    assert.equal(got.length, 1);
+    link.release();
+    link.send(response, to(4));
+    assert.deepEqual(got.slice(1), [{ port: 2, how: 'bytes' }, { port: 3, how: 'bytes' }, { port: 4, how: 'object' }]);
+    // released within the turn that held them (still batched, not yet in the hold): they still go first
+    link.hold();
+    link.send(response, to(5));
+    link.send(response, to(6));
+    link.release();
+    link.send(response, to(7));
+    assert.deepEqual(got.slice(4), [{ port: 5, how: 'bytes' }, { port: 6, how: 'bytes' }, { port: 7, how: 'object' }]);
+    await nc.flush();
+    await sleep(20);
+    assert.deepEqual(overNats, [], 'none of it went to NATS');
   });
 });

@@ -93,9 +93,9 @@ export class NatsLink implements SipLink {
     // tracing on: the transport's `sip.send` span joins the call's trace through this header
     const traceparent = this.o.transactions?.sent(message, trace);
     if (traceparent === undefined) {
-      // the co-located transport node: the envelope itself, at once; held ones wait as bytes like any other
-      if (this.o.local?.serves(subject) === true && this.open()) this.o.local.handOver(subject, out);
-      else this.publisher.send(subject, encodeEnvelope(out));
+      // the co-located transport node takes the envelope itself, at once; held SIP waits as bytes like any other
+      const handedOver = this.o.local !== undefined && this.open() && this.o.local.handOver(subject, out);
+      if (!handedOver) this.publisher.send(subject, encodeEnvelope(out));
     } else {
       const h = natsHeaders();
       h.set(TRACEPARENT_HEADER, traceparent);

@@ -1,0 +1,13 @@
+import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
+
+/** The concurrent calls counted for `trunk` across the cluster in the limits bucket `bucket` (live leases only). */
+export async function trunkCount(nc: NatsConnection, bucket: string, trunk = 'acme'): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const entry = await jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.trunk.${trunk}` }).catch(() => null);
+  if (entry === null || entry.data.length === 0) return 0;
+  // the limits value is short JSON (packages/limits/src/limit-value.ts): each worker's count under its lease
+  const value = JSON.parse(new TextDecoder().decode(entry.data)) as { w: Record<string, { c: number; l: number }> };
+  const now = Date.now();
+  return Object.values(value.w).reduce((n, s) => n + (s.l > now ? s.c : 0), 0);
+}
