@@ -20,7 +20,6 @@
 // SPILL_ABOVE=<0..1> sets that edge-worker's transport.edgeWorker.spillAboveLoad (1: never spill).
 // LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker).
 // Usage: [WORKERS=2] [LAYOUT=separate|edge-worker] [LIMITS=off] [SIPP_CPUS=1] [SETTLE_SECONDS=35] [KEEP_SIPP_FILES=1] node test/dist/bench/load.js [--seconds=20] [rate[:off] ...=100 500 1000]
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +29,7 @@ import { startNatsServer, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
 import { edgeWorkerSpillYaml as spillYaml, engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 import { clockTicks, cpuMs, machineCpuMs, udpCounters, udpSocketDrops } from '../support/proc-stats.js';
-import { childrenCpuTicks, readFinalStats, readInviteTimes, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
+import { childrenCpuTicks, freeUdpPort, readFinalStats, readInviteTimes, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
 
 interface Step {
   rate: number;
@@ -71,13 +70,6 @@ if (sipp === undefined) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function freeUdpPort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
 function pidOf(p: ManagedProcess): number {
   if (p.child.pid === undefined) throw new Error(`${p.name} has no pid: it did not start`);
   return p.child.pid;
@@ -100,12 +92,7 @@ delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT; // tracing off in every child
 delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
 const dir = mkdtempSync(join(tmpdir(), 'switchboard-load-'));
 const nats = await startNatsServer();
-const carrierPort = await freeUdpPort();
-const carrier = startCarrierUas({ port: carrierPort, dir, ...(sippCpus === undefined ? {} : { cpus: sippCpus }) });
-for (let waited = 0; udpSocketDrops(carrierPort) === undefined; waited += 50) {
-  if (!carrier.running || waited > 10_000) throw new Error(`the SIPp carrier did not open UDP port ${carrierPort}:\n${carrier.output()}`);
-  await sleep(50);
-}
+const { proc: carrier, port: carrierPort } = await startCarrierUas({ dir, ...(sippCpus === undefined ? {} : { cpus: sippCpus }) });
 // the edge's flood protection bans a source past 400 out-of-dialog requests/s by default (a PBX
 // at 100 calls/s): one SIPp PBX is a single source, so the benchmark lifts it far above the load
 // as it does the trunk's limits, or a step past 400 calls/s would measure the ban

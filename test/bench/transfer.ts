@@ -1,13 +1,23 @@
 // Transfer benchmark: how long a blind transfer's new leg takes to leave the engine. A PBX UA
 // places a call through transport → two workers → carrier, then REFERs it to a number routed to
 // a carrier of its own; the figure is REFER sent → that carrier's UA reading the new INVITE,
-// while a second PBX runs a background load through the same cluster (all on this machine,
-// with a nats-server). Each transferred call is held 1 s by the target, then hung up.
+// while a background load of calls runs through the same cluster (all on this machine, with a
+// nats-server). Each transferred call is held 1 s by the target, then hung up; so is each
+// background call.
+// BACKGROUND=sipp (default) places the background calls from SIPp (a PBX UAC and a carrier UAS,
+// processes of their own, test/bench/sipp); BACKGROUND=ua from testkit UAs in this process, as
+// the figures before 2026-12-06's fifth session were taken: that load's garbage then pauses the
+// process that reads the new INVITE (scavenges of 15–25 ms here, one every ~0.7 s) and shows up
+// in the percentiles as if it were the cluster's.
 // LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker).
-// Usage: [LAYOUT=separate|edge-worker] node test/dist/bench/transfer.js [transfers=200] [backgroundCps=100]
+// Usage: [LAYOUT=separate|edge-worker] [BACKGROUND=sipp|ua] node test/dist/bench/transfer.js [transfers=200] [backgroundCps=100]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SipUri, type SipRequest } from '@switchboard/sip';
 import { isFinalNotify, sipfragStatus, startNatsServer, UserAgent, type Call } from '@switchboard/testkit';
 import { startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
+import { freeUdpPort, readFinalStats, sippVersion, SIPP_INSTALL_COMMAND, startCarrierUas, startPbxStep } from '../support/sipp.js';
 
 const transfers = Number(process.argv[2] ?? 200);
 const backgroundCps = Number(process.argv[3] ?? 100);
@@ -23,10 +33,15 @@ const DOMAIN = 'acme.trunks.example';
 /** Transfer targets are numbers under this prefix, routed to the targets' carrier alone. */
 const TARGET_PREFIX = '+1555';
 
-function trunking(ports: { pbx: number; carrier: number; targets: number }) {
+/** The background load's SIPp PBX (its INVITEs name this domain) and the number it dials. */
+const SIPP_DOMAIN = 'trunk.example';
+const SIPP_NUMBER = '+14155550199';
+
+function trunking(ports: { pbx: number; targets: number }, carrier: { host: string; port: number }, sippBackground: boolean) {
   return {
     carriers: [
-      { id: 'carrier', addresses: [{ host: CARRIER_HOST, port: ports.carrier }] },
+      // the SIPp carrier and the SIPp PBX share 127.0.0.1: the carrier's calls are not told apart by source
+      { id: 'carrier', addresses: [carrier], ...(sippBackground ? { sources: [] } : {}) },
       { id: 'targets', addresses: [{ host: TARGETS_HOST, port: ports.targets }] },
     ],
     trunks: [{
@@ -36,18 +51,32 @@ function trunking(ports: { pbx: number; carrier: number; targets: number }) {
       numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
       routing: [{ prefix: '+1', carriers: ['carrier'] }, { prefix: TARGET_PREFIX, carriers: ['targets'] }],
       callerId: { allowed: ['+1212'] },
-    }],
+    }, ...(sippBackground ? [{
+      id: 'background', domain: SIPP_DOMAIN, acl: ['127.0.0.1/32'],
+      numberPlan: { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011' },
+      routing: [{ prefix: '', carriers: ['carrier'] }], callerId: { allowed: ['+1'] },
+    }] : [])],
   };
 }
 
+const backgroundKind = process.env.BACKGROUND ?? 'sipp';
+if (backgroundKind !== 'sipp' && backgroundKind !== 'ua') throw new Error(`BACKGROUND=${backgroundKind}: sipp or ua`);
+const sippBackground = backgroundKind === 'sipp';
+if (sippBackground && sippVersion() === undefined) {
+  console.error(`SIPp is not installed: it places this benchmark's background calls (or run it with BACKGROUND=ua):\n  ${SIPP_INSTALL_COMMAND}`);
+  process.exit(1);
+}
+const dir = mkdtempSync(join(tmpdir(), 'switchboard-transfer-bench-'));
 const nats = await startNatsServer();
-const carrier = await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, keepHistory: false, timeoutMs: 30_000 });
-carrier.onInvite({ trying: true });
+const sippCarrier = sippBackground ? await startCarrierUas({ dir }) : undefined;
+const carrier = sippBackground ? undefined : await UserAgent.start({ name: 'carrier', host: CARRIER_HOST, keepHistory: false, timeoutMs: 30_000 });
+carrier?.onInvite({ trying: true });
 const targets = await UserAgent.start({ name: 'targets', host: TARGETS_HOST, keepHistory: false, timeoutMs: 30_000 });
 const pbx = await UserAgent.start({ name: 'pbx', host: PBX_HOST, user: '+12125550100', timeoutMs: 30_000 });
-const backgroundPbx = await UserAgent.start({ name: 'background-pbx', host: BACKGROUND_PBX_HOST, user: '+12125550111', keepHistory: false, timeoutMs: 30_000 });
+const backgroundPbx = sippBackground ? undefined : await UserAgent.start({ name: 'background-pbx', host: BACKGROUND_PBX_HOST, user: '+12125550111', keepHistory: false, timeoutMs: 30_000 });
 const colocated = process.env.LAYOUT === 'edge-worker';
-const file = writeCluster(nats.url, trunking({ pbx: pbx.port, carrier: carrier.port, targets: targets.port }), { limitsBucket: 'transfer-bench' });
+const carrierAddress = sippCarrier === undefined ? { host: CARRIER_HOST, port: carrier?.port ?? 0 } : { host: '127.0.0.1', port: sippCarrier.port };
+const file = writeCluster(nats.url, trunking({ pbx: pbx.port, targets: targets.port }, carrierAddress, sippBackground), { limitsBucket: 'transfer-bench' });
 const transport = colocated ? await startEdgeWorker('w1', file, nats.url) : await startTransport('t1', nats.url);
 const workers = colocated ? [await startWorker('w2', file, nats.url)] : [await startWorker('w1', file, nats.url), await startWorker('w2', file, nats.url)];
 await workersKnown(transport, ['w1', 'w2']);
@@ -69,8 +98,25 @@ function percentile(sorted: number[], p: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Places calls at `cps` from the background PBX until stopped; each is held `holdMs`, then hung up. */
-function background(cps: number): { stop: () => Promise<{ answered: number; failed: number }> } {
+interface Background {
+  stop(): Promise<{ answered: number; failed: number }>;
+}
+
+/** SIPp places calls at `cps` for `seconds`, each held `holdMs`; stop() waits for its last call to end. */
+async function sippBackgroundLoad(cps: number, seconds: number): Promise<Background> {
+  const step = startPbxStep({ target: edge, localPort: await freeUdpPort(), rate: cps, seconds, number: SIPP_NUMBER, dir, name: 'background', holdMs });
+  return {
+    async stop() {
+      const exit = await step.proc.exited;
+      if (exit !== 0 && exit !== 1) throw new Error(`SIPp (the background PBX) exited with ${exit}:\n${step.proc.output(40)}`);
+      const stats = readFinalStats(step.files.stats);
+      return { answered: stats.SuccessfulCall ?? NaN, failed: stats.FailedCall ?? NaN };
+    },
+  };
+}
+
+/** Places calls at `cps` from the background PBX UA until stopped; each is held `holdMs`, then hung up. */
+function uaBackgroundLoad(ua: UserAgent, cps: number): Background {
   let answered = 0;
   let failed = 0;
   let placed = 0;
@@ -82,7 +128,7 @@ function background(cps: number): { stop: () => Promise<{ answered: number; fail
     const due = Math.floor(((Date.now() - start) / 1000) * cps);
     while (placed < due) {
       placed++;
-      const call = backgroundPbx.call({ to: `sip:+1415${String(2_000_000 + placed).padStart(7, '0')}@${DOMAIN}`, via: edge });
+      const call = ua.call({ to: `sip:+1415${String(2_000_000 + placed).padStart(7, '0')}@${DOMAIN}`, via: edge });
       pending.push(call.answered.then(
         async () => {
           answered++;
@@ -154,9 +200,11 @@ async function runTransfers(count: number, perSecond: number): Promise<TransferO
 }
 
 console.log(`transfer benchmark: PBX UA → transport → 2 workers → carrier UA, UDP, all on this machine; REFER → new INVITE at the target's carrier UA${colocated ? '; t1 and w1 in one process (LAYOUT=edge-worker)' : ''}`);
-console.log(`  ${transfers} transfers at ${transfersPerSecond}/s (after ${warmupTransfers} uncounted), background ${backgroundCps} calls/s held ${holdMs} ms`);
+console.log(`  ${transfers} transfers at ${transfersPerSecond}/s (after ${warmupTransfers} uncounted), background ${backgroundCps} calls/s held ${holdMs} ms from ${sippBackground ? `SIPp (${sippVersion()})` : 'a UA in this process (BACKGROUND=ua)'}`);
 
-const load = background(backgroundCps);
+// the background runs from 2 s before the first transfer to past the last one
+const backgroundSeconds = 2 + Math.ceil((warmupTransfers + transfers) / transfersPerSecond) + 1;
+const load = backgroundPbx === undefined ? await sippBackgroundLoad(backgroundCps, backgroundSeconds) : uaBackgroundLoad(backgroundPbx, backgroundCps);
 await sleep(2_000); // the background load reaches its steady state
 await runTransfers(warmupTransfers, transfersPerSecond);
 const outcomes = await runTransfers(transfers, transfersPerSecond);
@@ -175,5 +223,7 @@ if (failures.length > 0) {
 
 await Promise.all(workers.map((w) => w.stop('SIGINT')));
 await transport.proc.stop();
-for (const ua of [pbx, backgroundPbx, carrier, targets]) await ua.stop();
+await sippCarrier?.proc.stop('SIGUSR1');
+for (const ua of [pbx, backgroundPbx, carrier, targets]) await ua?.stop();
 await nats.stop();
+rmSync(dir, { recursive: true, force: true });

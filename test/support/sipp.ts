@@ -2,10 +2,13 @@
 // finding it, starting the long-lived carrier (UAS), running one PBX (UAC) load step, and
 // reading what it leaves behind. A bench dependency only: the test command does not install it.
 import { spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ManagedProcess } from '@switchboard/testkit';
 import { repoRoot } from './paths.js';
+import { udpSocketDrops } from './proc-stats.js';
 
 export const SIPP_INSTALL_COMMAND = 'sudo apt-get install sip-tester';
 export const SIPP_SCENARIOS = join(repoRoot, 'test/bench/sipp');
@@ -32,11 +35,29 @@ function common(localPort: number): string[] {
   return ['-i', '127.0.0.1', '-p', String(localPort), '-t', 'u1', '-nostdin', '-f', '10', '-buff_size', String(1 << 20)];
 }
 
-/** The carrier: answers every INVITE 100/180/200 and every BYE 200 until stopped (SIGUSR1, SIPp's soft exit). */
-export function startCarrierUas(o: { port: number; dir: string; cpus?: string }): ManagedProcess {
-  const args = ['-sf', join(SIPP_SCENARIOS, 'carrier-uas.xml'), ...common(o.port), '-trace_err', '-error_file', join(o.dir, 'carrier-errors.log')];
+/** A UDP port on 127.0.0.1 that was free a moment ago (for a SIPp process to bind). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+/**
+ * The carrier: answers every INVITE 100/180/200 and every BYE 200 until stopped (SIGUSR1,
+ * SIPp's soft exit). Resolves once it listens on `port` (a free one when not given).
+ */
+export async function startCarrierUas(o: { port?: number; dir: string; cpus?: string }): Promise<{ proc: ManagedProcess; port: number }> {
+  const port = o.port ?? (await freeUdpPort());
+  const args = ['-sf', join(SIPP_SCENARIOS, 'carrier-uas.xml'), ...common(port), '-trace_err', '-error_file', join(o.dir, 'carrier-errors.log')];
   const c = command(o.cpus, args);
-  return ManagedProcess.spawn('sipp-carrier', c.file, c.args);
+  const proc = ManagedProcess.spawn('sipp-carrier', c.file, c.args);
+  for (let waited = 0; udpSocketDrops(port) === undefined; waited += 50) {
+    if (!proc.running || waited > 10_000) throw new Error(`the SIPp carrier did not open UDP port ${port}:\n${proc.output()}`);
+    await sleep(50);
+  }
+  return { proc, port };
 }
 
 export interface PbxStep {
@@ -47,6 +68,8 @@ export interface PbxStep {
   seconds: number;
   /** The dialled number (the Request-URI's user part). */
   number: string;
+  /** How long each call stays up between its ACK and its BYE (default 100 ms). */
+  holdMs?: number;
   dir: string;
   /** A name for the step's files. */
   name: string;
@@ -70,7 +93,7 @@ export function startPbxStep(s: PbxStep): { proc: ManagedProcess; files: PbxStep
   const calls = Math.round(s.rate * s.seconds);
   const args = [
     `${s.target.host}:${s.target.port}`, '-sf', join(SIPP_SCENARIOS, 'pbx-uac.xml'), '-s', s.number, ...common(s.localPort),
-    '-r', String(s.rate), '-rp', '1000', '-m', String(calls),
+    '-r', String(s.rate), '-rp', '1000', '-m', String(calls), '-d', String(s.holdMs ?? 100),
     // SIPp's default ceiling on calls in progress (3 × scenario length × rate) would slow the
     // offered rate down by itself when answers are late: the step must offer what it says
     '-l', String(calls),
