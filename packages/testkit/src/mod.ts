@@ -1,4 +1,5 @@
 // @switchboard/testkit — real parts for tests and benchmarks.
+export { busiestWindow } from './busiest-window.js';
 export { freePort } from './free-port.js';
 export { createTestPki, type TestPki, type TestCertificate } from './test-pki.js';
 export { ManagedProcess, type LogLine } from './managed-process.js';
