@@ -12,6 +12,7 @@ import type { SipLink } from './protocol/sip-link.js';
 import type { TimerSettings } from '@switchboard/transactions';
 import type { CallSpan, CallTracer } from './tracing/call-tracer.js';
 import type { Counters } from './metrics/counters.js';
+import type { SettledTransactions } from './dialog/settled-transactions.js';
 
 /**
  * The routing slots this worker owns (docs/architecture.md "Worker takeover"): every id a call
@@ -91,6 +92,8 @@ export interface EngineContext {
   readonly log: Logger;
   /** Index of INVITE server transactions by key, for retransmissions and CANCEL (§9.2, §17.2.3). */
   readonly invites: Map<string, string>;
+  /** Ended legs' transactions that still answer retransmissions (§17), so the legs could stop. */
+  readonly settled: SettledTransactions;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
   readonly calls: Map<string, LiveCall>;
   /** Digest-authenticated sources told to the edge, and nonces claimed cluster-wide. */

@@ -2,30 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SipRequest, SipResponse } from '@switchboard/sip';
-import { A_PORT, B_PORT, answer, deliver, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from './testing/harness.js';
-
-const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
-
-async function establish(h: ReturnType<typeof makeEngine>, invite = inviteFromA()) {
-  deliver(h.engine, invite, A_PORT);
-  await settle();
-  const [trying] = h.link.take(A_PORT, isRes(100));
-  assert.ok(trying, '100 Trying at once');
-  const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
-  assert.ok(bInvite instanceof SipRequest);
-  deliver(h.engine, answer(bInvite, 180), B_PORT);
-  await settle();
-  assert.equal(h.link.take(A_PORT, isRes(180)).length, 1);
-  deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
-  await settle();
-  const [ackB] = h.link.take(B_PORT, isReq('ACK'));
-  assert.ok(ackB, 'the engine ACKs the far end');
-  const [ok] = h.link.take(A_PORT, isRes(200, 'INVITE'));
-  assert.ok(ok instanceof SipResponse);
-  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
-  await settle();
-  return { bInvite, ok };
-}
+import { A_PORT, B_PORT, answer, deliver, establish, fromA, inviteFromA, isReq, isRes, makeEngine, SDP_B, settle } from './testing/harness.js';
 
 describe('engine: a call through the B2BUA', () => {
   test('INVITE → 100 at once, B leg placed with its own Call-ID and tags, SDP relayed both ways, BYE ends both legs', async () => {

@@ -42,6 +42,9 @@ export class InboundRouter {
     if (msg instanceof SipResponse) {
       const leg = this.legOf(env.route.branch);
       if (leg !== undefined) return leg.tell({ type: 'response', response: msg });
+      // a CANCEL shares its INVITE's branch (§9.1): its transaction has a key of its own
+      const settled = this.ctx.settled.response(msg.headers.cseq?.method === 'CANCEL' ? `${env.route.branch}|CANCEL` : env.route.branch, msg);
+      if (settled === 'absorbed') return;
       // §13.2.2.4: a 2xx to an INVITE of ours whose leg is gone (its worker died, we cancelled it) is ACKed and ended
       const scope = scopeOf(env.route.branch);
       if (scope !== undefined && isStrayAnswer(msg)) return answerStray(this.ctx, scope, msg, from);
@@ -60,7 +63,7 @@ export class InboundRouter {
     if (toTag !== '') {
       const leg = this.legOf(toTag);
       if (leg === undefined) {
-        if (req.method !== 'ACK') this.reply(req, 481, from);
+        if (!this.ctx.settled.request(serverTransactionKey(req), req, from) && req.method !== 'ACK') this.reply(req, 481, from);
       } else if (!this.refusedOnInspection(req, from)) leg.tell({ type: 'request', request: req, from, receivedAt });
       return;
     }
@@ -72,6 +75,8 @@ export class InboundRouter {
           this.ctx.kernel.find<LegMessage>(owner)?.tell({ type: 'request', request: req, from, receivedAt });
           return;
         }
+        // a retransmission of the INVITE of a call that ended (Accepted, Timer L): absorbed, not a new call
+        if (this.ctx.settled.request(key, req, from)) return;
         if (this.draining) {
           this.reply(req, 503, from, [['Retry-After', '1']]);
           return;
@@ -91,7 +96,7 @@ export class InboundRouter {
         const owner = key === undefined ? undefined : this.ctx.invites.get(key);
         const leg = owner === undefined ? undefined : this.ctx.kernel.find<LegMessage>(owner);
         if (leg !== undefined) leg.tell({ type: 'request', request: req, from, receivedAt });
-        else this.reply(req, 481, from);
+        else if (!this.ctx.settled.request(serverTransactionKey(req), req, from)) this.reply(req, 481, from);
         return;
       }
       case 'ACK':

@@ -28,3 +28,4 @@ export {
 } from './transaction-key.js';
 export { type Transaction, type ClientTransactionEvent, type ServerTransactionEvent } from './transaction.js';
 export { clientTransaction, serverTransaction, type ClientTransaction, type ServerTransaction } from './create-transaction.js';
+export { afterlife, type Afterlife } from './absorbing.js';

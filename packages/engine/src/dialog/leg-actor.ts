@@ -32,6 +32,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   /** Adopted from a snapshot: the CSeqs of the peer's requests the dead worker had not answered (their retransmissions get 500). */
   private unanswered: ReadonlySet<number> | undefined;
   private ended = false;
+  private gone = false; // stopped: its transactions released or settled
   private cancelPending = false;
 
   constructor(
@@ -126,6 +127,12 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
   // ---- the actor --------------------------------------------------------------------------
 
   receive(m: LegMessage): void {
+    this.handle(m);
+    // an ended leg whose transactions only answer retransmissions now leaves them to the worker (settled) and goes
+    if (this.ended && !this.gone && this.settle()) this.stop();
+  }
+
+  private handle(m: LegMessage): void {
     if (this.ended) {
       // an ended leg still runs its transactions (and the timers that end them) to their end, and refuses anything new
       if (m.type === 'join') return m.replyTo.tell({ ok: false, status: 481, reason: 'Call/Transaction Does Not Exist' });
@@ -477,6 +484,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
 
   private stop(): void {
     this.ended = true;
+    this.gone = true;
     this.ctx.kernel.stop(this.actorId);
     this.release();
   }

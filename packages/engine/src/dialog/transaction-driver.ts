@@ -16,6 +16,7 @@ import type { DialogState } from './dialog-state.js';
 import type { EarlyInviteSnapshot } from '../takeover/call-snapshot.js';
 import { inviteHead } from '../takeover/early-invite.js';
 import { contactFor, viaFor } from './leg-requests.js';
+import { SettledTransactions } from './settled-transactions.js';
 import type { RequestAnswered, RequestToken } from '../protocol/call-messages.js';
 import type { LegMessage } from '../protocol/leg-messages.js';
 import type { TransactionSnapshot } from '../takeover/call-snapshot.js';
@@ -127,6 +128,17 @@ export abstract class TransactionDriver {
   /** No transaction left: an ended leg may stop. */
   protected get idle(): boolean {
     return (this.serversTable?.size ?? 0) === 0 && (this.clientsTable?.size ?? 0) === 0 && this.held === undefined;
+  }
+
+  /** Idle once what is left only answers retransmissions: that goes to the worker's settled table (an ended leg's, to stop now). */
+  protected settle(): boolean {
+    const servers = [...(this.serversTable ?? [])];
+    const clients = [...(this.clientsTable ?? [])];
+    if (this.held !== undefined || this.retransmitter !== undefined || !SettledTransactions.canTake([...servers.map(([, tx]) => tx), ...clients.map(([, c]) => c.tx)])) return false;
+    for (const [key, tx] of servers) this.ctx.settled.server(key, tx);
+    for (const [key, { tx, to }] of clients) this.ctx.settled.client(key, tx, to ?? this.peer);
+    this.releaseTransactions();
+    return true;
   }
 
   /**

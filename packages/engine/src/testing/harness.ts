@@ -1,5 +1,6 @@
 // A worker engine with a fake SIP link, and peers that speak to it through envelopes: for
 // unit tests of calls without sockets or NATS (end-to-end tests use the real parts).
+import assert from 'node:assert/strict';
 import {
   createResponse, parseMessage, serializeMessage, SipRequest, SipResponse, readRoutingFields, type SipMessage,
 } from '@switchboard/sip';
@@ -8,6 +9,7 @@ import { RoutingIds, type InboundSip } from '@switchboard/wire';
 import { pino } from 'pino';
 import type { CallDetailRecord } from '@switchboard/cdr';
 import { CdrActor } from '../records/cdr-actor.js';
+import { SettledTransactions } from '../dialog/settled-transactions.js';
 import { InboundRouter } from '../router.js';
 import type { EngineContext, SipLocate } from '../context.js';
 import { Counters } from '../metrics/counters.js';
@@ -126,6 +128,7 @@ export function makeEngine(timers: TimerSettings = { t1: 4000, t2: 4000, t4: 500
     noAnswerMs: 180_000,
     log,
     invites: new Map(),
+    settled: new SettledTransactions(link),
     calls: new Map(),
   };
   const engine: InboundRouter = new InboundRouter(ctx);
@@ -203,3 +206,28 @@ export function fromA(ok: SipMessage, method: string, cseq: number, extra: strin
 export const isReq = (method: string) => (m: SipMessage) => m instanceof SipRequest && m.method === method;
 export const isRes = (status: number, method?: string) => (m: SipMessage) =>
   m instanceof SipResponse && m.status === status && (method === undefined || m.headers.cseq?.method === method);
+
+/** The carrier's answer SDP of `establish`. */
+export const SDP_B = 'v=0\r\no=carrier 9 9 IN IP4 198.51.100.5\r\ns=-\r\nc=IN IP4 198.51.100.5\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n';
+
+/** A call from A answered by B (100, 180, 200, both ACKs), checked on the way: the INVITE B got and the 200 A got. */
+export async function establish(h: ReturnType<typeof makeEngine>, invite = inviteFromA()): Promise<{ bInvite: SipRequest; ok: SipResponse }> {
+  deliver(h.engine, invite, A_PORT);
+  await settle();
+  const [trying] = h.link.take(A_PORT, isRes(100));
+  assert.ok(trying, '100 Trying at once');
+  const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
+  assert.ok(bInvite instanceof SipRequest);
+  deliver(h.engine, answer(bInvite, 180), B_PORT);
+  await settle();
+  assert.equal(h.link.take(A_PORT, isRes(180)).length, 1);
+  deliver(h.engine, answer(bInvite, 200, { sdp: SDP_B }), B_PORT);
+  await settle();
+  const [ackB] = h.link.take(B_PORT, isReq('ACK'));
+  assert.ok(ackB, 'the engine ACKs the far end');
+  const [ok] = h.link.take(A_PORT, isRes(200, 'INVITE'));
+  assert.ok(ok instanceof SipResponse);
+  deliver(h.engine, fromA(ok, 'ACK', 1), A_PORT);
+  await settle();
+  return { bInvite, ok };
+}

@@ -131,7 +131,7 @@ export class WorkerAdminTarget implements AdminTarget {
     gc?.();
     const { ctx, cdr } = this.p;
     return {
-      workerId: this.id, state: this.p.state(), calls: ctx.calls.size, callsByState: this.callsByState(), actors: this.p.kernel.size, invites: ctx.invites.size,
+      workerId: this.id, state: this.p.state(), calls: ctx.calls.size, callsByState: this.callsByState(), actors: this.p.kernel.size, invites: ctx.invites.size, settled: ctx.settled.size,
       counters: ctx.counters.toJSON(), histograms: ctx.counters.histograms(), limitsHeld: Object.fromEntries(ctx.limiter.held()), limits: ctx.limiter.activity?.(),
       cdr: { pending: cdr.pending, published: cdr.published, duplicates: cdr.duplicates },
       heapUsed: process.memoryUsage().heapUsed, gcBeforeHeap: gc !== undefined, uptimeMs: Date.now() - this.p.startedAt, version: this.version,

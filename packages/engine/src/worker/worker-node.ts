@@ -16,6 +16,7 @@ import type { DrainMode } from './worker-drain.js';
 import type { Logger } from 'pino';
 import { KvCallLimiter } from '@switchboard/limits';
 import { CdrActor } from '../records/cdr-actor.js';
+import { SettledTransactions } from '../dialog/settled-transactions.js';
 import { InboundRouter } from '../router.js';
 import type { EngineContext } from '../context.js';
 import { Counters } from '../metrics/counters.js';
@@ -149,6 +150,7 @@ export class WorkerNode {
       noAnswerMs: config.worker.noAnswerMs,
       log,
       invites: new Map(),
+      settled: new SettledTransactions(this.link),
       calls: new Map(),
       ...(telemetry === undefined ? {} : { tracer: new OtelCallTracer(telemetry.tracer, config.worker.id) }),
     };
@@ -381,6 +383,7 @@ export class WorkerNode {
       this.router.ctx.cdr.tell({ flush: true, done: () => (clearTimeout(timer), resolve()) });
     });
     this.kernel.shutdown();
+    this.router.ctx.settled.clear();
     await this.cdrPublisher.close(2_000);
     await this.limiter.close();
     await this.configWriterNc?.drain();
