@@ -7,9 +7,25 @@ export interface LogLine {
   json?: Record<string, unknown>;
 }
 
+/** Children still running: a test or benchmark that ends (or throws) without stopping them does not leave them behind. */
+const running = new Set<ChildProcess>();
+let reaping = false;
+
+function reapOnExit(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (reaping) return;
+  reaping = true;
+  // SIGTERM, not SIGKILL: a supervisor among them (./scripts/start) stops its own children
+  process.once('exit', () => {
+    for (const c of running) c.kill('SIGTERM');
+  });
+}
+
 /**
  * A child process whose output is kept line by line, so a test can wait for what it logs
- * ("listening") and show what it said when something fails.
+ * ("listening") and show what it said when something fails. One still running when this
+ * process exits gets SIGTERM.
  */
 export class ManagedProcess {
   readonly lines: LogLine[] = [];
@@ -39,6 +55,7 @@ export class ManagedProcess {
         }
       }
     };
+    reapOnExit(child);
     if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
     if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
     this.exited = new Promise((resolve) => {
