@@ -478,7 +478,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     this.dropHeld(); // the peer's BYE, a failure: what was held goes nowhere now
     clearTimeout(this.sessionClock);
     this.call.tell({ type: 'ended', leg: this.name, cause });
-    // transactions still absorbing retransmissions keep the actor until they terminate
+    // transactions still at work keep the actor; those only absorbing retransmissions are settled after this turn (receive)
     if (this.idle) this.stop();
   }
 
