@@ -85,7 +85,10 @@ export class SettledTransactions {
     const after = afterlife(tx);
     if (after === undefined || after.ms === 0) return;
     table.set(key, { again: after.again, to, passesUp2xx: after.passesUp2xx, until: this.now() + after.ms });
-    if (this.sweeper !== undefined) return;
+    if (this.sweeper === undefined) this.sweepLater();
+  }
+
+  private sweepLater(): void {
     this.sweeper = setTimeout(() => this.sweep(), SWEEP_MS);
     this.sweeper.unref();
   }
@@ -96,8 +99,6 @@ export class SettledTransactions {
     for (const table of [this.servers, this.clients]) {
       for (const [key, entry] of table) if (entry.until <= now) table.delete(key);
     }
-    if (this.size === 0) return;
-    this.sweeper = setTimeout(() => this.sweep(), SWEEP_MS);
-    this.sweeper.unref();
+    if (this.size > 0) this.sweepLater();
   }
 }
