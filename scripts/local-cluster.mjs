@@ -11,6 +11,10 @@
 // applied to the cluster (`switchboard trunks apply -f <file>`), replacing what the sb-config
 // bucket held from an earlier run — which otherwise wins over the file.
 //
+// `--layout edge-worker` (or SWITCHBOARD_LAYOUT=edge-worker): the transport node and worker w1
+// run in one process (switchboard-edge-worker, README "Process layout": the layout for one small
+// machine), w2 in its own; `--layout separate` (the default): transport, w1 and w2 apart.
+//
 // Overrides, so that a second cluster (a test's) runs beside this one: SWITCHBOARD_CONFIG (the
 // configuration file, whose transport section names the SIP ports), SWITCHBOARD_NATS_PORT,
 // SWITCHBOARD_DATA_DIR (default .local), SWITCHBOARD_CDR_WEB_LISTEN, DEMO_CARRIER_HOST and
@@ -29,10 +33,24 @@ const natsStore = join(dataDir, 'nats');
 const credentials = localNatsCredentials(dataDir);
 const natsBin = ['/usr/bin/nats-server', '/usr/sbin/nats-server'].find(existsSync) ?? 'nats-server';
 mkdirSync(natsStore, { recursive: true });
-const fromFile = process.argv.includes('--from-file') || process.env.SWITCHBOARD_FROM_FILE === '1';
-const unknownArgs = process.argv.slice(2).filter((a) => a !== '--from-file');
+const USAGE = 'usage: ./scripts/start [--from-file] [--layout separate|edge-worker]';
+const LAYOUTS = ['separate', 'edge-worker'];
+let fromFile = process.env.SWITCHBOARD_FROM_FILE === '1';
+let layout = process.env.SWITCHBOARD_LAYOUT || 'separate';
+const unknownArgs = [];
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i];
+  if (arg === '--from-file') fromFile = true;
+  else if (arg === '--layout') layout = process.argv[++i] ?? '';
+  else if (arg.startsWith('--layout=')) layout = arg.slice('--layout='.length);
+  else unknownArgs.push(arg);
+}
 if (unknownArgs.length > 0) {
-  console.error(`usage: ./scripts/start [--from-file]  (unknown: ${unknownArgs.join(' ')})`);
+  console.error(`${USAGE}  (unknown: ${unknownArgs.join(' ')})`);
+  process.exit(1);
+}
+if (!LAYOUTS.includes(layout)) {
+  console.error(`${USAGE}  (layout ${JSON.stringify(layout)}: not one of ${LAYOUTS.join(', ')})`);
   process.exit(1);
 }
 const cdrWeb = process.env.SWITCHBOARD_CDR_WEB_LISTEN ?? '127.0.0.1:8080';
@@ -140,12 +158,18 @@ const configWriter = (user) => ({ SWITCHBOARD_NATS_CONFIG_WRITER_USER: credentia
 if (demoCarrier !== undefined) {
   supervise('carrier', process.execPath, ['test/dist/support/demo-carrier.js', String(demo.port), demo.host]);
 }
-for (const id of ['w1', 'w2']) {
-  supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], { ...natsUser(id), ...configWriter(`${id}-config`), SWITCHBOARD_WORKER_ID: id });
+const workerEnv = (id) => ({ ...natsUser(id), ...configWriter(`${id}-config`), SWITCHBOARD_WORKER_ID: id });
+if (layout === 'edge-worker') {
+  // one process, two NATS users: the worker half's (w1) and the transport half's own role
+  const edgeUser = { SWITCHBOARD_EDGE_NATS_USER: credentials.transport.user, SWITCHBOARD_EDGE_NATS_PASS: credentials.transport.password };
+  supervise('w2', process.execPath, ['packages/engine/dist/main.js', '--config', config], workerEnv('w2'));
+  supervise('edge-worker', process.execPath, ['packages/edge-worker/dist/main.js', '--config', config], { ...workerEnv('w1'), ...edgeUser });
+} else {
+  for (const id of ['w1', 'w2']) supervise(id, process.execPath, ['packages/engine/dist/main.js', '--config', config], workerEnv(id));
+  supervise('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
 }
-supervise('transport', process.execPath, ['packages/transport/dist/main.js', '--config', config], natsUser('transport'));
 supervise('cdr-web', process.execPath, ['packages/cdr-web/dist/main.js', '--listen', cdrWeb], natsUser('cdr-web'));
-if (!stopping) console.log('Switchboard local cluster starting — Ctrl-C stops it.');
+if (!stopping) console.log(`Switchboard local cluster starting (layout ${layout}) — Ctrl-C stops it.`);
 if (fromFile) void applyTrunkingFile();
 
 /**

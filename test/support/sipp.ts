@@ -35,10 +35,10 @@ function common(localPort: number): string[] {
   return ['-i', '127.0.0.1', '-p', String(localPort), '-t', 'u1', '-nostdin', '-f', '10', '-buff_size', String(1 << 20)];
 }
 
-/** A UDP port on 127.0.0.1 that was free a moment ago (for a SIPp process to bind). */
-export async function freeUdpPort(): Promise<number> {
+/** A UDP port on `host` that was free a moment ago (for a SIPp process, or another, to bind). */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(resolve));
   return port;
