@@ -11,7 +11,10 @@
 // SPILL_ABOVE=<0..1> sets that edge-worker's transport.edgeWorker.spillAboveLoad (1: never spill).
 // LAYOUT=edge-worker runs transport t1 and worker w1 in one process (switchboard-edge-worker, which
 // gives w1 the new calls while it is active) and the other workers in their own.
-// Usage: [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
+// WARMUP_SECONDS=<n> first places calls at the full rate for n seconds, uncounted (default: 2 s at 50/s):
+// V8 is still compiling the hot paths for ~30 s after a process starts (TurboFan on its own threads,
+// in the processes' CPU), which a long-running cluster has paid long before.
+// Usage: [WARMUP_SECONDS=2] [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
@@ -148,7 +151,10 @@ const row = (k: string, v: string) => console.log(`${k.padEnd(36)} ${v}`);
 console.log(`call benchmark: PBX UA → transport → ${workerIds.length} worker(s) → carrier UA, UDP, all on this machine; calls held ${holdMs} ms${colocated ? '; t1 and w1 in one process (LAYOUT=edge-worker)' : ''}`);
 console.log(`transport and workers from ${engineRoot}`);
 
-await load(50, 2); // warm-up
+const warmupSeconds = (process.env.WARMUP_SECONDS ?? '') === '' ? undefined : Number(process.env.WARMUP_SECONDS);
+if (warmupSeconds === undefined) await load(50, 2);
+else if (warmupSeconds > 0) await load(rate, warmupSeconds);
+if (warmupSeconds !== undefined) console.log(`warm-up: ${rate} calls/s for ${warmupSeconds} s, not counted`);
 const full = await load(rate, seconds);
 row(`${rate} calls/s offered for ${seconds} s`, `${Math.round(full.answered / full.elapsed)} calls/s answered, ${full.failed} failed of ${full.answered + full.failed} (${((100 * full.failed) / Math.max(1, full.answered + full.failed)).toFixed(2)}%)`);
 row('  INVITE→200 at full rate', `p50 ${percentile(full.latencies, 50).toFixed(1)} ms · p99 ${percentile(full.latencies, 99).toFixed(1)} ms`);

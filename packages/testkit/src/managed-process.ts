@@ -76,7 +76,9 @@ export class ManagedProcess {
     // SWITCHBOARD_PROFILE_DIR=<dir>: every child writes a V8 CPU profile there on exit (benchmarks)
     const dir = process.env.SWITCHBOARD_PROFILE_DIR;
     const profile = dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-    return ManagedProcess.spawn(name, process.execPath, [...profile, '--enable-source-maps', script, ...args], env);
+    // SWITCHBOARD_NODE_FLAGS="--flag …": Node/V8 flags for every child, those NODE_OPTIONS refuses too (benchmarks)
+    const flags = (process.env.SWITCHBOARD_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+    return ManagedProcess.spawn(name, process.execPath, [...profile, ...flags, '--enable-source-maps', script, ...args], env);
   }
 
   get running(): boolean {
