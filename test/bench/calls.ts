@@ -184,11 +184,19 @@ async function heldCalls(): Promise<void> {
     }
     await Promise.all(batch);
   }
-  await new Promise((r) => setTimeout(r, 35_000)); // INVITE transactions reach Terminated (Timer L)
-  const during = await workerStats();
-  const calls = during.reduce((s, w) => s + w.calls, 0);
-  const delta = during.reduce((s, w) => s + w.heapUsed, 0) - before.reduce((s, w) => s + w.heapUsed, 0);
-  row(`${concurrent} calls held (set up in ${((Date.now() - start) / 1000 - 35).toFixed(1)} s)`, `${calls} up on the workers, ${failedHeld} failed; worker heap +${(delta / 1048576).toFixed(1)} MiB = ${Math.round(delta / Math.max(1, calls))} bytes per call`);
+  const setUpSeconds = (Date.now() - start) / 1000;
+  /** Worker heap now against `before`, per call up: `when` says at what point of the calls' lives. */
+  const heapRow = async (when: string) => {
+    const during = await workerStats();
+    const calls = during.reduce((s, w) => s + w.calls, 0);
+    const delta = during.reduce((s, w) => s + w.heapUsed, 0) - before.reduce((s, w) => s + w.heapUsed, 0);
+    row(`${concurrent} calls held, ${when}`, `${calls} up on the workers, ${failedHeld} failed; worker heap +${(delta / 1048576).toFixed(1)} MiB = ${Math.round(delta / Math.max(1, calls))} bytes per call`);
+  };
+  // a call's first 64*T1 (Timers L and M: its INVITE transactions still Accepted), then the rest of its life
+  await new Promise((r) => setTimeout(r, 3_000));
+  await heapRow(`3 s after set-up (${setUpSeconds.toFixed(1)} s)`);
+  await new Promise((r) => setTimeout(r, 32_000)); // INVITE transactions reach Terminated (Timer L)
+  await heapRow('35 s after set-up');
   await Promise.all(held.map((c) => c.hangup().catch(() => undefined)));
   // an overloaded run may leave calls on their 32 s timers (L, the 2xx ACK wait, then BYE)
   await new Promise((r) => setTimeout(r, 75_000));

@@ -178,6 +178,24 @@ describe('INVITE client transaction: Proceeding and Completed (300-699)', () => 
 });
 
 describe('INVITE client transaction: Accepted (RFC 6026)', () => {
+  test('a 2xx lets go of the INVITE (Accepted only passes 2xx up); its method and CSeq stay, a non-2xx keeps it for the ACK', () => {
+    const { tx, clock, invite } = started(false);
+    clock.dispatch({ type: 'response', response: response(invite, 180) });
+    assert.equal(tx.request, invite, 'kept while a CANCEL may still be built from it');
+    clock.dispatch({ type: 'response', response: response(invite, 200) });
+    assert.equal(tx.state, 'Accepted');
+    assert.throws(() => tx.request, /the INVITE of an Accepted transaction was released/);
+    assert.equal(tx.method, 'INVITE');
+    assert.equal(tx.cseq, invite.headers.cseq?.seq);
+    const again = response(invite, 200);
+    assert.deepEqual(clock.dispatch({ type: 'response', response: again }), [{ type: 'pass-up', message: again }]);
+
+    const failed = started(false);
+    failed.clock.dispatch({ type: 'response', response: response(failed.invite, 486) });
+    assert.equal(failed.tx.state, 'Completed');
+    assert.equal(failed.tx.request, failed.invite);
+  });
+
   test('200 → Accepted with Timer M; every further 2xx passed up; M ends it at 64*T1', () => {
     const { tx, clock, invite } = started(false);
     clock.advance(1000);

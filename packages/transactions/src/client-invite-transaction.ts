@@ -1,7 +1,7 @@
 // The INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) with the Accepted state of
 // RFC 6026 §7.2 (a 2xx no longer terminates it: it absorbs 2xx retransmissions until Timer M).
 import { createAck, type SipRequest, type SipResponse } from '@switchboard/sip';
-import type { Transaction, ClientTransactionEvent } from './transaction.js';
+import { releasedRequest, type Transaction, type ClientTransactionEvent } from './transaction.js';
 import {
   isFailure, isProvisional, isSuccess,
   type Effect,
@@ -28,7 +28,10 @@ export type ClientInviteEvent = ClientTransactionEvent;
  */
 export class ClientInviteTransaction implements Transaction<ClientInviteEvent, ClientInviteState> {
   readonly kind = 'invite';
-  readonly request: SipRequest;
+  readonly method = 'INVITE';
+  readonly cseq: number;
+  /** The INVITE, until Accepted (see `request`). */
+  private invite: SipRequest | undefined;
   readonly reliable: boolean;
   readonly timers: TimerSettings;
   private current: ClientInviteState = 'Calling';
@@ -38,9 +41,15 @@ export class ClientInviteTransaction implements Transaction<ClientInviteEvent, C
   private ackedTo: string | undefined;
   private readonly armed = new ArmedTimers();
 
+  /** The INVITE; released once a 2xx made the transaction Accepted (as the server's: ServerInviteTransaction.request). */
+  get request(): SipRequest {
+    return this.invite ?? releasedRequest(this.method);
+  }
+
   constructor(request: SipRequest, options: TransactionOptions) {
     if (request.method !== 'INVITE') throw new TypeError(`an INVITE client transaction cannot send ${request.method}`);
-    this.request = request;
+    this.invite = request;
+    this.cseq = request.headers.cseq?.seq ?? 0;
     this.reliable = options.reliable;
     this.timers = options.timers ?? DEFAULT_TIMER_SETTINGS;
     this.intervalA = this.timers.t1;
@@ -162,6 +171,7 @@ export class ClientInviteTransaction implements Transaction<ClientInviteEvent, C
     } else if (isSuccess(status)) {
       this.armed.cancel(out, 'A');
       this.armed.cancel(out, 'B');
+      this.invite = undefined; // Accepted only passes 2xx up (see `request`)
       this.current = 'Accepted';
       out.push({ type: 'pass-up', message: response });
       this.armed.start(out, 'M', transactionTimeout(this.timers)); // RFC 6026 §7.2

@@ -24,6 +24,8 @@ export type ClientNonInviteEvent = ClientTransactionEvent;
 export class ClientNonInviteTransaction implements Transaction<ClientNonInviteEvent, ClientNonInviteState> {
   readonly kind = 'non-invite';
   readonly request: SipRequest;
+  readonly method: string;
+  readonly cseq: number;
   readonly reliable: boolean;
   readonly timers: TimerSettings;
   private current: ClientNonInviteState = 'Trying';
@@ -36,6 +38,8 @@ export class ClientNonInviteTransaction implements Transaction<ClientNonInviteEv
       throw new TypeError(`a non-INVITE client transaction cannot send ${request.method}`);
     }
     this.request = request;
+    this.method = request.method;
+    this.cseq = request.headers.cseq?.seq ?? 0;
     this.reliable = options.reliable;
     this.timers = options.timers ?? DEFAULT_TIMER_SETTINGS;
     this.intervalE = this.timers.t1;

@@ -150,6 +150,30 @@ describe('INVITE server transaction: Completed and Confirmed (300-699)', () => {
 });
 
 describe('INVITE server transaction: Accepted (RFC 6026)', () => {
+  test('Accepted lets go of the INVITE and the 2xx (a call holds the transaction 64*T1 after its answer); its method and CSeq stay', () => {
+    const { tx, clock, invite } = started(false);
+    assert.equal(tx.request, invite);
+    clock.dispatch({ type: 'respond', response: response(invite, 180) });
+    assert.equal(tx.request, invite, 'kept while the INVITE is unanswered');
+    clock.dispatch({ type: 'respond', response: response(invite, 200) });
+    assert.equal(tx.state, 'Accepted');
+    assert.throws(() => tx.request, /the INVITE of an Accepted transaction was released/);
+    assert.equal(tx.lastResponse, undefined);
+    assert.equal(tx.method, 'INVITE');
+    assert.equal(tx.cseq, 314159);
+    const again = response(invite, 200);
+    assert.deepEqual(clock.dispatch({ type: 'respond', response: again }), [{ type: 'send', message: again }], 'the TU\'s 2xx still goes');
+    assert.equal(tx.lastResponse, undefined, 'and is not kept either');
+  });
+
+  test('a non-2xx final keeps the INVITE: Completed retransmits the response and reads the ACK against it', () => {
+    const { tx, clock, invite } = started(false);
+    clock.dispatch({ type: 'respond', response: response(invite, 486) });
+    assert.equal(tx.state, 'Completed');
+    assert.equal(tx.request, invite);
+    assert.equal(tx.lastResponse?.status, 486);
+  });
+
   test('2xx → Accepted with L; INVITE retransmissions absorbed, ACKs passed up, 2xx from the TU sent, L ends it', () => {
     const { tx, clock, invite } = started(false);
     clock.advance(3000);

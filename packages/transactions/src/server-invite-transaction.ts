@@ -2,7 +2,7 @@
 // RFC 6026 §7.1 and §8.5-8.8 (a 2xx no longer terminates it: it absorbs INVITE retransmissions
 // and passes ACKs up until Timer L; transport errors leave the state unchanged).
 import { createResponse, type SipRequest, type SipResponse } from '@switchboard/sip';
-import type { Transaction, ServerTransactionEvent } from './transaction.js';
+import { releasedRequest, type Transaction, type ServerTransactionEvent } from './transaction.js';
 import {
   isFailure, isProvisional, isSuccess,
   type Effect,
@@ -33,8 +33,11 @@ export type ServerInviteEvent = ServerTransactionEvent;
  */
 export class ServerInviteTransaction implements Transaction<ServerInviteEvent, ServerInviteState> {
   readonly kind = 'invite';
-  readonly request: SipRequest;
+  readonly method = 'INVITE';
+  readonly cseq: number;
   readonly reliable: boolean;
+  /** The INVITE, until Accepted (see `request`). */
+  private invite: SipRequest | undefined;
   readonly timers: TimerSettings;
   private current: ServerInviteState = 'Proceeding';
   private started = false;
@@ -44,7 +47,8 @@ export class ServerInviteTransaction implements Transaction<ServerInviteEvent, S
 
   constructor(request: SipRequest, options: TransactionOptions) {
     if (request.method !== 'INVITE') throw new TypeError(`an INVITE server transaction cannot serve ${request.method}`);
-    this.request = request;
+    this.invite = request;
+    this.cseq = request.headers.cseq?.seq ?? 0;
     this.reliable = options.reliable;
     this.timers = options.timers ?? DEFAULT_TIMER_SETTINGS;
     this.intervalG = this.timers.t1;
@@ -54,7 +58,18 @@ export class ServerInviteTransaction implements Transaction<ServerInviteEvent, S
     return this.current;
   }
 
-  /** The last response sent (provisional or final), which a retransmitted INVITE gets again. */
+  /**
+   * The INVITE. Accepted lets go of it, and of the 2xx: that state only absorbs retransmissions
+   * and passes ACKs up (RFC 6026 §8.7), and a call holds its transaction for 64*T1 after the
+   * answer, so the messages of every call of the last 32 s stayed in memory (issue 17: ~11 KB a
+   * call). Read in Accepted or later, it throws: the transaction user must have taken what it
+   * needed before it answered.
+   */
+  get request(): SipRequest {
+    return this.invite ?? releasedRequest(this.method);
+  }
+
+  /** The last response sent (provisional or final), which a retransmitted INVITE gets again; none once Accepted. */
   get lastResponse(): SipResponse | undefined {
     return this.last;
   }
@@ -146,10 +161,7 @@ export class ServerInviteTransaction implements Transaction<ServerInviteEvent, S
             break;
           case 'respond':
             // RFC 6026 §8.7: the TU's 2xx (a retransmission) is sent; nothing else may follow a 2xx
-            if (isSuccess(event.response.status)) {
-              this.last = event.response;
-              out.push({ type: 'send', message: event.response });
-            }
+            if (isSuccess(event.response.status)) out.push({ type: 'send', message: event.response });
             break;
           case 'timer':
             if (this.armed.fired(event.timer) && event.timer === 'L') this.terminate(out);
@@ -172,7 +184,8 @@ export class ServerInviteTransaction implements Transaction<ServerInviteEvent, S
       this.last = response;
       out.push({ type: 'send', message: response });
     } else if (isSuccess(status)) {
-      this.last = response;
+      this.last = undefined;
+      this.invite = undefined;
       this.current = 'Accepted';
       out.push({ type: 'send', message: response });
       this.armed.start(out, 'L', transactionTimeout(this.timers)); // RFC 6026 §8.5

@@ -22,6 +22,8 @@ export type ServerNonInviteEvent = ServerTransactionEvent;
 export class ServerNonInviteTransaction implements Transaction<ServerNonInviteEvent, ServerNonInviteState> {
   readonly kind = 'non-invite';
   readonly request: SipRequest;
+  readonly method: string;
+  readonly cseq: number;
   readonly reliable: boolean;
   readonly timers: TimerSettings;
   private current: ServerNonInviteState = 'Trying';
@@ -34,6 +36,8 @@ export class ServerNonInviteTransaction implements Transaction<ServerNonInviteEv
       throw new TypeError(`a non-INVITE server transaction cannot serve ${request.method}`);
     }
     this.request = request;
+    this.method = request.method;
+    this.cseq = request.headers.cseq?.seq ?? 0;
     this.reliable = options.reliable;
     this.timers = options.timers ?? DEFAULT_TIMER_SETTINGS;
   }

@@ -10,6 +10,11 @@ import type {
 export interface Transaction<E, S extends string = string> {
   /** INVITE transactions differ in shape (§17.1.1 vs §17.1.2, §17.2.1 vs §17.2.2): tell them apart by this. */
   readonly kind: 'invite' | 'non-invite';
+  /** The request's method, for as long as the transaction lives. */
+  readonly method: string;
+  /** The request's CSeq number (0 when it had none). */
+  readonly cseq: number;
+  /** The request; an INVITE transaction lets go of it once Accepted, and reading it then throws (RFC 6026: that state has no use for it). */
   readonly request: SipRequest;
   readonly state: S;
   handle(event: E): Effect[];
@@ -20,3 +25,8 @@ export type ClientTransactionEvent = StartEvent | ResponseEvent | TimerEvent | T
 
 /** Every event a server transaction takes (§17.2); a non-INVITE one ignores `ack` (an ACK matches only an INVITE's). */
 export type ServerTransactionEvent = StartEvent | RequestEvent | AckEvent | RespondEvent | TimerEvent | TransportErrorEvent;
+
+/** What reading an INVITE transaction's request after Accepted gets: a bug in the transaction user, thrown as one. */
+export function releasedRequest(method: string): never {
+  throw new Error(`the ${method} of an Accepted transaction was released: the transaction user must take what it needs before the 2xx`);
+}

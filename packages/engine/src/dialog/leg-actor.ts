@@ -296,7 +296,7 @@ export class LegActor extends TransactionDriver implements ActorBehaviour<LegMes
     }
     if (entry.tx.kind === 'invite' && res.status < 300) this.sendAck(res);
     if (typeof owner === 'object') this.answered(owner, { status: res.status, reason: res.reason, body: res.body, contentType: res.headers.get('content-type') });
-    if (entry.tx.request.method === 'BYE') this.finish('hangup');
+    if (entry.tx.method === 'BYE') this.finish('hangup');
   }
 
   /** The answer to a request the call or a transfer asked for goes to whoever asked. */

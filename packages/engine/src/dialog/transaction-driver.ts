@@ -142,9 +142,8 @@ export abstract class TransactionDriver {
   }
 
   /**
-   * §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare); one
-   * held for the snapshot write counts, as does a held UPDATE with a body (an offer, RFC 3311 §5.1):
-   * both go out after the peer's would have been accepted.
+   * §14.1: an INVITE of ours still waiting for its final response (a re-INVITE now is glare); one held for the
+   * snapshot write counts, as does a held UPDATE with a body (an offer, RFC 3311 §5.1): both go out after the peer's.
    */
   protected get invitePending(): boolean {
     if (this.held?.some((r) => r.method === 'INVITE' || (r.method === 'UPDATE' && (r.o.body?.length ?? 0) > 0)) === true) return true;
@@ -224,9 +223,9 @@ export abstract class TransactionDriver {
   /** What a snapshot keeps of the transactions running: the peer's requests not answered yet, and ours in the dialog. */
   protected transactionsInProgress(): TransactionSnapshot[] {
     const out: TransactionSnapshot[] = [];
-    for (const tx of this.pendingTable?.values() ?? []) out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'inbound' });
+    for (const tx of this.pendingTable?.values() ?? []) out.push({ method: tx.method, cseq: tx.cseq, side: 'inbound' });
     for (const { tx, owner } of this.clientsTable?.values() ?? []) {
-      if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.request.method, cseq: tx.request.headers.cseq?.seq ?? 0, side: 'outbound' });
+      if (owner !== undefined && owner !== 'cancel') out.push({ method: tx.method, cseq: tx.cseq, side: 'outbound' });
     }
     return out;
   }
@@ -344,9 +343,13 @@ export abstract class TransactionDriver {
     // a CANCEL shares its INVITE's branch (§9.1): its transaction is kept under its own key
     const key = res.headers.cseq?.method === 'CANCEL' ? `${branch}|CANCEL` : branch;
     const entry = this.clients.get(key);
-    if (entry !== undefined) return this.run(key, entry.tx.handle({ type: 'response', response: res }), entry.to ?? this.peer);
-    // a 2xx retransmission after the INVITE transaction is gone: ACK it again (§13.2.2.4)
-    if (res.headers.cseq?.method === 'INVITE' && res.status >= 200 && res.status < 300) this.sendAck(res);
+    if (entry !== undefined) {
+      this.run(key, entry.tx.handle({ type: 'response', response: res }), entry.to ?? this.peer);
+      // answered (Accepted): too late for a CANCEL, so nothing needs our INVITE any more (nor does its transaction)
+      if (this.uacInvite?.branch === key && entry.tx.state === 'Accepted') this.uacInvite = undefined;
+    } else if (res.headers.cseq?.method === 'INVITE' && res.status >= 200 && res.status < 300) {
+      this.sendAck(res); // a 2xx retransmission after the INVITE transaction is gone: ACK it again (§13.2.2.4)
+    }
   }
 
   /**
