@@ -170,7 +170,7 @@ describe('worker engine: calls through transport and two workers', () => {
     assert.equal(b.by, 'remote');
   });
 
-  test('a worker answers its stats subject with the calls it holds', async () => {
+  test('a worker answers its stats subject with the calls it holds, and the settled transactions of ended ones', async () => {
     const { call, far } = await placeCall();
     const ok = await call.answered;
     await call.established;
@@ -181,11 +181,15 @@ describe('worker engine: calls through transport and two workers', () => {
       assert.equal(stats.workerId, owner);
       assert.ok((stats.calls as number) >= 1 && (stats.actors as number) >= 3);
       assert.ok((stats.heapUsed as number) > 0);
+      await call.hangup();
+      await far.ended;
+      // the ended call's legs are gone; what its transactions still owe retransmissions (the BYE's 200, for 64*T1) is counted apart
+      const settled = async () => (decodeMap((await nc.request(Subjects.workerStats(owner), new Uint8Array(0), { timeout: 3000 })).data) as { settled: number }).settled;
+      for (let i = 0; i < 50 && (await settled()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok((await settled()) >= 1, 'settled transactions in the stats');
     } finally {
       await nc.close();
     }
-    await call.hangup();
-    await far.ended;
   });
 
   test('a draining worker keeps its calls and gets no new ones', async () => {

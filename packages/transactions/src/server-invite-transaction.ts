@@ -61,7 +61,7 @@ export class ServerInviteTransaction implements Transaction<ServerInviteEvent, S
   /**
    * The INVITE. Accepted lets go of it, and of the 2xx: that state only absorbs retransmissions
    * and passes ACKs up (RFC 6026 §8.7), and a call holds its transaction for 64*T1 after the
-   * answer, so the messages of every call of the last 32 s stayed in memory (issue 17: ~11 KB a
+   * answer, so the messages of every call of the last 32 s stayed in memory (issue 17: ~8 KB a
    * call). Read in Accepted or later, it throws: the transaction user must have taken what it
    * needed before it answered.
    */

@@ -3,7 +3,7 @@
 // have (RFC 3261 §17) until the timers that would have ended them are due, then forgets them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SipRequest } from '@switchboard/sip';
+import { createAck, parseMessage, SipRequest, SipResponse } from '@switchboard/sip';
 import { A_PORT, B_PORT, answer, deliver, establish, fromA, inviteFromA, isReq, isRes, makeEngine, settle } from '../testing/harness.js';
 import { VirtualTime } from '../testing/virtual-time.js';
 
@@ -47,7 +47,8 @@ test('a carrier\'s 486 retransmitted after the call ended gets our ACK again (Ti
   const clock = new VirtualTime(t);
   const h = makeEngine();
   const before = h.kernel.size;
-  deliver(h.engine, inviteFromA(), A_PORT);
+  const invite = inviteFromA();
+  deliver(h.engine, invite, A_PORT);
   await settle();
   const [bInvite] = h.link.take(B_PORT, isReq('INVITE'));
   assert.ok(bInvite instanceof SipRequest);
@@ -56,21 +57,11 @@ test('a carrier\'s 486 retransmitted after the call ended gets our ACK again (Ti
   await settle();
   assert.equal(h.link.take(B_PORT, isReq('ACK')).length, 1);
   const [refused] = h.link.take(A_PORT, isRes(486, 'INVITE'));
-  assert.ok(refused, 'the caller gets the 486');
+  assert.ok(refused instanceof SipResponse, 'the caller gets the 486');
   // the caller's INVITE transaction still sends its 486 until the ACK (Timer G): the leg stays for it
   assert.ok(h.kernel.size > before, 'the caller\'s leg waits for its ACK');
-  deliver(h.engine, [
-    `ACK sip:+14155550100@switchboard.example SIP/2.0`,
-    `Via: ${refused.headers.get('via')}`,
-    'Max-Forwards: 70',
-    `From: ${refused.headers.get('from')}`,
-    `To: ${refused.headers.get('to')}`,
-    `Call-ID: ${refused.headers.callId}`,
-    'CSeq: 1 ACK',
-    'Content-Length: 0',
-    '',
-    '',
-  ].join('\r\n'), A_PORT);
+  // §17.1.1.3: the caller's ACK of the 486, in the INVITE's transaction
+  deliver(h.engine, createAck(parseMessage(Buffer.from(invite)) as SipRequest, refused), A_PORT);
   await settle();
   assert.equal(h.kernel.size, before, 'ACKed: the call is gone');
 
