@@ -1,12 +1,12 @@
 // The KV bucket of slot owners. File storage: a nats-server restarted on its store keeps who owns
 // what. Replicas: 1 on one server, 3 in a JetStream cluster.
-import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { openKvBucket } from '@switchboard/kv-bucket';
+
+export { kvStreamName } from '@switchboard/kv-bucket';
 
 export const DEFAULT_SLOTS_BUCKET = 'sb-slots';
-
-/** The stream behind a KV bucket (the KV convention of nats.js and the nats CLI). */
-export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
 
 /** The key of slot `n`. */
 export const slotKey = (slot: number): string => `slot.${slot}`;
@@ -18,30 +18,10 @@ export function slotOfKey(key: string): number | undefined {
 }
 
 /**
- * Binds the bucket, creating it when missing; `created` says it was (a first start, or a server
- * back on an empty store): every owner must then write its slots back.
+ * Binds the bucket, making it when missing (@switchboard/kv-bucket: no slot written meanwhile is
+ * lost, revisions start above the lost bucket's); `created` says this worker made it (a first
+ * start, or a server back on an empty store): every owner must then write its slots back.
  */
-export async function openSlotsBucket(js: JetStreamClient, bucket: string, replicas: number): Promise<{ kv: KV; created: boolean }> {
-  const jsm = await js.jetstreamManager();
-  let created = false;
-  try {
-    await jsm.streams.info(kvStreamName(bucket));
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) throw err;
-    created = true;
-  }
-  const kv = await new Kvm(js).create(bucket, { storage: StorageType.File, history: 1, replicas });
-  if (created) await startRevisionsAfterEveryOldOne(jsm, kvStreamName(bucket));
-  return { kv, created };
-}
-
-/**
- * As for the limits bucket: a recreated bucket numbering its revisions from 1 again would let a
- * worker's compare-and-set on a revision cached from the lost bucket pass. Purging the empty
- * stream up to a sequence moves its first sequence there, above any earlier bucket's.
- */
-async function startRevisionsAfterEveryOldOne(jsm: JetStreamManager, stream: string): Promise<void> {
-  const { state } = await jsm.streams.info(stream);
-  if (state.last_seq !== 0) return;
-  await jsm.streams.purge(stream, { seq: Date.now() * 1000 });
+export function openSlotsBucket(js: JetStreamClient, bucket: string, replicas: number): Promise<{ kv: KV; created: boolean }> {
+  return openKvBucket(js, { bucket, replicas, purpose: 'Switchboard slot owners: which worker owns which of the routing slots' });
 }
