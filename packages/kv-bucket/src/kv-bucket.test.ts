@@ -80,8 +80,7 @@ describe('openKvBucket', () => {
           }
         }
       })();
-      const opens = await Promise.all(Array.from({ length: 3 }, async () => openKvBucket(await client(), s)));
-      opening = false;
+      const opens = await Promise.all(Array.from({ length: 3 }, async () => openKvBucket(await client(), s))).finally(() => (opening = false));
       await writer;
       assert.equal(opens.filter((o) => o.created).length, 1, 'one maker');
       const kv = opens[0]!.kv;

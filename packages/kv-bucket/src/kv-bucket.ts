@@ -46,8 +46,12 @@ export const HIDDEN_FOR_AT_MOST_MS = 3_000;
 
 const REVEAL_POLL_MS = 20;
 
-/** JSStreamNameExistErr: a stream of this name exists with another configuration. */
-const STREAM_NAME_IN_USE = 10058;
+/**
+ * What a second maker's create gets, depending on how far the first one's went: a stream of this
+ * name with another configuration (JSStreamNameExistErr), or one on the same subjects
+ * (JSStreamSubjectOverlapErr).
+ */
+const MADE_BY_ANOTHER = new Set([10058, 10065]);
 
 const isHidden = (info: StreamInfo, bucket: string): boolean => info.config.subjects?.includes(hiddenSubject(bucket)) === true;
 
@@ -103,7 +107,7 @@ async function makeHidden(jsm: JetStreamManager, settings: KvBucketSettings): Pr
     });
     return true;
   } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE) return false;
+    if (err instanceof JetStreamApiError && MADE_BY_ANOTHER.has(err.code)) return false;
     throw err;
   }
 }
