@@ -13,6 +13,7 @@ import type { TimerSettings } from '@switchboard/transactions';
 import type { CallSpan, CallTracer } from './tracing/call-tracer.js';
 import type { Counters } from './metrics/counters.js';
 import type { SettledTransactions } from './dialog/settled-transactions.js';
+import type { CallDeadlines } from './call/call-deadlines.js';
 
 /**
  * The routing slots this worker owns (docs/architecture.md "Worker takeover"): every id a call
@@ -96,6 +97,8 @@ export interface EngineContext {
   readonly settled: SettledTransactions;
   /** Calls in progress by call id (what heartbeats report, drain waits for and stats break down by state). */
   readonly calls: Map<string, LiveCall>;
+  /** The calls' maximum durations, on one timer. */
+  readonly deadlines: CallDeadlines;
   /** Digest-authenticated sources told to the edge, and nonces claimed cluster-wide. */
   readonly edge?: EdgeAuthentication;
   /** Call and transfer spans (issue 9): absent when tracing is off, and in unit tests. */

@@ -58,7 +58,8 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   private endingAt: number | undefined;
   /** Why we ended the call ourselves (the Reason of our BYEs), for its records. */
   private endingReason: string | undefined;
-  private maxDuration: NodeJS.Timeout | undefined;
+  /** The key of its maximum duration in ctx.deadlines, once armed. */
+  private maxDurationKey: number | undefined;
   private readonly legs = new Map<LegName, CallLeg>();
   /** The two legs bridged (or being connected): `a` and its attempt, later the remaining party and the new one. */
   pair: [LegName, LegName | undefined] = ['a', undefined];
@@ -398,8 +399,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
   armMaxDuration(): void {
     const maxSeconds = this.trunkConfig?.restrictions.maxCallSeconds ?? 0;
     if (maxSeconds <= 0 || this.answeredAt === undefined) return;
-    this.maxDuration = setTimeout(() => this.self.tell({ type: 'max-duration' }), Math.max(0, this.answeredAt + maxSeconds * 1000 - Date.now()));
-    this.maxDuration.unref();
+    this.maxDurationKey = this.ctx.deadlines.add(this.answeredAt + maxSeconds * 1000, this.self);
   }
 
   inPair(leg: LegName): boolean {
@@ -479,7 +479,7 @@ export class CallActor implements ActorBehaviour<CallMessage>, TransferringCall,
     this.state = 'ended';
     this.ctx.snapshots?.ended(this.callId);
     this.relay?.stop();
-    clearTimeout(this.maxDuration);
+    if (this.maxDurationKey !== undefined) this.ctx.deadlines.cancel(this.maxDurationKey, this.self);
     this.ctx.calls.delete(this.callId);
     this.transfersOfCall?.stop();
     this.setup?.stop();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MAX_DURATION_REASON } from './call-actor.js';
 import { RECORD_GRACE_MS } from '../records/cdr-actor.js';
-import { A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, isReq, makeEngine } from '../testing/harness.js';
+import { A_PORT, B_PORT, TEST_TRUNKING, answer, deliver, fromA, isReq, makeEngine } from '../testing/harness.js';
 import { establish, takeOne } from '../testing/transfer-fixtures.js';
 import { VirtualTime } from '../testing/virtual-time.js';
 
@@ -19,7 +19,11 @@ describe('call: the trunk\'s maximum call duration', () => {
     const h = makeEngine(undefined, undefined, undefined, { trunking: withMaxCall(1) });
     t.after(() => h.kernel.shutdown());
     await establish(h);
-    await clock.advance(1_000, 100);
+    await clock.advance(900, 100);
+    assert.equal(h.link.take(A_PORT, isReq('BYE')).length + h.link.take(B_PORT, isReq('BYE')).length, 0, 'not before its maximum');
+    assert.equal(h.ctx.deadlines.size, 1);
+    // deadlines are kept to the second (call-deadlines.ts): within a second after the maximum
+    await clock.advance(1_100, 100);
     const byeA = takeOne(h, A_PORT, isReq('BYE'), 'BYE to the PBX');
     const byeB = takeOne(h, B_PORT, isReq('BYE'), 'BYE to the carrier');
     assert.equal(byeA.headers.get('reason'), MAX_DURATION_REASON);
@@ -33,6 +37,20 @@ describe('call: the trunk\'s maximum call duration', () => {
     assert.equal(record?.reason, MAX_DURATION_REASON);
     assert.equal(h.ctx.counters.get('calls.max-duration'), 1);
     assert.equal(h.ctx.calls.size, 0, 'the call is gone');
+    assert.equal(h.ctx.deadlines.size, 0);
+  });
+
+  test('a call hung up before its maximum leaves no deadline behind', async (t) => {
+    const clock = new VirtualTime(t);
+    const h = makeEngine(undefined, undefined, undefined, { trunking: withMaxCall(60) });
+    t.after(() => h.kernel.shutdown());
+    const call = await establish(h);
+    assert.equal(h.ctx.deadlines.size, 1);
+    deliver(h.engine, fromA(call.ok, 'BYE', 2), A_PORT);
+    await clock.advance(100, 10);
+    deliver(h.engine, answer(takeOne(h, B_PORT, isReq('BYE'), 'BYE to the carrier'), 200), B_PORT);
+    await clock.until(() => h.ctx.calls.size === 0, 'the call gone', 5_000, 100);
+    assert.equal(h.ctx.deadlines.size, 0, 'its deadline was cancelled');
   });
 
   test('0 is no limit: the call stays up', async (t) => {

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import type { CallDetailRecord } from '@switchboard/cdr';
 import { CdrActor } from '../records/cdr-actor.js';
 import { SettledTransactions } from '../dialog/settled-transactions.js';
+import { CallDeadlines } from '../call/call-deadlines.js';
 import { InboundRouter } from '../router.js';
 import type { EngineContext, SipLocate } from '../context.js';
 import { Counters } from '../metrics/counters.js';
@@ -130,6 +131,7 @@ export function makeEngine(timers: TimerSettings = { t1: 4000, t2: 4000, t4: 500
     invites: new Map(),
     settled: new SettledTransactions(link),
     calls: new Map(),
+    deadlines: new CallDeadlines(),
   };
   const engine: InboundRouter = new InboundRouter(ctx);
   return { engine, link, ctx, kernel, records };

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { KvCallLimiter } from '@switchboard/limits';
 import { CdrActor } from '../records/cdr-actor.js';
 import { SettledTransactions } from '../dialog/settled-transactions.js';
+import { CallDeadlines } from '../call/call-deadlines.js';
 import { InboundRouter } from '../router.js';
 import type { EngineContext } from '../context.js';
 import { Counters } from '../metrics/counters.js';
@@ -152,6 +153,7 @@ export class WorkerNode {
       invites: new Map(),
       settled: new SettledTransactions(this.link),
       calls: new Map(),
+      deadlines: new CallDeadlines(),
       ...(telemetry === undefined ? {} : { tracer: new OtelCallTracer(telemetry.tracer, config.worker.id) }),
     };
     const { bucket, maxInFlight, maxPending, earlyAfterMs } = config.worker.snapshots;
@@ -384,6 +386,7 @@ export class WorkerNode {
     });
     this.kernel.shutdown();
     this.router.ctx.settled.clear();
+    this.router.ctx.deadlines.stop();
     await this.cdrPublisher.close(2_000);
     await this.limiter.close();
     await this.configWriterNc?.drain();
