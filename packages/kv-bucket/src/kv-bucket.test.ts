@@ -26,6 +26,14 @@ describe('openKvBucket', () => {
   const client = async (): Promise<JetStreamClient> => jetstream(await connection(), { timeout: 1_000 });
   const manager = async () => jetstreamManager(await connection());
 
+  /** The bucket's stream as a maker leaves it between making it hidden and revealing it. */
+  async function makerStoppedBeforeRevealing(bucket: string): Promise<void> {
+    await (await manager()).streams.add({
+      name: kvStreamName(bucket), subjects: [hiddenSubject(bucket)], retention: RetentionPolicy.Limits, storage: StorageType.File,
+      max_msgs_per_subject: 1, allow_direct: true, allow_rollup_hdrs: true,
+    });
+  }
+
   before(async () => {
     server = await startNatsServer();
   });
@@ -93,8 +101,7 @@ describe('openKvBucket', () => {
     const s = settings();
     const js = await client();
     const jsm = await manager();
-    // a maker paused between making the stream and revealing it
-    await jsm.streams.add({ name: kvStreamName(s.bucket), subjects: [hiddenSubject(s.bucket)], retention: RetentionPolicy.Limits, storage: StorageType.File, max_msgs_per_subject: 1, allow_direct: true, allow_rollup_hdrs: true });
+    await makerStoppedBeforeRevealing(s.bucket);
     const early = await new Kvm(js).open(s.bucket);
     await assert.rejects(early.put('k', 'lost'), 'a write to a hidden bucket fails');
     let openedAt = 0;
@@ -112,9 +119,7 @@ describe('openKvBucket', () => {
 
   test('a bucket left hidden by a maker that stopped is finished by the next opener: revealed, revisions moved up', async () => {
     const s = settings({ hiddenForAtMostMs: 300 });
-    const js = await client();
-    const jsm = await manager();
-    await jsm.streams.add({ name: kvStreamName(s.bucket), subjects: [hiddenSubject(s.bucket)], retention: RetentionPolicy.Limits, storage: StorageType.File, max_msgs_per_subject: 1, allow_direct: true, allow_rollup_hdrs: true });
+    await makerStoppedBeforeRevealing(s.bucket);
     const before = Date.now() * 1000;
     const opened = await openKvBucket(await client(), s);
     assert.equal(opened.created, false);

@@ -1,9 +1,14 @@
 // CallDeadlines: every call's maximum duration on one timer, to the second.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { CallDeadlines, type DeadlineTarget } from './call-deadlines.js';
 
 const START = 1_800_000_000_000; // a whole second
+/** Deadlines on mocked timers, the clock at START. */
+const deadlinesAtStart = (t: TestContext): CallDeadlines => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
+  return new CallDeadlines();
+};
 const target = () => {
   const told: number[] = [];
   return { told, ref: { tell: () => told.push(Date.now()) } satisfies DeadlineTarget };
@@ -11,8 +16,7 @@ const target = () => {
 
 describe('CallDeadlines', () => {
   test('tells each target once, within the second after its deadline, never before', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-    const deadlines = new CallDeadlines();
+    const deadlines = deadlinesAtStart(t);
     const a = target();
     const b = target();
     deadlines.add(START + 1_200, a.ref);
@@ -28,8 +32,7 @@ describe('CallDeadlines', () => {
   });
 
   test('a cancelled deadline is not told; a later one still is', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-    const deadlines = new CallDeadlines();
+    const deadlines = deadlinesAtStart(t);
     const a = target();
     const b = target();
     const key = deadlines.add(START + 3_000, a.ref);
@@ -41,8 +44,7 @@ describe('CallDeadlines', () => {
   });
 
   test('a deadline earlier than every other one re-arms the timer for it', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-    const deadlines = new CallDeadlines();
+    const deadlines = deadlinesAtStart(t);
     const late = target();
     const early = target();
     deadlines.add(START + 3_600_000, late.ref);
@@ -55,8 +57,7 @@ describe('CallDeadlines', () => {
   });
 
   test('a deadline already past is told on the next turn; stop() tells nothing more', (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: START });
-    const deadlines = new CallDeadlines();
+    const deadlines = deadlinesAtStart(t);
     const past = target();
     const stopped = target();
     deadlines.add(START - 5_000, past.ref);
