@@ -14,12 +14,13 @@
 // WARMUP_SECONDS=<n> first places calls at the full rate for n seconds, uncounted (default: 2 s at 50/s):
 // V8 is still compiling the hot paths for ~30 s after a process starts (TurboFan on its own threads,
 // in the processes' CPU), which a long-running cluster has paid long before.
-// Usage: [WARMUP_SECONDS=2] [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// SUBJECTS=1 prints the NATS messages per call of the full-rate phase by subject (a subscription to '>').
+// IDLE_SECONDS=<n> (default 10, 0: none) first measures the cluster's CPU with no call, in ms per second.
+// Usage: [SUBJECTS=1] [IDLE_SECONDS=10] [WARMUP_SECONDS=2] [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer, UserAgent, type Call, type ManagedProcess } from '@switchboard/testkit';
 import { decodeMap, Subjects } from '@switchboard/wire';
+import { clockTicks, cpuMs } from '../support/proc-stats.js';
 import { edgeWorkerSpillYaml as spillYaml, engineRoot, oneCarrierTrunking, startEdgeWorker, startTransport, startWorker, workersKnown, writeCluster } from '../support/cluster.js';
 
 const rate = Number(process.argv[2] ?? 500);
@@ -46,16 +47,6 @@ await workersKnown(transport, workerIds);
 const nc = await connect({ servers: nats.url });
 const trunk = { host: '127.0.0.1', port: transport.udpPort };
 
-// proc(5): utime and stime, fields 14 and 15 of /proc/<pid>/stat, count every thread of the
-// process (libuv's pool, V8's GC helpers, nats-server's goroutines) in clock ticks;
-// /proc/<pid>/schedstat would give nanoseconds but only for the main thread.
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // the command name (field 2) may hold spaces and parentheses: count fields after its last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-}
 function pidOf(p: ManagedProcess): number {
   if (p.child.pid === undefined) throw new Error(`${p.name} has no pid: it did not start`);
   return p.child.pid;
@@ -151,11 +142,33 @@ const row = (k: string, v: string) => console.log(`${k.padEnd(36)} ${v}`);
 console.log(`call benchmark: PBX UA → transport → ${workerIds.length} worker(s) → carrier UA, UDP, all on this machine; calls held ${holdMs} ms${colocated ? '; t1 and w1 in one process (LAYOUT=edge-worker)' : ''}`);
 console.log(`transport and workers from ${engineRoot}`);
 
+// what the cluster spends with no call at all (heartbeats, leases, timers, nats-server's own), so
+// that a rate's CPU per call can be split into that share (ms/s ÷ calls/s) and the calls' own
+const idleSeconds = Number(process.env.IDLE_SECONDS ?? 10);
+if (idleSeconds > 0) {
+  await new Promise((r) => setTimeout(r, 2_000));
+  const before = cpuNow();
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const spent = cpuNow().map((ms, i) => (ms - (before[i] ?? 0)) / idleSeconds);
+  row(`idle for ${idleSeconds} s, CPU ms/s`, `${measured.map((m, i) => `${m.name} ${(spent[i] ?? NaN).toFixed(1)}`).join(', ')}; cluster ${spent.slice(0, measured.length).reduce((a, b) => a + b, 0).toFixed(1)}`);
+}
+
 const warmupSeconds = (process.env.WARMUP_SECONDS ?? '') === '' ? undefined : Number(process.env.WARMUP_SECONDS);
 if (warmupSeconds === undefined) await load(50, 2);
 else if (warmupSeconds > 0) await load(rate, warmupSeconds);
 if (warmupSeconds !== undefined) console.log(`warm-up: ${rate} calls/s for ${warmupSeconds} s, not counted`);
+// SUBJECTS=1: count the NATS messages of the full-rate phase by subject (digits and ids folded)
+const subjects = new Map<string, { count: number; bytes: number }>();
+const spy = process.env.SUBJECTS === '1' ? nc.subscribe('>', { callback: (_e, m) => {
+  const k = m.subject.startsWith('_INBOX') ? '_INBOX… (replies)' : m.subject.replace(/\.[0-9a-f-]{6,}|\.\d+/g, '.*');
+  const seen = subjects.get(k) ?? { count: 0, bytes: 0 };
+  subjects.set(k, { count: seen.count + 1, bytes: seen.bytes + m.data.length });
+} }) : undefined;
 const full = await load(rate, seconds);
+spy?.unsubscribe();
+for (const [k, v] of [...subjects].sort((a, b) => b[1].count - a[1].count).slice(0, 30)) {
+  row(`  ${k}`, `${(v.count / Math.max(1, full.answered)).toFixed(2)} per call, ${Math.round(v.bytes / v.count)} bytes each`);
+}
 row(`${rate} calls/s offered for ${seconds} s`, `${Math.round(full.answered / full.elapsed)} calls/s answered, ${full.failed} failed of ${full.answered + full.failed} (${((100 * full.failed) / Math.max(1, full.answered + full.failed)).toFixed(2)}%)`);
 row('  INVITE→200 at full rate', `p50 ${percentile(full.latencies, 50).toFixed(1)} ms · p99 ${percentile(full.latencies, 99).toFixed(1)} ms`);
 const half = await load(Math.round(rate / 2), seconds);
