@@ -2,7 +2,7 @@
 // none of its SIP. Every datagram is sent back where it came from; the one marking a call's
 // answer also writes a 2,300-byte snapshot (KV create), the one marking its end deletes it (at
 // its revision) and publishes a 670-byte record to a file-stored stream, each awaited as a
-// worker awaits them; the record is also appended to a file and synced (the CDR spool's group commit). Prints its UDP port, then "ready" once the bucket and stream are bound.
+// worker awaits them; the record is also appended to a file and synced (the CDR spool's group commit). Prints {"event":"ready","port":<udp port>} once the bucket and stream are bound.
 // BATCH_MS=<n> holds the writes for n ms and makes them together (one socket write for the lot: a
 // group commit), to see what batching would save.
 // JETSTREAM=off: the datagrams only; SPOOL=off: no record on disk.
@@ -42,6 +42,9 @@ function flushSpool(): void {
   });
 }
 
+/** A write that failed: counted by the benchmark (a floor of failed writes would be no floor). */
+const failed = (err: unknown) => console.log(JSON.stringify({ event: 'write-failed', err: String(err) }));
+
 const socket = createSocket('udp4');
 socket.on('message', (datagram, from) => {
   socket.send(datagram, from.port, from.address);
@@ -62,21 +65,20 @@ socket.on('message', (datagram, from) => {
 });
 function write(kind: number | undefined, call: string): void {
   if (kind === 0x41) {
-    kv.create(call, snapshot).then((revision) => revisions.set(call, revision), (err: unknown) => console.error(err));
+    kv.create(call, snapshot).then((revision) => revisions.set(call, revision), failed);
   } else if (kind === 0x45) {
     const revision = revisions.get(call);
     revisions.delete(call);
-    if (revision !== undefined) kv.delete(call, { previousSeq: revision }).catch((err: unknown) => console.error(err));
+    if (revision !== undefined) kv.delete(call, { previousSeq: revision }).catch(failed);
     if (spoolOn) {
       spooled.push(record);
       flushSpool();
     }
-    js.publish(`floor.rec.${call}`, record, { msgID: call }).catch((err: unknown) => console.error(err));
+    js.publish(`floor.rec.${call}`, record, { msgID: call }).catch(failed);
   }
 }
 socket.bind(0, '127.0.0.1', () => {
-  console.log(String(socket.address().port));
-  console.log('ready');
+  console.log(JSON.stringify({ event: 'ready', port: socket.address().port }));
 });
 process.on('SIGTERM', () => {
   socket.close();

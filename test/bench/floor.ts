@@ -9,11 +9,9 @@
 // JETSTREAM=off leaves the writes out (the UDP alone), SPOOL=off the record's disk write; BATCH_MS=<n> makes the skeleton hold its
 // writes n ms and make them together (a group commit).
 // Usage: [WARMUP_SECONDS=10] [JETSTREAM=off] [SPOOL=off] [BATCH_MS=0] node test/dist/bench/floor.js [seconds=20] [rate…=100 500]
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startNatsServer } from '@switchboard/testkit';
+import { ManagedProcess, startNatsServer } from '@switchboard/testkit';
 import { clockTicks, cpuMs } from '../support/proc-stats.js';
 
 const seconds = Number(process.argv[2] ?? 20);
@@ -24,10 +22,10 @@ const holdMs = 1_000;
 const SCHEDULE: [number, string][] = [[0, '-'], [3, 'A'], [5, '-'], [holdMs, 'E'], [holdMs + 2, '-']];
 
 const nats = await startNatsServer();
-const child = spawn(process.execPath, [fileURLToPath(new URL('./floor-worker.js', import.meta.url)), nats.url], { stdio: ['ignore', 'pipe', 'inherit'] });
-const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-const port = Number((await lines.next()).value);
-await lines.next(); // "ready"
+// a ManagedProcess: gone with this process, even if it throws
+const child = ManagedProcess.node('floor-worker', fileURLToPath(new URL('./floor-worker.js', import.meta.url)), [nats.url]);
+const port = Number((await child.waitForEvent('ready', 20_000)).port);
+const failedWrites = () => child.lines.filter((l) => l.json?.event === 'write-failed').length;
 
 const socket = createSocket('udp4');
 let echoed = 0;
@@ -64,21 +62,20 @@ async function load(rate: number, durationS: number): Promise<{ placed: number; 
   return { placed, sent };
 }
 
-const pids = { worker: child.pid as number, nats: nats.process.child.pid as number };
+const pids = { worker: child.child.pid as number, nats: nats.process.child.pid as number };
 const writes = process.env.JETSTREAM === 'off' ? '' : `, snapshot create/delete, one record${process.env.SPOOL === 'off' ? '' : ' (spooled)'}`;
 console.log(`floor benchmark: a skeleton worker (UDP echo${writes}; no SIP) and nats-server, ${SCHEDULE.length} datagrams each way per call, calls held ${holdMs} ms`);
 if (warmupSeconds > 0) await load(rates[0] ?? 100, warmupSeconds);
 const row = (k: string, v: string) => console.log(`${k.padEnd(30)} ${v}`);
 for (const rate of rates) {
-  const before = { worker: cpuMs(pids.worker), nats: cpuMs(pids.nats), echoed };
+  const before = { worker: cpuMs(pids.worker), nats: cpuMs(pids.nats), echoed, failed: failedWrites() };
   const { placed, sent } = await load(rate, seconds);
   const worker = (cpuMs(pids.worker) - before.worker) / placed;
   const server = (cpuMs(pids.nats) - before.nats) / placed;
-  row(`${rate} calls/s for ${seconds} s`, `${placed} calls, ${echoed - before.echoed} of ${sent} datagrams back`);
+  row(`${rate} calls/s for ${seconds} s`, `${placed} calls, ${echoed - before.echoed} of ${sent} datagrams back, ${failedWrites() - before.failed} writes failed`);
   row('  CPU ms per call', `skeleton worker ${worker.toFixed(3)} · nats-server ${server.toFixed(3)} · both ${(worker + server).toFixed(3)} (${(1000 / clockTicks).toFixed(0)} ms ticks)`);
 }
 
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+await child.stop();
 socket.close();
 await nats.stop();
