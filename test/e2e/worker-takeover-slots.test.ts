@@ -124,7 +124,7 @@ describe('worker takeover: slots', { timeout: 120_000 }, () => {
     const watcher = await natsClient(nats.url);
     const writes: { worker: string; epoch: number }[] = [];
     watcher.subscribe(`$KV.sb-slots.slot.${slot}`, { callback: (_err, m) => {
-      writes.push(m.json());
+      writes.push(m.data.length === 0 ? { worker: '', epoch: 0 } : m.json()); // an empty body: the key deleted (free)
     } });
     await watcher.flush();
     w2.child.kill('SIGCONT');
