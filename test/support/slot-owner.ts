@@ -13,8 +13,8 @@ export function slotOfTag(tag: string | undefined): number {
 export async function slotOwner(natsUrl: string, slot: number, bucket = 'sb-slots'): Promise<{ worker: string; epoch: number }> {
   const nc = await connect({ servers: natsUrl });
   try {
-    const jsm = await jetstreamManager(nc);
-    const m = await jsm.streams.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.slot.${slot}` });
+    const jsm = await jetstreamManager(nc, { timeout: 1_000 }); // a direct get of a missing stream goes unanswered: not 5 s
+    const m = await jsm.direct.getMessage(`KV_${bucket}`, { last_by_subj: `$KV.${bucket}.slot.${slot}` });
     if (m === null) return { worker: '', epoch: 0 };
     return m.json<{ worker: string; epoch: number }>();
   } catch {

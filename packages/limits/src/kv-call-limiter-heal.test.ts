@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer } from '@switchboard/testkit';
@@ -18,11 +18,20 @@ let nats: LimitersOnNats;
 const connection = (url?: string) => nats.connection(url);
 const limiter = (workerId: string, options: Partial<KvCallLimiterOptions>, nc?: NatsConnection) => nats.limiter(workerId, options, nc);
 
+/**
+ * Reads with direct gets, as the workers' own bucket handles do: nats.js's `open` otherwise
+ * reads through STREAM.MSG.GET, and nats-server 2.9.10 can crash on one (a nil message in
+ * jsMsgGetRequest) sent while a worker is making the bucket again after an empty-store restart.
+ * A direct get of a stream not there yet is not refused but unanswered: a timeout of 1 s, not 5.
+ */
+const DIRECT = { allow_direct: true };
+const reader = (nc: NatsConnection) => new Kvm(jetstream(nc, { timeout: 1_000 }));
+
 /** The key's revision as an operator reads it; 0 while the bucket or key is missing. */
 async function revision(bucket: string, key: string): Promise<number> {
   const nc = await connect({ servers: nats.server.url });
   try {
-    return (await (await new Kvm(nc).open(bucket)).get(key))?.revision ?? 0;
+    return (await (await reader(nc).open(bucket, DIRECT)).get(key))?.revision ?? 0;
   } catch {
     return 0;
   } finally {
@@ -34,7 +43,7 @@ async function revision(bucket: string, key: string): Promise<number> {
 async function stored(bucket: string, key: string, url = nats.server.url): Promise<LimitValue | undefined> {
   const nc = await connect({ servers: url });
   try {
-    const entry = await (await new Kvm(nc).open(bucket)).get(key);
+    const entry = await (await reader(nc).open(bucket, DIRECT)).get(key);
     return entry === null || entry.operation !== 'PUT' ? undefined : decodeLimitValue(entry.value);
   } catch {
     return undefined;
@@ -125,7 +134,10 @@ describe('KvCallLimiter heals its bucket', () => {
       await eventually(async () => {
         const value = await stored(bucket, key, own.url);
         return value?.w['empty-a']?.c === 2 && value.w['empty-b']?.c === 1;
-      }, 'both shares written back into the new bucket', 3_000);
+      }, 'both shares written back into the new bucket', 3_000).catch((err: Error) => {
+        // a nats-server that died meanwhile says why (its panic) rather than leaving a bare timeout
+        throw new Error(`${err.message}; nats-server ${own.process.running ? 'running' : 'exited'}:\n${own.process.output(30)}`);
+      });
       assert.equal((await a.admit({ key, maxConcurrent: 4 })).admitted, true);
       assert.deepEqual(await b.admit({ key, maxConcurrent: 4 }), { admitted: false, limit: 'concurrency', key });
     } finally {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsServer, type NatsServerHandle } from '@switchboard/testkit';
@@ -35,7 +35,8 @@ async function registry(workerId: string, bucket: string): Promise<SlotRegistry>
 async function stored(bucket: string, slot: number): Promise<{ worker: string; epoch: number } | undefined> {
   const nc = await connect({ servers: server.url });
   try {
-    const entry = await (await new Kvm(nc).open(bucket)).get(slotKey(slot));
+    // a direct get, as the registry's own reads: nats.js's `open` reads through STREAM.MSG.GET otherwise (see kv-call-limiter-heal.test.ts)
+    const entry = await (await new Kvm(jetstream(nc, { timeout: 1_000 })).open(bucket, { allow_direct: true })).get(slotKey(slot));
     return entry === null || entry.operation !== 'PUT' ? undefined : decodeSlotOwner(entry.value);
   } finally {
     await nc.close();
