@@ -14,7 +14,8 @@
 // WARMUP_SECONDS=<n> first places calls at the full rate for n seconds, uncounted (default: 2 s at 50/s):
 // V8 is still compiling the hot paths for ~30 s after a process starts (TurboFan on its own threads,
 // in the processes' CPU), which a long-running cluster has paid long before.
-// SUBJECTS=1 prints the NATS messages per call of the full-rate phase by subject (a subscription to '>').
+// SUBJECTS=1 prints the NATS messages per call of the full-rate phase by subject (a subscription to '>', which
+// gives nats-server every message once more: take that run's CPU figures with it).
 // IDLE_SECONDS=<n> (default 10, 0: none) first measures the cluster's CPU with no call, in ms per second.
 // Usage: [SUBJECTS=1] [IDLE_SECONDS=10] [WARMUP_SECONDS=2] [LIMITS=off] [SNAPSHOTS=off] [WORKERS=2] [LAYOUT=separate|edge-worker] [SWITCHBOARD_ROOT=dir] node test/dist/bench/calls.js [rate=500] [seconds=10] [concurrent=10000]
 import { connect } from '@nats-io/transport-node';

@@ -111,7 +111,7 @@ describe('worker takeover: slots', { timeout: 120_000 }, () => {
     assert.ok(Date.now() - killedAt < 15_000, 'answered well within the peer\'s transaction timeout');
   });
 
-  test('SIGSTOP past the timeout, then SIGCONT: the resumed worker drops its lost slots and sends nothing for them', async () => {
+  test('SIGSTOP past the timeout, then SIGCONT: the resumed worker drops its lost slots and sends nothing for them', async (t) => {
     const { call, tag } = await callOn('w2');
     const slot = slotOfTag(tag);
     const w2 = workers.get('w2') as ManagedProcess;
@@ -122,6 +122,7 @@ describe('worker takeover: slots', { timeout: 120_000 }, () => {
     assert.equal((await info).status, 481);
     // every write to the slot's key from here on (KV puts are published on the key's subject)
     const watcher = await natsClient(nats.url);
+    t.after(() => watcher.close().catch(() => undefined)); // an assertion failing before the close below must not leave it open
     const writes: { worker: string; epoch: number }[] = [];
     watcher.subscribe(`$KV.sb-slots.slot.${slot}`, { callback: (_err, m) => {
       writes.push(m.data.length === 0 ? { worker: '', epoch: 0 } : m.json()); // an empty body: the key deleted (free)

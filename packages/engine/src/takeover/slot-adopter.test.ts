@@ -13,9 +13,9 @@ import { SlotAdopter } from './slot-adopter.js';
 
 const LIMITED = trunking([carrier('carrierB', C1)], { restrictions: { maxConcurrent: 5 } });
 
-function worker(store: MemoryDialogStore, id: string) {
+function worker(store: MemoryDialogStore, id: string, config = LIMITED) {
   const limiter = new LocalCallLimiter();
-  const h = engineWith(LIMITED, { limiter });
+  const h = engineWith(config, { limiter });
   const ctx: TestContext = h.ctx;
   ctx.workerId = id;
   const adopter = new SlotAdopter(h.ctx, { store, maxInFlight: 8, maxPending: 100 });
@@ -172,6 +172,26 @@ describe('worker takeover: a call carried on from its snapshot', () => {
     console.log(`KV writes of a plain call: ${a.h.ctx.counters.get('snapshots.written')} put(s) + 1 delete`);
     assert.equal(store.size, 0);
     assert.ok(a.h.ctx.counters.get('snapshots.written') <= 2);
+  });
+
+  test('the adopter keeps the call\'s maximum duration, counted from its answer on the dead worker', async (t) => {
+    const store = new MemoryDialogStore();
+    const config = trunking([carrier('carrierB', C1)], { restrictions: { maxConcurrent: 5, maxCallSeconds: 60 } });
+    const a = worker(store, 'w1', config);
+    t.after(() => a.h.kernel.shutdown());
+    await establish(a.h);
+    await settle();
+    const [key = ''] = store.allKeys();
+    const snapshot = decodeSnapshot((await store.get(key))?.value ?? new Uint8Array());
+    const b = worker(store, 'w2', config);
+    t.after(() => b.h.kernel.shutdown());
+    const armed: number[] = [];
+    const add = b.h.ctx.deadlines.add.bind(b.h.ctx.deadlines);
+    b.h.ctx.deadlines.add = (atMs, target) => (armed.push(atMs), add(atMs, target));
+    assert.deepEqual(await b.adopter.adoptSlot(snapshot.slot), { calls: 1, unreadable: 0 });
+    await settle();
+    assert.deepEqual(armed, [(snapshot.answeredAt ?? NaN) + 60_000], 'armed once, from the answer, not from the adoption');
+    assert.equal(b.h.ctx.deadlines.size, 1);
   });
 
   test('dropSlot: the slot\'s calls stop without a word, no record, their hold leaves this worker\'s share', async (t) => {
